@@ -1,0 +1,234 @@
+//! Diagnostics: what is wrong in a pipeline file, where, and how to fix it.
+//!
+//! Rendered the way rustc renders its errors: the message, `file:line:column`, the line with
+//! a caret under the offending text, and a hint.
+
+use std::fmt;
+
+use crate::source::{SourceFile, Span};
+
+/// One problem in a pipeline file.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::diagnostic::Diagnostic;
+/// use pipeline_test_harness::source::{Pos, Span};
+///
+/// let d = Diagnostic::new(Span::new(Pos::new(1, 7), Pos::new(1, 11)), "unknown kind `pipe`")
+///     .with_label("expected `pipeline`");
+/// assert_eq!(d.message, "unknown kind `pipe`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where the problem is.
+    pub span: Span,
+    /// What is wrong.
+    pub message: String,
+    /// A short note printed under the caret (often what was expected).
+    pub label: Option<String>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at `span` saying `message`.
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            span,
+            message: message.into(),
+            label: None,
+            help: None,
+        }
+    }
+
+    /// Adds a note printed under the caret.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Adds a hint on how to fix the problem.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Renders this diagnostic against its source, rustc-style.
+    pub fn render(&self, file: &SourceFile) -> String {
+        let mut out = String::new();
+        let start = self.span.start;
+        let gutter = start.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        out.push_str(&format!("error: {}\n", self.message));
+        out.push_str(&format!(
+            "{pad}--> {}:{}:{}\n",
+            file.name(),
+            start.line,
+            start.col
+        ));
+        if let Some(line) = file.line(start.line) {
+            let line = line.replace('\t', " ");
+            let col = usize::try_from(start.col).unwrap_or(1).max(1);
+            let line_chars = line.chars().count();
+            let width = if self.span.end.line == start.line && self.span.end.col > start.col {
+                usize::try_from(self.span.end.col - start.col).unwrap_or(1)
+            } else {
+                line_chars.saturating_sub(col - 1).max(1)
+            }
+            .max(1);
+            out.push_str(&format!("{pad} |\n"));
+            out.push_str(&format!("{} | {}\n", start.line, line));
+            out.push_str(&format!(
+                "{pad} | {}{}",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            ));
+            if let Some(label) = &self.label {
+                out.push(' ');
+                out.push_str(label);
+            }
+            out.push('\n');
+        }
+        if let Some(help) = &self.help {
+            out.push_str(&format!("{pad} = help: {help}\n"));
+        }
+        out
+    }
+}
+
+/// Every problem found in one file, in source order.
+///
+/// `Display` renders them all, rustc-style.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    file: SourceFile,
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub(crate) fn new(file: SourceFile, mut items: Vec<Diagnostic>) -> Self {
+        items.sort_by_key(|d| d.span.start);
+        items.dedup();
+        Diagnostics { file, items }
+    }
+
+    /// The file the problems are in.
+    pub fn file(&self) -> &SourceFile {
+        &self.file
+    }
+
+    /// The problems, in source order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.items.iter()
+    }
+
+    /// How many problems there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The first problem (the one an editor or compiler points at).
+    pub fn first(&self) -> Option<&Diagnostic> {
+        self.items.first()
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.items.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            f.write_str(&d.render(&self.file))?;
+        }
+        if self.items.len() > 1 {
+            write!(
+                f,
+                "\nerror: {} problems in {}\n",
+                self.items.len(),
+                self.file.name()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Suggests the candidate closest to `word`, if any is close enough to be a likely typo.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::diagnostic::did_you_mean;
+/// assert_eq!(did_you_mean("scirpt", &["script", "shell"]), Some("script"));
+/// assert_eq!(did_you_mean("zzz", &["script", "shell"]), None);
+/// ```
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&lower, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("scirpt", "script"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("contianer", &["container", "envs"]),
+            Some("container")
+        );
+        assert_eq!(did_you_mean("Envs", &["container", "envs"]), Some("envs"));
+        assert_eq!(did_you_mean("x", &["container", "envs"]), None);
+    }
+}

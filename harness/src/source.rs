@@ -1,0 +1,186 @@
+//! Source files and positions in them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A position in a source file: 1-based line and 1-based column (in characters).
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::source::Pos;
+/// let pos = Pos::new(3, 7);
+/// assert_eq!(pos.to_string(), "3:7");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    /// Line number, starting at 1.
+    pub line: u32,
+    /// Column number in characters, starting at 1.
+    pub col: u32,
+}
+
+impl Pos {
+    /// A position at `line:col` (both 1-based).
+    pub const fn new(line: u32, col: u32) -> Self {
+        Pos { line, col }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// A range in a source file: from `start` (inclusive) to `end` (exclusive).
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::source::{Pos, Span};
+/// let span = Span::new(Pos::new(2, 3), Pos::new(2, 9));
+/// assert_eq!(span.start.to_string(), "2:3");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    /// First character of the range.
+    pub start: Pos,
+    /// One past the last character of the range.
+    pub end: Pos,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub const fn new(start: Pos, end: Pos) -> Self {
+        Span { start, end }
+    }
+
+    /// An empty span at `pos`.
+    pub const fn point(pos: Pos) -> Self {
+        Span {
+            start: pos,
+            end: pos,
+        }
+    }
+
+    pub(crate) fn from_saphyr(span: saphyr_parser::Span) -> Self {
+        Span::new(pos_from_marker(span.start), pos_from_marker(span.end))
+    }
+}
+
+pub(crate) fn pos_from_marker(m: saphyr_parser::Marker) -> Pos {
+    let line = u32::try_from(m.line().max(1)).unwrap_or(u32::MAX);
+    let col = u32::try_from(m.col().saturating_add(1)).unwrap_or(u32::MAX);
+    Pos::new(line, col)
+}
+
+/// A value together with the place in the source it was read from.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::source::{Spanned, Span};
+/// let name = Spanned::new("cache".to_string(), Span::default());
+/// assert_eq!(name.as_str(), "cache");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    /// Wraps `value`, read at `span`.
+    pub const fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+impl Spanned<String> {
+    /// The string value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// The text of a pipeline file and the name it is reported under.
+///
+/// Cloning is cheap: the text is shared.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::source::SourceFile;
+/// let file = SourceFile::new("ci.yaml", "kind: pipeline\nspec: {}\n");
+/// assert_eq!(file.line(2), Some("spec: {}"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    name: Arc<str>,
+    path: Option<Arc<Path>>,
+    text: Arc<str>,
+}
+
+impl SourceFile {
+    /// A source with a display name and its text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: Arc::from(name.into()),
+            path: None,
+            text: Arc::from(text.into()),
+        }
+    }
+
+    /// Reads the file at `path`; it is reported under the path as given.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::ReadFile`] when the file cannot be read or is not UTF-8.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, crate::Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(SourceFile {
+            name: Arc::from(path.display().to_string()),
+            path: Some(Arc::from(path)),
+            text: Arc::from(text),
+        })
+    }
+
+    /// The name used in diagnostics.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The path the file was read from, if it was read from disk.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.path.as_deref().map(Path::to_path_buf)
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Line `n` (1-based) without its line ending.
+    pub fn line(&self, n: u32) -> Option<&str> {
+        let idx = usize::try_from(n).ok()?.checked_sub(1)?;
+        self.text
+            .split('\n')
+            .nth(idx)
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    }
+}

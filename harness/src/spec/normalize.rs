@@ -1,0 +1,171 @@
+//! Checks across steps and names, after decoding: hostnames, duplicates, volume references.
+
+use std::collections::HashMap;
+
+use super::{Pipeline, Step, StepSpec};
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+
+/// Gitness's slug: lowercase ASCII letters and digits, everything else dropped.
+///
+/// # Examples
+///
+/// `my-db` becomes `mydb`, `Build & Test` becomes `buildtest`.
+pub(crate) fn slugify(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// True for a valid DNS label: letters, digits and inner hyphens, at most 63 characters.
+pub(crate) fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+pub(super) fn normalize(pipeline: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
+    let mut stage_names: HashMap<String, Span> = HashMap::new();
+    for stage in &mut pipeline.stages {
+        if let Some(name) = stage.name.as_ref() {
+            if let Some(first) = stage_names.insert(name.value.clone(), name.span) {
+                diags.push(
+                    Diagnostic::new(name.span, format!("duplicate stage name `{}`", name.value))
+                        .with_label(format!("first used at line {}", first.start.line))
+                        .with_help("give every stage a name of its own"),
+                );
+            }
+        }
+        let volumes: Vec<String> = stage.volumes.iter().map(|v| v.name.value.clone()).collect();
+        let mut names = HashMap::new();
+        let mut hosts = HashMap::new();
+        let mut ctx = Ctx {
+            names: &mut names,
+            hosts: &mut hosts,
+            volumes: &volumes,
+            diags,
+        };
+        // Named steps first, so that generated names never take a name a step asked for.
+        for_each_step(&mut stage.steps, &mut |step| ctx.named(step));
+        for_each_step(&mut stage.steps, &mut |step| ctx.unnamed(step));
+    }
+}
+
+fn for_each_step(steps: &mut [Step], f: &mut dyn FnMut(&mut Step)) {
+    for step in steps {
+        f(step);
+        if let StepSpec::Group(children) | StepSpec::Parallel(children) = &mut step.spec {
+            for_each_step(children, f);
+        }
+    }
+}
+
+struct Ctx<'a> {
+    /// Step name -> where it was first written.
+    names: &'a mut HashMap<String, Span>,
+    /// Hostname -> the step (display name, line) that has it.
+    hosts: &'a mut HashMap<String, (String, u32)>,
+    volumes: &'a [String],
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn named(&mut self, step: &mut Step) {
+        self.check_mounts(step);
+        let Some(label) = step.id.as_ref().or(step.name.as_ref()).cloned() else {
+            return;
+        };
+        if let Some(name) = &step.name {
+            if let Some(first) = self.names.insert(name.value.clone(), name.span) {
+                self.diags.push(
+                    Diagnostic::new(name.span, format!("duplicate step name `{}`", name.value))
+                        .with_label(format!("first used at line {}", first.start.line))
+                        .with_help("step names are hostnames on the stage's network; give each step its own"),
+                );
+                return;
+            }
+        }
+        let mut candidates = vec![slugify(&label.value)];
+        if candidates[0].is_empty() {
+            candidates[0] = step.spec.type_name().to_string();
+        }
+        for n in [&step.name, &step.id].into_iter().flatten() {
+            if is_dns_label(&n.value) && !candidates.contains(&n.value) {
+                candidates.push(n.value.clone());
+            }
+        }
+        let who = step.display_name();
+        for host in &candidates {
+            if let Some((other, line)) = self.hosts.get(host) {
+                self.diags.push(
+                    Diagnostic::new(label.span, format!("step `{who}` would have the hostname `{host}`, which step `{other}` (line {line}) already has"))
+                        .with_label("hostnames are the name in lowercase letters and digits")
+                        .with_help("rename one of the two steps so that their hostnames differ"),
+                );
+                return;
+            }
+        }
+        for host in &candidates {
+            self.hosts
+                .insert(host.clone(), (who.clone(), label.span.start.line));
+        }
+        step.hostnames = candidates;
+    }
+
+    fn unnamed(&mut self, step: &mut Step) {
+        if step.id.is_some() || step.name.is_some() {
+            return;
+        }
+        let base = step.spec.type_name();
+        let mut host = base.to_string();
+        let mut i = 1;
+        while self.hosts.contains_key(&host) {
+            host = format!("{base}{i}");
+            i += 1;
+        }
+        self.hosts
+            .insert(host.clone(), (host.clone(), step.span.start.line));
+        step.hostnames = vec![host];
+    }
+
+    fn check_mounts(&mut self, step: &Step) {
+        let mounts = match &step.spec {
+            StepSpec::Run(r) => &r.mount,
+            StepSpec::Background(b) => &b.mount,
+            StepSpec::Script(s) => &s.mount,
+            _ => return,
+        };
+        for m in mounts {
+            if !self.volumes.contains(&m.name.value) {
+                self.diags.push(
+                    Diagnostic::new(
+                        m.name.span,
+                        format!("mount of unknown volume `{}`", m.name.value),
+                    )
+                    .with_help(if self.volumes.is_empty() {
+                        "declare it in the stage's `spec.volumes`".to_string()
+                    } else {
+                        format!("the stage's volumes are: {}", self.volumes.join(", "))
+                    }),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("my-db"), "mydb");
+        assert_eq!(slugify("Build & Test"), "buildtest");
+        assert!(is_dns_label("my-db"));
+        assert!(!is_dns_label("my_db"));
+        assert!(!is_dns_label("-x"));
+    }
+}

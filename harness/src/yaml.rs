@@ -1,0 +1,421 @@
+//! YAML text to a tree of nodes that remember where they were written.
+//!
+//! The scanner and parser are `saphyr-parser`'s; this module only assembles its events into
+//! a tree (resolving anchors, aliases and `<<` merge keys) and turns its errors into
+//! [`Diagnostic`]s with a message a person can act on.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{Pos, SourceFile, Span, pos_from_marker};
+
+/// Aliases may not expand a document past this many nodes ("billion laughs").
+const MAX_NODES: usize = 200_000;
+/// Nesting deeper than this is refused.
+const MAX_DEPTH: usize = 256;
+
+/// A YAML node and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub span: Span,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    /// `~`, `null`, or nothing at all.
+    Null,
+    /// Any scalar; `plain` is false when it was quoted or a block scalar.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// What kind of node this is, for messages ("a mapping", "a list", ...).
+    pub fn kind_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "nothing (null)",
+            Value::Scalar { .. } => "a scalar",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The text of a scalar node.
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `file` into one document's root node.
+pub(crate) fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+    let mut builder = Builder {
+        parser: Parser::new_from_str(file.text()),
+        anchors: HashMap::new(),
+        nodes: 0,
+        file,
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    file: &'a SourceFile,
+}
+
+type Ev<'a> = (Event<'a>, saphyr_parser::Span);
+
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<Ev<'a>, Diagnostic> {
+        match self.parser.next_event() {
+            Some(Ok(ev)) => Ok(ev),
+            Some(Err(e)) => Err(scan_error(
+                self.file,
+                pos_from_marker(*e.marker()),
+                e.info(),
+            )),
+            None => Err(Diagnostic::new(
+                end_of_file(self.file),
+                "unexpected end of the YAML stream",
+            )),
+        }
+    }
+
+    fn document(&mut self) -> Result<Node, Diagnostic> {
+        let mut root = None;
+        loop {
+            let (ev, span) = self.next()?;
+            match ev {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => {
+                    if root.is_some() {
+                        return Err(Diagnostic::new(
+                            Span::from_saphyr(span),
+                            "a second YAML document in the same file",
+                        )
+                        .with_label("a pipeline file holds one document")
+                        .with_help("move the second pipeline into a file of its own"));
+                    }
+                    let (ev, span) = self.next()?;
+                    root = Some(self.node(ev, span, 0)?);
+                }
+                _ => {
+                    root = Some(self.node(ev, span, 0)?);
+                }
+            }
+        }
+        match root {
+            Some(node) if node.value != Value::Null => Ok(node),
+            _ => Err(
+                Diagnostic::new(Span::point(Pos::new(1, 1)), "the file holds no pipeline")
+                    .with_label("expected `kind: pipeline`")
+                    .with_help(
+                        "a pipeline file starts with `kind: pipeline` and a `spec:` with `stages:`",
+                    ),
+            ),
+        }
+    }
+
+    fn count(&mut self, span: Span) -> Result<(), Diagnostic> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(Diagnostic::new(
+                span,
+                format!("the document expands to more than {MAX_NODES} nodes"),
+            )
+            .with_help("aliases (`*name`) repeat their anchor; use fewer nested aliases"));
+        }
+        Ok(())
+    }
+
+    fn node(
+        &mut self,
+        ev: Event<'a>,
+        span: saphyr_parser::Span,
+        depth: usize,
+    ) -> Result<Node, Diagnostic> {
+        let start = Span::from_saphyr(span);
+        if depth > MAX_DEPTH {
+            return Err(Diagnostic::new(
+                start,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.count(start)?;
+        match ev {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let plain = style == ScalarStyle::Plain;
+                let value = if plain && matches!(&*text, "" | "~" | "null" | "Null" | "NULL") {
+                    Value::Null
+                } else {
+                    Value::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                    }
+                };
+                let node = Node { span: start, value };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(node) => {
+                    let node = node.clone();
+                    let size = count_nodes(&node);
+                    self.nodes += size;
+                    self.count(start)?;
+                    Ok(node)
+                }
+                None => Err(Diagnostic::new(start, "alias to an unknown anchor")
+                    .with_help("define the anchor (`&name`) before its alias (`*name`)")),
+            },
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                let end = loop {
+                    let (ev, span) = self.next()?;
+                    if ev == Event::SequenceEnd {
+                        break Span::from_saphyr(span).end;
+                    }
+                    items.push(self.node(ev, span, depth + 1)?);
+                };
+                let node = Node {
+                    span: Span::new(start.start, end.max(start.end)),
+                    value: Value::Seq(items),
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(Node, Node)> = Vec::new();
+                let mut merged: Vec<(Node, Node)> = Vec::new();
+                let end = loop {
+                    let (ev, span) = self.next()?;
+                    if ev == Event::MappingEnd {
+                        break Span::from_saphyr(span).end;
+                    }
+                    let key = self.node(ev, span, depth + 1)?;
+                    let (ev, span) = self.next()?;
+                    let value = self.node(ev, span, depth + 1)?;
+                    if key.as_scalar() == Some("<<")
+                        && matches!(key.value, Value::Scalar { plain: true, .. })
+                    {
+                        merge_into(&mut merged, value)?;
+                        continue;
+                    }
+                    entries.push((key, value));
+                };
+                for (k, v) in merged {
+                    if !entries.iter().any(|(e, _)| e.value == k.value) {
+                        entries.push((k, v));
+                    }
+                }
+                let node = Node {
+                    span: Span::new(start.start, end.max(start.end)),
+                    value: Value::Map(entries),
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            other => Err(Diagnostic::new(
+                start,
+                format!("unexpected YAML event {other:?}"),
+            )),
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+}
+
+fn merge_into(merged: &mut Vec<(Node, Node)>, value: Node) -> Result<(), Diagnostic> {
+    match value.value {
+        Value::Map(entries) => {
+            merged.extend(entries);
+            Ok(())
+        }
+        Value::Seq(items) => {
+            for item in items {
+                merge_into(merged, item)?;
+            }
+            Ok(())
+        }
+        _ => Err(Diagnostic::new(
+            value.span,
+            format!(
+                "a `<<` merge key takes a mapping, found {}",
+                value.kind_name()
+            ),
+        )),
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count_nodes(k) + count_nodes(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+fn end_of_file(file: &SourceFile) -> Span {
+    let lines = file.text().split('\n').count();
+    let last = file.line(u32::try_from(lines).unwrap_or(1)).unwrap_or("");
+    let col = u32::try_from(last.chars().count() + 1).unwrap_or(1);
+    Span::point(Pos::new(u32::try_from(lines).unwrap_or(1), col))
+}
+
+/// Turns a scanner error into a diagnostic, recognising tabs used for indentation.
+fn scan_error(file: &SourceFile, pos: Pos, info: &str) -> Diagnostic {
+    // A tab in the indentation of the failing line, or of the line above it, is nearly
+    // always the real cause, whatever the scanner says.
+    let mentions_tab = info.contains("tab");
+    let candidates: Vec<u32> = if mentions_tab {
+        (pos.line.saturating_sub(1).max(1)..=pos.line.saturating_add(3)).collect()
+    } else {
+        vec![
+            pos.line,
+            pos.line.saturating_sub(1),
+            pos.line.saturating_add(1),
+        ]
+    };
+    for line_no in candidates {
+        if line_no == 0 {
+            continue;
+        }
+        let Some(line) = file.line(line_no) else {
+            continue;
+        };
+        let indent: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        if let Some(i) = indent.find('\t') {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let col = u32::try_from(indent[..i].chars().count() + 1).unwrap_or(1);
+            let at = Pos::new(line_no, col);
+            return Diagnostic::new(
+                Span::new(at, Pos::new(line_no, col + 1)),
+                "tab character used for indentation",
+            )
+            .with_label("YAML allows only spaces here")
+            .with_help("indent with spaces; most editors convert tabs with a setting such as `insertSpaces`");
+        }
+    }
+    let (message, help) = explain(info);
+    let end = Pos::new(pos.line, pos.col + 1);
+    let mut d = Diagnostic::new(Span::new(pos, end), message);
+    if let Some(help) = help {
+        d = d.with_help(help);
+    }
+    d
+}
+
+/// A clearer wording for the scanner's most common messages.
+fn explain(info: &str) -> (String, Option<&'static str>) {
+    let lower = info.to_ascii_lowercase();
+    let help = if lower.contains("mapping values are not allowed") {
+        Some(
+            "a `key: value` pair cannot follow a value on the same line; put it on a line of its own, or quote the value if it contains `: `",
+        )
+    } else if lower.contains("did not find expected key")
+        || lower.contains("did not find expected '-'")
+    {
+        Some(
+            "check the indentation: keys of one mapping, and items of one list, must start in the same column",
+        )
+    } else if lower.contains("did not find expected")
+        || lower.contains("unclosed")
+        || lower.contains("end of stream")
+    {
+        Some("a quote, `[` or `{` was opened and not closed")
+    } else if lower.contains("cannot start any token") {
+        Some("`@` and the backtick cannot start a plain value; quote the value")
+    } else if lower.contains("duplicate") {
+        None
+    } else {
+        Some("this is not valid YAML; check the indentation and quoting around this place")
+    };
+    (format!("invalid YAML: {info}"), help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Node, Diagnostic> {
+        parse(&SourceFile::new("t.yaml", text))
+    }
+
+    #[test]
+    fn spans_are_one_based() {
+        let node = p("a: 1\nb:\n  - x\n").unwrap();
+        let Value::Map(entries) = node.value else {
+            panic!()
+        };
+        assert_eq!(entries[1].0.span.start, Pos::new(2, 1));
+        let Value::Seq(items) = &entries[1].1.value else {
+            panic!()
+        };
+        assert_eq!(items[0].span.start, Pos::new(3, 5));
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let node = p("base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n").unwrap();
+        let Value::Map(entries) = node.value else {
+            panic!()
+        };
+        let Value::Map(c) = &entries[1].1.value else {
+            panic!()
+        };
+        let keys: Vec<_> = c.iter().map(|(k, _)| k.as_scalar().unwrap()).collect();
+        assert_eq!(keys, ["y", "x"]);
+    }
+
+    #[test]
+    fn billion_laughs_is_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..8 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("a{}", i - 1)
+            };
+            text.push_str(&format!(
+                "a{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let err = p(&text).unwrap_err();
+        assert!(err.message.contains("more than"), "{err:?}");
+    }
+
+    #[test]
+    fn empty_file() {
+        assert_eq!(p("").unwrap_err().message, "the file holds no pipeline");
+        assert_eq!(
+            p("# only a comment\n").unwrap_err().message,
+            "the file holds no pipeline"
+        );
+    }
+}

@@ -1,0 +1,400 @@
+//! Broken pipelines: each reports one problem, at the exact line and column, with a message
+//! that says what was expected.
+
+use pipeline_test_harness::source::SourceFile;
+use pipeline_test_harness::spec::Pipeline;
+
+/// Parses `yaml`, expects exactly one diagnostic, and returns `("line:col", message)`.
+fn error(yaml: &str) -> (String, String) {
+    let file = SourceFile::new("broken.yaml", yaml);
+    let diags = match Pipeline::parse(&file) {
+        Ok(_) => panic!("expected an error for:\n{yaml}"),
+        Err(d) => d,
+    };
+    assert_eq!(diags.len(), 1, "expected one diagnostic, got:\n{diags}");
+    let d = diags.first().unwrap();
+    // The rendered form names the place and shows the line with a caret.
+    let rendered = diags.to_string();
+    assert!(
+        rendered.contains(&format!("broken.yaml:{}", d.span.start)),
+        "{rendered}"
+    );
+    assert!(rendered.contains('^'), "{rendered}");
+    (d.span.start.to_string(), d.message.clone())
+}
+
+/// The rendered diagnostic, for checking labels and hints.
+fn rendered(yaml: &str) -> String {
+    Pipeline::parse(&SourceFile::new("broken.yaml", yaml))
+        .unwrap_err()
+        .to_string()
+}
+
+/// A valid stage with `steps` spliced in (each line already indented by 6 spaces).
+fn with_steps(steps: &str) -> String {
+    format!("kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n{steps}")
+}
+
+macro_rules! case {
+    ($name:ident, $yaml:expr, $pos:expr, $msg:expr) => {
+        #[test]
+        fn $name() {
+            let (pos, msg) = error(&$yaml);
+            assert_eq!((pos.as_str(), msg.as_str()), ($pos, $msg));
+        }
+    };
+}
+
+case!(
+    unknown_kind,
+    "kind: pipelin\nspec:\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "1:7",
+    "unknown kind `pipelin`"
+);
+case!(
+    missing_kind,
+    "spec:\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "1:1",
+    "the file has no `kind`"
+);
+case!(
+    template_kind,
+    "kind: template\nspec:\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "1:7",
+    "`kind: template` is not supported by pipeline-test"
+);
+case!(
+    empty_stages,
+    "kind: pipeline\nspec:\n  stages: []\n",
+    "3:3",
+    "`stages` is empty"
+);
+case!(
+    no_stages,
+    "kind: pipeline\nspec:\n  options: {}\n",
+    "2:1",
+    "the pipeline has no stages"
+);
+case!(
+    tab_indentation,
+    "kind: pipeline\nspec:\n\tstages: []\n",
+    "3:1",
+    "tab character used for indentation"
+);
+case!(
+    tab_inside_a_step,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n\t  script: echo\n"
+    ),
+    "11:1",
+    "tab character used for indentation"
+);
+case!(
+    misspelt_script,
+    with_steps(
+        "      - name: ping\n        type: run\n        spec:\n          container: redis\n          scirpt: redis-cli ping\n"
+    ),
+    "11:11",
+    "unknown key `scirpt` in a run step's `spec`"
+);
+case!(
+    misspelt_container,
+    with_steps(
+        "      - name: cache\n        type: background\n        spec:\n          contianer: redis\n"
+    ),
+    "10:11",
+    "unknown key `contianer` in a background step's `spec`"
+);
+case!(
+    script_outside_spec,
+    with_steps(
+        "      - name: a\n        type: run\n        script: echo\n        spec:\n          container: alpine\n"
+    ),
+    "9:9",
+    "unknown key `script` in a step"
+);
+case!(
+    unknown_step_type,
+    with_steps("      - name: a\n        type: rn\n        spec: {container: alpine}\n"),
+    "8:15",
+    "unknown step type `rn`"
+);
+case!(
+    unsupported_step_type,
+    with_steps("      - name: slack\n        type: plugin\n        spec: {uses: slack}\n"),
+    "8:15",
+    "step type `plugin` is not supported by pipeline-test"
+);
+case!(
+    unsupported_stage_type,
+    "kind: pipeline\nspec:\n  stages:\n  - name: deploy\n    type: cd\n    spec: {}\n",
+    "5:11",
+    "stage type `cd` is not supported by pipeline-test"
+);
+case!(
+    unknown_stage_type,
+    "kind: pipeline\nspec:\n  stages:\n  - type: cii\n    spec: {}\n",
+    "4:11",
+    "unknown stage type `cii`"
+);
+case!(
+    missing_step_type,
+    with_steps("      - name: a\n        spec: {container: alpine}\n"),
+    "7:9",
+    "the step `a` has no `type`"
+);
+case!(
+    missing_stage_type,
+    "kind: pipeline\nspec:\n  stages:\n  - name: s\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "4:5",
+    "the stage has no `type`"
+);
+case!(
+    run_without_image,
+    with_steps("      - name: ping\n        type: run\n        spec:\n          script: echo\n"),
+    "9:9",
+    "the run step `ping` has no image"
+);
+case!(
+    background_without_image,
+    with_steps("      - name: cache\n        type: background\n"),
+    "8:9",
+    "the background step `cache` has no image"
+);
+case!(
+    script_without_image,
+    with_steps("      - name: s\n        type: script\n        spec:\n          run: echo\n"),
+    "9:9",
+    "the script step `s` has no image"
+);
+case!(
+    bad_pull,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container:\n            image: alpine\n            pull: allways\n"
+    ),
+    "12:19",
+    "invalid pull policy `allways`"
+);
+case!(
+    duration_without_unit,
+    with_steps(
+        "      - name: a\n        type: run\n        timeout: 10\n        spec: {container: alpine}\n"
+    ),
+    "9:18",
+    "invalid duration for `timeout`: `10` has no unit: write `10s` for seconds or `10m` for minutes"
+);
+case!(
+    duration_with_bad_unit,
+    "kind: pipeline\nspec:\n  options:\n    timeout: 5min\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "4:14",
+    "invalid duration for `timeout`: unknown unit `min` in `5min`: use ms, s, m, h or d"
+);
+case!(
+    duplicate_step_names,
+    with_steps(
+        "      - name: a\n        type: run\n        spec: {container: alpine}\n      - name: a\n        type: run\n        spec: {container: alpine}\n"
+    ),
+    "10:15",
+    "duplicate step name `a`"
+);
+case!(
+    hostname_collision,
+    with_steps(
+        "      - name: my-db\n        type: background\n        spec: {container: redis}\n      - name: mydb\n        type: background\n        spec: {container: redis}\n"
+    ),
+    "10:15",
+    "step `mydb` would have the hostname `mydb`, which step `my-db` (line 7) already has"
+);
+case!(
+    env_value_is_a_map,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          envs:\n            A: {b: c}\n"
+    ),
+    "12:16",
+    "environment variable `A` in `envs` must be a string, found a mapping"
+);
+case!(
+    env_value_is_a_list,
+    "kind: pipeline\nspec:\n  options:\n    envs:\n      A: [1, 2]\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "5:10",
+    "environment variable `A` in `options.envs` must be a string, found a list"
+);
+case!(
+    envs_is_a_list,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          envs:\n          - A=b\n"
+    ),
+    "12:13",
+    "expected a mapping for `envs`, found a list"
+);
+case!(
+    steps_is_a_mapping,
+    "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n        name: a\n",
+    "7:9",
+    "expected a list for `steps`, found a mapping"
+);
+case!(
+    container_without_image,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container:\n            pull: always\n"
+    ),
+    "11:13",
+    "`container` has no `image`"
+);
+case!(
+    privileged_not_a_bool,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container:\n            image: alpine\n            privileged: \"yes\"\n"
+    ),
+    "12:25",
+    "expected `true` or `false` for `privileged`"
+);
+case!(
+    healthcheck_bad_test,
+    with_steps(
+        "      - name: db\n        type: background\n        spec:\n          container: redis\n          healthcheck:\n            test: [RUN, redis-cli, ping]\n"
+    ),
+    "12:19",
+    "a `test` list starts with `CMD`, `CMD-SHELL` or `NONE`"
+);
+case!(
+    healthcheck_bad_retries,
+    with_steps(
+        "      - name: db\n        type: background\n        spec:\n          container: redis\n          healthcheck:\n            test: redis-cli ping\n            retries: many\n"
+    ),
+    "13:22",
+    "expected a whole number for `retries`"
+);
+case!(
+    duplicate_key,
+    with_steps(
+        "      - name: a\n        name: b\n        type: run\n        spec: {container: alpine}\n"
+    ),
+    "8:9",
+    "duplicate key `name` in a step"
+);
+case!(
+    value_after_value,
+    with_steps("      - name: a: b\n        type: run\n"),
+    "7:16",
+    "invalid YAML: mapping values are not allowed in this context"
+);
+case!(
+    unclosed_quote,
+    with_steps("      - name: \"a\n        type: run\n"),
+    "7:15",
+    "invalid YAML: invalid indentation in quoted scalar"
+);
+case!(
+    two_documents,
+    "kind: pipeline\nspec: {}\n---\nkind: pipeline\n",
+    "3:1",
+    "a second YAML document in the same file"
+);
+case!(empty_file, "", "1:1", "the file holds no pipeline");
+case!(
+    mount_of_unknown_volume,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          mount:\n          - name: cache\n            path: /c\n"
+    ),
+    "12:19",
+    "mount of unknown volume `cache`"
+);
+case!(
+    duplicate_stage_names,
+    "kind: pipeline\nspec:\n  stages:\n  - name: s\n    type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n  - name: s\n    type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "7:11",
+    "duplicate stage name `s`"
+);
+case!(
+    container_and_image,
+    with_steps(
+        "      - name: db\n        type: background\n        spec:\n          container: redis\n          image: redis\n"
+    ),
+    "11:18",
+    "both `container` and `image` are given"
+);
+case!(
+    misspelt_option,
+    "kind: pipeline\nspec:\n  options:\n    env: {A: b}\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "4:5",
+    "unknown key `env` in `options`"
+);
+case!(
+    stages_is_a_string,
+    "kind: pipeline\nspec:\n  stages: build\n",
+    "3:11",
+    "expected a list for `stages`, found a scalar"
+);
+case!(
+    steps_outside_stage_spec,
+    "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    steps: []\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "5:5",
+    "unknown key `steps` in a stage"
+);
+case!(
+    empty_group,
+    with_steps("      - name: g\n        type: group\n        spec:\n          steps: []\n"),
+    "9:9",
+    "the group step `g` has no steps"
+);
+case!(
+    bad_image_name,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: my image\n"
+    ),
+    "10:22",
+    "invalid image name `my image`"
+);
+
+#[test]
+fn typos_suggest_the_right_key() {
+    let out = rendered(&with_steps(
+        "      - name: ping\n        type: run\n        spec:\n          container: redis\n          scirpt: redis-cli ping\n",
+    ));
+    assert!(out.contains("did you mean `script`?"), "{out}");
+    assert!(
+        out.contains("11 |           scirpt: redis-cli ping"),
+        "{out}"
+    );
+    assert!(out.contains("   |           ^^^^^^ did you mean"), "{out}");
+}
+
+#[test]
+fn keys_in_the_wrong_place_say_where_they_belong() {
+    let out = rendered(&with_steps(
+        "      - name: a\n        type: run\n        script: echo\n        spec:\n          container: alpine\n",
+    ));
+    assert!(
+        out.contains("`script` belongs under the step's `spec:`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_keys_without_a_near_match_list_the_valid_ones() {
+    let out = rendered(&with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          zzz: 1\n",
+    ));
+    assert!(
+        out.contains("the keys of a run step's `spec` are: shell, script, container, envs"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let yaml = with_steps(
+        "      - name: a\n        type: run\n        spec:\n          contianer: alpine\n      - name: b\n        type: plugin\n      - name: c\n        type: run\n        timeout: 3\n        spec: {container: alpine}\n",
+    );
+    let diags = Pipeline::parse(&SourceFile::new("many.yaml", &yaml)).unwrap_err();
+    let found: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{} {}", d.span.start, d.message))
+        .collect();
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("10:11 unknown key `contianer`"));
+    assert!(found[1].starts_with("12:15 step type `plugin`"));
+    assert!(found[2].starts_with("15:18 invalid duration"));
+    assert!(diags.to_string().contains("3 problems in many.yaml"));
+}
