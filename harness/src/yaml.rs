@@ -4,6 +4,7 @@
 //! a tree (resolving anchors, aliases and `<<` merge keys) and turns its errors into
 //! [`Diagnostic`]s with a message a person can act on.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -18,25 +19,23 @@ const MAX_DEPTH: usize = 256;
 
 /// A YAML node and where it was written.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
+pub(crate) struct Node<'a> {
     pub span: Span,
-    pub value: Value,
+    pub value: Value<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub(crate) enum Value<'a> {
     /// `~`, `null`, or nothing at all.
     Null,
-    /// Any scalar; `plain` is false when it was quoted or a block scalar.
-    Scalar {
-        text: String,
-        plain: bool,
-    },
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    /// Any scalar; `plain` is false when it was quoted or a block scalar. Borrowed from the
+    /// source text where the scanner could.
+    Scalar { text: Cow<'a, str>, plain: bool },
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
-impl Node {
+impl Node<'_> {
     /// What kind of node this is, for messages ("a mapping", "a list", ...).
     pub fn kind_name(&self) -> &'static str {
         match &self.value {
@@ -57,7 +56,7 @@ impl Node {
 }
 
 /// Parses `file` into one document's root node.
-pub(crate) fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+pub(crate) fn parse(file: &SourceFile) -> Result<Node<'_>, Diagnostic> {
     let mut builder = Builder {
         parser: Parser::new_from_str(file.text()),
         anchors: HashMap::new(),
@@ -69,7 +68,7 @@ pub(crate) fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
 
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Node<'a>>,
     nodes: usize,
     file: &'a SourceFile,
 }
@@ -92,7 +91,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn document(&mut self) -> Result<Node, Diagnostic> {
+    fn document(&mut self) -> Result<Node<'a>, Diagnostic> {
         let mut root = None;
         loop {
             let (ev, span) = self.next()?;
@@ -145,7 +144,7 @@ impl<'a> Builder<'a> {
         ev: Event<'a>,
         span: saphyr_parser::Span,
         depth: usize,
-    ) -> Result<Node, Diagnostic> {
+    ) -> Result<Node<'a>, Diagnostic> {
         let start = Span::from_saphyr(span);
         if depth > MAX_DEPTH {
             return Err(Diagnostic::new(
@@ -161,7 +160,7 @@ impl<'a> Builder<'a> {
                     Value::Null
                 } else {
                     Value::Scalar {
-                        text: text.into_owned(),
+                        text,
                         plain,
                     }
                 };
@@ -197,8 +196,8 @@ impl<'a> Builder<'a> {
                 Ok(node)
             }
             Event::MappingStart(anchor, _) => {
-                let mut entries: Vec<(Node, Node)> = Vec::new();
-                let mut merged: Vec<(Node, Node)> = Vec::new();
+                let mut entries: Vec<(Node<'a>, Node<'a>)> = Vec::new();
+                let mut merged: Vec<(Node<'a>, Node<'a>)> = Vec::new();
                 let end = loop {
                     let (ev, span) = self.next()?;
                     if ev == Event::MappingEnd {
@@ -234,14 +233,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
+    fn remember(&mut self, anchor: usize, node: &Node<'a>) {
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
     }
 }
 
-fn merge_into(merged: &mut Vec<(Node, Node)>, value: Node) -> Result<(), Diagnostic> {
+fn merge_into<'a>(merged: &mut Vec<(Node<'a>, Node<'a>)>, value: Node<'a>) -> Result<(), Diagnostic> {
     match value.value {
         Value::Map(entries) => {
             merged.extend(entries);
@@ -263,7 +262,7 @@ fn merge_into(merged: &mut Vec<(Node, Node)>, value: Node) -> Result<(), Diagnos
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
+fn count_nodes(node: &Node<'_>) -> usize {
     match &node.value {
         Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
         Value::Map(entries) => {
@@ -363,8 +362,9 @@ fn explain(info: &str) -> (String, Option<&'static str>) {
 mod tests {
     use super::*;
 
-    fn p(text: &str) -> Result<Node, Diagnostic> {
-        parse(&SourceFile::new("t.yaml", text))
+    fn p(text: &str) -> Result<Node<'static>, Diagnostic> {
+        let file: &'static SourceFile = Box::leak(Box::new(SourceFile::new("t.yaml", text)));
+        parse(file)
     }
 
     #[test]

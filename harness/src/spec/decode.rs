@@ -24,7 +24,7 @@ const UNSUPPORTED_STAGES: &[&str] = &[
 
 /// The keys of one mapping, handed out one by one; what is left at the end is unknown.
 struct Fields<'n> {
-    entries: &'n [(Node, Node)],
+    entries: &'n [(Node<'n>, Node<'n>)],
     used: Vec<bool>,
     asked: Vec<&'static str>,
     context: &'static str,
@@ -33,14 +33,14 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     /// The value of `key`, if present and not null.
-    fn get(&mut self, key: &'static str) -> Option<&'n Node> {
+    fn get(&mut self, key: &'static str) -> Option<&'n Node<'n>> {
         self.entry(key)
             .map(|(_, v)| v)
             .filter(|v| v.value != Value::Null)
     }
 
     /// The key and value nodes of `key`, if present.
-    fn entry(&mut self, key: &'static str) -> Option<(&'n Node, &'n Node)> {
+    fn entry(&mut self, key: &'static str) -> Option<(&'n Node<'n>, &'n Node<'n>)> {
         self.asked.push(key);
         let i = self
             .entries
@@ -56,7 +56,7 @@ impl<'n> Fields<'n> {
         &mut self,
         key: &'static str,
         ignored: &mut Vec<Spanned<String>>,
-    ) -> Option<&'n Node> {
+    ) -> Option<&'n Node<'n>> {
         let (k, v) = self.entry(key)?;
         ignored.push(Spanned::new(key.to_string(), k.span));
         Some(v)
@@ -96,7 +96,7 @@ impl<'n> Fields<'n> {
 }
 
 /// Opens a mapping node for reading its keys.
-fn fields<'n>(node: &'n Node, context: &'static str, diags: &mut Diags) -> Option<Fields<'n>> {
+fn fields<'n>(node: &'n Node<'n>, context: &'static str, diags: &mut Diags) -> Option<Fields<'n>> {
     let Value::Map(entries) = &node.value else {
         diags.push(
             Diagnostic::new(
@@ -135,14 +135,14 @@ fn fields<'n>(node: &'n Node, context: &'static str, diags: &mut Diags) -> Optio
     Some(Fields {
         entries,
         used: vec![false; entries.len()],
-        asked: Vec::new(),
+        asked: Vec::with_capacity(24),
         context,
         span: node.span,
     })
 }
 
 /// Checks that `node` is a mapping whose keys are among `known`, without reading the values.
-fn check_keys(node: &Node, context: &'static str, known: &[&'static str], diags: &mut Diags) {
+fn check_keys(node: &Node<'_>, context: &'static str, known: &[&'static str], diags: &mut Diags) {
     if let Some(mut f) = fields(node, context, diags) {
         for k in known {
             f.entry(k);
@@ -151,11 +151,11 @@ fn check_keys(node: &Node, context: &'static str, known: &[&'static str], diags:
     }
 }
 
-fn string(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<String>> {
+fn string(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<String>> {
     let node = node?;
     match &node.value {
         Value::Null => None,
-        Value::Scalar { text, .. } => Some(Spanned::new(text.clone(), node.span)),
+        Value::Scalar { text, .. } => Some(Spanned::new(text.to_string(), node.span)),
         _ => {
             diags.push(
                 Diagnostic::new(
@@ -169,7 +169,7 @@ fn string(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<
     }
 }
 
-fn boolean(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<bool>> {
+fn boolean(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<bool>> {
     let node = node?;
     match &node.value {
         Value::Scalar { text, plain: true } if text.eq_ignore_ascii_case("true") => {
@@ -191,7 +191,7 @@ fn boolean(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned
     }
 }
 
-fn uint(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<u32>> {
+fn uint(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<u32>> {
     let node = node?;
     match node.as_scalar().map(str::parse::<u32>) {
         Some(Ok(n)) => Some(Spanned::new(n, node.span)),
@@ -205,7 +205,7 @@ fn uint(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<u3
     }
 }
 
-fn duration(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<Duration>> {
+fn duration(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<Duration>> {
     let s = string(node, what, diags)?;
     match parse_duration(&s.value) {
         Ok(d) => Some(Spanned::new(d, s.span)),
@@ -220,7 +220,7 @@ fn duration(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanne
 }
 
 /// The items of a list; a null is an empty list.
-fn list<'n>(node: Option<&'n Node>, what: &str, diags: &mut Diags) -> &'n [Node] {
+fn list<'n>(node: Option<&'n Node<'n>>, what: &str, diags: &mut Diags) -> &'n [Node<'n>] {
     match node.map(|n| &n.value) {
         None | Some(Value::Null) => &[],
         Some(Value::Seq(items)) => items,
@@ -239,7 +239,7 @@ fn list<'n>(node: Option<&'n Node>, what: &str, diags: &mut Diags) -> &'n [Node]
 }
 
 /// A string, or a list of strings.
-fn strings(node: Option<&Node>, what: &str, diags: &mut Diags) -> Vec<Spanned<String>> {
+fn strings(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Vec<Spanned<String>> {
     match node.map(|n| &n.value) {
         Some(Value::Scalar { .. }) => string(node, what, diags).into_iter().collect(),
         _ => list(node, what, diags)
@@ -249,7 +249,7 @@ fn strings(node: Option<&Node>, what: &str, diags: &mut Diags) -> Vec<Spanned<St
     }
 }
 
-fn envs(node: Option<&Node>, what: &str, diags: &mut Diags) -> Envs {
+fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Envs {
     let mut out = Envs::default();
     let Some(node) = node else { return out };
     if node.value == Value::Null {
@@ -263,7 +263,7 @@ fn envs(node: Option<&Node>, what: &str, diags: &mut Diags) -> Envs {
         let Some(name) = k.as_scalar() else { continue };
         let value = match &v.value {
             Value::Null => String::new(),
-            Value::Scalar { text, .. } => text.clone(),
+            Value::Scalar { text, .. } => text.to_string(),
             _ => {
                 diags.push(
                     Diagnostic::new(
@@ -287,7 +287,7 @@ fn envs(node: Option<&Node>, what: &str, diags: &mut Diags) -> Envs {
     out
 }
 
-fn pull(node: Option<&Node>, diags: &mut Diags) -> Option<Spanned<Pull>> {
+fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
     let s = string(node, "pull", diags)?;
     let value = match s.as_str() {
         "always" => Pull::Always,
@@ -306,7 +306,7 @@ fn pull(node: Option<&Node>, diags: &mut Diags) -> Option<Spanned<Pull>> {
     Some(Spanned::new(value, s.span))
 }
 
-fn image(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<String>> {
+fn image(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<String>> {
     let s = string(node, what, diags)?;
     if s.value.trim().is_empty() || s.value.contains(char::is_whitespace) {
         diags.push(
@@ -318,7 +318,7 @@ fn image(node: Option<&Node>, what: &str, diags: &mut Diags) -> Option<Spanned<S
     Some(s)
 }
 
-pub(super) fn pipeline(file: &SourceFile, root: &Node, diags: &mut Diags) -> Option<Pipeline> {
+pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) -> Option<Pipeline> {
     let mut f = fields(root, "the pipeline", diags)?;
     let mut ignored = Vec::new();
     let version = string(f.get("version"), "version", diags);
@@ -417,7 +417,7 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node, diags: &mut Diags) -> Opt
     })
 }
 
-fn options(node: &Node, diags: &mut Diags) -> Options {
+fn options(node: &Node<'_>, diags: &mut Diags) -> Options {
     let mut out = Options::default();
     let Some(mut f) = fields(node, "`options`", diags) else {
         return out;
@@ -439,7 +439,7 @@ fn options(node: &Node, diags: &mut Diags) -> Options {
     out
 }
 
-fn stage(node: &Node, diags: &mut Diags) -> Option<Stage> {
+fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
     let mut f = fields(node, "a stage", diags)?;
     let mut ignored = Vec::new();
     let id = string(f.get("id"), "id", diags);
@@ -579,7 +579,7 @@ fn stage(node: &Node, diags: &mut Diags) -> Option<Stage> {
     Some(out)
 }
 
-fn volume(node: &Node, diags: &mut Diags) -> Option<Volume> {
+fn volume(node: &Node<'_>, diags: &mut Diags) -> Option<Volume> {
     let mut f = fields(node, "a volume", diags)?;
     let name = string(f.get("name"), "name", diags);
     let volume_type = string(f.get("type"), "type", diags);
@@ -617,9 +617,9 @@ fn volume(node: &Node, diags: &mut Diags) -> Option<Volume> {
     })
 }
 
-fn failures(node: Option<&Node>, diags: &mut Diags) -> Vec<Failure> {
+fn failures(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Failure> {
     let Some(node) = node else { return Vec::new() };
-    let items: Vec<&Node> = match &node.value {
+    let items: Vec<&Node<'_>> = match &node.value {
         Value::Seq(items) => items.iter().collect(),
         _ => vec![node],
     };
@@ -644,7 +644,7 @@ fn failures(node: Option<&Node>, diags: &mut Diags) -> Vec<Failure> {
         .collect()
 }
 
-fn strategy(node: Option<&Node>, diags: &mut Diags) -> Option<Strategy> {
+fn strategy(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Strategy> {
     let node = node?;
     let mut f = fields(node, "`strategy`", diags)?;
     let t = string(f.get("type"), "type", diags);
@@ -716,7 +716,7 @@ fn spec_keys(step_type: &str) -> &'static [&'static str] {
     }
 }
 
-fn step(node: &Node, diags: &mut Diags) -> Option<Step> {
+fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
     let mut f = fields(node, "a step", diags)?;
     let mut ignored = Vec::new();
     let id = string(f.get("id"), "id", diags);
@@ -814,7 +814,7 @@ fn step(node: &Node, diags: &mut Diags) -> Option<Step> {
                     "add `container: <image>` under `spec:`, e.g. `container: alpine:3`",
                 );
             }
-            StepSpec::Run(r)
+            StepSpec::Run(Box::new(r))
         }
         "background" => {
             let b = background_step(spec, diags)?;
@@ -824,7 +824,7 @@ fn step(node: &Node, diags: &mut Diags) -> Option<Step> {
                     "add `container: <image>` under `spec:`, e.g. `container: redis`",
                 );
             }
-            StepSpec::Background(b)
+            StepSpec::Background(Box::new(b))
         }
         "script" => {
             let s = script_step(spec, diags)?;
@@ -834,7 +834,7 @@ fn step(node: &Node, diags: &mut Diags) -> Option<Step> {
                     "add `image: <image>` under `spec:`, e.g. `image: alpine:3`",
                 );
             }
-            StepSpec::Script(s)
+            StepSpec::Script(Box::new(s))
         }
         "group" | "parallel" => {
             let mut sf = fields(spec, "the `spec` of a group or parallel step", diags)?;
@@ -882,7 +882,7 @@ fn step(node: &Node, diags: &mut Diags) -> Option<Step> {
     })
 }
 
-fn reports(node: Option<&Node>, diags: &mut Diags) -> Vec<Report> {
+fn reports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Report> {
     list(node, "reports", diags)
         .iter()
         .filter_map(|n| {
@@ -895,7 +895,7 @@ fn reports(node: Option<&Node>, diags: &mut Diags) -> Vec<Report> {
         .collect()
 }
 
-fn mounts(node: Option<&Node>, diags: &mut Diags) -> Vec<Mount> {
+fn mounts(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Mount> {
     list(node, "mount", diags)
         .iter()
         .filter_map(|n| {
@@ -917,13 +917,13 @@ fn mounts(node: Option<&Node>, diags: &mut Diags) -> Vec<Mount> {
         .collect()
 }
 
-fn resources(node: Option<&Node>, diags: &mut Diags) -> Option<Span> {
+fn resources(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Span> {
     let node = node?;
     check_keys(node, "`resources`", &["limits", "requests"], diags);
     Some(node.span)
 }
 
-fn run_step(node: &Node, diags: &mut Diags) -> Option<RunStep> {
+fn run_step(node: &Node<'_>, diags: &mut Diags) -> Option<RunStep> {
     let mut f = fields(node, "a run step's `spec`", diags)?;
     let out = RunStep {
         shell: string(f.get("shell"), "shell", diags),
@@ -943,7 +943,7 @@ fn run_step(node: &Node, diags: &mut Diags) -> Option<RunStep> {
     Some(out)
 }
 
-fn background_step(node: &Node, diags: &mut Diags) -> Option<BackgroundStep> {
+fn background_step(node: &Node<'_>, diags: &mut Diags) -> Option<BackgroundStep> {
     let mut f = fields(node, "a background step's `spec`", diags)?;
     let out = BackgroundStep {
         shell: string(f.get("shell"), "shell", diags),
@@ -979,7 +979,7 @@ fn background_step(node: &Node, diags: &mut Diags) -> Option<BackgroundStep> {
     Some(out)
 }
 
-fn script_step(node: &Node, diags: &mut Diags) -> Option<ScriptStep> {
+fn script_step(node: &Node<'_>, diags: &mut Diags) -> Option<ScriptStep> {
     let mut f = fields(node, "a script step's `spec`", diags)?;
     let out = ScriptStep {
         image: image(f.get("image"), "image", diags),
@@ -1010,7 +1010,7 @@ fn script_step(node: &Node, diags: &mut Diags) -> Option<ScriptStep> {
     Some(out)
 }
 
-fn container(node: &Node, diags: &mut Diags) -> Option<Container> {
+fn container(node: &Node<'_>, diags: &mut Diags) -> Option<Container> {
     if let Value::Scalar { .. } = node.value {
         let image = image(Some(node), "container", diags)?;
         return Some(Container {
@@ -1074,7 +1074,7 @@ fn container(node: &Node, diags: &mut Diags) -> Option<Container> {
     }
 }
 
-fn healthcheck(node: &Node, diags: &mut Diags) -> Option<Healthcheck> {
+fn healthcheck(node: &Node<'_>, diags: &mut Diags) -> Option<Healthcheck> {
     let mut f = fields(node, "`healthcheck`", diags)?;
     let span = f.span;
     let test_node = f.get("test");
@@ -1101,7 +1101,7 @@ fn healthcheck(node: &Node, diags: &mut Diags) -> Option<Healthcheck> {
         return None;
     };
     let test = match &test_node.value {
-        Value::Scalar { text, .. } => HealthTest::Shell(text.clone()),
+        Value::Scalar { text, .. } => HealthTest::Shell(text.to_string()),
         Value::Seq(_) => {
             let words: Vec<String> = strings(Some(test_node), "test", diags)
                 .into_iter()

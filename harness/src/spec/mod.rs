@@ -207,11 +207,11 @@ impl Step {
 #[derive(Debug, Clone)]
 pub enum StepSpec {
     /// `type: run`.
-    Run(RunStep),
+    Run(Box<RunStep>),
     /// `type: background`.
-    Background(BackgroundStep),
+    Background(Box<BackgroundStep>),
     /// `type: script` (the older flat form).
-    Script(ScriptStep),
+    Script(Box<ScriptStep>),
     /// `type: group`: steps one after another.
     Group(Vec<Step>),
     /// `type: parallel`: steps at the same time.
