@@ -65,7 +65,10 @@ fn main() {
         TARGET.as_millis()
     );
     if median >= TARGET {
-        eprintln!("parse benchmark: the median misses the {} ms target", TARGET.as_millis());
+        eprintln!(
+            "parse benchmark: the median misses the {} ms target",
+            TARGET.as_millis()
+        );
         std::process::exit(1);
     }
 }

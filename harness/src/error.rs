@@ -22,6 +22,60 @@ pub enum Error {
         /// Every problem found.
         diagnostics: Diagnostics,
     },
+    /// An environment variable the harness reads is malformed.
+    #[error("invalid {name}: {reason}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No stage has the name asked for.
+    #[error("no stage named `{name}` in {file}; its stages are: {}", available.join(", "))]
+    StageNotFound {
+        /// The name asked for.
+        name: String,
+        /// The pipeline file.
+        file: String,
+        /// The stages it has.
+        available: Vec<String>,
+    },
+    /// The Docker engine could not be reached.
+    #[error(
+        "cannot reach the Docker engine at {endpoint}: {reason}\n  help: start Docker (`docker info` must work), or set DOCKER_HOST to a running engine: unix:///var/run/docker.sock, tcp://HOST:2375, or a Podman socket such as unix://$XDG_RUNTIME_DIR/podman/podman.sock"
+    )]
+    DockerUnreachable {
+        /// The endpoint tried (from `DOCKER_HOST`, or the default socket).
+        endpoint: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
+    /// An image is not present and the pipeline says not to pull it.
+    #[error(
+        "image `{image}` is not present on this machine and its pull policy is `never`\n  help: build or load it first (`docker image ls` lists what is here), or map the name onto an image you have with PIPELINE_TEST_IMAGES=\"{image}=other/image:tag\""
+    )]
+    ImageMissing {
+        /// The image.
+        image: String,
+    },
+    /// An image could not be pulled.
+    #[error(
+        "cannot pull image `{image}`: {message}\n  help: check the name and your registry login (`docker login`); on a machine without a registry, build or load the image and map the name with PIPELINE_TEST_IMAGES=\"{image}=local/image:tag\""
+    )]
+    ImagePull {
+        /// The image.
+        image: String,
+        /// The registry's or engine's answer.
+        message: String,
+    },
+    /// The Docker engine refused a request.
+    #[error("Docker engine error while trying to {action}: {message}")]
+    Docker {
+        /// What the harness was doing.
+        action: String,
+        /// The engine's answer.
+        message: String,
+    },
 }
 
 impl From<Diagnostics> for Error {

@@ -19,10 +19,26 @@
 #![warn(missing_docs)]
 
 pub mod diagnostic;
+#[cfg(feature = "engine")]
+pub mod docker;
 pub mod duration;
 mod error;
+#[cfg(feature = "engine")]
+pub mod images;
+#[cfg(feature = "engine")]
+pub mod plan;
+#[cfg(feature = "engine")]
+pub mod report;
+#[cfg(feature = "engine")]
+pub mod runner;
+#[cfg(feature = "engine")]
+pub mod service;
 pub mod source;
 pub mod spec;
+#[cfg(feature = "engine")]
+mod sweep;
+#[cfg(feature = "engine")]
+pub mod teardown;
 mod yaml;
 
 pub use error::Error;

@@ -30,7 +30,10 @@ pub(crate) enum Value<'a> {
     Null,
     /// Any scalar; `plain` is false when it was quoted or a block scalar. Borrowed from the
     /// source text where the scanner could.
-    Scalar { text: Cow<'a, str>, plain: bool },
+    Scalar {
+        text: Cow<'a, str>,
+        plain: bool,
+    },
     Seq(Vec<Node<'a>>),
     Map(Vec<(Node<'a>, Node<'a>)>),
 }
@@ -159,10 +162,7 @@ impl<'a> Builder<'a> {
                 let value = if plain && matches!(&*text, "" | "~" | "null" | "Null" | "NULL") {
                     Value::Null
                 } else {
-                    Value::Scalar {
-                        text,
-                        plain,
-                    }
+                    Value::Scalar { text, plain }
                 };
                 let node = Node { span: start, value };
                 self.remember(anchor, &node);
@@ -240,7 +240,10 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn merge_into<'a>(merged: &mut Vec<(Node<'a>, Node<'a>)>, value: Node<'a>) -> Result<(), Diagnostic> {
+fn merge_into<'a>(
+    merged: &mut Vec<(Node<'a>, Node<'a>)>,
+    value: Node<'a>,
+) -> Result<(), Diagnostic> {
     match value.value {
         Value::Map(entries) => {
             merged.extend(entries);

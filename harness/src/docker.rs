@@ -1,0 +1,163 @@
+//! The connection to the Docker engine, and the labels every resource carries.
+
+use std::sync::{LazyLock, OnceLock};
+
+use bollard::{ClientVersion, Docker};
+
+use crate::Error;
+
+/// Every container, network and volume the harness creates carries this label, set to `true`.
+pub const MANAGED_LABEL: &str = "pipeline-test.managed";
+/// The run a resource belongs to.
+pub const RUN_LABEL: &str = "pipeline-test.run";
+/// The process that created a resource: `host/pid/start-time`.
+pub const OWNER_LABEL: &str = "pipeline-test.owner";
+/// The step a container runs.
+pub const STEP_LABEL: &str = "pipeline-test.step";
+
+/// Seconds a single request may take before bollard gives up.
+const REQUEST_TIMEOUT: u64 = 600;
+
+/// The API version negotiated with the engine, once per process.
+static VERSION: OnceLock<ClientVersion> = OnceLock::new();
+
+/// The endpoint from `DOCKER_HOST`, or the default socket.
+pub(crate) fn endpoint() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+}
+
+fn client(endpoint: &str, version: &ClientVersion) -> Result<Docker, bollard::errors::Error> {
+    if endpoint.starts_with("unix://") {
+        Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT, version)
+    } else if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") {
+        Docker::connect_with_http(endpoint, REQUEST_TIMEOUT, version)
+    } else {
+        Docker::connect_with_host(endpoint)
+    }
+}
+
+/// Connects to the engine `DOCKER_HOST` names. The first connection of a process negotiates
+/// the API version (engines from Docker 20.10, API 1.41, up); later ones reuse it.
+///
+/// # Errors
+///
+/// [`Error::DockerUnreachable`] naming the endpoint and what to do.
+pub(crate) async fn connect() -> Result<(Docker, String), Error> {
+    let endpoint = endpoint();
+    let unreachable = |reason: String| Error::DockerUnreachable {
+        endpoint: endpoint.clone(),
+        reason,
+    };
+    if let Some(version) = VERSION.get() {
+        let docker = client(&endpoint, version).map_err(|e| unreachable(e.to_string()))?;
+        return Ok((docker, endpoint));
+    }
+    let docker =
+        client(&endpoint, bollard::API_DEFAULT_VERSION).map_err(|e| unreachable(e.to_string()))?;
+    let docker = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        docker.negotiate_version(),
+    )
+    .await
+    .map_err(|_| unreachable("no answer within 30 s".into()))?
+    .map_err(|e| unreachable(explain_connect_error(&e)))?;
+    let _ = VERSION.set(docker.client_version());
+    Ok((docker, endpoint))
+}
+
+/// A client for `endpoint` with the negotiated version, made without a request (for teardown
+/// from `Drop`, on a runtime of its own).
+pub(crate) fn reconnect(endpoint: &str) -> Option<Docker> {
+    let version = VERSION.get().unwrap_or(bollard::API_DEFAULT_VERSION);
+    client(endpoint, version).ok()
+}
+
+fn explain_connect_error(e: &bollard::errors::Error) -> String {
+    let text = e.to_string();
+    if text.contains("No such file") || text.contains("SocketNotFound") {
+        format!("{text} (is the Docker engine running?)")
+    } else if text.contains("ermission denied") {
+        format!("{text} (add your user to the `docker` group, or use a rootless socket)")
+    } else {
+        text
+    }
+}
+
+/// Turns a bollard error into [`Error::Docker`], saying what was being done.
+pub(crate) fn engine_error(action: impl Into<String>, e: bollard::errors::Error) -> Error {
+    Error::Docker {
+        action: action.into(),
+        message: e.to_string(),
+    }
+}
+
+/// True when the engine answered 404 (no such container, image, network or volume).
+pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// This process's owner label value: `host/pid/start-time`.
+pub(crate) static OWNER: LazyLock<String> = LazyLock::new(|| {
+    let pid = std::process::id();
+    format!(
+        "{}/{pid}/{}",
+        host_name(),
+        process_start_time(pid).unwrap_or(0)
+    )
+});
+
+/// The machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// The start time of process `pid` in clock ticks since boot (Linux), to tell a live owner
+/// from a new process that reused its pid.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Labels for a new resource of run `run_id`.
+pub(crate) fn labels(run_id: &str) -> std::collections::HashMap<String, String> {
+    [
+        (MANAGED_LABEL, "true"),
+        (RUN_LABEL, run_id),
+        (OWNER_LABEL, OWNER.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// A fresh, random run id (12 hex digits).
+pub(crate) fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}

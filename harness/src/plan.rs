@@ -1,0 +1,615 @@
+//! Pipeline model -> execution plan: what each container of a stage runs, with which
+//! environment, aliases and mounts, in what order. Pure logic, no Docker.
+
+use std::time::Duration;
+
+use crate::images::{ImageMap, Login};
+use crate::source::Span;
+use crate::spec::{
+    Container, Envs, HealthTest, Healthcheck, Pipeline, Pull, Stage, Step, StepSpec,
+};
+
+/// Where the workspace is mounted in every step, unless `PIPELINE_TEST_WORKSPACE_PATH` says
+/// otherwise.
+pub const DEFAULT_WORKSPACE_PATH: &str = "/harness";
+
+/// Defaults for a declared health check's missing fields. Docker's own defaults (30 s between
+/// checks) suit production, not tests.
+pub const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
+/// How long one check may take, by default.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Consecutive failures that make a service unhealthy, by default.
+pub const HEALTH_RETRIES: u32 = 120;
+
+/// How a step's container behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// A background service: started detached, its exit code is only information.
+    Service,
+    /// A run or script step: its exit code decides the stage.
+    Run,
+}
+
+/// One container to run.
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    /// Position in [`StagePlan::steps`].
+    pub index: usize,
+    /// The step's display name.
+    pub name: String,
+    /// The YAML `type` (`run`, `background`, `script`).
+    pub type_name: &'static str,
+    /// Service or run.
+    pub kind: StepKind,
+    /// The image as the pipeline names it.
+    pub image: String,
+    /// The image actually used, after `PIPELINE_TEST_IMAGES`.
+    pub resolved_image: String,
+    /// When to pull.
+    pub pull: Pull,
+    /// Credentials given in the YAML.
+    pub(crate) login: Option<Login>,
+    /// Replaces the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// Replaces the image's command.
+    pub cmd: Option<Vec<String>>,
+    /// The script (for run steps), as it will be run.
+    pub script: Option<String>,
+    /// `NAME=value` pairs, in order of precedence (later wins).
+    pub env: Vec<(String, String)>,
+    /// The working directory.
+    pub workdir: Option<String>,
+    /// Network aliases (the step's hostnames).
+    pub aliases: Vec<String>,
+    /// `user`.
+    pub user: Option<String>,
+    /// `privileged`.
+    pub privileged: bool,
+    /// Ports the YAML asks to publish (`6379`, `8080:80`).
+    pub ports: Vec<String>,
+    /// `dns`.
+    pub dns: Vec<String>,
+    /// `dsn_search`.
+    pub dns_search: Vec<String>,
+    /// `extra_hosts`.
+    pub extra_hosts: Vec<String>,
+    /// `network_mode` (replaces the stage network when set).
+    pub network_mode: Option<String>,
+    /// `memory`, in bytes.
+    pub memory: Option<i64>,
+    /// `shm_size`, in bytes.
+    pub shm_size: Option<i64>,
+    /// `cpu`, in nano-CPUs.
+    pub nano_cpus: Option<i64>,
+    /// `volumes` of the container (`/host:/path`, `name:/path`).
+    pub binds: Vec<String>,
+    /// Stage volumes mounted into the step: (volume name, path).
+    pub mounts: Vec<(String, String)>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// A declared health check.
+    pub healthcheck: Option<HealthPlan>,
+    /// Where the step is written.
+    pub span: Span,
+}
+
+/// A health check to configure on a service, in docker's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthPlan {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    /// Between checks.
+    pub interval: Duration,
+    /// Of one check.
+    pub timeout: Duration,
+    /// Failures before unhealthy.
+    pub retries: u32,
+    /// Grace period after start.
+    pub start_period: Duration,
+}
+
+/// The order steps run in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// One step, by index.
+    Step(usize),
+    /// These, one after another.
+    Sequence(Vec<Block>),
+    /// These, at the same time.
+    Parallel(Vec<Block>),
+}
+
+/// Everything needed to run one stage.
+#[derive(Debug, Clone)]
+pub struct StagePlan {
+    /// The stage's display name.
+    pub name: String,
+    /// Its position in the pipeline (0-based).
+    pub index: usize,
+    /// Every container step, in YAML order.
+    pub steps: Vec<PlannedStep>,
+    /// The order to run them in.
+    pub order: Block,
+    /// Stage volumes of type `temp`, created for the run.
+    pub temp_volumes: Vec<String>,
+    /// Host volumes: (name, host path).
+    pub host_volumes: Vec<(String, String)>,
+    /// Where the workspace is mounted.
+    pub workspace_path: String,
+    /// The pipeline's `options.timeout`.
+    pub timeout: Option<Duration>,
+}
+
+impl StagePlan {
+    /// The distinct images to prepare: (resolved image, strictest pull policy, login).
+    pub(crate) fn images(&self) -> Vec<(String, Pull, Option<Login>)> {
+        let mut out: Vec<(String, Pull, Option<Login>)> = Vec::new();
+        for s in &self.steps {
+            match out.iter_mut().find(|(i, _, _)| *i == s.resolved_image) {
+                Some(entry) => {
+                    if s.pull == Pull::Always {
+                        entry.1 = Pull::Always;
+                    }
+                    if entry.2.is_none() {
+                        entry.2 = s.login.clone();
+                    }
+                }
+                None => out.push((s.resolved_image.clone(), s.pull, s.login.clone())),
+            }
+        }
+        out
+    }
+
+    /// The steps that are services.
+    pub fn services(&self) -> impl Iterator<Item = &PlannedStep> {
+        self.steps.iter().filter(|s| s.kind == StepKind::Service)
+    }
+}
+
+/// Settings that come from outside the pipeline file.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Image substitutions.
+    pub images: ImageMap,
+    /// Where the workspace is mounted ([`DEFAULT_WORKSPACE_PATH`] when `None`).
+    pub workspace_path: Option<String>,
+    /// Extra environment for every step, lowest precedence (`--env`).
+    pub env: Vec<(String, String)>,
+}
+
+/// Plans stage `index` of `pipeline`.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::plan::{plan_stage, PlanOptions, StepKind};
+/// use pipeline_test_harness::source::SourceFile;
+/// use pipeline_test_harness::spec::Pipeline;
+///
+/// let yaml = "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - name: cache\n        type: background\n        spec: {container: redis}\n      - name: ping\n        type: run\n        spec: {container: redis, script: redis-cli -h cache ping}\n";
+/// let pipeline = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
+/// let plan = plan_stage(&pipeline, 0, &PlanOptions::default());
+/// assert_eq!(plan.steps[0].kind, StepKind::Service);
+/// assert_eq!(plan.steps[1].entrypoint.as_deref(), Some(&["/bin/sh".to_string(), "-c".to_string()][..]));
+/// assert!(plan.steps[1].script.as_deref().unwrap().contains("redis-cli -h cache ping"));
+/// ```
+pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> StagePlan {
+    let stage = &pipeline.stages[index];
+    let workspace_path = options
+        .workspace_path
+        .clone()
+        .unwrap_or_else(|| DEFAULT_WORKSPACE_PATH.to_string());
+    let mut planner = Planner {
+        pipeline,
+        stage,
+        stage_name: stage.display_name(index),
+        options,
+        workspace_path: workspace_path.clone(),
+        steps: Vec::new(),
+    };
+    let order = Block::Sequence(planner.blocks(&stage.steps));
+    StagePlan {
+        name: planner.stage_name.clone(),
+        index,
+        steps: planner.steps,
+        order,
+        temp_volumes: stage
+            .volumes
+            .iter()
+            .filter(|v| v.volume_type.as_str() != "host")
+            .map(|v| v.name.value.clone())
+            .collect(),
+        host_volumes: stage
+            .volumes
+            .iter()
+            .filter(|v| v.volume_type.as_str() == "host")
+            .filter_map(|v| Some((v.name.value.clone(), v.host_path.as_ref()?.value.clone())))
+            .collect(),
+        workspace_path,
+        timeout: pipeline.options.timeout.as_ref().map(|t| t.value),
+    }
+}
+
+struct Planner<'a> {
+    pipeline: &'a Pipeline,
+    stage: &'a Stage,
+    stage_name: String,
+    options: &'a PlanOptions,
+    workspace_path: String,
+    steps: Vec<PlannedStep>,
+}
+
+impl Planner<'_> {
+    fn blocks(&mut self, steps: &[Step]) -> Vec<Block> {
+        steps.iter().map(|s| self.block(s)).collect()
+    }
+
+    fn block(&mut self, step: &Step) -> Block {
+        match &step.spec {
+            StepSpec::Group(children) => Block::Sequence(self.blocks(children)),
+            StepSpec::Parallel(children) => Block::Parallel(self.blocks(children)),
+            _ => {
+                let planned = self.step(step);
+                self.steps.push(planned);
+                Block::Step(self.steps.len() - 1)
+            }
+        }
+    }
+
+    fn step(&self, step: &Step) -> PlannedStep {
+        let index = self.steps.len();
+        let name = step.display_name();
+        let mut p = PlannedStep {
+            index,
+            name: name.clone(),
+            type_name: step.spec.type_name(),
+            kind: StepKind::Run,
+            image: String::new(),
+            resolved_image: String::new(),
+            pull: Pull::IfNotExists,
+            login: None,
+            entrypoint: None,
+            cmd: None,
+            script: None,
+            env: Vec::new(),
+            workdir: None,
+            aliases: step.hostnames.clone(),
+            user: None,
+            privileged: false,
+            ports: Vec::new(),
+            dns: Vec::new(),
+            dns_search: Vec::new(),
+            extra_hosts: Vec::new(),
+            network_mode: None,
+            memory: None,
+            shm_size: None,
+            nano_cpus: None,
+            binds: Vec::new(),
+            mounts: Vec::new(),
+            timeout: step.timeout.as_ref().map(|t| t.value),
+            healthcheck: None,
+            span: step.span,
+        };
+        let step_envs: &Envs;
+        let shell;
+        match &step.spec {
+            StepSpec::Run(r) => {
+                p.kind = StepKind::Run;
+                if let Some(c) = &r.container {
+                    apply_container(&mut p, c);
+                }
+                shell = r.shell.as_ref().map(|s| s.value.as_str());
+                p.script = Some(script_text(r.script.iter().map(|s| s.as_str())));
+                p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
+                p.mounts = r
+                    .mount
+                    .iter()
+                    .map(|m| (m.name.value.clone(), m.path.value.clone()))
+                    .collect();
+                step_envs = &r.envs;
+            }
+            StepSpec::Script(s) => {
+                p.kind = StepKind::Run;
+                p.image = s
+                    .image
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
+                p.pull = s.pull.as_ref().map(|x| x.value).unwrap_or_default();
+                p.user = s.user.as_ref().map(|u| u.value.clone());
+                p.privileged = s.privileged;
+                p.network_mode = s.network.as_ref().map(|n| n.value.clone());
+                shell = s.shell.as_ref().map(|s| s.value.as_str());
+                p.script = Some(script_text(s.run.iter().map(|s| s.as_str())));
+                p.workdir = Some(self.workspace_path.clone());
+                p.mounts = s
+                    .mount
+                    .iter()
+                    .map(|m| (m.name.value.clone(), m.path.value.clone()))
+                    .collect();
+                step_envs = &s.envs;
+            }
+            StepSpec::Background(b) => {
+                p.kind = StepKind::Service;
+                if let Some(c) = &b.container {
+                    apply_container(&mut p, c);
+                }
+                if let Some(i) = &b.image {
+                    p.image = i.value.clone();
+                }
+                if let Some(x) = &b.pull {
+                    p.pull = x.value;
+                }
+                if let Some(u) = &b.user {
+                    p.user = Some(u.value.clone());
+                }
+                if let Some(e) = &b.entrypoint {
+                    p.entrypoint = Some(split_words(&e.value));
+                }
+                if !b.args.is_empty() {
+                    p.cmd = Some(b.args.iter().map(|a| a.value.clone()).collect());
+                }
+                p.ports.extend(b.ports.iter().map(|x| x.value.clone()));
+                if let Some(n) = &b.network {
+                    p.network_mode = Some(n.value.clone());
+                }
+                p.privileged |= b.privileged;
+                if let Some(w) = &b.workdir {
+                    p.workdir = Some(w.value.clone());
+                }
+                shell = b.shell.as_ref().map(|s| s.value.as_str());
+                // `run:` replaces the image's command; so does `script:` (engine2 ignores
+                // it, which silently drops what the author wrote: we run it).
+                if let Some(run) = &b.run {
+                    p.script = Some(script_text(std::iter::once(run.as_str())));
+                } else if !b.script.is_empty() {
+                    p.script = Some(script_text(b.script.iter().map(|s| s.as_str())));
+                }
+                p.healthcheck = b.healthcheck.as_ref().map(health_plan);
+                p.mounts = b
+                    .mount
+                    .iter()
+                    .map(|m| (m.name.value.clone(), m.path.value.clone()))
+                    .collect();
+                step_envs = &b.envs;
+            }
+            StepSpec::Group(_) | StepSpec::Parallel(_) => unreachable!("blocks are not steps"),
+        }
+        if p.script.is_some() {
+            let sh = shell_path(shell);
+            p.entrypoint = Some(vec![sh.to_string(), "-c".to_string()]);
+            p.cmd = p.script.clone().map(|s| vec![s]);
+        }
+        p.resolved_image = self.options.images.resolve(&p.image);
+        p.env = self.environment(&p, step_envs);
+        p
+    }
+
+    fn environment(&self, p: &PlannedStep, step_envs: &Envs) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut set = |k: &str, v: &str| {
+            if let Some(e) = env.iter_mut().find(|(n, _)| n == k) {
+                e.1 = v.to_string();
+            } else {
+                env.push((k.to_string(), v.to_string()));
+            }
+        };
+        for (k, v) in &self.options.env {
+            set(k, v);
+        }
+        for (k, v) in self.pipeline.options.envs.iter() {
+            set(k, v);
+        }
+        for (k, v) in self.stage.envs.iter() {
+            set(k, v);
+        }
+        let number = (p.index + 1).to_string();
+        for (k, v) in [
+            ("CI", "true"),
+            ("DRONE", "true"),
+            ("HARNESS", "true"),
+            ("PIPELINE_TEST", "true"),
+            ("DRONE_WORKSPACE", self.workspace_path.as_str()),
+            ("HARNESS_WORKSPACE", self.workspace_path.as_str()),
+            ("DRONE_STAGE_NAME", self.stage_name.as_str()),
+            ("DRONE_STEP_NAME", p.name.as_str()),
+            ("DRONE_STEP_NUMBER", number.as_str()),
+        ] {
+            set(k, v);
+        }
+        for (k, v) in step_envs.iter() {
+            set(k, v);
+        }
+        env
+    }
+}
+
+fn apply_container(p: &mut PlannedStep, c: &Container) {
+    p.image = c.image.value.clone();
+    p.pull = c.pull.as_ref().map(|x| x.value).unwrap_or_default();
+    if let Some(creds) = &c.credentials {
+        if let (Some(u), Some(pw)) = (&creds.username, &creds.password) {
+            p.login = Some(Login {
+                username: u.value.clone(),
+                password: pw.value.clone(),
+            });
+        }
+    }
+    p.entrypoint = c.entrypoint.as_ref().map(|e| split_words(&e.value));
+    if !c.args.is_empty() {
+        p.cmd = Some(c.args.iter().map(|a| a.value.clone()).collect());
+    }
+    let strings = |v: &[crate::source::Spanned<String>]| {
+        v.iter().map(|s| s.value.clone()).collect::<Vec<_>>()
+    };
+    p.dns = strings(&c.dns);
+    p.dns_search = strings(&c.dns_search);
+    p.extra_hosts = strings(&c.extra_hosts);
+    p.ports = strings(&c.ports);
+    p.binds = strings(&c.volumes);
+    p.network_mode = c
+        .network_mode
+        .as_ref()
+        .or(c.network.as_ref())
+        .map(|n| n.value.clone());
+    p.privileged = c.privileged;
+    p.workdir = c.workdir.as_ref().map(|w| w.value.clone());
+    p.user = match (&c.user, &c.group) {
+        (Some(u), Some(g)) => Some(format!("{}:{}", u.value, g.value)),
+        (Some(u), None) => Some(u.value.clone()),
+        _ => None,
+    };
+    p.memory = c.memory.as_ref().and_then(|m| parse_bytes(&m.value));
+    p.shm_size = c.shm_size.as_ref().and_then(|m| parse_bytes(&m.value));
+    p.nano_cpus = c
+        .cpu
+        .as_ref()
+        .and_then(|c| c.value.parse::<f64>().ok())
+        .map(|cores| (cores * 1e9) as i64);
+}
+
+fn health_plan(h: &Healthcheck) -> HealthPlan {
+    let test = match &h.test {
+        HealthTest::Cmd(words) => std::iter::once("CMD".to_string())
+            .chain(words.iter().cloned())
+            .collect(),
+        HealthTest::Shell(cmd) => vec!["CMD-SHELL".to_string(), cmd.clone()],
+        HealthTest::Disabled => vec!["NONE".to_string()],
+    };
+    HealthPlan {
+        test,
+        interval: h.interval.as_ref().map_or(HEALTH_INTERVAL, |d| d.value),
+        timeout: h.timeout.as_ref().map_or(HEALTH_TIMEOUT, |d| d.value),
+        retries: h.retries.as_ref().map_or(HEALTH_RETRIES, |r| r.value),
+        start_period: h.start_period.as_ref().map_or(Duration::ZERO, |d| d.value),
+    }
+}
+
+/// The program that runs a script for `shell:` (`sh` by default).
+fn shell_path(shell: Option<&str>) -> &'static str {
+    match shell.unwrap_or("sh") {
+        "bash" => "/bin/bash",
+        "pwsh" | "powershell" => "pwsh",
+        "python" => "python3",
+        _ => "/bin/sh",
+    }
+}
+
+/// The script a run step executes: `set -e`, then each command preceded by a `+ command`
+/// trace line, as the Gitness runner does. Every item of a list runs.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::plan::script_text;
+/// let s = script_text(["echo 'hi'"]);
+/// assert_eq!(s, "set -e\nprintf '%s\\n' '+ echo '\\''hi'\\'''\necho 'hi'\n");
+/// ```
+pub fn script_text<'a>(commands: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("set -e\n");
+    for cmd in commands {
+        let trace = format!("+ {cmd}").replace('\'', "'\\''");
+        out.push_str(&format!("printf '%s\\n' '{trace}'\n{cmd}\n"));
+    }
+    out
+}
+
+/// Splits an entrypoint string on white space.
+fn split_words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+/// `512m`, `2g`, `1024` (bytes), `1.5gb` -> bytes.
+fn parse_bytes(s: &str) -> Option<i64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        't' => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    Some((n * mult as f64) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn plan(yaml: &str) -> StagePlan {
+        let p = Pipeline::parse(&SourceFile::new("t.yaml", yaml)).unwrap_or_else(|d| panic!("{d}"));
+        let mut options = PlanOptions::default();
+        options.images.insert("redis", "fixtures/redis:7");
+        options.env.push(("FROM_CLI".into(), "cli".into()));
+        plan_stage(&p, 0, &options)
+    }
+
+    #[test]
+    fn environment_precedence_and_order() {
+        let p = plan(
+            "kind: pipeline\nspec:\n  options:\n    envs: {A: options, B: options, FROM_CLI: options}\n  stages:\n  - name: s\n    type: ci\n    spec:\n      envs: {B: stage, C: stage, CI: stage}\n      steps:\n      - name: one\n        type: run\n        spec:\n          container: redis\n          envs: {C: step, DRONE_STEP_NAME: mine}\n          script: [echo a, echo b]\n",
+        );
+        let s = &p.steps[0];
+        let get = |k: &str| s.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("A"), Some("options"));
+        assert_eq!(get("B"), Some("stage"));
+        assert_eq!(get("C"), Some("step"));
+        assert_eq!(get("FROM_CLI"), Some("options"));
+        assert_eq!(
+            get("CI"),
+            Some("true"),
+            "system variables override the stage's"
+        );
+        assert_eq!(
+            get("DRONE_STEP_NAME"),
+            Some("mine"),
+            "the step's envs come last"
+        );
+        assert_eq!(get("DRONE_STEP_NUMBER"), Some("1"));
+        assert_eq!(get("DRONE_STAGE_NAME"), Some("s"));
+        assert_eq!(s.resolved_image, "fixtures/redis:7");
+        assert_eq!(s.image, "redis");
+        assert_eq!(s.workdir.as_deref(), Some(DEFAULT_WORKSPACE_PATH));
+        let script = s.script.as_deref().unwrap();
+        assert!(script.starts_with("set -e\n"));
+        assert!(script.contains("echo a\n") && script.contains("echo b\n"));
+    }
+
+    #[test]
+    fn structure_and_services() {
+        let p = plan(
+            "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - name: db\n        type: background\n        spec:\n          image: mysql:8.0\n          healthcheck: {test: mysqladmin ping, interval: 2s}\n      - type: parallel\n        spec:\n          steps:\n          - {name: a, type: run, spec: {container: alpine, script: x}}\n          - {name: b, type: run, spec: {container: alpine, script: y}}\n",
+        );
+        assert_eq!(
+            p.order,
+            Block::Sequence(vec![
+                Block::Step(0),
+                Block::Parallel(vec![Block::Step(1), Block::Step(2)])
+            ])
+        );
+        let db = &p.steps[0];
+        assert_eq!(db.kind, StepKind::Service);
+        assert!(
+            db.entrypoint.is_none() && db.cmd.is_none(),
+            "a service keeps the image's command"
+        );
+        assert!(db.workdir.is_none());
+        let hc = db.healthcheck.as_ref().unwrap();
+        assert_eq!(hc.test, ["CMD-SHELL", "mysqladmin ping"]);
+        assert_eq!(hc.interval, Duration::from_secs(2));
+        assert_eq!(hc.retries, HEALTH_RETRIES);
+        assert_eq!(p.images().len(), 2);
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(parse_bytes("512m"), Some(512 << 20));
+        assert_eq!(parse_bytes("1g"), Some(1 << 30));
+        assert_eq!(parse_bytes("100"), Some(100));
+        assert_eq!(parse_bytes("2gb"), Some(2 << 30));
+        assert_eq!(parse_bytes("x"), None);
+    }
+}

@@ -1,0 +1,1102 @@
+//! Runs a stage on Docker: images, network, services, steps, waits, report, teardown.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    LogsOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use futures::future::{BoxFuture, join_all};
+use futures::{FutureExt, StreamExt};
+
+use crate::Error;
+use crate::docker::{STEP_LABEL, connect, engine_error, is_not_found, labels, new_run_id};
+use crate::images::{Login, docker_config_login, registry_of, split_reference};
+use crate::plan::{Block, PlanOptions, PlannedStep, StagePlan, StepKind, plan_stage};
+use crate::report::{Event, Observer, Outcome, PrintObserver, StageReport, StepReport, StepStatus};
+use crate::service::Service;
+use crate::spec::{Pipeline, Pull};
+use crate::teardown::Guard;
+
+/// Lines of output kept per step for failure messages.
+const TAIL_LINES: usize = 40;
+/// Lines of each service's log shown when a stage fails.
+const SERVICE_LOG_LINES: usize = 20;
+/// How often a service's health is looked at.
+const HEALTH_POLL: Duration = Duration::from_millis(50);
+
+/// What the workspace of a stage holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workspace {
+    /// A host directory, bind-mounted (the command line's current directory, or the test
+    /// crate's directory).
+    Directory(PathBuf),
+    /// A fresh, empty volume, removed with the run.
+    Volume,
+}
+
+/// How to run stages.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Image map, workspace path, extra environment.
+    pub plan: PlanOptions,
+    /// What the workspace holds.
+    pub workspace: Workspace,
+    /// Keep every resource instead of removing it (`PIPELINE_TEST_KEEP=1`).
+    pub keep: bool,
+    /// Who hears about the run as it goes.
+    pub observer: Arc<dyn Observer>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("plan", &self.plan)
+            .field("workspace", &self.workspace)
+            .field("keep", &self.keep)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunOptions {
+    /// Options from the environment: `PIPELINE_TEST_IMAGES`, `PIPELINE_TEST_KEEP`,
+    /// `PIPELINE_TEST_WORKSPACE_PATH`; the workspace is `dir`; events are printed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEnv`] for a malformed variable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pipeline_test_harness::runner::{RunOptions, Workspace};
+    /// let options = RunOptions::from_env(".").unwrap();
+    /// assert_eq!(options.workspace, Workspace::Directory(".".into()));
+    /// ```
+    pub fn from_env(dir: impl Into<PathBuf>) -> Result<Self, Error> {
+        let images = crate::images::ImageMap::from_env()?;
+        let keep = std::env::var("PIPELINE_TEST_KEEP")
+            .is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"));
+        let workspace_path = std::env::var("PIPELINE_TEST_WORKSPACE_PATH")
+            .ok()
+            .filter(|p| !p.is_empty());
+        if let Some(p) = &workspace_path {
+            if !p.starts_with('/') {
+                return Err(Error::InvalidEnv {
+                    name: "PIPELINE_TEST_WORKSPACE_PATH",
+                    reason: format!("`{p}` is not an absolute path inside the container"),
+                });
+            }
+        }
+        Ok(RunOptions {
+            plan: PlanOptions {
+                images,
+                workspace_path,
+                env: Vec::new(),
+            },
+            workspace: Workspace::Directory(dir.into()),
+            keep,
+            observer: Arc::new(PrintObserver),
+        })
+    }
+}
+
+/// Runs stages on the Docker engine that `DOCKER_HOST` names.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), pipeline_test_harness::Error> {
+/// use pipeline_test_harness::runner::{Runner, RunOptions};
+/// use pipeline_test_harness::spec::Pipeline;
+///
+/// let pipeline = Pipeline::from_path("examples/seed/communication.yaml")?;
+/// let runner = Runner::connect(RunOptions::from_env(".")?).await?;
+/// let report = runner.run_stage(&pipeline, 0).await?;
+/// assert!(report.passed(), "{}", report.summary());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Runner {
+    docker: Docker,
+    endpoint: String,
+    options: RunOptions,
+}
+
+static SWEPT: AtomicBool = AtomicBool::new(false);
+
+impl Runner {
+    /// Connects to the engine.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DockerUnreachable`] naming the endpoint tried.
+    pub async fn connect(options: RunOptions) -> Result<Self, Error> {
+        let (docker, endpoint) = connect().await?;
+        Ok(Runner {
+            docker,
+            endpoint,
+            options,
+        })
+    }
+
+    /// The options this runner was made with.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// Runs stage `index` of `pipeline` to the end and tears it down.
+    ///
+    /// # Errors
+    ///
+    /// Engine errors (an image that cannot be had, a refused request). A failing step is not
+    /// an error: it is in the report.
+    pub async fn run_stage(&self, pipeline: &Pipeline, index: usize) -> Result<StageReport, Error> {
+        Ok(self.start_stage(pipeline, index).await?.finish().await)
+    }
+
+    /// Runs every step of stage `index` and returns with its services still up; call
+    /// [`RunningStage::finish`] to tear it down (dropping it tears down too).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run_stage`]; everything created is removed before the error returns.
+    pub async fn start_stage(
+        &self,
+        pipeline: &Pipeline,
+        index: usize,
+    ) -> Result<RunningStage, Error> {
+        if !SWEPT.swap(true, Ordering::SeqCst) {
+            let removed = crate::sweep::sweep(&self.docker).await;
+            if removed > 0 {
+                let message = format!("removed {removed} resources left by killed runs");
+                self.options
+                    .observer
+                    .on_event(&Event::Notice { message: &message });
+            }
+        }
+        let started = Instant::now();
+        let plan = plan_stage(pipeline, index, &self.options.plan);
+        let observer = self.options.observer.clone();
+        let guard = Guard::new(
+            self.docker.clone(),
+            self.endpoint.clone(),
+            new_run_id(),
+            self.options.keep,
+        );
+        observer.on_event(&Event::StageStarted {
+            stage: &plan.name,
+            run_id: guard.run_id(),
+        });
+        let mut stage = Stage {
+            docker: self.docker.clone(),
+            plan,
+            guard,
+            observer,
+            network: None,
+            workspace_bind: None,
+            images: HashMap::new(),
+            volumes: HashMap::new(),
+            reports: Mutex::new(Vec::new()),
+            containers: Mutex::new(Vec::new()),
+            services: Mutex::new(Vec::new()),
+            first_failure: Mutex::new(None),
+        };
+        if let Err(e) = stage.prepare(&self.options.workspace).await {
+            stage.guard.teardown().await;
+            return Err(e);
+        }
+        stage.reports = Mutex::new(vec![None; stage.plan.steps.len()]);
+        stage.containers = Mutex::new(vec![None; stage.plan.steps.len()]);
+        let order = stage.plan.order.clone();
+        let run = stage.exec(&order);
+        let stage_timeout = stage.plan.timeout;
+        let timed_out = match stage_timeout {
+            Some(t) => tokio::time::timeout(t, run).await.is_err(),
+            None => {
+                run.await;
+                false
+            }
+        };
+        Ok(stage.into_running(started, timed_out, stage_timeout))
+    }
+}
+
+/// What a container image offers, read once per stage.
+#[derive(Debug, Clone, Default)]
+struct ImageFacts {
+    exposed_ports: Vec<String>,
+    healthcheck: bool,
+}
+
+struct Stage {
+    docker: Docker,
+    plan: StagePlan,
+    guard: Guard,
+    observer: Arc<dyn Observer>,
+    network: Option<String>,
+    workspace_bind: Option<String>,
+    images: HashMap<String, ImageFacts>,
+    /// Stage volume name -> engine volume name.
+    volumes: HashMap<String, String>,
+    reports: Mutex<Vec<Option<StepReport>>>,
+    containers: Mutex<Vec<Option<String>>>,
+    services: Mutex<Vec<Service>>,
+    first_failure: Mutex<Option<usize>>,
+}
+
+impl Stage {
+    fn notice(&self, message: &str) {
+        self.observer.on_event(&Event::Notice { message });
+    }
+
+    /// Images, network and volumes, concurrently.
+    async fn prepare(&mut self, workspace: &Workspace) -> Result<(), Error> {
+        let images = self.plan.images();
+        let docker = &self.docker;
+        let observer = &self.observer;
+        let pulls = join_all(images.iter().map(|(image, pull, login)| {
+            prepare_image(docker, observer.as_ref(), image, *pull, login.clone())
+        }));
+        let run_id = self.guard.run_id().to_string();
+        let network_name = format!("pipeline-test-{run_id}");
+        let network = async {
+            docker
+                .create_network(NetworkCreateRequest {
+                    name: network_name.clone(),
+                    driver: Some("bridge".into()),
+                    labels: Some(labels(&run_id)),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| engine_error(format!("create network {network_name}"), e))
+        };
+        let mut wanted_volumes: Vec<(String, String)> = self
+            .plan
+            .temp_volumes
+            .iter()
+            .map(|v| (v.clone(), format!("pipeline-test-{run_id}-{v}")))
+            .collect();
+        if *workspace == Workspace::Volume {
+            wanted_volumes.push((String::new(), format!("pipeline-test-{run_id}-workspace")));
+        }
+        let volumes = join_all(wanted_volumes.iter().map(|(_, name)| {
+            docker.create_volume(VolumeCreateRequest {
+                name: Some(name.clone()),
+                labels: Some(labels(&run_id)),
+                ..Default::default()
+            })
+        }));
+        let (pulled, network, volumes) = tokio::join!(pulls, network, volumes);
+        for ((_, name), r) in wanted_volumes.iter().zip(&volumes) {
+            if r.is_ok() {
+                self.guard.track(|t| t.volumes.push(name.clone()));
+            }
+        }
+        if network.is_ok() {
+            self.guard.track(|t| t.network = Some(network_name.clone()));
+        }
+        for ((image, _, _), facts) in images.iter().zip(pulled) {
+            self.images.insert(image.clone(), facts?);
+        }
+        network?;
+        for ((stage_name, name), r) in wanted_volumes.into_iter().zip(volumes) {
+            r.map_err(|e| engine_error(format!("create volume {name}"), e))?;
+            if stage_name.is_empty() {
+                self.workspace_bind = Some(format!("{name}:{}", self.plan.workspace_path));
+            } else {
+                self.volumes.insert(stage_name, name);
+            }
+        }
+        for (name, path) in &self.plan.host_volumes {
+            self.volumes.insert(name.clone(), path.clone());
+        }
+        if let Workspace::Directory(dir) = workspace {
+            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            self.workspace_bind = Some(format!("{}:{}", dir.display(), self.plan.workspace_path));
+        }
+        self.network = Some(network_name);
+        Ok(())
+    }
+
+    fn exec<'a>(&'a self, block: &'a Block) -> BoxFuture<'a, bool> {
+        async move {
+            match block {
+                Block::Step(i) => self.step(*i).await,
+                Block::Sequence(children) => {
+                    for child in children {
+                        if !self.exec(child).await {
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Block::Parallel(children) => join_all(children.iter().map(|c| self.exec(c)))
+                    .await
+                    .into_iter()
+                    .all(|go| go),
+            }
+        }
+        .boxed()
+    }
+
+    /// Runs one step; false when the steps after it must not run.
+    async fn step(&self, i: usize) -> bool {
+        let step = &self.plan.steps[i];
+        self.observer.on_event(&Event::StepStarted {
+            step: &step.name,
+            type_name: step.type_name,
+            image: &step.image,
+            resolved_image: &step.resolved_image,
+        });
+        let started = Instant::now();
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let result = match step.kind {
+            StepKind::Service => self.service(step, started).await,
+            StepKind::Run => self.run(step, tail.clone()).await,
+        };
+        let (status, exit_code) = match result {
+            Ok(r) => r,
+            Err(e) => (
+                StepStatus::Error {
+                    message: e.to_string(),
+                },
+                None,
+            ),
+        };
+        let report = StepReport {
+            name: step.name.clone(),
+            type_name: step.type_name,
+            kind: step.kind,
+            image: step.resolved_image.clone(),
+            status: status.clone(),
+            exit_code,
+            duration: started.elapsed(),
+            output_tail: tail
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned()
+                .collect(),
+        };
+        if step.kind == StepKind::Run || status.is_failure() {
+            self.observer
+                .on_event(&Event::StepFinished { report: &report });
+        }
+        if status.is_failure() {
+            self.first_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(i);
+        }
+        self.reports.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(report);
+        !(status.is_failure() || status == StepStatus::SkippedRest)
+    }
+
+    async fn create(&self, step: &PlannedStep) -> Result<String, Error> {
+        let run_id = self.guard.run_id();
+        let mut labels = labels(run_id);
+        labels.insert(STEP_LABEL.to_string(), step.name.clone());
+        let facts = self
+            .images
+            .get(&step.resolved_image)
+            .cloned()
+            .unwrap_or_default();
+        let mut binds: Vec<String> = self.workspace_bind.iter().cloned().collect();
+        binds.extend(step.binds.iter().cloned());
+        for (volume, path) in &step.mounts {
+            if let Some(source) = self.volumes.get(volume) {
+                binds.push(format!("{source}:{path}"));
+            }
+        }
+        let (exposed, port_bindings) = if step.kind == StepKind::Service {
+            publish(&facts.exposed_ports, &step.ports)
+        } else {
+            (Vec::new(), HashMap::new())
+        };
+        let (network_mode, networking) = match &step.network_mode {
+            Some(mode) => (Some(mode.clone()), None),
+            None => {
+                let network = self.network.clone().unwrap_or_default();
+                let endpoint = EndpointSettings {
+                    aliases: Some(step.aliases.clone()),
+                    ..Default::default()
+                };
+                (
+                    Some(network.clone()),
+                    Some(NetworkingConfig {
+                        endpoints_config: Some(HashMap::from([(network, endpoint)])),
+                    }),
+                )
+            }
+        };
+        let healthcheck = step.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: Some(nanos(h.interval)),
+            timeout: Some(nanos(h.timeout)),
+            retries: Some(i64::from(h.retries)),
+            start_period: Some(nanos(h.start_period)),
+            start_interval: None,
+        });
+        let body = ContainerCreateBody {
+            image: Some(step.resolved_image.clone()),
+            env: Some(step.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            entrypoint: step.entrypoint.clone(),
+            cmd: step.cmd.clone(),
+            working_dir: step.workdir.clone(),
+            user: step.user.clone(),
+            labels: Some(labels),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            healthcheck,
+            host_config: Some(HostConfig {
+                binds: (!binds.is_empty()).then_some(binds),
+                network_mode,
+                port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+                privileged: Some(step.privileged),
+                dns: (!step.dns.is_empty()).then(|| step.dns.clone()),
+                dns_search: (!step.dns_search.is_empty()).then(|| step.dns_search.clone()),
+                extra_hosts: (!step.extra_hosts.is_empty()).then(|| step.extra_hosts.clone()),
+                memory: step.memory,
+                nano_cpus: step.nano_cpus,
+                shm_size: step.shm_size,
+                ..Default::default()
+            }),
+            networking_config: networking,
+            ..Default::default()
+        };
+        let name = format!(
+            "pipeline-test-{run_id}-{}-{}",
+            step.index + 1,
+            slug(&step.name)
+        );
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+                body,
+            )
+            .await
+            .map_err(|e| {
+                engine_error(format!("create the container of step `{}`", step.name), e)
+            })?;
+        self.guard.track(|t| t.containers.push(created.id.clone()));
+        self.containers.lock().unwrap_or_else(|e| e.into_inner())[step.index] =
+            Some(created.id.clone());
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(|e| engine_error(format!("start the container of step `{}`", step.name), e))?;
+        Ok(created.id)
+    }
+
+    async fn run(
+        &self,
+        step: &PlannedStep,
+        tail: Arc<Mutex<VecDeque<String>>>,
+    ) -> Result<(StepStatus, Option<i64>), Error> {
+        let id = self.create(step).await?;
+        let logs = stream_lines(&self.docker, &id, &step.name, self.observer.as_ref(), &tail);
+        let wait = wait_exit(&self.docker, &id);
+        let both = async { tokio::join!(logs, wait).1 };
+        let exit = match step.timeout {
+            Some(t) => match tokio::time::timeout(t, both).await {
+                Ok(code) => code,
+                Err(_) => {
+                    let _ = self
+                        .docker
+                        .kill_container(
+                            &id,
+                            Some(
+                                KillContainerOptionsBuilder::default()
+                                    .signal("SIGKILL")
+                                    .build(),
+                            ),
+                        )
+                        .await;
+                    return Ok((StepStatus::TimedOut { after: t }, None));
+                }
+            },
+            None => both.await,
+        };
+        let code = exit.map_err(|e| engine_error(format!("wait for step `{}`", step.name), e))?;
+        let status = match code {
+            0 => StepStatus::Passed,
+            78 => StepStatus::SkippedRest,
+            exit_code => StepStatus::Failed { exit_code },
+        };
+        Ok((status, Some(code)))
+    }
+
+    async fn service(
+        &self,
+        step: &PlannedStep,
+        started: Instant,
+    ) -> Result<(StepStatus, Option<i64>), Error> {
+        let id = self.create(step).await?;
+        let facts = self
+            .images
+            .get(&step.resolved_image)
+            .cloned()
+            .unwrap_or_default();
+        let declared = step
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"));
+        let wait_health = declared || (facts.healthcheck && step.healthcheck.is_none());
+        let limit = step.timeout.unwrap_or_else(|| match &step.healthcheck {
+            Some(h) => {
+                h.start_period
+                    + (h.interval + h.timeout) * (h.retries + 1)
+                    + Duration::from_secs(30)
+            }
+            None => Duration::from_secs(600),
+        });
+        let mut healthy = false;
+        if wait_health {
+            match self.wait_healthy(step, &id, limit).await? {
+                Ok(was_checked) => healthy = was_checked,
+                Err((status, message)) => {
+                    self.notice(&message);
+                    return Ok((status, None));
+                }
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_container(&id, None)
+            .await
+            .map_err(|e| engine_error(format!("inspect service `{}`", step.name), e))?;
+        let mut ports = BTreeMap::new();
+        if let Some(map) = inspect.network_settings.and_then(|n| n.ports) {
+            for (port, bindings) in map {
+                if let Some(host) = bindings
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|b| b.host_port.as_deref()?.parse::<u16>().ok())
+                    .next()
+                {
+                    ports.insert(port, host);
+                }
+            }
+        }
+        self.services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Service {
+                name: step.name.clone(),
+                container_id: id,
+                hostnames: step.aliases.clone(),
+                image: step.resolved_image.clone(),
+                ports,
+                docker: self.docker.clone(),
+            });
+        self.observer.on_event(&Event::ServiceReady {
+            step: &step.name,
+            after: started.elapsed(),
+            healthy,
+        });
+        Ok((StepStatus::Running, None))
+    }
+
+    /// Waits for a service's health check: Ok(Ok(true)) healthy, Ok(Ok(false)) no check after
+    /// all (Podman's empty status), Ok(Err(..)) unhealthy or gone.
+    async fn wait_healthy(
+        &self,
+        step: &PlannedStep,
+        id: &str,
+        limit: Duration,
+    ) -> Result<Result<bool, (StepStatus, String)>, Error> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let inspect = self
+                .docker
+                .inspect_container(id, None)
+                .await
+                .map_err(|e| engine_error(format!("inspect service `{}`", step.name), e))?;
+            let state = inspect.state.unwrap_or_default();
+            let health = state.health.unwrap_or_default();
+            let last_check = health
+                .log
+                .as_ref()
+                .and_then(|l| l.last())
+                .map(|r| {
+                    format!(
+                        "exit code {}: {}",
+                        r.exit_code.unwrap_or(-1),
+                        r.output.as_deref().unwrap_or("").trim()
+                    )
+                })
+                .unwrap_or_else(|| "no check has run yet".into());
+            if state.running == Some(false) {
+                let code = state.exit_code.unwrap_or(-1);
+                return Ok(Err((
+                    StepStatus::Unhealthy,
+                    format!(
+                        "service `{}` exited with code {code} before it became healthy",
+                        step.name
+                    ),
+                )));
+            }
+            match health.status {
+                Some(HealthStatusEnum::HEALTHY) => return Ok(Ok(true)),
+                None | Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) => {
+                    return Ok(Ok(false));
+                }
+                Some(HealthStatusEnum::UNHEALTHY) => {
+                    return Ok(Err((
+                        StepStatus::Unhealthy,
+                        format!(
+                            "service `{}` is unhealthy; last check: {last_check}",
+                            step.name
+                        ),
+                    )));
+                }
+                Some(HealthStatusEnum::STARTING) => {}
+            }
+            if Instant::now() >= deadline {
+                return Ok(Err((
+                    StepStatus::Unhealthy,
+                    format!(
+                        "service `{}` was not healthy after {}; last check: {last_check}",
+                        step.name,
+                        crate::duration::format_duration(limit)
+                    ),
+                )));
+            }
+            tokio::time::sleep(HEALTH_POLL).await;
+        }
+    }
+
+    fn into_running(
+        self,
+        started: Instant,
+        timed_out: bool,
+        stage_timeout: Option<Duration>,
+    ) -> RunningStage {
+        let mut reports: Vec<StepReport> = self
+            .reports
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .zip(&self.plan.steps)
+            .map(|(r, step)| {
+                r.unwrap_or_else(|| StepReport {
+                    name: step.name.clone(),
+                    type_name: step.type_name,
+                    kind: step.kind,
+                    image: step.resolved_image.clone(),
+                    status: StepStatus::Skipped,
+                    exit_code: None,
+                    duration: Duration::ZERO,
+                    output_tail: Vec::new(),
+                })
+            })
+            .collect();
+        let first_failure = *self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
+        let outcome = match (first_failure, timed_out) {
+            (Some(i), _) => Outcome::Failed {
+                step: reports[i].name.clone(),
+                status: reports[i].status.clone(),
+            },
+            (None, true) => {
+                let after = stage_timeout.unwrap_or_default();
+                // The step that was running when time ran out.
+                let running = reports
+                    .iter_mut()
+                    .find(|r| r.kind == StepKind::Run && r.status == StepStatus::Skipped);
+                let step = match running {
+                    Some(r) => {
+                        r.status = StepStatus::TimedOut { after };
+                        r.name.clone()
+                    }
+                    None => String::from("(stage)"),
+                };
+                Outcome::Failed {
+                    step,
+                    status: StepStatus::TimedOut { after },
+                }
+            }
+            (None, false) => Outcome::Passed,
+        };
+        RunningStage {
+            docker: self.docker,
+            run_id: self.guard.run_id().to_string(),
+            name: self.plan.name,
+            guard: Some(self.guard),
+            observer: self.observer,
+            services: self
+                .services
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+            steps: reports,
+            outcome,
+            started,
+        }
+    }
+}
+
+/// A stage whose steps have run, with its services still up.
+///
+/// [`RunningStage::finish`] tears it down and returns the report; dropping it tears it down
+/// too (from a thread of its own).
+pub struct RunningStage {
+    docker: Docker,
+    run_id: String,
+    name: String,
+    guard: Option<Guard>,
+    observer: Arc<dyn Observer>,
+    services: Vec<Service>,
+    steps: Vec<StepReport>,
+    outcome: Outcome,
+    started: Instant,
+}
+
+impl std::fmt::Debug for RunningStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningStage")
+            .field("name", &self.name)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningStage {
+    /// The stage's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True when every step passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+
+    /// The run's id: its resources carry the label `pipeline-test.run=<id>`.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// How the steps ended.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// The steps' reports so far.
+    pub fn steps(&self) -> &[StepReport] {
+        &self.steps
+    }
+
+    /// The background services, in YAML order.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// The service of step `name`.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.name == name || s.hostnames.iter().any(|h| h == name))
+    }
+
+    /// Notes how services ended, collects their logs if the stage failed, tears everything
+    /// down and returns the report.
+    pub async fn finish(mut self) -> StageReport {
+        let failed = self.outcome != Outcome::Passed;
+        let inspections = join_all(
+            self.services
+                .iter()
+                .map(|s| self.docker.inspect_container(&s.container_id, None)),
+        )
+        .await;
+        for (service, inspect) in self.services.iter().zip(inspections) {
+            let Ok(inspect) = inspect else { continue };
+            let state = inspect.state.unwrap_or_default();
+            if state.running == Some(false) {
+                if let Some(r) = self.steps.iter_mut().find(|r| r.name == service.name) {
+                    if r.status == StepStatus::Running {
+                        r.status = StepStatus::Exited {
+                            exit_code: state.exit_code.unwrap_or(-1),
+                        };
+                        r.exit_code = state.exit_code;
+                    }
+                }
+            }
+        }
+        let mut service_logs = Vec::new();
+        if failed {
+            let logs = join_all(
+                self.services
+                    .iter()
+                    .map(|s| last_lines(&self.docker, &s.container_id, SERVICE_LOG_LINES)),
+            )
+            .await;
+            for (s, lines) in self.services.iter().zip(logs) {
+                service_logs.push((s.name.clone(), lines));
+            }
+        }
+        let teardown = match self.guard.take() {
+            Some(g) => g.teardown().await,
+            None => Default::default(),
+        };
+        for e in &teardown.errors {
+            self.observer.on_event(&Event::Notice {
+                message: &format!("teardown: {e}"),
+            });
+        }
+        if let Some(kept) = &teardown.kept {
+            self.observer.on_event(&Event::Notice { message: kept });
+        }
+        let report = StageReport {
+            stage: self.name.clone(),
+            run_id: self.run_id.clone(),
+            steps: std::mem::take(&mut self.steps),
+            outcome: self.outcome.clone(),
+            service_logs,
+            teardown_errors: teardown.errors,
+            duration: self.started.elapsed(),
+        };
+        self.observer
+            .on_event(&Event::StageFinished { report: &report });
+        report
+    }
+}
+
+/// Makes sure `image` is present, pulling it as `pull` says; returns what it offers.
+async fn prepare_image(
+    docker: &Docker,
+    observer: &dyn Observer,
+    image: &str,
+    pull: Pull,
+    login: Option<Login>,
+) -> Result<ImageFacts, Error> {
+    if pull != Pull::Always {
+        match docker.inspect_image(image).await {
+            Ok(inspect) => return Ok(facts(inspect)),
+            Err(e) if is_not_found(&e) => {
+                if pull == Pull::Never {
+                    return Err(Error::ImageMissing {
+                        image: image.into(),
+                    });
+                }
+            }
+            Err(e) => return Err(engine_error(format!("inspect image {image}"), e)),
+        }
+    }
+    observer.on_event(&Event::Notice {
+        message: &format!("pulling {image}"),
+    });
+    let (name, tag) = split_reference(image);
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(name)
+        .tag(tag.unwrap_or("latest"))
+        .build();
+    let login = login.or_else(|| docker_config_login(registry_of(image)));
+    let credentials = login.map(|l| bollard::auth::DockerCredentials {
+        username: Some(l.username),
+        password: Some(l.password),
+        ..Default::default()
+    });
+    let mut stream = docker.create_image(Some(options), None, credentials);
+    while let Some(item) = stream.next().await {
+        match item {
+            Err(e) => {
+                return Err(Error::ImagePull {
+                    image: image.into(),
+                    message: pull_message(&e),
+                });
+            }
+            Ok(info) => {
+                if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                    return Err(Error::ImagePull {
+                        image: image.into(),
+                        message: detail,
+                    });
+                }
+            }
+        }
+    }
+    let inspect = docker
+        .inspect_image(image)
+        .await
+        .map_err(|e| engine_error(format!("inspect image {image} after pulling it"), e))?;
+    Ok(facts(inspect))
+}
+
+fn pull_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn facts(inspect: bollard::models::ImageInspect) -> ImageFacts {
+    let config = inspect.config.unwrap_or_default();
+    ImageFacts {
+        exposed_ports: config.exposed_ports.unwrap_or_default(),
+        healthcheck: config
+            .healthcheck
+            .and_then(|h| h.test)
+            .is_some_and(|t| t.first().is_some_and(|x| x != "NONE")),
+    }
+}
+
+/// Ports to expose and bind on 127.0.0.1: the image's, and the YAML's (`6379`, `8080:80`,
+/// `53/udp`). A YAML host port is kept; others get a random free port.
+fn publish(
+    image_ports: &[String],
+    yaml_ports: &[String],
+) -> (Vec<String>, HashMap<String, Option<Vec<PortBinding>>>) {
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    let bind = |host: &str| {
+        Some(vec![PortBinding {
+            host_ip: Some("127.0.0.1".into()),
+            host_port: Some(host.to_string()),
+        }])
+    };
+    for p in image_ports {
+        bindings.insert(p.clone(), bind(""));
+    }
+    for p in yaml_ports {
+        let (spec, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
+        let (host, container) = match spec.rsplit_once(':') {
+            Some((host, container)) => (host.rsplit(':').next().unwrap_or(""), container),
+            None => ("", spec),
+        };
+        bindings.insert(format!("{container}/{proto}"), bind(host));
+    }
+    let mut exposed: Vec<String> = bindings.keys().cloned().collect();
+    exposed.sort();
+    (exposed, bindings)
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-');
+    if s.is_empty() {
+        "step".into()
+    } else {
+        s.chars().take(40).collect()
+    }
+}
+
+/// Follows a container's output to its end, line by line.
+async fn stream_lines(
+    docker: &Docker,
+    id: &str,
+    step: &str,
+    observer: &dyn Observer,
+    tail: &Mutex<VecDeque<String>>,
+) {
+    let opts = LogsOptionsBuilder::default()
+        .follow(true)
+        .stdout(true)
+        .stderr(true)
+        .build();
+    let mut stream = docker.logs(id, Some(opts));
+    let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let emit = |line: &[u8]| {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches('\r');
+        observer.on_event(&Event::Output { step, line });
+        let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+        if t.len() == TAIL_LINES {
+            t.pop_front();
+        }
+        t.push_back(line.to_string());
+    };
+    while let Some(Ok(chunk)) = stream.next().await {
+        let (which, bytes) = match chunk {
+            bollard::container::LogOutput::StdErr { message } => (1, message),
+            other => (0, other.into_bytes()),
+        };
+        let buf = &mut pending[which];
+        buf.extend_from_slice(&bytes);
+        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            emit(&line[..line.len() - 1]);
+        }
+    }
+    for buf in pending {
+        if !buf.is_empty() {
+            emit(&buf);
+        }
+    }
+}
+
+/// Waits for a container to stop; its exit code.
+async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, bollard::errors::Error> {
+    let opts = WaitContainerOptionsBuilder::default()
+        .condition("not-running")
+        .build();
+    match docker.wait_container(id, Some(opts)).next().await {
+        Some(Ok(r)) => Ok(r.status_code),
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(e),
+        None => {
+            let inspect = docker.inspect_container(id, None).await?;
+            Ok(inspect.state.and_then(|s| s.exit_code).unwrap_or(-1))
+        }
+    }
+}
+
+/// The last `n` lines of a container's log.
+async fn last_lines(docker: &Docker, id: &str, n: usize) -> Vec<String> {
+    let opts = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail(&n.to_string())
+        .build();
+    let mut text = Vec::new();
+    let mut stream = docker.logs(id, Some(opts));
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.extend_from_slice(&chunk.into_bytes());
+    }
+    String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_published_on_loopback() {
+        let (exposed, bindings) =
+            publish(&["6379/tcp".into()], &["8080:80".into(), "53/udp".into()]);
+        assert_eq!(exposed, ["53/udp", "6379/tcp", "80/tcp"]);
+        let b = |k: &str| bindings[k].as_ref().unwrap()[0].clone();
+        assert_eq!(b("6379/tcp").host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(b("6379/tcp").host_port.as_deref(), Some(""));
+        assert_eq!(b("80/tcp").host_port.as_deref(), Some("8080"));
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("My Step!"), "my-step");
+        assert_eq!(slug("!!"), "step");
+    }
+}

@@ -1,0 +1,167 @@
+//! A running background service, as a test body sees it.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::query_parameters::LogsOptionsBuilder;
+use futures::StreamExt;
+
+use crate::Error;
+use crate::docker::engine_error;
+
+/// A background service of a running stage: its container, hostnames and published ports.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub(crate) name: String,
+    pub(crate) container_id: String,
+    pub(crate) hostnames: Vec<String>,
+    pub(crate) image: String,
+    /// Container port (`6379/tcp`) -> port on 127.0.0.1.
+    pub(crate) ports: BTreeMap<String, u16>,
+    pub(crate) docker: Docker,
+}
+
+/// What a command run inside a service printed, and how it exited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// The exit code.
+    pub exit_code: i64,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Service {
+    /// The step's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The container's id.
+    pub fn container_id(&self) -> &str {
+        &self.container_id
+    }
+
+    /// The names other steps reach it by on the stage's network.
+    pub fn hostnames(&self) -> &[String] {
+        &self.hostnames
+    }
+
+    /// The image it runs.
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// Every published port: container port (`"6379/tcp"`) -> port on 127.0.0.1.
+    pub fn ports(&self) -> &BTreeMap<String, u16> {
+        &self.ports
+    }
+
+    /// The port on 127.0.0.1 that reaches container port `port` (TCP), if it is published.
+    pub fn try_host_port(&self, port: u16) -> Option<u16> {
+        self.ports.get(&format!("{port}/tcp")).copied()
+    }
+
+    /// The port on 127.0.0.1 that reaches container port `port` (TCP).
+    ///
+    /// # Panics
+    ///
+    /// When the port is not published; the message lists the ports that are.
+    pub fn host_port(&self, port: u16) -> u16 {
+        self.try_host_port(port).unwrap_or_else(|| {
+            panic!(
+                "service `{}` does not publish port {port}; its published ports are: {}. Ports the image EXPOSEs and ports listed under `ports:` in the YAML are published.",
+                self.name,
+                if self.ports.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.ports.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )
+        })
+    }
+
+    /// `127.0.0.1:<host port>` reaching container port `port`.
+    ///
+    /// # Panics
+    ///
+    /// When the port is not published (see [`Service::host_port`]).
+    pub fn addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.host_port(port)))
+    }
+
+    /// The service's log so far (standard output and error, interleaved).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Docker`] when the engine cannot give them.
+    pub async fn logs(&self) -> Result<String, Error> {
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut stream = self.docker.logs(&self.container_id, Some(opts));
+        let mut out = String::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| engine_error(format!("read the logs of `{}`", self.name), e))?;
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        Ok(out)
+    }
+
+    /// Runs `cmd` inside the service's container and returns its exit code and output.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Docker`] when the engine cannot run it (a missing program is exit code 126 or
+    /// 127, not an error).
+    pub async fn exec(&self, cmd: &[&str]) -> Result<ExecOutput, Error> {
+        let action = || format!("run {cmd:?} in `{}`", self.name);
+        let created = self
+            .docker
+            .create_exec(
+                &self.container_id,
+                CreateExecOptions {
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| engine_error(action(), e))?;
+        let mut out = ExecOutput {
+            exit_code: -1,
+            stdout: String::new(),
+            stderr: String::new(),
+        };
+        if let StartExecResults::Attached { mut output, .. } = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|e| engine_error(action(), e))?
+        {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(|e| engine_error(action(), e))? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        out.stderr.push_str(&String::from_utf8_lossy(&message));
+                    }
+                    other => out
+                        .stdout
+                        .push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                }
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| engine_error(action(), e))?;
+        out.exit_code = inspect.exit_code.unwrap_or(-1);
+        Ok(out)
+    }
+}
