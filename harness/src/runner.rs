@@ -255,10 +255,6 @@ struct Stage {
 }
 
 impl Stage {
-    fn notice(&self, message: &str) {
-        self.observer.on_event(&Event::Notice { message });
-    }
-
     /// Images, network and volumes, concurrently.
     async fn prepare(&mut self, workspace: &Workspace) -> Result<(), Error> {
         let images = self.plan.images();
@@ -361,7 +357,7 @@ impl Stage {
         let started = Instant::now();
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let result = match step.kind {
-            StepKind::Service => self.service(step, started).await,
+            StepKind::Service => self.service(step, started, &tail).await,
             StepKind::Run => self.run(step, tail.clone()).await,
         };
         let (status, exit_code) = match result {
@@ -540,6 +536,7 @@ impl Stage {
         &self,
         step: &PlannedStep,
         started: Instant,
+        tail: &Mutex<VecDeque<String>>,
     ) -> Result<(StepStatus, Option<i64>), Error> {
         let id = self.create(step).await?;
         let facts = self
@@ -565,7 +562,9 @@ impl Stage {
             match self.wait_healthy(step, &id, limit).await? {
                 Ok(was_checked) => healthy = was_checked,
                 Err((status, message)) => {
-                    self.notice(&message);
+                    tail.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_back(message);
                     return Ok((status, None));
                 }
             }
@@ -727,8 +726,21 @@ impl Stage {
             }
             (None, false) => Outcome::Passed,
         };
+        let containers = self
+            .containers
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let service_containers = self
+            .plan
+            .steps
+            .iter()
+            .zip(containers)
+            .filter(|(s, _)| s.kind == StepKind::Service)
+            .filter_map(|(s, id)| Some((s.name.clone(), id?)))
+            .collect();
         RunningStage {
             docker: self.docker,
+            service_containers,
             run_id: self.guard.run_id().to_string(),
             name: self.plan.name,
             guard: Some(self.guard),
@@ -750,6 +762,8 @@ impl Stage {
 /// too (from a thread of its own).
 pub struct RunningStage {
     docker: Docker,
+    /// Every service container that was created, healthy or not: (step, id).
+    service_containers: Vec<(String, String)>,
     run_id: String,
     name: String,
     guard: Option<Guard>,
@@ -834,13 +848,13 @@ impl RunningStage {
         let mut service_logs = Vec::new();
         if failed {
             let logs = join_all(
-                self.services
+                self.service_containers
                     .iter()
-                    .map(|s| last_lines(&self.docker, &s.container_id, SERVICE_LOG_LINES)),
+                    .map(|(_, id)| last_lines(&self.docker, id, SERVICE_LOG_LINES)),
             )
             .await;
-            for (s, lines) in self.services.iter().zip(logs) {
-                service_logs.push((s.name.clone(), lines));
+            for ((name, _), lines) in self.service_containers.iter().zip(logs) {
+                service_logs.push((name.clone(), lines));
             }
         }
         let teardown = match self.guard.take() {

@@ -1,0 +1,279 @@
+//! The `pipeline-test` command line against the real Docker engine: the seed pipelines,
+//! exit codes, clear errors, and nothing left behind after SIGINT, SIGTERM or SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const DEFAULT_IMAGES: &str =
+    "redis=pipeline-test-fixtures/redis:7,mysql:8.0=pipeline-test-fixtures/mysql:8.0";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pipeline-test"));
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    c.env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"));
+    c.current_dir(repo());
+    c
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = bin().args(args).output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    );
+    println!("{out}\n{err}");
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// Owner labels (`host/pid/start`) of every labelled container, network and volume.
+fn owners() -> Vec<String> {
+    let mut out = Vec::new();
+    for kind in [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]] {
+        let o = Command::new("docker")
+            .args(kind)
+            .args([
+                "--filter",
+                "label=pipeline-test.managed",
+                "--format",
+                "{{.Label \"pipeline-test.owner\"}}",
+            ])
+            .output()
+            .expect("the docker command runs");
+        out.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+fn owned_by(pid: u32) -> usize {
+    owners()
+        .iter()
+        .filter(|o| o.split('/').nth(1) == Some(&pid.to_string()))
+        .count()
+}
+
+fn write(name: &str, yaml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pipeline-test-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn seed_communication_pipeline_passes() {
+    let (code, out, _) = run(&["run", "examples/seed/communication.yaml"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[ping] PONG"), "{out}");
+    assert!(out.contains("stage `stage 1` passed"), "{out}");
+}
+
+#[test]
+fn seed_health_check_pipeline_passes() {
+    let (code, out, _) = run(&["run", "examples/seed/health-check.yaml"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("[healthcheck] + while ! mysqladmin ping"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<-- healthcheck: passed (exit code 0)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn seed_sleep_pipeline_passes() {
+    let (code, out, _) = run(&["run", "examples/seed/sleep.yaml"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[ping] + sleep 5"), "{out}");
+    assert!(out.contains("[ping] PONG"), "{out}");
+}
+
+#[test]
+fn a_failing_step_exits_1() {
+    let file = write(
+        "fail.yaml",
+        "kind: pipeline\nspec:\n  stages:\n  - name: s\n    type: ci\n    spec:\n      steps:\n      - {name: bad, type: run, spec: {container: redis, script: exit 4}}\n",
+    );
+    let (code, out, _) = run(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("step `bad` FAILED (exit 4)"), "{out}");
+}
+
+#[test]
+fn a_bad_pipeline_exits_2_with_its_diagnostics() {
+    let file = write("bad.yaml", "kind: pipeline\nspec:\n  stages: []\n");
+    let (code, _, err) = run(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.yaml:3:3"), "{err}");
+    assert!(err.contains("`stages` is empty"), "{err}");
+}
+
+#[test]
+fn an_unknown_stage_lists_the_stages() {
+    let (code, _, err) = run(&["run", "examples/seed/sleep.yaml", "--stage", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no stage named `nope`"), "{err}");
+    assert!(err.contains("its stages are: stage 1"), "{err}");
+}
+
+#[test]
+fn an_unreachable_daemon_is_named_with_the_fix() {
+    let out = bin()
+        .args(["run", "examples/seed/sleep.yaml"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
+    assert!(err.contains("DOCKER_HOST"), "{err}");
+}
+
+#[test]
+fn a_missing_image_exits_2() {
+    let file = write(
+        "missing.yaml",
+        "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: m, type: run, spec: {container: pipeline-test-no-such/image:3, script: true}}\n",
+    );
+    let (code, _, err) = run(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot pull image `pipeline-test-no-such/image:3`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lint_reports_good_and_bad_files() {
+    let (code, out, _) = run(&[
+        "lint",
+        "examples/seed/communication.yaml",
+        "examples/seed/health-check.yaml",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("examples/seed/communication.yaml: ok: 1 stage, 2 steps, images: redis"),
+        "{out}"
+    );
+    let bad = write(
+        "typo.yaml",
+        "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: a, type: run, spec: {container: redis, scirpt: x}}\n",
+    );
+    let (code, _, err) = run(&["lint", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("typo.yaml:7:55"), "{err}");
+    assert!(err.contains("did you mean `script`?"), "{err}");
+}
+
+/// Starts a run whose second step sleeps, and returns once that step has begun.
+fn start_long_run(name: &str) -> Child {
+    let file = write(
+        name,
+        "kind: pipeline\nspec:\n  stages:\n  - name: long\n    type: ci\n    spec:\n      steps:\n      - {name: cache, type: background, spec: {container: redis}}\n      - {name: wait, type: run, spec: {container: redis, script: echo waiting && sleep 600}}\n",
+    );
+    let mut child = bin()
+        .args(["run", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not reach its sleeping step"
+        );
+        match lines.next() {
+            Some(Ok(l)) if l == "[wait] waiting" => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the run ended before its sleeping step"),
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the run did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigint_removes_everything_and_exits_130() {
+    let mut child = start_long_run("sigint.yaml");
+    assert!(
+        owned_by(child.id()) >= 3,
+        "the run has containers and a network: {:?}",
+        owners()
+    );
+    signal(&child, "-INT");
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(owned_by(child.id()), 0, "{:?}", owners());
+}
+
+#[test]
+fn sigterm_removes_everything_and_exits_143() {
+    let mut child = start_long_run("sigterm.yaml");
+    signal(&child, "-TERM");
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(owned_by(child.id()), 0, "{:?}", owners());
+}
+
+#[test]
+fn after_sigkill_the_next_run_removes_what_was_left() {
+    let mut child = start_long_run("sigkill.yaml");
+    let pid = child.id();
+    assert!(
+        owned_by(pid) >= 3,
+        "the run has containers and a network: {:?}",
+        owners()
+    );
+    child.kill().unwrap(); // SIGKILL: nothing of the process runs, nothing is removed
+    child.wait().unwrap();
+    // (Another test's run may already have swept them; either way the next run must.)
+    let (code, _, _) = run(&["run", "examples/seed/communication.yaml"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        owned_by(pid),
+        0,
+        "the next run removed them: {:?}",
+        owners()
+    );
+}
