@@ -88,8 +88,15 @@ build() { # name tag
     return
   fi
   log "building $tag"
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base:$suite" --label "pipeline-test.fixture-hash=$hash" \
-    -t "$tag" "$here/fixtures/$name" >/dev/null
+  local out
+  out="$(mktemp)"
+  if ! DOCKER_BUILDKIT=0 docker build --build-arg "BASE=$base:$suite" --label "pipeline-test.fixture-hash=$hash" \
+    -t "$tag" "$here/fixtures/$name" >"$out" 2>&1; then
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    return 1
+  fi
+  rm -f "$out"
 }
 
 build redis "$prefix/redis:7" &

@@ -68,6 +68,18 @@ pub enum Error {
         /// The registry's or engine's answer.
         message: String,
     },
+    /// A service's published port did not accept connections in time.
+    #[error(
+        "port {port} of service `{service}` (127.0.0.1:{host_port}) did not accept connections in time\n  help: the service may still be starting: give it a `healthcheck:` (or a longer one), and check its logs in the output above"
+    )]
+    PortNotReady {
+        /// The service.
+        service: String,
+        /// The container port (`6379/tcp`).
+        port: String,
+        /// The port on 127.0.0.1.
+        host_port: u16,
+    },
     /// The Docker engine refused a request.
     #[error("Docker engine error while trying to {action}: {message}")]
     Docker {

@@ -213,9 +213,10 @@ impl StageReport {
             return None;
         };
         let mut out = format!(
-            "stage `{}` failed: step `{step}` {}",
+            "stage `{}` failed: step `{step}` {} (run {})",
             self.stage,
-            status.label()
+            status.label(),
+            self.run_id
         );
         if let StepStatus::Error { message } = status {
             let _ = write!(out, ": {message}");

@@ -597,6 +597,7 @@ impl Stage {
                 image: step.resolved_image.clone(),
                 ports,
                 docker: self.docker.clone(),
+                handle: tokio::runtime::Handle::current(),
             });
         self.observer.on_event(&Event::ServiceReady {
             step: &step.name,
@@ -819,6 +820,20 @@ impl RunningStage {
         self.services
             .iter()
             .find(|s| s.name == name || s.hostnames.iter().any(|h| h == name))
+    }
+
+    /// Waits until every published port of every service accepts connections, for at most
+    /// `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PortNotReady`] naming the service and port that did not open in time.
+    pub async fn wait_for_ports(&self, limit: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + limit;
+        for r in join_all(self.services.iter().map(|s| s.wait_for_ports(deadline))).await {
+            r?;
+        }
+        Ok(())
     }
 
     /// Notes how services ended, collects their logs if the stage failed, tears everything

@@ -21,6 +21,8 @@ pub struct Service {
     /// Container port (`6379/tcp`) -> port on 127.0.0.1.
     pub(crate) ports: BTreeMap<String, u16>,
     pub(crate) docker: Docker,
+    /// The runtime the service was started on, for the blocking variants.
+    pub(crate) handle: tokio::runtime::Handle,
 }
 
 /// What a command run inside a service printed, and how it exited.
@@ -113,6 +115,56 @@ impl Service {
         Ok(out)
     }
 
+    /// [`Service::logs`] for code that is not async. Call it from outside any async context
+    /// (a plain `#[pipeline_test]` body is such a place).
+    ///
+    /// # Errors
+    ///
+    /// As [`Service::logs`].
+    ///
+    /// # Panics
+    ///
+    /// When called from inside an async runtime.
+    pub fn logs_blocking(&self) -> Result<String, Error> {
+        self.handle.block_on(self.logs())
+    }
+
+    /// [`Service::exec`] for code that is not async. Call it from outside any async context
+    /// (a plain `#[pipeline_test]` body is such a place).
+    ///
+    /// # Errors
+    ///
+    /// As [`Service::exec`].
+    ///
+    /// # Panics
+    ///
+    /// When called from inside an async runtime.
+    pub fn exec_blocking(&self, cmd: &[&str]) -> Result<ExecOutput, Error> {
+        self.handle.block_on(self.exec(cmd))
+    }
+
+    /// Waits until every published port accepts TCP connections that reach the service
+    /// (through Docker's proxy, a connection that is closed at once does not count).
+    pub(crate) async fn wait_for_ports(&self, deadline: std::time::Instant) -> Result<(), Error> {
+        for (port, &host_port) in &self.ports {
+            if !port.ends_with("/tcp") {
+                continue;
+            }
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
+            while !port_is_ready(addr).await {
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::PortNotReady {
+                        service: self.name.clone(),
+                        port: port.clone(),
+                        host_port,
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `cmd` inside the service's container and returns its exit code and output.
     ///
     /// # Errors
@@ -163,5 +215,22 @@ impl Service {
             .map_err(|e| engine_error(action(), e))?;
         out.exit_code = inspect.exit_code.unwrap_or(-1);
         Ok(out)
+    }
+}
+
+/// Connects to `addr`; ready when the connection stays open (or the server speaks first).
+/// Docker's userland proxy accepts a connection and closes it when nothing listens behind it.
+async fn port_is_ready(addr: SocketAddr) -> bool {
+    use tokio::io::AsyncReadExt;
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await
+    else {
+        return false;
+    };
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(std::time::Duration::from_millis(150), stream.read(&mut byte)).await {
+        Err(_) => true,         // open and quiet: a server waiting for its client
+        Ok(Ok(n)) => n > 0,     // a greeting, or EOF from a proxy with nothing behind it
+        Ok(Err(_)) => false,    // reset
     }
 }

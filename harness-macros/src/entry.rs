@@ -1,0 +1,346 @@
+//! The expansion of `#[pipeline_test]` and `pipeline_tests!`, on proc_macro2.
+
+use std::path::{Path, PathBuf};
+
+use pipeline_test_harness::diagnostic::did_you_mean;
+use pipeline_test_harness::duration::parse_duration;
+use pipeline_test_harness::source::SourceFile;
+use pipeline_test_harness::spec::Pipeline;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{Ident, ItemFn, LitStr, ReturnType, Token, Type};
+
+const OPTIONS: &[&str] = &["stage", "timeout"];
+
+/// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
+struct Args {
+    path: LitStr,
+    stage: Option<LitStr>,
+    timeout: Option<(LitStr, u64)>,
+}
+
+fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
+    if input.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "expected the pipeline file: `#[pipeline_test(\"path/to/stage.yaml\")]` (relative to the crate's directory)",
+        ));
+    }
+    let path: LitStr = input.parse().map_err(|e| {
+        syn::Error::new(e.span(), "the first argument is the pipeline file, as a string: `\"ci/stage.yaml\"`")
+    })?;
+    let mut args = Args {
+        path,
+        stage: None,
+        timeout: None,
+    };
+    while !input.is_empty() {
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        let key: Ident = input.parse()?;
+        let name = key.to_string();
+        if !OPTIONS.contains(&name.as_str()) {
+            let hint = did_you_mean(&name, OPTIONS)
+                .map(|m| format!("did you mean `{m}`? "))
+                .unwrap_or_default();
+            return Err(syn::Error::new(
+                key.span(),
+                format!("unknown option `{name}`; {hint}the options are `stage = \"name\"` and `timeout = \"2m\"`"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: LitStr = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), format!("`{name}` takes a string, e.g. `{name} = \"...\"`")))?;
+        match name.as_str() {
+            "stage" => args.stage = Some(value),
+            _ => {
+                let d = parse_duration(&value.value())
+                    .map_err(|m| syn::Error::new(value.span(), format!("invalid `timeout`: {m}")))?;
+                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                args.timeout = Some((value, ms));
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Reads and validates the pipeline at `lit` (relative to the crate's directory).
+fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
+    let rel = lit.value();
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let abs = dir.join(&rel);
+    let text = std::fs::read_to_string(&abs).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("cannot read `{rel}` (paths are relative to the crate's directory, CARGO_MANIFEST_DIR): {e}"),
+        )
+    })?;
+    let pipeline = Pipeline::parse(&SourceFile::new(rel.clone(), text))
+        .map_err(|d| syn::Error::new(lit.span(), format!("invalid pipeline `{rel}`:\n{d}")))?;
+    Ok((pipeline, abs))
+}
+
+fn stage_names(p: &Pipeline) -> Vec<String> {
+    p.stages.iter().enumerate().map(|(i, s)| s.display_name(i)).collect()
+}
+
+fn select_stage(p: &Pipeline, args: &Args) -> syn::Result<usize> {
+    let names = stage_names(p);
+    let listed = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    match &args.stage {
+        Some(lit) => {
+            let want = lit.value();
+            p.stages
+                .iter()
+                .position(|s| {
+                    s.name.as_ref().is_some_and(|n| n.value == want) || s.id.as_ref().is_some_and(|n| n.value == want)
+                })
+                .ok_or_else(|| {
+                    syn::Error::new(lit.span(), format!("no stage named `{want}`; the stages are: {listed}"))
+                })
+        }
+        None if p.stages.len() == 1 => Ok(0),
+        None => Err(syn::Error::new(
+            args.path.span(),
+            format!(
+                "`{}` has {} stages ({listed}); choose one with `stage = \"{}\"`, or make every stage a test with `pipeline_tests!(\"{}\")`",
+                args.path.value(),
+                p.stages.len(),
+                names[0],
+                args.path.value()
+            ),
+        )),
+    }
+}
+
+fn is_test_attr(attr: &syn::Attribute) -> bool {
+    let path = attr.path();
+    path.segments.last().is_some_and(|s| s.ident == "test")
+}
+
+/// Checks the body's arguments: nothing, or `stage: &Stage`.
+fn check_signature(f: &ItemFn) -> syn::Result<bool> {
+    let sig = &f.sig;
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new(sig.generics.span(), "a pipeline test cannot be generic"));
+    }
+    if let Some(c) = &sig.constness {
+        return Err(syn::Error::new(c.span(), "a pipeline test cannot be `const`"));
+    }
+    if let Some(v) = &sig.variadic {
+        return Err(syn::Error::new(v.span(), "a pipeline test cannot be variadic"));
+    }
+    let takes_stage = match sig.inputs.len() {
+        0 => false,
+        1 => {
+            let arg = &sig.inputs[0];
+            let ok = match arg {
+                syn::FnArg::Typed(t) => matches!(&*t.ty, Type::Reference(r)
+                    if r.mutability.is_none()
+                        && matches!(&*r.elem, Type::Path(p) if p.qself.is_none()
+                            && p.path.segments.last().is_some_and(|s| s.ident == "Stage" && s.arguments.is_empty()))),
+                syn::FnArg::Receiver(_) => false,
+            };
+            if !ok {
+                return Err(syn::Error::new(
+                    arg.span(),
+                    "a pipeline test takes nothing, or `stage: &Stage` (pipeline_test::Stage): the running stage, to reach its services",
+                ));
+            }
+            true
+        }
+        _ => {
+            return Err(syn::Error::new(
+                sig.inputs[1].span(),
+                "a pipeline test takes at most one argument, `stage: &Stage`",
+            ));
+        }
+    };
+    // The return type is checked by the `TestResult` bound of the runtime, which names it.
+    Ok(takes_stage)
+}
+
+/// `#[pipeline_test("file.yaml", stage = "...", timeout = "...")]`.
+pub(crate) fn pipeline_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    let input: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let mut out = e.to_compile_error();
+            out.extend(item);
+            return out;
+        }
+    };
+    match expand(args, &input) {
+        Ok(ts) => ts,
+        Err(e) => {
+            // Emit the function anyway, so that IDEs keep understanding it.
+            let mut out = e.to_compile_error();
+            out.extend(quote! {
+                #[allow(dead_code)]
+                #input
+            });
+            out
+        }
+    }
+}
+
+fn expand(args: TokenStream, f: &ItemFn) -> syn::Result<TokenStream> {
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    for attr in &f.attrs {
+        if is_test_attr(attr) {
+            push(syn::Error::new(
+                attr.span(),
+                "`#[pipeline_test]` already makes this function a test; remove this attribute (two test attributes would run it twice, or not at all)",
+            ));
+        }
+    }
+    let takes_stage = check_signature(f).map_err(&mut push).ok();
+    let args = parser(args).map_err(&mut push).ok();
+    let loaded = args.as_ref().and_then(|a| load(&a.path).map_err(&mut push).ok());
+    let stage = match (&args, &loaded) {
+        (Some(a), Some((p, _))) => select_stage(p, a).map_err(&mut push).ok(),
+        _ => None,
+    };
+    if let Some(e) = errors {
+        return Err(e);
+    }
+    let (Some(args), Some((_, abs)), Some(stage), Some(takes_stage)) = (args, loaded, stage, takes_stage) else {
+        unreachable!("every failure was pushed")
+    };
+    Ok(generate(f, &args, &abs, stage, takes_stage))
+}
+
+fn parser(args: TokenStream) -> syn::Result<Args> {
+    parse_args.parse2(args)
+}
+
+fn abs_lit(abs: &Path, span: Span) -> LitStr {
+    LitStr::new(&abs.to_string_lossy(), span)
+}
+
+fn spec_tokens(file: &LitStr, abs: &Path, stage: usize, timeout_ms: Option<u64>, name: &Ident) -> TokenStream {
+    let abs = abs_lit(abs, file.span());
+    let timeout = match timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::pipeline_test::__private::TestSpec {
+            name: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+            file: #file,
+            yaml: ::core::include_str!(#abs),
+            stage: #stage,
+            timeout_ms: #timeout,
+            manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+        }
+    }
+}
+
+fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool) -> TokenStream {
+    let attrs = &f.attrs;
+    let vis = &f.vis;
+    let name = &f.sig.ident;
+    let is_async = f.sig.asyncness.is_some();
+    let output = match &f.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    let mut body_sig = f.sig.clone();
+    body_sig.ident = format_ident!("__pipeline_test_body");
+    let block = &f.block;
+    let call = if takes_stage {
+        quote!(__pipeline_test_body(stage))
+    } else {
+        quote!(__pipeline_test_body())
+    };
+    let spec = spec_tokens(&args.path, abs, stage, args.timeout.as_ref().map(|t| t.1), name);
+    let span = f.sig.ident.span();
+    let run = if is_async {
+        quote_spanned! {span=>
+            fn __pipeline_test_adapter<'a>(
+                stage: &'a ::pipeline_test::Stage,
+            ) -> ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = #output> + 'a>> {
+                let _ = stage;
+                ::std::boxed::Box::pin(#call)
+            }
+            ::pipeline_test::__private::run_async(#spec, __pipeline_test_adapter)
+        }
+    } else {
+        quote_spanned! {span=>
+            fn __pipeline_test_adapter(stage: &::pipeline_test::Stage) -> #output {
+                let _ = stage;
+                #call
+            }
+            ::pipeline_test::__private::run_sync(#spec, __pipeline_test_adapter)
+        }
+    };
+    quote! {
+        #(#attrs)*
+        #[::core::prelude::v1::test]
+        #vis fn #name() {
+            #body_sig #block
+            #run
+        }
+    }
+}
+
+/// `pipeline_tests!("file.yaml")`: one test per stage.
+pub(crate) fn pipeline_tests(input: TokenStream) -> TokenStream {
+    match expand_all(input) {
+        Ok(ts) => ts,
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
+    let lit: LitStr = syn::parse2(input).map_err(|e| {
+        syn::Error::new(e.span(), "expected the pipeline file: `pipeline_tests!(\"ci/pipeline.yaml\");`")
+    })?;
+    let (pipeline, abs) = load(&lit)?;
+    let mut used: Vec<String> = Vec::new();
+    let mut tests = Vec::new();
+    for (i, name) in stage_names(&pipeline).into_iter().enumerate() {
+        let mut ident: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
+        ident = ident.trim_matches('_').to_string();
+        while ident.contains("__") {
+            ident = ident.replace("__", "_");
+        }
+        if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
+            ident = format!("stage_{ident}");
+        }
+        if syn::parse_str::<Ident>(&ident).is_err() {
+            ident = format!("stage_{}", i + 1);
+        }
+        let base = ident.clone();
+        let mut n = 2;
+        while used.contains(&ident) {
+            ident = format!("{base}_{n}");
+            n += 1;
+        }
+        used.push(ident.clone());
+        let test = Ident::new(&ident, lit.span());
+        let spec = spec_tokens(&lit, &abs, i, None, &test);
+        tests.push(quote! {
+            #[::core::prelude::v1::test]
+            fn #test() {
+                fn __pipeline_test_adapter(_: &::pipeline_test::Stage) {}
+                ::pipeline_test::__private::run_sync(#spec, __pipeline_test_adapter)
+            }
+        });
+    }
+    Ok(quote!(#(#tests)*))
+}

@@ -1,0 +1,90 @@
+//! After a pipeline test, nothing it created is left: whether the body passed, panicked or
+//! returned an error, and whether the stage itself failed.
+
+use std::cell::RefCell;
+use std::process::Command;
+
+use pipeline_test::{Stage, pipeline_test};
+
+thread_local! {
+    /// The run id of the last body that ran on this thread (a sync body runs on the test's).
+    static RUN: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn remember(stage: &Stage) {
+    RUN.with(|r| *r.borrow_mut() = Some(stage.run_id().to_string()));
+}
+
+fn take_run() -> String {
+    RUN.with(|r| r.borrow_mut().take()).expect("the body ran")
+}
+
+/// Every container, network and volume labelled with run `id`.
+fn leftovers(id: &str) -> Vec<String> {
+    let label = format!("label=pipeline-test.run={id}");
+    let mut out = Vec::new();
+    for kind in [&["ps", "-aq"][..], &["network", "ls", "-q"], &["volume", "ls", "-q"]] {
+        let o = Command::new("docker").args(kind).args(["--filter", &label]).output().unwrap();
+        assert!(o.status.success(), "docker {kind:?} failed");
+        out.extend(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string));
+    }
+    out
+}
+
+// These are called by the tests below (and are tests of their own too).
+#[pipeline_test("tests/pipelines/redis.yaml")]
+fn passes(stage: &Stage) {
+    remember(stage);
+}
+
+#[pipeline_test("tests/pipelines/redis.yaml")]
+#[should_panic(expected = "boom")]
+fn panics(stage: &Stage) {
+    remember(stage);
+    panic!("boom");
+}
+
+#[pipeline_test("tests/pipelines/redis.yaml")]
+#[should_panic(expected = "the test returned an error: \"no\"")]
+fn returns_an_error(stage: &Stage) -> Result<(), &'static str> {
+    remember(stage);
+    Err("no")
+}
+
+#[test]
+fn a_passing_test_leaves_nothing() {
+    passes();
+    let id = take_run();
+    assert_eq!(leftovers(&id), Vec::<String>::new());
+}
+
+#[test]
+fn a_panicking_test_leaves_nothing() {
+    assert!(std::panic::catch_unwind(panics).is_err());
+    let id = take_run();
+    assert_eq!(leftovers(&id), Vec::<String>::new());
+}
+
+#[test]
+fn a_test_returning_an_error_leaves_nothing() {
+    let err = std::panic::catch_unwind(returns_an_error).unwrap_err();
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("the test returned an error: \"no\""), "{message}");
+    let id = take_run();
+    assert_eq!(leftovers(&id), Vec::<String>::new());
+}
+
+#[pipeline_test("tests/pipelines/failing.yaml")]
+#[should_panic(expected = "step `migrate` FAILED (exit 5)")]
+fn a_failing_stage() {}
+
+#[test]
+fn a_failing_stage_reports_its_step_and_leaves_nothing() {
+    let err = std::panic::catch_unwind(a_failing_stage).unwrap_err();
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("stage `failing` failed: step `migrate` FAILED (exit 5)"), "{message}");
+    assert!(message.contains("applying migration 7"), "{message}");
+    assert!(message.contains("last log lines of service `cache`"), "{message}");
+    let id = message.split("(run ").nth(1).and_then(|s| s.split(')').next()).expect("the run id");
+    assert_eq!(leftovers(id), Vec::<String>::new());
+}
