@@ -61,13 +61,23 @@ pub fn run_sync<R: TestResult>(spec: TestSpec, body: fn(&Stage) -> R) {
 }
 
 /// An async test body.
-pub fn run_async<R: TestResult>(spec: TestSpec, body: for<'a> fn(&'a Stage) -> Pin<Box<dyn Future<Output = R> + 'a>>) {
+pub fn run_async<R: TestResult>(
+    spec: TestSpec,
+    body: for<'a> fn(&'a Stage) -> Pin<Box<dyn Future<Output = R> + 'a>>,
+) {
     run(spec, |stage, rt, deadline| {
         let fut = body(stage);
         match deadline {
             Some(d) => rt
-                .block_on(async { tokio::time::timeout(d.saturating_duration_since(Instant::now()), fut).await })
-                .map_err(|_| format!("the test body ran past the test's timeout of {}", human(spec.timeout_ms)))
+                .block_on(async {
+                    tokio::time::timeout(d.saturating_duration_since(Instant::now()), fut).await
+                })
+                .map_err(|_| {
+                    format!(
+                        "the test body ran past the test's timeout of {}",
+                        human(spec.timeout_ms)
+                    )
+                })
                 .and_then(TestResult::into_result),
             None => rt.block_on(fut).into_result(),
         }
@@ -100,10 +110,15 @@ fn run(
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("cannot start the async runtime: {e}"));
-    let deadline = spec.timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+    let deadline = spec
+        .timeout_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
     let start = async {
         let runner = Runner::connect(options).await.map_err(|e| e.to_string())?;
-        let running = runner.start_stage(&pipeline, spec.stage).await.map_err(|e| e.to_string())?;
+        let running = runner
+            .start_stage(&pipeline, spec.stage)
+            .await
+            .map_err(|e| e.to_string())?;
         if running.passed() {
             if let Err(e) = running.wait_for_ports(PORTS_READY).await {
                 let report = running.finish().await;
@@ -115,7 +130,9 @@ fn run(
     let started = match deadline {
         // Running out of time drops the run; its guard removes what it created.
         Some(d) => rt
-            .block_on(async { tokio::time::timeout(d.saturating_duration_since(Instant::now()), start).await })
+            .block_on(async {
+                tokio::time::timeout(d.saturating_duration_since(Instant::now()), start).await
+            })
             .unwrap_or_else(|_| {
                 Err(format!(
                     "the stage did not come up within the test's timeout of {}",
@@ -134,7 +151,9 @@ fn run(
         print(&observer);
         panic!(
             "{}",
-            report.failure_message().unwrap_or_else(|| "the stage failed".into())
+            report
+                .failure_message()
+                .unwrap_or_else(|| "the stage failed".into())
         );
     }
     let stage = Stage { running };

@@ -10,7 +10,10 @@ fn insert_and_select(stage: &Stage) -> Result<(), mysql::Error> {
     let pool = mysql::Pool::new(url.as_str())?;
     let mut conn = pool.get_conn()?;
     // The table the pipeline's `schema` step created.
-    conn.exec_drop("INSERT INTO pipelines (name) VALUES (?), (?)", ("build", "deploy"))?;
+    conn.exec_drop(
+        "INSERT INTO pipelines (name) VALUES (?), (?)",
+        ("build", "deploy"),
+    )?;
     let names: Vec<String> = conn.query("SELECT name FROM pipelines ORDER BY id")?;
     assert_eq!(names, ["build", "deploy"]);
     conn.query_drop("CREATE TABLE runs (id INT PRIMARY KEY, ok BOOLEAN)")?;

@@ -8,7 +8,10 @@ fn communication() {}
 #[pipeline_test("examples/seed/health-check.yaml")]
 fn health_check(stage: &Stage) {
     let report = &stage.steps()[1];
-    assert_eq!((report.name.as_str(), report.exit_code), ("healthcheck", Some(0)));
+    assert_eq!(
+        (report.name.as_str(), report.exit_code),
+        ("healthcheck", Some(0))
+    );
 }
 
 #[pipeline_test("examples/seed/sleep.yaml")]
@@ -23,7 +26,10 @@ mod every_stage {
 
 #[pipeline_test("tests/pipelines/stages.yaml", stage = "Unit Tests")]
 fn one_stage_of_several(stage: &Stage) {
-    let out = stage.service("cache").exec_blocking(&["redis-cli", "get", "answer"]).unwrap();
+    let out = stage
+        .service("cache")
+        .exec_blocking(&["redis-cli", "get", "answer"])
+        .unwrap();
     assert_eq!(out.stdout.trim(), "42");
 }
 

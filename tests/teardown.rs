@@ -23,10 +23,22 @@ fn take_run() -> String {
 fn leftovers(id: &str) -> Vec<String> {
     let label = format!("label=pipeline-test.run={id}");
     let mut out = Vec::new();
-    for kind in [&["ps", "-aq"][..], &["network", "ls", "-q"], &["volume", "ls", "-q"]] {
-        let o = Command::new("docker").args(kind).args(["--filter", &label]).output().unwrap();
+    for kind in [
+        &["ps", "-aq"][..],
+        &["network", "ls", "-q"],
+        &["volume", "ls", "-q"],
+    ] {
+        let o = Command::new("docker")
+            .args(kind)
+            .args(["--filter", &label])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "docker {kind:?} failed");
-        out.extend(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string));
+        out.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string),
+        );
     }
     out
 }
@@ -69,7 +81,10 @@ fn a_panicking_test_leaves_nothing() {
 fn a_test_returning_an_error_leaves_nothing() {
     let err = std::panic::catch_unwind(returns_an_error).unwrap_err();
     let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("the test returned an error: \"no\""), "{message}");
+    assert!(
+        message.contains("the test returned an error: \"no\""),
+        "{message}"
+    );
     let id = take_run();
     assert_eq!(leftovers(&id), Vec::<String>::new());
 }
@@ -82,9 +97,19 @@ fn a_failing_stage() {}
 fn a_failing_stage_reports_its_step_and_leaves_nothing() {
     let err = std::panic::catch_unwind(a_failing_stage).unwrap_err();
     let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("stage `failing` failed: step `migrate` FAILED (exit 5)"), "{message}");
+    assert!(
+        message.contains("stage `failing` failed: step `migrate` FAILED (exit 5)"),
+        "{message}"
+    );
     assert!(message.contains("applying migration 7"), "{message}");
-    assert!(message.contains("last log lines of service `cache`"), "{message}");
-    let id = message.split("(run ").nth(1).and_then(|s| s.split(')').next()).expect("the run id");
+    assert!(
+        message.contains("last log lines of service `cache`"),
+        "{message}"
+    );
+    let id = message
+        .split("(run ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .expect("the run id");
     assert_eq!(leftovers(id), Vec::<String>::new());
 }

@@ -29,7 +29,10 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         ));
     }
     let path: LitStr = input.parse().map_err(|e| {
-        syn::Error::new(e.span(), "the first argument is the pipeline file, as a string: `\"ci/stage.yaml\"`")
+        syn::Error::new(
+            e.span(),
+            "the first argument is the pipeline file, as a string: `\"ci/stage.yaml\"`",
+        )
     })?;
     let mut args = Args {
         path,
@@ -49,18 +52,24 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
                 .unwrap_or_default();
             return Err(syn::Error::new(
                 key.span(),
-                format!("unknown option `{name}`; {hint}the options are `stage = \"name\"` and `timeout = \"2m\"`"),
+                format!(
+                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` and `timeout = \"2m\"`"
+                ),
             ));
         }
         input.parse::<Token![=]>()?;
-        let value: LitStr = input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), format!("`{name}` takes a string, e.g. `{name} = \"...\"`")))?;
+        let value: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("`{name}` takes a string, e.g. `{name} = \"...\"`"),
+            )
+        })?;
         match name.as_str() {
             "stage" => args.stage = Some(value),
             _ => {
-                let d = parse_duration(&value.value())
-                    .map_err(|m| syn::Error::new(value.span(), format!("invalid `timeout`: {m}")))?;
+                let d = parse_duration(&value.value()).map_err(|m| {
+                    syn::Error::new(value.span(), format!("invalid `timeout`: {m}"))
+                })?;
                 let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                 args.timeout = Some((value, ms));
             }
@@ -82,28 +91,45 @@ fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
             format!("cannot read `{rel}` (paths are relative to the crate's directory, CARGO_MANIFEST_DIR): {e}"),
         )
     })?;
-    let pipeline = Pipeline::parse(&SourceFile::new(rel.clone(), text))
-        .map_err(|d| syn::Error::new(lit.span(), format!("invalid pipeline `{rel}`:\n{d}")))?;
+    let pipeline = Pipeline::parse(&SourceFile::new(rel.clone(), text)).map_err(|d| {
+        let at = d
+            .first()
+            .map(|f| format!(":{}", f.span.start))
+            .unwrap_or_default();
+        syn::Error::new(lit.span(), format!("invalid pipeline {rel}{at}\n{d}"))
+    })?;
     Ok((pipeline, abs))
 }
 
 fn stage_names(p: &Pipeline) -> Vec<String> {
-    p.stages.iter().enumerate().map(|(i, s)| s.display_name(i)).collect()
+    p.stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.display_name(i))
+        .collect()
 }
 
 fn select_stage(p: &Pipeline, args: &Args) -> syn::Result<usize> {
     let names = stage_names(p);
-    let listed = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let listed = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     match &args.stage {
         Some(lit) => {
             let want = lit.value();
             p.stages
                 .iter()
                 .position(|s| {
-                    s.name.as_ref().is_some_and(|n| n.value == want) || s.id.as_ref().is_some_and(|n| n.value == want)
+                    s.name.as_ref().is_some_and(|n| n.value == want)
+                        || s.id.as_ref().is_some_and(|n| n.value == want)
                 })
                 .ok_or_else(|| {
-                    syn::Error::new(lit.span(), format!("no stage named `{want}`; the stages are: {listed}"))
+                    syn::Error::new(
+                        lit.span(),
+                        format!("no stage named `{want}`; the stages are: {listed}"),
+                    )
                 })
         }
         None if p.stages.len() == 1 => Ok(0),
@@ -129,13 +155,22 @@ fn is_test_attr(attr: &syn::Attribute) -> bool {
 fn check_signature(f: &ItemFn) -> syn::Result<bool> {
     let sig = &f.sig;
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new(sig.generics.span(), "a pipeline test cannot be generic"));
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "a pipeline test cannot be generic",
+        ));
     }
     if let Some(c) = &sig.constness {
-        return Err(syn::Error::new(c.span(), "a pipeline test cannot be `const`"));
+        return Err(syn::Error::new(
+            c.span(),
+            "a pipeline test cannot be `const`",
+        ));
     }
     if let Some(v) = &sig.variadic {
-        return Err(syn::Error::new(v.span(), "a pipeline test cannot be variadic"));
+        return Err(syn::Error::new(
+            v.span(),
+            "a pipeline test cannot be variadic",
+        ));
     }
     let takes_stage = match sig.inputs.len() {
         0 => false,
@@ -163,8 +198,36 @@ fn check_signature(f: &ItemFn) -> syn::Result<bool> {
             ));
         }
     };
-    // The return type is checked by the `TestResult` bound of the runtime, which names it.
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if !may_be_a_test_result(ty) {
+            return Err(syn::Error::new(
+                ty.span(),
+                "a pipeline test returns `()` or `Result<(), E>` where `E: Debug`",
+            ));
+        }
+    }
     Ok(takes_stage)
+}
+
+/// False for return types that are surely not `()` or a `Result`. Aliases such as
+/// `io::Result<()>` pass here; the runtime's `TestResult` bound checks them in test builds.
+fn may_be_a_test_result(ty: &Type) -> bool {
+    const NOT: &[&str] = &[
+        "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+        "i32", "i64", "i128", "isize", "f32", "f64", "Option", "Vec", "Box",
+    ];
+    match ty {
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Paren(p) => may_be_a_test_result(&p.elem),
+        Type::Group(g) => may_be_a_test_result(&g.elem),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| !NOT.contains(&s.ident.to_string().as_str())),
+        Type::Never(_) | Type::Macro(_) => true,
+        _ => false,
+    }
 }
 
 /// `#[pipeline_test("file.yaml", stage = "...", timeout = "...")]`.
@@ -199,15 +262,17 @@ fn expand(args: TokenStream, f: &ItemFn) -> syn::Result<TokenStream> {
     };
     for attr in &f.attrs {
         if is_test_attr(attr) {
-            push(syn::Error::new(
-                attr.span(),
+            push(syn::Error::new_spanned(
+                attr,
                 "`#[pipeline_test]` already makes this function a test; remove this attribute (two test attributes would run it twice, or not at all)",
             ));
         }
     }
     let takes_stage = check_signature(f).map_err(&mut push).ok();
     let args = parser(args).map_err(&mut push).ok();
-    let loaded = args.as_ref().and_then(|a| load(&a.path).map_err(&mut push).ok());
+    let loaded = args
+        .as_ref()
+        .and_then(|a| load(&a.path).map_err(&mut push).ok());
     let stage = match (&args, &loaded) {
         (Some(a), Some((p, _))) => select_stage(p, a).map_err(&mut push).ok(),
         _ => None,
@@ -215,7 +280,9 @@ fn expand(args: TokenStream, f: &ItemFn) -> syn::Result<TokenStream> {
     if let Some(e) = errors {
         return Err(e);
     }
-    let (Some(args), Some((_, abs)), Some(stage), Some(takes_stage)) = (args, loaded, stage, takes_stage) else {
+    let (Some(args), Some((_, abs)), Some(stage), Some(takes_stage)) =
+        (args, loaded, stage, takes_stage)
+    else {
         unreachable!("every failure was pushed")
     };
     Ok(generate(f, &args, &abs, stage, takes_stage))
@@ -229,7 +296,13 @@ fn abs_lit(abs: &Path, span: Span) -> LitStr {
     LitStr::new(&abs.to_string_lossy(), span)
 }
 
-fn spec_tokens(file: &LitStr, abs: &Path, stage: usize, timeout_ms: Option<u64>, name: &Ident) -> TokenStream {
+fn spec_tokens(
+    file: &LitStr,
+    abs: &Path,
+    stage: usize,
+    timeout_ms: Option<u64>,
+    name: &Ident,
+) -> TokenStream {
     let abs = abs_lit(abs, file.span());
     let timeout = match timeout_ms {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
@@ -264,7 +337,13 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
     } else {
         quote!(__pipeline_test_body())
     };
-    let spec = spec_tokens(&args.path, abs, stage, args.timeout.as_ref().map(|t| t.1), name);
+    let spec = spec_tokens(
+        &args.path,
+        abs,
+        stage,
+        args.timeout.as_ref().map(|t| t.1),
+        name,
+    );
     let span = f.sig.ident.span();
     let run = if is_async {
         quote_spanned! {span=>
@@ -305,7 +384,10 @@ pub(crate) fn pipeline_tests(input: TokenStream) -> TokenStream {
 
 fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
     let lit: LitStr = syn::parse2(input).map_err(|e| {
-        syn::Error::new(e.span(), "expected the pipeline file: `pipeline_tests!(\"ci/pipeline.yaml\");`")
+        syn::Error::new(
+            e.span(),
+            "expected the pipeline file: `pipeline_tests!(\"ci/pipeline.yaml\");`",
+        )
     })?;
     let (pipeline, abs) = load(&lit)?;
     let mut used: Vec<String> = Vec::new();
@@ -313,7 +395,13 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
     for (i, name) in stage_names(&pipeline).into_iter().enumerate() {
         let mut ident: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         ident = ident.trim_matches('_').to_string();
         while ident.contains("__") {

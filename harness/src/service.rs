@@ -222,15 +222,23 @@ impl Service {
 /// Docker's userland proxy accepts a connection and closes it when nothing listens behind it.
 async fn port_is_ready(addr: SocketAddr) -> bool {
     use tokio::io::AsyncReadExt;
-    let Ok(Ok(mut stream)) =
-        tokio::time::timeout(std::time::Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await
+    let Ok(Ok(mut stream)) = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
     else {
         return false;
     };
     let mut byte = [0u8; 1];
-    match tokio::time::timeout(std::time::Duration::from_millis(150), stream.read(&mut byte)).await {
-        Err(_) => true,         // open and quiet: a server waiting for its client
-        Ok(Ok(n)) => n > 0,     // a greeting, or EOF from a proxy with nothing behind it
-        Ok(Err(_)) => false,    // reset
+    match tokio::time::timeout(
+        std::time::Duration::from_millis(150),
+        stream.read(&mut byte),
+    )
+    .await
+    {
+        Err(_) => true,      // open and quiet: a server waiting for its client
+        Ok(Ok(n)) => n > 0,  // a greeting, or EOF from a proxy with nothing behind it
+        Ok(Err(_)) => false, // reset
     }
 }
