@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # The project's test command: builds the stand-in images the tests need, then runs every test
-# of the workspace against the real Docker engine.
+# of the workspace (unit, integration, CLI, compile-fail, doc tests) against the real Docker
+# engine, and fails if any test left a labelled container, network or volume behind.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 images="$(scripts/fixture-images.sh | tail -n 1)"
 export PIPELINE_TEST_IMAGES="${PIPELINE_TEST_IMAGES:+$PIPELINE_TEST_IMAGES,}$images"
 echo "PIPELINE_TEST_IMAGES=$PIPELINE_TEST_IMAGES"
-cargo test --workspace --all-targets "$@"
-cargo test --workspace --doc
+
+cargo test --workspace "$@"
+
+left="$(docker ps -aq --filter label=pipeline-test.managed | wc -l) containers, $(docker network ls -q --filter label=pipeline-test.managed | wc -l) networks, $(docker volume ls -q --filter label=pipeline-test.managed | wc -l) volumes"
+if [ "$left" != "0 containers, 0 networks, 0 volumes" ]; then
+  echo "error: the tests left Docker resources labelled pipeline-test.managed: $left" >&2
+  exit 1
+fi
+echo "no Docker resources left behind"

@@ -6,15 +6,15 @@
 //! ```no_run
 //! use pipeline_test::{pipeline_test, Stage};
 //!
-//! // ci/redis.yaml has a `type: background` step named `cache` running `redis`.
-//! #[pipeline_test("ci/redis.yaml")]
+//! // tests/pipelines/redis.yaml (relative to the crate's directory) has a `type: background` step named `cache` running `redis`.
+//! #[pipeline_test("tests/pipelines/redis.yaml")]
 //! fn sets_and_gets(stage: &Stage) {
 //!     let addr = stage.service("cache").addr(6379);
 //!     // connect any Redis client to `addr` (127.0.0.1 and a random free port)
 //! #   let _ = addr;
 //! }
 //!
-//! #[pipeline_test("ci/redis.yaml")]
+//! #[pipeline_test("tests/pipelines/redis.yaml")]
 //! async fn the_same_from_async(stage: &Stage) -> Result<(), std::io::Error> {
 //!     let addr = stage.service("cache").addr(6379);
 //!     let _conn = tokio::net::TcpStream::connect(addr).await?;

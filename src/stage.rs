@@ -12,7 +12,7 @@ use pipeline_test_harness::service::Service;
 /// ```no_run
 /// use pipeline_test::{pipeline_test, Stage};
 ///
-/// #[pipeline_test("ci/redis.yaml")]
+/// #[pipeline_test("tests/pipelines/redis.yaml")]
 /// fn cache_is_reachable(stage: &Stage) {
 ///     let cache = stage.service("cache");
 ///     let addr = cache.addr(6379); // 127.0.0.1:<random port>

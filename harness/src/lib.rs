@@ -1,9 +1,18 @@
 //! The engine behind [pipeline-test](https://docs.rs/pipeline-test): the pipeline model and its
 //! parser, the Docker engine, the runner and teardown.
 //!
-//! Data flows one way: YAML text ([`source`]) becomes a tree ([`yaml`](crate)), then the
-//! pipeline model ([`spec`]) with a position for every value; problems are
-//! [`diagnostic::Diagnostics`].
+//! Data flows one way, a module for each stage:
+//!
+//! 1. [`source`]: the YAML text, and positions in it;
+//! 2. [`spec`]: the pipeline model, every value with the place it was written; problems are
+//!    [`diagnostic::Diagnostics`] naming `file:line:column`;
+//! 3. `plan`: what each container of a stage runs, with which environment, aliases, mounts
+//!    and order (pure logic);
+//! 4. `runner`: the plan on the Docker engine (`docker`), with services (`service`) and a
+//!    guard that removes everything on every path (`teardown`);
+//! 5. `report`: events as they happen, and the report at the end.
+//!
+//! The modules from `plan` on need the default `engine` feature.
 //!
 //! # Examples
 //!

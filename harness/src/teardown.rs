@@ -1,6 +1,6 @@
 //! Teardown: one guard owns every resource of a run and removes them all, on every path.
 //!
-//! The normal and error paths await [`Guard::teardown`]. If the guard is dropped instead (a
+//! The normal and error paths await the guard's `teardown`. If the guard is dropped instead (a
 //! panic, an early return, a cancelled future), its `Drop` removes everything from a thread
 //! of its own with a runtime of its own, so it works inside a multi-thread runtime, a
 //! current-thread runtime, or no runtime at all.

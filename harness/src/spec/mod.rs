@@ -2,7 +2,7 @@
 //! file where each value was written.
 //!
 //! [`Pipeline::parse`] reads YAML text into this model, checking every key and value; errors
-//! come back as [`Diagnostics`](crate::diagnostic::Diagnostics) that name `file:line:column`.
+//! come back as [`crate::diagnostic::Diagnostics`] that name `file:line:column`.
 //!
 //! # Examples
 //!

@@ -1,0 +1,43 @@
+//! Drives the harness without the attribute: runs the seed's Redis pipeline, talks to its
+//! service while it is up, then tears it down and prints the report.
+//!
+//! ```text
+//! PIPELINE_TEST_IMAGES="$(scripts/fixture-images.sh | tail -n 1)" cargo run --example run_stage
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pipeline_test::harness::report::PrintObserver;
+use pipeline_test::harness::runner::{RunOptions, Runner};
+use pipeline_test::harness::spec::Pipeline;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let pipeline = Pipeline::from_path(format!("{dir}/examples/seed/communication.yaml"))?;
+    let mut options = RunOptions::from_env(dir)?;
+    options.observer = Arc::new(PrintObserver);
+    let runner = Runner::connect(options).await?;
+
+    // Run the steps, keeping the services up.
+    let running = runner.start_stage(&pipeline, 0).await?;
+    if running.passed() {
+        running.wait_for_ports(Duration::from_secs(60)).await?;
+        let addr = running.service("cache").expect("the seed has a `cache` service").addr(6379);
+        let reply = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            let mut conn = std::net::TcpStream::connect(addr)?;
+            conn.write_all(b"PING\r\n")?;
+            let mut line = String::new();
+            BufReader::new(conn).read_line(&mut line)?;
+            Ok(line)
+        })
+        .await??;
+        println!("cache at {addr} answered {}", reply.trim());
+    }
+
+    // Tear down and report.
+    let report = running.finish().await;
+    std::process::exit(if report.passed() { 0 } else { 1 });
+}
