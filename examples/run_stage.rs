@@ -25,7 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let running = runner.start_stage(&pipeline, 0).await?;
     if running.passed() {
         running.wait_for_ports(Duration::from_secs(60)).await?;
-        let addr = running.service("cache").expect("the seed has a `cache` service").addr(6379);
+        let addr = running
+            .service("cache")
+            .expect("the seed has a `cache` service")
+            .addr(6379);
         let reply = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
             let mut conn = std::net::TcpStream::connect(addr)?;
             conn.write_all(b"PING\r\n")?;

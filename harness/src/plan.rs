@@ -496,7 +496,8 @@ fn shell_path(shell: Option<&str>) -> &'static str {
 }
 
 /// The script a run step executes: `set -e`, then each command preceded by a `+ command`
-/// trace line, as the Gitness runner does. Every item of a list runs.
+/// trace line, as the Gitness runner does (each line of a multi-line command gets its `+ `).
+/// Every item of a list runs.
 ///
 /// # Examples
 ///
@@ -508,7 +509,8 @@ fn shell_path(shell: Option<&str>) -> &'static str {
 pub fn script_text<'a>(commands: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::from("set -e\n");
     for cmd in commands {
-        let trace = format!("+ {cmd}").replace('\'', "'\\''");
+        let trace: Vec<String> = cmd.lines().map(|l| format!("+ {l}")).collect();
+        let trace = trace.join("\n").replace('\'', "'\\''");
         out.push_str(&format!("printf '%s\\n' '{trace}'\n{cmd}\n"));
     }
     out
