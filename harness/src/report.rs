@@ -106,6 +106,29 @@ pub enum Outcome {
     },
 }
 
+/// Where a stage's time went. Phases overlap (images are checked while the network is
+/// created; run steps' containers start while services start and earlier steps run), so
+/// they do not add up to the total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Checking (and pulling) the images.
+    pub prepare: Duration,
+    /// Creating the stage's network.
+    pub network: Duration,
+    /// Creating and starting the services (summed).
+    pub start_services: Duration,
+    /// Waiting for services to be healthy (summed).
+    pub health: Duration,
+    /// Creating and starting run steps' containers ahead of their turn (summed).
+    pub start_run_containers: Duration,
+    /// Running the run steps, from each one's turn to its exit (summed).
+    pub run_steps: Duration,
+    /// Wall time from the first step to the end of the last.
+    pub total_steps: Duration,
+    /// Removing everything.
+    pub teardown: Duration,
+}
+
 /// The result of one stage.
 #[derive(Debug, Clone)]
 pub struct StageReport {
@@ -123,6 +146,8 @@ pub struct StageReport {
     pub teardown_errors: Vec<String>,
     /// Wall time of the whole stage, teardown included.
     pub duration: Duration,
+    /// Where the time went.
+    pub timings: Timings,
 }
 
 impl StageReport {
@@ -152,7 +177,7 @@ impl StageReport {
     ///         duration: Duration::from_millis(620), output_tail: vec![],
     ///     }],
     ///     outcome: Outcome::Passed, service_logs: vec![], teardown_errors: vec![],
-    ///     duration: Duration::from_secs(2),
+    ///     duration: Duration::from_secs(2), timings: Default::default(),
     /// };
     /// assert!(report.summary().contains("ping"));
     /// ```

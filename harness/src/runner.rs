@@ -12,7 +12,7 @@ use bollard::models::{
     NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
     LogsOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures::future::{BoxFuture, join_all};
@@ -22,7 +22,9 @@ use crate::Error;
 use crate::docker::{STEP_LABEL, connect, engine_error, is_not_found, labels, new_run_id};
 use crate::images::{Login, docker_config_login, registry_of, split_reference};
 use crate::plan::{Block, PlanOptions, PlannedStep, StagePlan, StepKind, plan_stage};
-use crate::report::{Event, Observer, Outcome, PrintObserver, StageReport, StepReport, StepStatus};
+use crate::report::{
+    Event, Observer, Outcome, PrintObserver, StageReport, StepReport, StepStatus, Timings,
+};
 use crate::service::Service;
 use crate::spec::{Pipeline, Pull};
 use crate::teardown::Guard;
@@ -31,6 +33,10 @@ use crate::teardown::Guard;
 const TAIL_LINES: usize = 40;
 /// Lines of each service's log shown when a stage fails.
 const SERVICE_LOG_LINES: usize = 20;
+/// How many run steps' containers are started ahead of their turn at once.
+const PREFETCH: usize = 4;
+/// How long a run waits for Docker to have an address pool free for its network.
+const NETWORK_POOL_WAIT: Duration = Duration::from_secs(300);
 /// How often a service's health is looked at.
 const HEALTH_POLL: Duration = Duration::from_millis(50);
 
@@ -210,6 +216,10 @@ impl Runner {
             containers: Mutex::new(Vec::new()),
             services: Mutex::new(Vec::new()),
             first_failure: Mutex::new(None),
+            prepared: Vec::new(),
+            stopped: AtomicBool::new(false),
+            removals: Mutex::new(Vec::new()),
+            timings: Mutex::new(Timings::default()),
         };
         if let Err(e) = stage.prepare(&self.options.workspace).await {
             stage.guard.teardown().await;
@@ -217,8 +227,14 @@ impl Runner {
         }
         stage.reports = Mutex::new(vec![None; stage.plan.steps.len()]);
         stage.containers = Mutex::new(vec![None; stage.plan.steps.len()]);
+        stage.prepared = (0..stage.plan.steps.len()).map(|_| tokio::sync::OnceCell::new()).collect();
         let order = stage.plan.order.clone();
-        let run = stage.exec(&order);
+        // The steps, and beside them the preparation of the run steps' containers.
+        let run = async {
+            let steps_started = Instant::now();
+            tokio::join!(stage.exec(&order), stage.prefetch());
+            stage.timing(|t| t.total_steps = steps_started.elapsed());
+        };
         let stage_timeout = stage.plan.timeout;
         let timed_out = match stage_timeout {
             Some(t) => tokio::time::timeout(t, run).await.is_err(),
@@ -252,29 +268,38 @@ struct Stage {
     containers: Mutex<Vec<Option<String>>>,
     services: Mutex<Vec<Service>>,
     first_failure: Mutex<Option<usize>>,
+    /// Per step: its idle container, started ahead of its turn (`None`: could not be).
+    prepared: Vec<tokio::sync::OnceCell<Option<String>>>,
+    /// Set once a step failed or exited 78: nothing more is prepared.
+    stopped: AtomicBool,
+    /// Removals of finished steps' containers, running in the background.
+    removals: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    timings: Mutex<Timings>,
 }
 
 impl Stage {
+    fn timing(&self, f: impl FnOnce(&mut Timings)) {
+        f(&mut self.timings.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
     /// Images, network and volumes, concurrently.
     async fn prepare(&mut self, workspace: &Workspace) -> Result<(), Error> {
         let images = self.plan.images();
         let docker = &self.docker;
         let observer = &self.observer;
-        let pulls = join_all(images.iter().map(|(image, pull, login)| {
-            prepare_image(docker, observer.as_ref(), image, *pull, login.clone())
-        }));
+        let started = Instant::now();
+        let pulls = async {
+            let r = join_all(images.iter().map(|(image, pull, login)| {
+                prepare_image(docker, observer.as_ref(), image, *pull, login.clone())
+            }))
+            .await;
+            (r, started.elapsed())
+        };
         let run_id = self.guard.run_id().to_string();
         let network_name = format!("pipeline-test-{run_id}");
         let network = async {
-            docker
-                .create_network(NetworkCreateRequest {
-                    name: network_name.clone(),
-                    driver: Some("bridge".into()),
-                    labels: Some(labels(&run_id)),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| engine_error(format!("create network {network_name}"), e))
+            let r = create_network(docker, observer.as_ref(), &network_name, &run_id).await;
+            (r, started.elapsed())
         };
         let mut wanted_volumes: Vec<(String, String)> = self
             .plan
@@ -292,7 +317,12 @@ impl Stage {
                 ..Default::default()
             })
         }));
-        let (pulled, network, volumes) = tokio::join!(pulls, network, volumes);
+        let ((pulled, prepare_time), (network, network_time), volumes) =
+            tokio::join!(pulls, network, volumes);
+        self.timing(|t| {
+            t.prepare = prepare_time;
+            t.network = network_time;
+        });
         for ((_, name), r) in wanted_volumes.iter().zip(&volumes) {
             if r.is_ok() {
                 self.guard.track(|t| t.volumes.push(name.clone()));
@@ -322,6 +352,31 @@ impl Stage {
         }
         self.network = Some(network_name);
         Ok(())
+    }
+
+    /// Starts the run steps' containers ahead of their turn, idle, a few at a time and in
+    /// order, while the services start and earlier steps run.
+    async fn prefetch(&self) {
+        let steps = self.plan.steps.iter().filter(|s| idle_command(s).is_some());
+        futures::stream::iter(steps)
+            .for_each_concurrent(PREFETCH, |step| async move {
+                if !self.stopped.load(Ordering::SeqCst) {
+                    self.prepared[step.index]
+                        .get_or_init(|| self.start_idle(step))
+                        .await;
+                }
+            })
+            .await;
+    }
+
+    /// Creates and starts a run step's container with an idle command in place of its
+    /// script; `None` when that is not possible (the step then runs the ordinary way).
+    async fn start_idle(&self, step: &PlannedStep) -> Option<String> {
+        let idle = idle_command(step)?;
+        let started = Instant::now();
+        let id = self.create(step, Some(idle)).await.ok();
+        self.timing(|t| t.start_run_containers += started.elapsed());
+        id
     }
 
     fn exec<'a>(&'a self, block: &'a Block) -> BoxFuture<'a, bool> {
@@ -388,6 +443,12 @@ impl Stage {
             self.observer
                 .on_event(&Event::StepFinished { report: &report });
         }
+        if step.kind == StepKind::Run {
+            self.timing(|t| t.run_steps += report.duration);
+        }
+        if status.is_failure() || status == StepStatus::SkippedRest {
+            self.stopped.store(true, Ordering::SeqCst);
+        }
         if status.is_failure() {
             self.first_failure
                 .lock()
@@ -398,7 +459,9 @@ impl Stage {
         !(status.is_failure() || status == StepStatus::SkippedRest)
     }
 
-    async fn create(&self, step: &PlannedStep) -> Result<String, Error> {
+    /// Creates and starts the container of `step`; with `idle`, that command replaces its
+    /// entrypoint and command (the script is exec'd later).
+    async fn create(&self, step: &PlannedStep, idle: Option<Vec<String>>) -> Result<String, Error> {
         let run_id = self.guard.run_id();
         let mut labels = labels(run_id);
         labels.insert(STEP_LABEL.to_string(), step.name.clone());
@@ -446,8 +509,8 @@ impl Stage {
         let body = ContainerCreateBody {
             image: Some(step.resolved_image.clone()),
             env: Some(step.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            entrypoint: step.entrypoint.clone(),
-            cmd: step.cmd.clone(),
+            entrypoint: idle.clone().or_else(|| step.entrypoint.clone()),
+            cmd: if idle.is_some() { None } else { step.cmd.clone() },
             working_dir: step.workdir.clone(),
             user: step.user.clone(),
             labels: Some(labels),
@@ -499,30 +562,44 @@ impl Stage {
         step: &PlannedStep,
         tail: Arc<Mutex<VecDeque<String>>>,
     ) -> Result<(StepStatus, Option<i64>), Error> {
-        let id = self.create(step).await?;
-        let logs = stream_lines(&self.docker, &id, &step.name, self.observer.as_ref(), &tail);
-        let wait = wait_exit(&self.docker, &id);
-        let both = async { tokio::join!(logs, wait).1 };
+        let prepared = match idle_command(step) {
+            Some(_) => self.prepared[step.index]
+                .get_or_init(|| self.start_idle(step))
+                .await
+                .clone(),
+            None => None,
+        };
+        let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) = match prepared {
+            Some(id) => {
+                let work = exec_script(&self.docker, id.clone(), step, self.observer.as_ref(), tail.clone()).boxed();
+                (id, work)
+            }
+            None => {
+                let id = self.create(step, None).await?;
+                let docker = &self.docker;
+                let observer = self.observer.as_ref();
+                let tail = tail.clone();
+                let (logs_id, wait_id) = (id.clone(), id.clone());
+                let work = async move {
+                    let logs = LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).build();
+                    let lines = pump_lines(docker.logs(&logs_id, Some(logs)), &step.name, observer, &tail);
+                    tokio::join!(lines, wait_exit(docker, &wait_id)).1
+                }
+                .boxed();
+                (id, work)
+            }
+        };
         let exit = match step.timeout {
-            Some(t) => match tokio::time::timeout(t, both).await {
+            Some(t) => match tokio::time::timeout(t, work).await {
                 Ok(code) => code,
                 Err(_) => {
-                    let _ = self
-                        .docker
-                        .kill_container(
-                            &id,
-                            Some(
-                                KillContainerOptionsBuilder::default()
-                                    .signal("SIGKILL")
-                                    .build(),
-                            ),
-                        )
-                        .await;
+                    self.remove_soon(id);
                     return Ok((StepStatus::TimedOut { after: t }, None));
                 }
             },
-            None => both.await,
+            None => work.await,
         };
+        self.remove_soon(id);
         let code = exit.map_err(|e| engine_error(format!("wait for step `{}`", step.name), e))?;
         let status = match code {
             0 => StepStatus::Passed,
@@ -532,13 +609,25 @@ impl Stage {
         Ok((status, Some(code)))
     }
 
+    /// Kills and removes a finished step's container in the background.
+    fn remove_soon(&self, id: String) {
+        let docker = self.docker.clone();
+        let handle = tokio::spawn(async move {
+            let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+            let _ = docker.remove_container(&id, Some(opts)).await;
+        });
+        self.removals.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+    }
+
     async fn service(
         &self,
         step: &PlannedStep,
         started: Instant,
         tail: &Mutex<VecDeque<String>>,
     ) -> Result<(StepStatus, Option<i64>), Error> {
-        let id = self.create(step).await?;
+        let started_at = Instant::now();
+        let id = self.create(step, None).await?;
+        self.timing(|t| t.start_services += started_at.elapsed());
         let facts = self
             .images
             .get(&step.resolved_image)
@@ -559,7 +648,10 @@ impl Stage {
         });
         let mut healthy = false;
         if wait_health {
-            match self.wait_healthy(step, &id, limit).await? {
+            let waiting = Instant::now();
+            let health = self.wait_healthy(step, &id, limit).await;
+            self.timing(|t| t.health += waiting.elapsed());
+            match health? {
                 Ok(was_checked) => healthy = was_checked,
                 Err((status, message)) => {
                     tail.lock()
@@ -739,7 +831,11 @@ impl Stage {
             .filter(|(s, _)| s.kind == StepKind::Service)
             .filter_map(|(s, id)| Some((s.name.clone(), id?)))
             .collect();
+        let timings = *self.timings.lock().unwrap_or_else(|e| e.into_inner());
+        let removals = std::mem::take(&mut *self.removals.lock().unwrap_or_else(|e| e.into_inner()));
         RunningStage {
+            timings,
+            removals,
             docker: self.docker,
             service_containers,
             run_id: self.guard.run_id().to_string(),
@@ -773,6 +869,8 @@ pub struct RunningStage {
     steps: Vec<StepReport>,
     outcome: Outcome,
     started: Instant,
+    timings: Timings,
+    removals: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningStage {
@@ -872,10 +970,13 @@ impl RunningStage {
                 service_logs.push((name.clone(), lines));
             }
         }
+        let teardown_started = Instant::now();
+        join_all(std::mem::take(&mut self.removals)).await;
         let teardown = match self.guard.take() {
             Some(g) => g.teardown().await,
             None => Default::default(),
         };
+        self.timings.teardown = teardown_started.elapsed();
         for e in &teardown.errors {
             self.observer.on_event(&Event::Notice {
                 message: &format!("teardown: {e}"),
@@ -892,6 +993,7 @@ impl RunningStage {
             service_logs,
             teardown_errors: teardown.errors,
             duration: self.started.elapsed(),
+            timings: self.timings,
         };
         self.observer
             .on_event(&Event::StageFinished { report: &report });
@@ -958,6 +1060,51 @@ async fn prepare_image(
         .await
         .map_err(|e| engine_error(format!("inspect image {image} after pulling it"), e))?;
     Ok(facts(inspect))
+}
+
+/// Creates the stage's network. When Docker has no address pool left (too many networks at
+/// once), waits and retries with bounded backoff, saying so once.
+async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str, run_id: &str) -> Result<(), Error> {
+    let deadline = Instant::now() + NETWORK_POOL_WAIT;
+    let mut delay = Duration::from_millis(100);
+    let mut said = false;
+    loop {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels(run_id)),
+            ..Default::default()
+        };
+        match docker.create_network(request).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_pool_exhausted(&e) && Instant::now() < deadline => {
+                if !said {
+                    observer.on_event(&Event::Notice {
+                        message: "Docker has no address pool left for a new network; waiting for other runs to finish (up to 5m)",
+                    });
+                    said = true;
+                }
+                // Jitter, so that many waiting runs do not retry in step.
+                let jitter = u64::from(std::process::id() % 97) + u64::from(name.bytes().map(u32::from).sum::<u32>() % 89);
+                tokio::time::sleep(delay + Duration::from_millis(jitter)).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                let mut err = engine_error(format!("create network {name}"), e);
+                if let Error::Docker { message, .. } = &mut err {
+                    if message.contains("address pool") || message.contains("non-overlapping") {
+                        message.push_str(" (waited 5m for a free pool; remove unused networks with `docker network prune`, or widen the engine's `default-address-pools`)");
+                    }
+                }
+                return Err(err);
+            }
+        }
+    }
+}
+
+fn is_pool_exhausted(e: &bollard::errors::Error) -> bool {
+    let text = e.to_string();
+    text.contains("non-overlapping") || text.contains("address pool")
 }
 
 fn pull_message(e: &bollard::errors::Error) -> String {
@@ -1030,20 +1177,13 @@ fn slug(name: &str) -> String {
     }
 }
 
-/// Follows a container's output to its end, line by line.
-async fn stream_lines(
-    docker: &Docker,
-    id: &str,
+/// Reads a container's (or an exec's) output to its end, line by line.
+async fn pump_lines(
+    mut stream: impl futures::Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Unpin,
     step: &str,
     observer: &dyn Observer,
     tail: &Mutex<VecDeque<String>>,
 ) {
-    let opts = LogsOptionsBuilder::default()
-        .follow(true)
-        .stdout(true)
-        .stderr(true)
-        .build();
-    let mut stream = docker.logs(id, Some(opts));
     let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     let emit = |line: &[u8]| {
         let line = String::from_utf8_lossy(line);
@@ -1072,6 +1212,52 @@ async fn stream_lines(
             emit(&buf);
         }
     }
+}
+
+/// The command that keeps a run step's container idle until its script is exec'd: its
+/// shell, looping on `sleep`. `None` for steps that do not run a script through a shell.
+fn idle_command(step: &PlannedStep) -> Option<Vec<String>> {
+    if step.kind != StepKind::Run || step.script.is_none() {
+        return None;
+    }
+    let shell = step.entrypoint.as_ref()?.first()?;
+    shell.starts_with('/').then(|| {
+        vec![
+            shell.clone(),
+            "-c".into(),
+            "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done".into(),
+        ]
+    })
+}
+
+/// Runs a step's script in its idle container; the script's exit code.
+async fn exec_script(
+    docker: &Docker,
+    id: String,
+    step: &PlannedStep,
+    observer: &dyn Observer,
+    tail: Arc<Mutex<VecDeque<String>>>,
+) -> Result<i64, bollard::errors::Error> {
+    let mut cmd = step.entrypoint.clone().unwrap_or_default();
+    cmd.extend(step.cmd.clone().unwrap_or_default());
+    let created = docker
+        .create_exec(
+            &id,
+            bollard::exec::CreateExecOptions {
+                cmd: Some(cmd),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                working_dir: step.workdir.clone(),
+                user: step.user.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    if let bollard::exec::StartExecResults::Attached { output, .. } = docker.start_exec(&created.id, None).await? {
+        pump_lines(output, &step.name, observer, &tail).await;
+    }
+    let inspect = docker.inspect_exec(&created.id).await?;
+    Ok(inspect.exit_code.unwrap_or(-1))
 }
 
 /// Waits for a container to stop; its exit code.
