@@ -104,6 +104,8 @@ fn run(
     let observer = Arc::new(CollectObserver::default());
     let mut options = RunOptions::from_env(spec.manifest_dir).unwrap_or_else(|e| panic!("{e}"));
     options.observer = observer.clone();
+    // A test binary has no other way to clean up when it is interrupted.
+    options.handle_signals = true;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("pipeline-test")

@@ -161,6 +161,8 @@ async fn run(
     };
     options.plan.env = env;
     options.keep |= keep;
+    // Nothing outside the stage talks to its services here.
+    options.publish_ports = false;
     if workspace_volume {
         options.workspace = Workspace::Volume;
     }

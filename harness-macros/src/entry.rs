@@ -7,7 +7,7 @@ use pipeline_test_harness::duration::parse_duration;
 use pipeline_test_harness::source::SourceFile;
 use pipeline_test_harness::spec::Pipeline;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, LitStr, ReturnType, Token, Type};
@@ -332,8 +332,11 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
     let mut body_sig = f.sig.clone();
     body_sig.ident = format_ident!("__pipeline_test_body");
     let block = &f.block;
+    // One identifier, made here, for the stage in both the adapter's parameter and the call,
+    // so that hygiene agrees even when the test comes out of a `macro_rules!`.
+    let stage_arg = Ident::new("__pipeline_test_stage", Span::call_site());
     let call = if takes_stage {
-        quote!(__pipeline_test_body(stage))
+        quote!(__pipeline_test_body(#stage_arg))
     } else {
         quote!(__pipeline_test_body())
     };
@@ -344,21 +347,20 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
         args.timeout.as_ref().map(|t| t.1),
         name,
     );
-    let span = f.sig.ident.span();
     let run = if is_async {
-        quote_spanned! {span=>
+        quote! {
             fn __pipeline_test_adapter<'a>(
-                stage: &'a ::pipeline_test::Stage,
+                #stage_arg: &'a ::pipeline_test::Stage,
             ) -> ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = #output> + 'a>> {
-                let _ = stage;
+                let _ = #stage_arg;
                 ::std::boxed::Box::pin(#call)
             }
             ::pipeline_test::__private::run_async(#spec, __pipeline_test_adapter)
         }
     } else {
-        quote_spanned! {span=>
-            fn __pipeline_test_adapter(stage: &::pipeline_test::Stage) -> #output {
-                let _ = stage;
+        quote! {
+            fn __pipeline_test_adapter(#stage_arg: &::pipeline_test::Stage) -> #output {
+                let _ = #stage_arg;
                 #call
             }
             ::pipeline_test::__private::run_sync(#spec, __pipeline_test_adapter)

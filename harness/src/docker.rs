@@ -145,6 +145,19 @@ pub(crate) fn labels(run_id: &str) -> std::collections::HashMap<String, String> 
     .collect()
 }
 
+/// Labels for a network: it may serve several runs of this process (see `pool`), so it
+/// carries no run id.
+pub(crate) fn network_labels() -> std::collections::HashMap<String, String> {
+    [
+        (MANAGED_LABEL, "true"),
+        (OWNER_LABEL, OWNER.as_str()),
+        ("pipeline-test.pool", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 /// A fresh, random run id (12 hex digits).
 pub(crate) fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};

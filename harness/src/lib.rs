@@ -37,6 +37,8 @@ pub mod images;
 #[cfg(feature = "engine")]
 pub mod plan;
 #[cfg(feature = "engine")]
+mod pool;
+#[cfg(feature = "engine")]
 pub mod report;
 #[cfg(feature = "engine")]
 pub mod runner;

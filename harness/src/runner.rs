@@ -7,21 +7,26 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
+use bollard::container::AttachContainerResults;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
     NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
-    LogsOptionsBuilder, WaitContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, StreamExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::Error;
-use crate::docker::{STEP_LABEL, connect, engine_error, is_not_found, labels, new_run_id};
+use crate::docker::{
+    STEP_LABEL, connect, engine_error, is_not_found, labels, network_labels, new_run_id,
+};
 use crate::images::{Login, docker_config_login, registry_of, split_reference};
 use crate::plan::{Block, PlanOptions, PlannedStep, StagePlan, StepKind, plan_stage};
+use crate::pool::Lease;
 use crate::report::{
     Event, Observer, Outcome, PrintObserver, StageReport, StepReport, StepStatus, Timings,
 };
@@ -37,6 +42,8 @@ const SERVICE_LOG_LINES: usize = 20;
 const PREFETCH: usize = 4;
 /// How long a run waits for Docker to have an address pool free for its network.
 const NETWORK_POOL_WAIT: Duration = Duration::from_secs(300);
+/// How long a service without a health check may take to listen on its ports.
+const LISTEN_WAIT: Duration = Duration::from_secs(60);
 /// How often a service's health is looked at.
 const HEALTH_POLL: Duration = Duration::from_millis(50);
 
@@ -61,6 +68,15 @@ pub struct RunOptions {
     pub keep: bool,
     /// Who hears about the run as it goes.
     pub observer: Arc<dyn Observer>,
+    /// Publish the services' ports on 127.0.0.1 (for [`crate::service::Service::addr`]).
+    /// The command line turns it off: nothing outside the stage talks to the services there.
+    pub publish_ports: bool,
+    /// Reuse networks from one stage to the next while a runner is alive (see the README's
+    /// speed section); off, every stage creates and removes its own.
+    pub reuse_networks: bool,
+    /// On SIGINT or SIGTERM, remove every running stage's resources and exit with 130 or 143
+    /// (for test binaries; off by default, since it takes over those signals).
+    pub handle_signals: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -69,6 +85,9 @@ impl std::fmt::Debug for RunOptions {
             .field("plan", &self.plan)
             .field("workspace", &self.workspace)
             .field("keep", &self.keep)
+            .field("publish_ports", &self.publish_ports)
+            .field("reuse_networks", &self.reuse_networks)
+            .field("handle_signals", &self.handle_signals)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +131,9 @@ impl RunOptions {
             workspace: Workspace::Directory(dir.into()),
             keep,
             observer: Arc::new(PrintObserver),
+            publish_ports: true,
+            reuse_networks: true,
+            handle_signals: false,
         })
     }
 }
@@ -136,9 +158,8 @@ pub struct Runner {
     docker: Docker,
     endpoint: String,
     options: RunOptions,
+    lease: Arc<Lease>,
 }
-
-static SWEPT: AtomicBool = AtomicBool::new(false);
 
 impl Runner {
     /// Connects to the engine.
@@ -148,10 +169,15 @@ impl Runner {
     /// [`Error::DockerUnreachable`] naming the endpoint tried.
     pub async fn connect(options: RunOptions) -> Result<Self, Error> {
         let (docker, endpoint) = connect().await?;
+        if options.handle_signals {
+            crate::teardown::install_signal_cleanup(&endpoint);
+        }
+        let lease = Lease::new(&endpoint);
         Ok(Runner {
             docker,
             endpoint,
             options,
+            lease,
         })
     }
 
@@ -181,15 +207,6 @@ impl Runner {
         pipeline: &Pipeline,
         index: usize,
     ) -> Result<RunningStage, Error> {
-        if !SWEPT.swap(true, Ordering::SeqCst) {
-            let removed = crate::sweep::sweep(&self.docker).await;
-            if removed > 0 {
-                let message = format!("removed {removed} resources left by killed runs");
-                self.options
-                    .observer
-                    .on_event(&Event::Notice { message: &message });
-            }
-        }
         let started = Instant::now();
         let plan = plan_stage(pipeline, index, &self.options.plan);
         let observer = self.options.observer.clone();
@@ -204,6 +221,9 @@ impl Runner {
             run_id: guard.run_id(),
         });
         let mut stage = Stage {
+            lease: self.lease.clone(),
+            publish_ports: self.options.publish_ports,
+            reuse_networks: self.options.reuse_networks,
             docker: self.docker.clone(),
             plan,
             guard,
@@ -222,17 +242,31 @@ impl Runner {
             timings: Mutex::new(Timings::default()),
         };
         if let Err(e) = stage.prepare(&self.options.workspace).await {
-            stage.guard.teardown().await;
+            stage.guard.teardown(stage.reuse_networks).await;
             return Err(e);
         }
         stage.reports = Mutex::new(vec![None; stage.plan.steps.len()]);
         stage.containers = Mutex::new(vec![None; stage.plan.steps.len()]);
-        stage.prepared = (0..stage.plan.steps.len()).map(|_| tokio::sync::OnceCell::new()).collect();
+        stage.prepared = (0..stage.plan.steps.len())
+            .map(|_| tokio::sync::OnceCell::new())
+            .collect();
         let order = stage.plan.order.clone();
         // The steps, and beside them the preparation of the run steps' containers.
         let run = async {
             let steps_started = Instant::now();
-            tokio::join!(stage.exec(&order), stage.prefetch());
+            // Beside them too, the removal of what killed processes left behind.
+            let sweep = async {
+                let swept = crate::sweep::sweep(&stage.docker).await;
+                if swept > 0 {
+                    let message = format!(
+                        "removed {swept} containers, networks and volumes left by killed runs"
+                    );
+                    stage
+                        .observer
+                        .on_event(&Event::Notice { message: &message });
+                }
+            };
+            tokio::join!(stage.exec(&order), stage.prefetch(), sweep);
             stage.timing(|t| t.total_steps = steps_started.elapsed());
         };
         let stage_timeout = stage.plan.timeout;
@@ -255,6 +289,9 @@ struct ImageFacts {
 }
 
 struct Stage {
+    lease: Arc<Lease>,
+    publish_ports: bool,
+    reuse_networks: bool,
     docker: Docker,
     plan: StagePlan,
     guard: Guard,
@@ -268,8 +305,9 @@ struct Stage {
     containers: Mutex<Vec<Option<String>>>,
     services: Mutex<Vec<Service>>,
     first_failure: Mutex<Option<usize>>,
-    /// Per step: its idle container, started ahead of its turn (`None`: could not be).
-    prepared: Vec<tokio::sync::OnceCell<Option<String>>>,
+    /// Per step: its container, started ahead of its turn and waiting at the gate (`None`:
+    /// could not be; the step then runs the ordinary way).
+    prepared: Vec<tokio::sync::OnceCell<Mutex<Option<Gated>>>>,
     /// Set once a step failed or exited 78: nothing more is prepared.
     stopped: AtomicBool,
     /// Removals of finished steps' containers, running in the background.
@@ -296,9 +334,19 @@ impl Stage {
             (r, started.elapsed())
         };
         let run_id = self.guard.run_id().to_string();
-        let network_name = format!("pipeline-test-{run_id}");
+        let pooled = if self.reuse_networks {
+            crate::pool::take()
+        } else {
+            None
+        };
+        let network_name = pooled
+            .clone()
+            .unwrap_or_else(|| format!("pipeline-test-net-{run_id}"));
         let network = async {
-            let r = create_network(docker, observer.as_ref(), &network_name, &run_id).await;
+            let r = match pooled {
+                Some(_) => Ok(()),
+                None => create_network(docker, observer.as_ref(), &network_name).await,
+            };
             (r, started.elapsed())
         };
         let mut wanted_volumes: Vec<(String, String)> = self
@@ -354,29 +402,46 @@ impl Stage {
         Ok(())
     }
 
-    /// Starts the run steps' containers ahead of their turn, idle, a few at a time and in
-    /// order, while the services start and earlier steps run.
+    /// Starts the run steps' containers ahead of their turn, a few at a time and in order,
+    /// while the services start and earlier steps run. Each waits at a gate (its shell blocks
+    /// reading standard input) until its turn comes.
     async fn prefetch(&self) {
-        let steps = self.plan.steps.iter().filter(|s| idle_command(s).is_some());
+        let steps = self.plan.steps.iter().filter(|s| gate_command(s).is_some());
         futures::stream::iter(steps)
             .for_each_concurrent(PREFETCH, |step| async move {
                 if !self.stopped.load(Ordering::SeqCst) {
                     self.prepared[step.index]
-                        .get_or_init(|| self.start_idle(step))
+                        .get_or_init(|| self.start_gated(step))
                         .await;
                 }
             })
             .await;
     }
 
-    /// Creates and starts a run step's container with an idle command in place of its
-    /// script; `None` when that is not possible (the step then runs the ordinary way).
-    async fn start_idle(&self, step: &PlannedStep) -> Option<String> {
-        let idle = idle_command(step)?;
-        let started = Instant::now();
-        let id = self.create(step, Some(idle)).await.ok();
-        self.timing(|t| t.start_run_containers += started.elapsed());
-        id
+    /// Creates and starts a run step's container with its script behind a gate, and attaches
+    /// to it; `None` when that is not possible (the step then runs the ordinary way).
+    async fn start_gated(&self, step: &PlannedStep) -> Mutex<Option<Gated>> {
+        let gated = async {
+            let gate = gate_command(step)?;
+            let started = Instant::now();
+            let id = self.create(step, Some(gate)).await.ok()?;
+            let opts = AttachContainerOptionsBuilder::default()
+                .stdin(true)
+                .stdout(true)
+                .stderr(true)
+                .stream(true)
+                .build();
+            let attached = self.docker.attach_container(&id, Some(opts)).await.ok();
+            self.timing(|t| t.start_run_containers += started.elapsed());
+            match attached {
+                Some(attached) => Some(Gated { id, attached }),
+                None => {
+                    self.remove_soon(id);
+                    None
+                }
+            }
+        };
+        Mutex::new(gated.await)
     }
 
     fn exec<'a>(&'a self, block: &'a Block) -> BoxFuture<'a, bool> {
@@ -384,10 +449,30 @@ impl Stage {
             match block {
                 Block::Step(i) => self.step(*i).await,
                 Block::Sequence(children) => {
-                    for child in children {
-                        if !self.exec(child).await {
+                    let mut rest = &children[..];
+                    while !rest.is_empty() {
+                        // Background steps start detached and the run moves on at once, so a
+                        // run of them starts together; one that waits for its health check
+                        // ends the run, and holds the step after it.
+                        let quick = rest
+                            .iter()
+                            .take_while(|b| self.service_without_wait(b))
+                            .count();
+                        let batch = (quick
+                            + usize::from(rest.get(quick).is_some_and(|b| self.is_service(b))))
+                        .max(1);
+                        let go = if batch == 1 {
+                            self.exec(&rest[0]).await
+                        } else {
+                            join_all(rest[..batch].iter().map(|c| self.exec(c)))
+                                .await
+                                .into_iter()
+                                .all(|g| g)
+                        };
+                        if !go {
                             return false;
                         }
+                        rest = &rest[batch..];
                     }
                     true
                 }
@@ -398,6 +483,56 @@ impl Stage {
             }
         }
         .boxed()
+    }
+
+    fn is_service(&self, block: &Block) -> bool {
+        matches!(block, Block::Step(i) if self.plan.steps[*i].kind == StepKind::Service)
+    }
+
+    /// A service step that does not hold the next step for a health check.
+    fn service_without_wait(&self, block: &Block) -> bool {
+        let Block::Step(i) = block else { return false };
+        let step = &self.plan.steps[*i];
+        step.kind == StepKind::Service && !self.waits_for_health(step)
+    }
+
+    /// The TCP ports a service without a health check is waited for: those its image
+    /// `EXPOSE`s when it runs the image's own command, and those the YAML lists.
+    fn ports_to_wait_for(&self, step: &PlannedStep) -> Vec<u16> {
+        let own_command = step.entrypoint.is_none() && step.cmd.is_none();
+        let image_ports = self
+            .images
+            .get(&step.resolved_image)
+            .filter(|_| own_command)
+            .map(|f| f.exposed_ports.clone())
+            .unwrap_or_default();
+        let yaml_ports = step.ports.iter().map(|p| {
+            let spec = p.split('/').next().unwrap_or("");
+            format!(
+                "{}/{}",
+                spec.rsplit(':').next().unwrap_or(""),
+                p.split('/').nth(1).unwrap_or("tcp")
+            )
+        });
+        let mut out: Vec<u16> = image_ports
+            .into_iter()
+            .chain(yaml_ports)
+            .filter_map(|p| p.strip_suffix("/tcp")?.parse().ok())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn waits_for_health(&self, step: &PlannedStep) -> bool {
+        let image_check = self
+            .images
+            .get(&step.resolved_image)
+            .is_some_and(|f| f.healthcheck);
+        match &step.healthcheck {
+            Some(h) => h.test.first().is_some_and(|t| t != "NONE"),
+            None => image_check,
+        }
     }
 
     /// Runs one step; false when the steps after it must not run.
@@ -459,9 +594,10 @@ impl Stage {
         !(status.is_failure() || status == StepStatus::SkippedRest)
     }
 
-    /// Creates and starts the container of `step`; with `idle`, that command replaces its
-    /// entrypoint and command (the script is exec'd later).
-    async fn create(&self, step: &PlannedStep, idle: Option<Vec<String>>) -> Result<String, Error> {
+    /// Creates and starts the container of `step`; with `gate`, that command replaces its
+    /// entrypoint and command, the script goes in `PIPELINE_TEST_SCRIPT`, and standard input
+    /// stays open for the go.
+    async fn create(&self, step: &PlannedStep, gate: Option<Vec<String>>) -> Result<String, Error> {
         let run_id = self.guard.run_id();
         let mut labels = labels(run_id);
         labels.insert(STEP_LABEL.to_string(), step.name.clone());
@@ -477,7 +613,7 @@ impl Stage {
                 binds.push(format!("{source}:{path}"));
             }
         }
-        let (exposed, port_bindings) = if step.kind == StepKind::Service {
+        let (exposed, port_bindings) = if step.kind == StepKind::Service && self.publish_ports {
             publish(&facts.exposed_ports, &step.ports)
         } else {
             (Vec::new(), HashMap::new())
@@ -508,9 +644,26 @@ impl Stage {
         });
         let body = ContainerCreateBody {
             image: Some(step.resolved_image.clone()),
-            env: Some(step.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            entrypoint: idle.clone().or_else(|| step.entrypoint.clone()),
-            cmd: if idle.is_some() { None } else { step.cmd.clone() },
+            env: Some(
+                step.env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .chain(
+                        gate.as_ref()
+                            .and(step.script.as_ref())
+                            .map(|script| format!("{SCRIPT_ENV}={script}")),
+                    )
+                    .collect(),
+            ),
+            entrypoint: gate.clone().or_else(|| step.entrypoint.clone()),
+            cmd: if gate.is_some() {
+                None
+            } else {
+                step.cmd.clone()
+            },
+            open_stdin: Some(gate.is_some()),
+            stdin_once: Some(gate.is_some()),
+            attach_stdin: Some(gate.is_some()),
             working_dir: step.workdir.clone(),
             user: step.user.clone(),
             labels: Some(labels),
@@ -562,27 +715,51 @@ impl Stage {
         step: &PlannedStep,
         tail: Arc<Mutex<VecDeque<String>>>,
     ) -> Result<(StepStatus, Option<i64>), Error> {
-        let prepared = match idle_command(step) {
+        let gated = match gate_command(step) {
             Some(_) => self.prepared[step.index]
-                .get_or_init(|| self.start_idle(step))
+                .get_or_init(|| self.start_gated(step))
                 .await
-                .clone(),
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
             None => None,
         };
-        let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) = match prepared {
-            Some(id) => {
-                let work = exec_script(&self.docker, id.clone(), step, self.observer.as_ref(), tail.clone()).boxed();
+        let docker = &self.docker;
+        let observer = self.observer.as_ref();
+        let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) = match gated {
+            Some(Gated { id, attached }) => {
+                let wait_id = id.clone();
+                let tail = tail.clone();
+                let work = async move {
+                    let AttachContainerResults { output, mut input } = attached;
+                    // The go: the gate reads one line and the shell becomes the script.
+                    input
+                        .write_all(b"run\n")
+                        .await
+                        .map_err(|err| bollard::errors::Error::IOError { err })?;
+                    let _ = input.shutdown().await;
+                    pump_lines(output, &step.name, observer, &tail).await;
+                    wait_exit(docker, &wait_id).await
+                }
+                .boxed();
                 (id, work)
             }
             None => {
                 let id = self.create(step, None).await?;
-                let docker = &self.docker;
-                let observer = self.observer.as_ref();
                 let tail = tail.clone();
                 let (logs_id, wait_id) = (id.clone(), id.clone());
                 let work = async move {
-                    let logs = LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).build();
-                    let lines = pump_lines(docker.logs(&logs_id, Some(logs)), &step.name, observer, &tail);
+                    let logs = LogsOptionsBuilder::default()
+                        .follow(true)
+                        .stdout(true)
+                        .stderr(true)
+                        .build();
+                    let lines = pump_lines(
+                        docker.logs(&logs_id, Some(logs)),
+                        &step.name,
+                        observer,
+                        &tail,
+                    );
                     tokio::join!(lines, wait_exit(docker, &wait_id)).1
                 }
                 .boxed();
@@ -613,10 +790,16 @@ impl Stage {
     fn remove_soon(&self, id: String) {
         let docker = self.docker.clone();
         let handle = tokio::spawn(async move {
-            let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+            let opts = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
             let _ = docker.remove_container(&id, Some(opts)).await;
         });
-        self.removals.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+        self.removals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
     }
 
     async fn service(
@@ -628,16 +811,7 @@ impl Stage {
         let started_at = Instant::now();
         let id = self.create(step, None).await?;
         self.timing(|t| t.start_services += started_at.elapsed());
-        let facts = self
-            .images
-            .get(&step.resolved_image)
-            .cloned()
-            .unwrap_or_default();
-        let declared = step
-            .healthcheck
-            .as_ref()
-            .is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"));
-        let wait_health = declared || (facts.healthcheck && step.healthcheck.is_none());
+        let wait_health = self.waits_for_health(step);
         let limit = step.timeout.unwrap_or_else(|| match &step.healthcheck {
             Some(h) => {
                 h.start_period
@@ -661,13 +835,30 @@ impl Stage {
                 }
             }
         }
-        let inspect = self
-            .docker
-            .inspect_container(&id, None)
-            .await
-            .map_err(|e| engine_error(format!("inspect service `{}`", step.name), e))?;
         let mut ports = BTreeMap::new();
-        if let Some(map) = inspect.network_settings.and_then(|n| n.ports) {
+        let listen = if wait_health {
+            Vec::new()
+        } else {
+            self.ports_to_wait_for(step)
+        };
+        // The engine picks the host ports and the process id: ask (when there is a reason to).
+        let (published, pid) = if self.publish_ports || !listen.is_empty() {
+            let inspect = self
+                .docker
+                .inspect_container(&id, None)
+                .await
+                .map_err(|e| engine_error(format!("inspect service `{}`", step.name), e))?;
+            (
+                inspect.network_settings.and_then(|n| n.ports),
+                inspect
+                    .state
+                    .and_then(|s| s.pid)
+                    .and_then(|p| u32::try_from(p).ok()),
+            )
+        } else {
+            (None, None)
+        };
+        if let Some(map) = published {
             for (port, bindings) in map {
                 if let Some(host) = bindings
                     .unwrap_or_default()
@@ -678,6 +869,19 @@ impl Stage {
                     ports.insert(port, host);
                 }
             }
+        }
+        if !listen.is_empty() {
+            let waiting = Instant::now();
+            let limit = step.timeout.unwrap_or(LISTEN_WAIT);
+            if let Some(missing) = wait_listening(pid, &listen, &ports, limit).await {
+                let message = format!(
+                    "service `{}` did not listen on port {missing} within {}; going on",
+                    step.name,
+                    crate::duration::format_duration(limit)
+                );
+                self.observer.on_event(&Event::Notice { message: &message });
+            }
+            self.timing(|t| t.health += waiting.elapsed());
         }
         self.services
             .lock()
@@ -832,8 +1036,11 @@ impl Stage {
             .filter_map(|(s, id)| Some((s.name.clone(), id?)))
             .collect();
         let timings = *self.timings.lock().unwrap_or_else(|e| e.into_inner());
-        let removals = std::mem::take(&mut *self.removals.lock().unwrap_or_else(|e| e.into_inner()));
+        let removals =
+            std::mem::take(&mut *self.removals.lock().unwrap_or_else(|e| e.into_inner()));
         RunningStage {
+            _lease: self.lease,
+            reuse_networks: self.reuse_networks,
             timings,
             removals,
             docker: self.docker,
@@ -858,6 +1065,9 @@ impl Stage {
 /// [`RunningStage::finish`] tears it down and returns the report; dropping it tears it down
 /// too (from a thread of its own).
 pub struct RunningStage {
+    /// Keeps the network pool alive until this stage is torn down.
+    _lease: Arc<Lease>,
+    reuse_networks: bool,
     docker: Docker,
     /// Every service container that was created, healthy or not: (step, id).
     service_containers: Vec<(String, String)>,
@@ -971,9 +1181,22 @@ impl RunningStage {
             }
         }
         let teardown_started = Instant::now();
-        join_all(std::mem::take(&mut self.removals)).await;
+        let keep = self.guard.as_ref().is_some_and(Guard::keeps);
+        if !keep {
+            // Finished steps' containers are already going; remove the services beside them.
+            let opts = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            let services = join_all(
+                self.service_containers
+                    .iter()
+                    .map(|(_, id)| self.docker.remove_container(id, Some(opts.clone()))),
+            );
+            tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
+        }
         let teardown = match self.guard.take() {
-            Some(g) => g.teardown().await,
+            Some(g) => g.teardown(self.reuse_networks).await,
             None => Default::default(),
         };
         self.timings.teardown = teardown_started.elapsed();
@@ -1064,7 +1287,7 @@ async fn prepare_image(
 
 /// Creates the stage's network. When Docker has no address pool left (too many networks at
 /// once), waits and retries with bounded backoff, saying so once.
-async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str, run_id: &str) -> Result<(), Error> {
+async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str) -> Result<(), Error> {
     let deadline = Instant::now() + NETWORK_POOL_WAIT;
     let mut delay = Duration::from_millis(100);
     let mut said = false;
@@ -1072,7 +1295,7 @@ async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str, ru
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),
-            labels: Some(labels(run_id)),
+            labels: Some(network_labels()),
             ..Default::default()
         };
         match docker.create_network(request).await {
@@ -1085,7 +1308,8 @@ async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str, ru
                     said = true;
                 }
                 // Jitter, so that many waiting runs do not retry in step.
-                let jitter = u64::from(std::process::id() % 97) + u64::from(name.bytes().map(u32::from).sum::<u32>() % 89);
+                let jitter = u64::from(std::process::id() % 97)
+                    + u64::from(name.bytes().map(u32::from).sum::<u32>() % 89);
                 tokio::time::sleep(delay + Duration::from_millis(jitter)).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
@@ -1179,7 +1403,9 @@ fn slug(name: &str) -> String {
 
 /// Reads a container's (or an exec's) output to its end, line by line.
 async fn pump_lines(
-    mut stream: impl futures::Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Unpin,
+    mut stream: impl futures::Stream<
+        Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
+    > + Unpin,
     step: &str,
     observer: &dyn Observer,
     tail: &Mutex<VecDeque<String>>,
@@ -1214,9 +1440,20 @@ async fn pump_lines(
     }
 }
 
-/// The command that keeps a run step's container idle until its script is exec'd: its
-/// shell, looping on `sleep`. `None` for steps that do not run a script through a shell.
-fn idle_command(step: &PlannedStep) -> Option<Vec<String>> {
+/// The variable a gated container finds its script in.
+const SCRIPT_ENV: &str = "PIPELINE_TEST_SCRIPT";
+
+/// A run step's container, started ahead of its turn, waiting at its gate.
+struct Gated {
+    id: String,
+    attached: AttachContainerResults,
+}
+
+/// The command that holds a run step's container at a gate until its turn: its shell reads
+/// one line from standard input and, on `run`, becomes the step's script. On anything else
+/// (end of input: the harness went away) it exits without running it. `None` for steps that
+/// do not run a script through a shell.
+fn gate_command(step: &PlannedStep) -> Option<Vec<String>> {
     if step.kind != StepKind::Run || step.script.is_none() {
         return None;
     }
@@ -1225,39 +1462,79 @@ fn idle_command(step: &PlannedStep) -> Option<Vec<String>> {
         vec![
             shell.clone(),
             "-c".into(),
-            "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done".into(),
+            format!("read -r go && [ \"$go\" = run ] && exec {shell} -c \"${SCRIPT_ENV}\""),
         ]
     })
 }
 
-/// Runs a step's script in its idle container; the script's exit code.
-async fn exec_script(
-    docker: &Docker,
-    id: String,
-    step: &PlannedStep,
-    observer: &dyn Observer,
-    tail: Arc<Mutex<VecDeque<String>>>,
-) -> Result<i64, bollard::errors::Error> {
-    let mut cmd = step.entrypoint.clone().unwrap_or_default();
-    cmd.extend(step.cmd.clone().unwrap_or_default());
-    let created = docker
-        .create_exec(
-            &id,
-            bollard::exec::CreateExecOptions {
-                cmd: Some(cmd),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                working_dir: step.workdir.clone(),
-                user: step.user.clone(),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if let bollard::exec::StartExecResults::Attached { output, .. } = docker.start_exec(&created.id, None).await? {
-        pump_lines(output, &step.name, observer, &tail).await;
+/// Waits until a service listens on every port of `ports`; the first port it did not listen
+/// on in time, if any. With a local engine, the service's sockets are read from
+/// `/proc/<pid>/net/tcp{,6}` (no traffic at all); otherwise its published ports are probed on
+/// 127.0.0.1; with neither, there is nothing to wait with.
+async fn wait_listening(
+    pid: Option<u32>,
+    ports: &[u16],
+    published: &BTreeMap<String, u16>,
+    limit: Duration,
+) -> Option<u16> {
+    let deadline = Instant::now() + limit;
+    if let Some(pid) = pid.filter(|p| *p > 0 && listening(*p).is_some()) {
+        for &port in ports {
+            loop {
+                match listening(pid) {
+                    None => return None, // the service exited: its exit code is information
+                    Some(open) if open.contains(&port) => break,
+                    Some(_) if Instant::now() >= deadline => return Some(port),
+                    Some(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            }
+        }
+        return None;
     }
-    let inspect = docker.inspect_exec(&created.id).await?;
-    Ok(inspect.exit_code.unwrap_or(-1))
+    for &port in ports {
+        let Some(&host_port) = published.get(&format!("{port}/tcp")) else {
+            continue;
+        };
+        let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, host_port));
+        while !crate::service::port_is_ready(addr).await {
+            if Instant::now() >= deadline {
+                return Some(port);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    None
+}
+
+/// The TCP ports process `pid`'s network namespace listens on, from `/proc`; `None` when they
+/// cannot be read (another machine's engine, or the process is gone).
+fn listening(pid: u32) -> Option<Vec<u16>> {
+    let mut open = Vec::new();
+    let mut read_any = false;
+    for file in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
+            continue;
+        };
+        read_any = true;
+        for line in text.lines().skip(1) {
+            let mut fields = line.split_whitespace();
+            let (Some(local), Some(_remote), Some(state)) =
+                (fields.nth(1), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            if state == "0A" {
+                if let Some(port) = local
+                    .rsplit(':')
+                    .next()
+                    .and_then(|h| u16::from_str_radix(h, 16).ok())
+                {
+                    open.push(port);
+                }
+            }
+        }
+    }
+    read_any.then_some(open)
 }
 
 /// Waits for a container to stop; its exit code.

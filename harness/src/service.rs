@@ -220,7 +220,7 @@ impl Service {
 
 /// Connects to `addr`; ready when the connection stays open (or the server speaks first).
 /// Docker's userland proxy accepts a connection and closes it when nothing listens behind it.
-async fn port_is_ready(addr: SocketAddr) -> bool {
+pub(crate) async fn port_is_ready(addr: SocketAddr) -> bool {
     use tokio::io::AsyncReadExt;
     let Ok(Ok(mut stream)) = tokio::time::timeout(
         std::time::Duration::from_secs(2),

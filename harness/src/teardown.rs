@@ -44,20 +44,38 @@ pub(crate) struct Guard {
     armed: bool,
 }
 
+/// Every live run's resources, for the signal handler.
+static ACTIVE: Mutex<Vec<(String, Arc<Mutex<Resources>>)>> = Mutex::new(Vec::new());
+
+fn active() -> std::sync::MutexGuard<'static, Vec<(String, Arc<Mutex<Resources>>)>> {
+    ACTIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Guard {
     pub fn new(docker: Docker, endpoint: String, run_id: String, keep: bool) -> Self {
+        let resources: Arc<Mutex<Resources>> = Arc::default();
+        active().push((run_id.clone(), resources.clone()));
         Guard {
             docker,
             endpoint,
             run_id,
             keep,
-            resources: Arc::default(),
+            resources,
             armed: true,
         }
     }
 
+    fn forget(&self) {
+        active().retain(|(id, _)| *id != self.run_id);
+    }
+
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// True when `PIPELINE_TEST_KEEP` asked to keep everything.
+    pub fn keeps(&self) -> bool {
+        self.keep
     }
 
     /// Records a resource; call it as soon as the engine has created it.
@@ -65,12 +83,22 @@ impl Guard {
         f(&mut self.resources.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    /// Removes everything now.
-    pub async fn teardown(mut self) -> TeardownReport {
+    /// Removes everything now; with `recycle`, an emptied network goes back to the pool.
+    pub async fn teardown(mut self, recycle: bool) -> TeardownReport {
         self.armed = false;
         let resources =
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
-        remove_all(&self.docker, &self.run_id, resources, self.keep).await
+        let report = remove_all(
+            &self.docker,
+            &self.run_id,
+            resources,
+            self.keep,
+            recycle,
+            true,
+        )
+        .await;
+        self.forget();
+        report
     }
 }
 
@@ -79,6 +107,7 @@ impl Drop for Guard {
         if !self.armed {
             return;
         }
+        self.forget();
         let resources =
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
         let (endpoint, run_id, keep) = (self.endpoint.clone(), self.run_id.clone(), self.keep);
@@ -102,7 +131,7 @@ impl Drop for Guard {
                         kept: None,
                     };
                 };
-                rt.block_on(remove_all(&docker, &run_id, resources, keep))
+                rt.block_on(remove_all(&docker, &run_id, resources, keep, false, false))
             });
         let report = match handle.map(|h| h.join()) {
             Ok(Ok(report)) => report,
@@ -121,13 +150,16 @@ impl Drop for Guard {
 }
 
 /// Kills and removes every container (with its anonymous volumes), then the volumes, then
-/// the network. Containers of the run that were not recorded (a create cut short) are found
-/// by label.
+/// the network (or, with `recycle`, gives the emptied network back to the pool). Unless
+/// `complete` (every create returned and was recorded), containers of the run that were not
+/// recorded (a create cut short) are found by label.
 pub(crate) async fn remove_all(
     docker: &Docker,
     run_id: &str,
     resources: Resources,
     keep: bool,
+    recycle: bool,
+    complete: bool,
 ) -> TeardownReport {
     let mut report = TeardownReport::default();
     if keep {
@@ -170,31 +202,34 @@ pub(crate) async fn remove_all(
             }
         }
     }
-    // Stragglers: anything of this run not recorded.
-    let filters = std::collections::HashMap::from([(
-        "label".to_string(),
-        vec![format!("{RUN_LABEL}={run_id}")],
-    )]);
-    if let Ok(list) = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    {
-        containers = list.into_iter().filter_map(|c| c.id).collect();
-        for r in join_all(
-            containers
-                .iter()
-                .map(|id| docker.remove_container(id, Some(remove.clone()))),
-        )
-        .await
+    // Stragglers: anything of this run not recorded (a create cut short by a panic or a
+    // cancelled future). On the normal path every create returned and was recorded.
+    if !complete {
+        let filters = std::collections::HashMap::from([(
+            "label".to_string(),
+            vec![format!("{RUN_LABEL}={run_id}")],
+        )]);
+        if let Ok(list) = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
         {
-            if let Err(e) = r {
-                if !is_not_found(&e) {
-                    report.errors.push(format!("removing container: {e}"));
+            containers = list.into_iter().filter_map(|c| c.id).collect();
+            for r in join_all(
+                containers
+                    .iter()
+                    .map(|id| docker.remove_container(id, Some(remove.clone()))),
+            )
+            .await
+            {
+                if let Err(e) = r {
+                    if !is_not_found(&e) {
+                        report.errors.push(format!("removing container: {e}"));
+                    }
                 }
             }
         }
@@ -213,6 +248,11 @@ pub(crate) async fn remove_all(
             if !is_not_found(&e) {
                 report.errors.push(format!("removing volume {name}: {e}"));
             }
+        }
+    }
+    if let Some(network) = resources.network.clone() {
+        if recycle && report.errors.is_empty() && crate::pool::give(network.clone()) {
+            return report;
         }
     }
     if let Some(network) = &resources.network {
@@ -243,4 +283,54 @@ pub(crate) async fn remove_all(
 
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
+}
+
+/// Removes every live run's resources and the pooled networks when the process gets SIGINT
+/// or SIGTERM, then exits with the usual status (130, 143). Installed once per process; for
+/// test binaries, where nothing else would clean up.
+pub(crate) fn install_signal_cleanup(endpoint: &str) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let endpoint = endpoint.to_string();
+    INSTALLED.call_once(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("pipeline-test-signals".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    return;
+                };
+                rt.block_on(async move {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let (Ok(mut int), Ok(mut term)) =
+                        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+                    else {
+                        let _ = tx.send(());
+                        return;
+                    };
+                    let _ = tx.send(());
+                    let code = tokio::select! {
+                        _ = int.recv() => 130,
+                        _ = term.recv() => 143,
+                    };
+                    if let Some(docker) = reconnect(&endpoint) {
+                        let runs: Vec<(String, Arc<Mutex<Resources>>)> = std::mem::take(&mut *active());
+                        let work = async {
+                            join_all(runs.iter().map(|(id, r)| {
+                                let resources = std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner()));
+                                remove_all(&docker, id, resources, false, false, false)
+                            }))
+                            .await;
+                            crate::pool::remove(&docker, crate::pool::drain()).await;
+                        };
+                        let _ = tokio::time::timeout(Duration::from_secs(60), work).await;
+                    }
+                    eprintln!("pipeline-test: interrupted; removed the containers, networks and volumes of the running stages");
+                    std::process::exit(code);
+                });
+            });
+        if spawned.is_ok() {
+            // Wait until the handlers are in place, so that a signal right after is caught.
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+        }
+    });
 }

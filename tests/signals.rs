@@ -1,0 +1,131 @@
+//! A test binary interrupted in the middle of a pipeline test removes the stage's resources
+//! before it exits (SIGINT: 130, SIGTERM: 143); after SIGKILL, the next run removes them.
+//!
+//! Each case runs this same binary as a child, limited to `held_open`, whose body waits (with
+//! the stage's services up) only when the child is asked to.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pipeline_test::{Stage, pipeline_test};
+
+const CHILD: &str = "PIPELINE_TEST_SIGNAL_CHILD";
+
+#[pipeline_test("tests/pipelines/redis.yaml")]
+fn held_open(stage: &Stage) {
+    // In the child: say that the stage is up, then wait to be interrupted.
+    if let Some(marker) = std::env::var_os(CHILD) {
+        std::fs::write(&marker, stage.run_id()).unwrap();
+        std::thread::sleep(Duration::from_secs(600));
+    }
+}
+
+/// Starts the child and returns it once its stage is up.
+fn child(case: &str) -> (Child, String) {
+    let marker: PathBuf = std::env::temp_dir().join(format!(
+        "pipeline-test-signal-{}-{case}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&marker);
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "held_open", "--nocapture", "--test-threads=1"])
+        .env(CHILD, &marker)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(run_id) = std::fs::read_to_string(&marker) {
+            if !run_id.is_empty() {
+                let _ = std::fs::remove_file(&marker);
+                return (child, run_id);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child's stage did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Containers, networks and volumes whose owner is process `pid`.
+fn owned_by(pid: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for kind in [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]] {
+        let o = Command::new("docker")
+            .args(kind)
+            .args([
+                "--filter",
+                "label=pipeline-test.managed",
+                "--format",
+                "{{.Label \"pipeline-test.owner\"}}",
+            ])
+            .output()
+            .unwrap();
+        out.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|owner| owner.split('/').nth(1) == Some(&pid.to_string()))
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+fn stop(child: &mut Child, signal: &str) -> Option<i32> {
+    assert!(
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(Instant::now() < deadline, "the child did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigint_removes_everything_and_exits_130() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let (mut child, _) = child("int");
+    assert!(!owned_by(child.id()).is_empty(), "the stage is up");
+    assert_eq!(stop(&mut child, "-INT"), Some(130));
+    assert_eq!(owned_by(child.id()), Vec::<String>::new());
+}
+
+#[test]
+fn sigterm_removes_everything_and_exits_143() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let (mut child, _) = child("term");
+    assert_eq!(stop(&mut child, "-TERM"), Some(143));
+    assert_eq!(owned_by(child.id()), Vec::<String>::new());
+}
+
+#[pipeline_test("examples/seed/communication.yaml")]
+fn a_later_run() {}
+
+#[test]
+fn after_sigkill_the_next_run_removes_what_was_left() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let (mut child, _) = child("kill");
+    let pid = child.id();
+    assert!(!owned_by(pid).is_empty());
+    child.kill().unwrap(); // SIGKILL: the child can do nothing
+    child.wait().unwrap();
+    a_later_run(); // a run of this process sweeps what dead processes left
+    assert_eq!(owned_by(pid), Vec::<String>::new());
+}
