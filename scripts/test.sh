@@ -9,7 +9,9 @@ images="$(scripts/fixture-images.sh | tail -n 1)"
 export PIPELINE_TEST_IMAGES="${PIPELINE_TEST_IMAGES:+$PIPELINE_TEST_IMAGES,}$images"
 echo "PIPELINE_TEST_IMAGES=$PIPELINE_TEST_IMAGES"
 
-cargo test --workspace "$@"
+cargo test --workspace "$@" -- --skip scale_
+# Forty pipeline tests of one binary, all at once.
+cargo test -p pipeline-test --test scale "$@" -- --test-threads=40
 
 left="$(docker ps -aq --filter label=pipeline-test.managed | wc -l) containers, $(docker network ls -q --filter label=pipeline-test.managed | wc -l) networks, $(docker volume ls -q --filter label=pipeline-test.managed | wc -l) volumes"
 if [ "$left" != "0 containers, 0 networks, 0 volumes" ]; then

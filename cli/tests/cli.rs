@@ -277,3 +277,37 @@ fn after_sigkill_the_next_run_removes_what_was_left() {
         owners()
     );
 }
+
+#[test]
+fn forty_runs_at_once_all_pass_and_leave_nothing() {
+    // More networks at once than Docker's default address pools hold: some runs wait.
+    let children: Vec<Child> = (0..40)
+        .map(|_| {
+            bin()
+                .args(["run", "examples/seed/communication.yaml"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for child in children {
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{pid}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        assert_eq!(owned_by(pid), 0, "run {pid} left resources: {:?}", owners());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 40 runs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -136,6 +136,8 @@ pub struct StageReport {
     pub stage: String,
     /// The run's id: every resource of the run carries the label `pipeline-test.run=<id>`.
     pub run_id: String,
+    /// The Docker network the stage ran on (reused by later stages while the runner lives).
+    pub network: String,
     /// Every step, in YAML order.
     pub steps: Vec<StepReport>,
     /// How it ended.
@@ -170,7 +172,7 @@ impl StageReport {
     /// use pipeline_test_harness::report::{Outcome, StageReport, StepReport, StepStatus};
     /// use pipeline_test_harness::plan::StepKind;
     /// let report = StageReport {
-    ///     stage: "build".into(), run_id: "0123456789ab".into(),
+    ///     stage: "build".into(), run_id: "0123456789ab".into(), network: "net".into(),
     ///     steps: vec![StepReport {
     ///         name: "ping".into(), type_name: "run", kind: StepKind::Run, image: "redis".into(),
     ///         status: StepStatus::Passed, exit_code: Some(0),

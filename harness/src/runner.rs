@@ -653,6 +653,10 @@ impl Stage {
                             .and(step.script.as_ref())
                             .map(|script| format!("{SCRIPT_ENV}={script}")),
                     )
+                    .chain(
+                        gate.as_ref()
+                            .map(|_| format!("{MARK_ENV}={}", exit_mark(run_id, step.index))),
+                    )
                     .collect(),
             ),
             entrypoint: gate.clone().or_else(|| step.entrypoint.clone()),
@@ -726,6 +730,7 @@ impl Stage {
         };
         let docker = &self.docker;
         let observer = self.observer.as_ref();
+        let run_id = self.guard.run_id();
         let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) = match gated {
             Some(Gated { id, attached }) => {
                 let wait_id = id.clone();
@@ -738,8 +743,11 @@ impl Stage {
                         .await
                         .map_err(|err| bollard::errors::Error::IOError { err })?;
                     let _ = input.shutdown().await;
-                    pump_lines(output, &step.name, observer, &tail).await;
-                    wait_exit(docker, &wait_id).await
+                    let mark = exit_mark(run_id, step.index);
+                    match pump_lines(output, &step.name, observer, &tail, Some(&mark)).await {
+                        Some(code) => Ok(code),
+                        None => wait_exit(docker, &wait_id).await,
+                    }
                 }
                 .boxed();
                 (id, work)
@@ -759,6 +767,7 @@ impl Stage {
                         &step.name,
                         observer,
                         &tail,
+                        None,
                     );
                     tokio::join!(lines, wait_exit(docker, &wait_id)).1
                 }
@@ -1040,6 +1049,7 @@ impl Stage {
             std::mem::take(&mut *self.removals.lock().unwrap_or_else(|e| e.into_inner()));
         RunningStage {
             _lease: self.lease,
+            network: self.network.clone().unwrap_or_default(),
             reuse_networks: self.reuse_networks,
             timings,
             removals,
@@ -1067,6 +1077,7 @@ impl Stage {
 pub struct RunningStage {
     /// Keeps the network pool alive until this stage is torn down.
     _lease: Arc<Lease>,
+    network: String,
     reuse_networks: bool,
     docker: Docker,
     /// Every service container that was created, healthy or not: (step, id).
@@ -1211,6 +1222,7 @@ impl RunningStage {
         let report = StageReport {
             stage: self.name.clone(),
             run_id: self.run_id.clone(),
+            network: self.network.clone(),
             steps: std::mem::take(&mut self.steps),
             outcome: self.outcome.clone(),
             service_logs,
@@ -1401,7 +1413,9 @@ fn slug(name: &str) -> String {
     }
 }
 
-/// Reads a container's (or an exec's) output to its end, line by line.
+/// Reads a container's output line by line, to its end or, with `exit_mark`, until the
+/// gate has printed its mark and the script's exit code on both streams (each stream keeps
+/// its order, so by then all of both has arrived). Returns that exit code.
 async fn pump_lines(
     mut stream: impl futures::Stream<
         Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
@@ -1409,8 +1423,10 @@ async fn pump_lines(
     step: &str,
     observer: &dyn Observer,
     tail: &Mutex<VecDeque<String>>,
-) {
+    exit_mark: Option<&str>,
+) -> Option<i64> {
     let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut marked: [Option<i64>; 2] = [None, None];
     let emit = |line: &[u8]| {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches('\r');
@@ -1430,7 +1446,21 @@ async fn pump_lines(
         buf.extend_from_slice(&bytes);
         while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=pos).collect();
-            emit(&line[..line.len() - 1]);
+            let line = &line[..line.len() - 1];
+            if let Some(mark) = exit_mark {
+                let text = String::from_utf8_lossy(line);
+                if let Some(at) = text.find(mark) {
+                    if at > 0 {
+                        emit(&line[..at]);
+                    }
+                    marked[which] = text[at + mark.len()..].trim().parse().ok();
+                    if let [Some(code), Some(_)] = marked {
+                        return Some(code);
+                    }
+                    continue;
+                }
+            }
+            emit(line);
         }
     }
     for buf in pending {
@@ -1438,10 +1468,19 @@ async fn pump_lines(
             emit(&buf);
         }
     }
+    None
 }
 
 /// The variable a gated container finds its script in.
 const SCRIPT_ENV: &str = "PIPELINE_TEST_SCRIPT";
+/// The variable holding the mark the gate prints, with the script's exit code, when the
+/// script ends: the harness need not wait for the container to stop to know how it ended.
+const MARK_ENV: &str = "PIPELINE_TEST_EXIT_MARK";
+
+/// The exit mark of step `index` of run `run_id`: not something a script prints by chance.
+fn exit_mark(run_id: &str, index: usize) -> String {
+    format!("pipeline-test-exit-{run_id}-{index}")
+}
 
 /// A run step's container, started ahead of its turn, waiting at its gate.
 struct Gated {
@@ -1462,7 +1501,9 @@ fn gate_command(step: &PlannedStep) -> Option<Vec<String>> {
         vec![
             shell.clone(),
             "-c".into(),
-            format!("read -r go && [ \"$go\" = run ] && exec {shell} -c \"${SCRIPT_ENV}\""),
+            format!(
+                "read -r go && [ \"$go\" = run ] && {{ {shell} -c \"${SCRIPT_ENV}\"; c=$?; printf '%s %d\\n' \"${MARK_ENV}\" $c; printf '%s %d\\n' \"${MARK_ENV}\" $c >&2; exit $c; }}"
+            ),
         ]
     })
 }
