@@ -1,6 +1,6 @@
 //! `cargo bench --bench soak`: the seed's Redis pipeline run 500 times one after another in
 //! one process. Prints the process's resident memory every 50 runs, checks that nothing
-//! labelled `pipeline-test.managed` is left at the end, and exits 1 if memory grew by more
+//! labelled `pipeline-test.managed` and owned by this process is left at the end, and exits 1 if memory grew by more
 //! than 20 MiB after the first 50 runs or anything was left. `PIPELINE_TEST_SOAK_RUNS`
 //! changes the count.
 
@@ -29,22 +29,28 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Labelled containers, networks and volumes owned by this process.
 fn labelled() -> usize {
-    [
-        &["ps", "-aq"][..],
-        &["network", "ls", "-q"],
-        &["volume", "ls", "-q"],
-    ]
-    .iter()
-    .map(|kind| {
-        let o = Command::new("docker")
-            .args(*kind)
-            .args(["--filter", "label=pipeline-test.managed"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).lines().count()
-    })
-    .sum()
+    let me = std::process::id().to_string();
+    [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]]
+        .iter()
+        .map(|kind| {
+            let o = Command::new("docker")
+                .args(*kind)
+                .args([
+                    "--filter",
+                    "label=pipeline-test.managed",
+                    "--format",
+                    "{{.Label \"pipeline-test.owner\"}}",
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|owner| owner.split('/').nth(1) == Some(me.as_str()))
+                .count()
+        })
+        .sum()
 }
 
 fn main() {

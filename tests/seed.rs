@@ -39,11 +39,5 @@ fn a_panicking_body_still_tears_down() {
     panic!("the body failed on purpose");
 }
 
-#[pipeline_test("examples/seed/communication.yaml")]
-#[ignore = "shows that #[ignore] is kept"]
-fn ignored() {
-    unreachable!();
-}
-
 #[allow(unused_imports)]
 use pipeline_tests as _;

@@ -434,3 +434,39 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
     }
     Ok(quote!(#(#tests)*))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_attributes_are_kept_and_the_file_is_tracked() {
+        let out = pipeline_test(
+            quote!("../examples/seed/communication.yaml"),
+            quote! {
+                #[ignore = "slow"]
+                #[should_panic]
+                fn t(stage: &Stage) {}
+            },
+        )
+        .to_string();
+        assert!(out.contains("ignore = \"slow\""), "{out}");
+        assert!(out.contains("should_panic"), "{out}");
+        assert!(out.contains(":: core :: prelude :: v1 :: test"), "{out}");
+        assert!(out.contains("include_str !"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn a_wrong_attribute_still_emits_the_function() {
+        let out = pipeline_test(
+            quote!("../examples/seed/communication.yaml", nope = "x"),
+            quote!(
+                fn t() {}
+            ),
+        )
+        .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("fn t ()"), "{out}");
+    }
+}

@@ -9,7 +9,7 @@ use proc_macro::TokenStream;
 
 /// Makes a function a test that runs a pipeline stage on Docker first.
 ///
-/// ```ignore
+/// ```text
 /// #[pipeline_test::pipeline_test("ci/redis.yaml")]
 /// fn cache_answers(stage: &pipeline_test::Stage) {
 ///     let addr = stage.service("cache").addr(6379);
@@ -31,7 +31,7 @@ pub fn pipeline_test(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Makes every stage of a pipeline file a test, named after the stage.
 ///
-/// ```ignore
+/// ```text
 /// pipeline_test::pipeline_tests!("ci/pipeline.yaml");
 /// ```
 #[proc_macro]

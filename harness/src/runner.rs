@@ -334,19 +334,10 @@ impl Stage {
             (r, started.elapsed())
         };
         let run_id = self.guard.run_id().to_string();
-        let pooled = if self.reuse_networks {
-            crate::pool::take()
-        } else {
-            None
-        };
-        let network_name = pooled
-            .clone()
-            .unwrap_or_else(|| format!("pipeline-test-net-{run_id}"));
+        let reuse = self.reuse_networks;
+        let fresh_name = format!("pipeline-test-net-{run_id}");
         let network = async {
-            let r = match pooled {
-                Some(_) => Ok(()),
-                None => create_network(docker, observer.as_ref(), &network_name).await,
-            };
+            let r = acquire_network(docker, observer.as_ref(), &fresh_name, reuse).await;
             (r, started.elapsed())
         };
         let mut wanted_volumes: Vec<(String, String)> = self
@@ -376,13 +367,13 @@ impl Stage {
                 self.guard.track(|t| t.volumes.push(name.clone()));
             }
         }
-        if network.is_ok() {
-            self.guard.track(|t| t.network = Some(network_name.clone()));
+        if let Ok(name) = &network {
+            self.guard.track(|t| t.network = Some(name.clone()));
         }
         for ((image, _, _), facts) in images.iter().zip(pulled) {
             self.images.insert(image.clone(), facts?);
         }
-        network?;
+        let network_name = network?;
         for ((stage_name, name), r) in wanted_volumes.into_iter().zip(volumes) {
             r.map_err(|e| engine_error(format!("create volume {name}"), e))?;
             if stage_name.is_empty() {
@@ -1297,13 +1288,25 @@ async fn prepare_image(
     Ok(facts(inspect))
 }
 
-/// Creates the stage's network. When Docker has no address pool left (too many networks at
-/// once), waits and retries with bounded backoff, saying so once.
-async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str) -> Result<(), Error> {
+/// The stage's network: a free one from the pool (with `reuse`), else a new one named
+/// `name`. When Docker has no address pool left (too many networks at once), waits and
+/// retries with bounded backoff, saying so once, taking a pooled network as soon as another
+/// run gives one back.
+async fn acquire_network(
+    docker: &Docker,
+    observer: &dyn Observer,
+    name: &str,
+    reuse: bool,
+) -> Result<String, Error> {
     let deadline = Instant::now() + NETWORK_POOL_WAIT;
     let mut delay = Duration::from_millis(100);
     let mut said = false;
     loop {
+        if reuse {
+            if let Some(pooled) = crate::pool::take() {
+                return Ok(pooled);
+            }
+        }
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),
@@ -1311,7 +1314,7 @@ async fn create_network(docker: &Docker, observer: &dyn Observer, name: &str) ->
             ..Default::default()
         };
         match docker.create_network(request).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(name.to_string()),
             Err(e) if is_pool_exhausted(&e) && Instant::now() < deadline => {
                 if !said {
                     observer.on_event(&Event::Notice {
