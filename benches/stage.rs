@@ -91,6 +91,23 @@ struct Sample {
     phases: [Option<Duration>; 6],
 }
 
+impl Sample {
+    /// A hand-written sequence's sample from the times at which each phase ended.
+    fn sequence(network: Duration, started: Duration, steps: Duration, total: Duration) -> Self {
+        Sample {
+            total,
+            phases: [
+                None,
+                Some(network),
+                Some(started - network),
+                None,
+                Some(steps - started),
+                Some(total - steps),
+            ],
+        }
+    }
+}
+
 struct Quiet;
 impl Observer for Quiet {
     fn on_event(&self, _: &Event<'_>) {}
@@ -244,18 +261,7 @@ async fn minimal_bollard(docker: &Docker, b: &Bench, image: &str) -> Sample {
         docker.remove_container(id, Some(opts)).await.unwrap();
     }
     docker.remove_network(&net).await.unwrap();
-    let total = t0.elapsed();
-    Sample {
-        total,
-        phases: [
-            None,
-            Some(t_net),
-            Some(t_start - t_net),
-            None,
-            Some(t_steps - t_start),
-            Some(total - t_steps),
-        ],
-    }
+    Sample::sequence(t_net, t_start, t_steps, t0.elapsed())
 }
 
 fn docker_cli(args: &[&str]) -> String {
@@ -324,18 +330,7 @@ fn minimal_cli(b: &Bench, image: &str) -> Sample {
     rm.extend(ids.iter().map(String::as_str));
     docker_cli(&rm);
     docker_cli(&["network", "rm", &net]);
-    let total = t0.elapsed();
-    Sample {
-        total,
-        phases: [
-            None,
-            Some(t_net),
-            Some(t_start - t_net),
-            None,
-            Some(t_steps - t_start),
-            Some(total - t_steps),
-        ],
-    }
+    Sample::sequence(t_net, t_start, t_steps, t0.elapsed())
 }
 
 fn median(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {

@@ -21,14 +21,15 @@ fn held_open(stage: &Stage) {
     }
 }
 
-/// Starts the child and returns it once its stage is up.
+/// Starts the child and returns it once its stage is up; the caller waits for it.
+#[allow(clippy::zombie_processes)]
 fn child(case: &str) -> (Child, String) {
     let marker: PathBuf = std::env::temp_dir().join(format!(
         "pipeline-test-signal-{}-{case}",
         std::process::id()
     ));
     let _ = std::fs::remove_file(&marker);
-    let child = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "held_open", "--nocapture", "--test-threads=1"])
         .env(CHILD, &marker)
         .stdout(Stdio::null())
@@ -42,10 +43,11 @@ fn child(case: &str) -> (Child, String) {
                 return (child, run_id);
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "the child's stage did not come up"
-        );
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child's stage did not come up");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

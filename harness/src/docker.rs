@@ -174,3 +174,43 @@ pub(crate) fn new_run_id() -> String {
     );
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
+
+/// Every container (running or not) carrying `label` (`key` or `key=value`).
+pub(crate) async fn containers_labelled(
+    docker: &Docker,
+    label: &str,
+) -> Vec<bollard::models::ContainerSummary> {
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .unwrap_or_default()
+}
+
+/// Kills and removes `ids` (with their anonymous volumes), concurrently; the failures, but
+/// for containers already gone.
+pub(crate) async fn remove_containers(
+    docker: &Docker,
+    ids: &[String],
+) -> Vec<(String, bollard::errors::Error)> {
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    let results = futures::future::join_all(
+        ids.iter()
+            .map(|id| docker.remove_container(id, Some(options.clone()))),
+    )
+    .await;
+    ids.iter()
+        .zip(results)
+        .filter_map(|(id, r)| match r {
+            Err(e) if !is_not_found(&e) => Some((id.clone(), e)),
+            _ => None,
+        })
+        .collect()
+}

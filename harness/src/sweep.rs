@@ -8,12 +8,14 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 use futures::future::join_all;
 
-use crate::docker::{MANAGED_LABEL, OWNER_LABEL, host_name, process_start_time};
+use crate::docker::{
+    MANAGED_LABEL, OWNER_LABEL, containers_labelled, host_name, process_start_time,
+    remove_containers,
+};
 
 /// True when `owner` (`host/pid/start`) names a process of this host that is gone.
 pub(crate) fn is_dead_owner(owner: &str, this_host: &str) -> bool {
@@ -47,33 +49,13 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
             .is_some_and(|o| is_dead_owner(o, &host))
     };
     let mut removed = 0;
-    if let Ok(list) = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    {
-        let ids: Vec<String> = list
-            .into_iter()
-            .filter(|c| dead(c.labels.as_ref()))
-            .filter_map(|c| c.id)
-            .collect();
-        let opts = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        removed += join_all(
-            ids.iter()
-                .map(|id| docker.remove_container(id, Some(opts.clone()))),
-        )
+    let ids: Vec<String> = containers_labelled(docker, &format!("{MANAGED_LABEL}=true"))
         .await
         .into_iter()
-        .filter(Result::is_ok)
-        .count();
-    }
+        .filter(|c| dead(c.labels.as_ref()))
+        .filter_map(|c| c.id)
+        .collect();
+    removed += ids.len() - remove_containers(docker, &ids).await.len();
     if let Ok(list) = docker
         .list_volumes(Some(
             ListVolumesOptionsBuilder::default()

@@ -9,12 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-};
+use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 use futures::future::join_all;
 
-use crate::docker::{RUN_LABEL, is_not_found, reconnect};
+use crate::docker::{RUN_LABEL, containers_labelled, is_not_found, reconnect, remove_containers};
 
 /// What a run created, recorded as soon as it exists.
 #[derive(Debug, Default)]
@@ -183,56 +181,19 @@ pub(crate) async fn remove_all(
         return report;
     }
     let mut containers = resources.containers;
-    let remove = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    let results = join_all(
-        containers
-            .iter()
-            .map(|id| docker.remove_container(id, Some(remove.clone()))),
-    )
-    .await;
-    for (id, r) in containers.iter().zip(results) {
-        if let Err(e) = r {
-            if !is_not_found(&e) {
-                report
-                    .errors
-                    .push(format!("removing container {}: {e}", short(id)));
-            }
-        }
-    }
     // Stragglers: anything of this run not recorded (a create cut short by a panic or a
     // cancelled future). On the normal path every create returned and was recorded.
     if !complete {
-        let filters = std::collections::HashMap::from([(
-            "label".to_string(),
-            vec![format!("{RUN_LABEL}={run_id}")],
-        )]);
-        if let Ok(list) = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-        {
-            containers = list.into_iter().filter_map(|c| c.id).collect();
-            for r in join_all(
-                containers
-                    .iter()
-                    .map(|id| docker.remove_container(id, Some(remove.clone()))),
-            )
-            .await
-            {
-                if let Err(e) = r {
-                    if !is_not_found(&e) {
-                        report.errors.push(format!("removing container: {e}"));
-                    }
-                }
+        for c in containers_labelled(docker, &format!("{RUN_LABEL}={run_id}")).await {
+            if let Some(id) = c.id.filter(|id| !containers.contains(id)) {
+                containers.push(id);
             }
         }
+    }
+    for (id, e) in remove_containers(docker, &containers).await {
+        report
+            .errors
+            .push(format!("removing container {}: {e}", short(&id)));
     }
     let vol = RemoveVolumeOptionsBuilder::default().force(true).build();
     for (name, r) in resources.volumes.iter().zip(
