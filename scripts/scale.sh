@@ -19,7 +19,8 @@ for n in "${levels[@]}"; do
   start=$(date +%s.%N)
   seq "$total" | xargs -P "$n" -I{} sh -c "'$bin' run examples/seed/communication.yaml >'$logs/{}.log' 2>&1 || echo failed >>'$logs/failures'"
   end=$(date +%s.%N)
-  failures=$(cat "$logs/failures" 2>/dev/null | wc -l)
+  failures=0
+  [ -f "$logs/failures" ] && failures=$(wc -l <"$logs/failures")
   wall=$(echo "$end - $start" | bc)
   rate=$(echo "scale=1; $total * 60 / $wall" | bc)
   printf '| %s | %s | %.1f s | %s | %s |\n' "$n" "$total" "$wall" "$rate" "$failures"
