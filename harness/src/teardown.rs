@@ -195,6 +195,20 @@ pub(crate) async fn remove_all(
             .errors
             .push(format!("removing container {}: {e}", short(&id)));
     }
+    if !complete {
+        // A create that was in flight when the run was dropped may land just now: look again.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let late: Vec<String> = containers_labelled(docker, &format!("{RUN_LABEL}={run_id}"))
+            .await
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        for (id, e) in remove_containers(docker, &late).await {
+            report
+                .errors
+                .push(format!("removing container {}: {e}", short(&id)));
+        }
+    }
     let vol = RemoveVolumeOptionsBuilder::default().force(true).build();
     for (name, r) in resources.volumes.iter().zip(
         join_all(
