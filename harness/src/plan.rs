@@ -301,11 +301,7 @@ impl Planner<'_> {
                 shell = r.shell.as_ref().map(|s| s.value.as_str());
                 p.script = Some(script_text(r.script.iter().map(|s| s.as_str())));
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
-                p.mounts = r
-                    .mount
-                    .iter()
-                    .map(|m| (m.name.value.clone(), m.path.value.clone()))
-                    .collect();
+                p.mounts = mounts(&r.mount);
                 step_envs = &r.envs;
             }
             StepSpec::Script(s) => {
@@ -322,11 +318,7 @@ impl Planner<'_> {
                 shell = s.shell.as_ref().map(|s| s.value.as_str());
                 p.script = Some(script_text(s.run.iter().map(|s| s.as_str())));
                 p.workdir = Some(self.workspace_path.clone());
-                p.mounts = s
-                    .mount
-                    .iter()
-                    .map(|m| (m.name.value.clone(), m.path.value.clone()))
-                    .collect();
+                p.mounts = mounts(&s.mount);
                 step_envs = &s.envs;
             }
             StepSpec::Background(b) => {
@@ -366,11 +358,7 @@ impl Planner<'_> {
                     p.script = Some(script_text(b.script.iter().map(|s| s.as_str())));
                 }
                 p.healthcheck = b.healthcheck.as_ref().map(health_plan);
-                p.mounts = b
-                    .mount
-                    .iter()
-                    .map(|m| (m.name.value.clone(), m.path.value.clone()))
-                    .collect();
+                p.mounts = mounts(&b.mount);
                 step_envs = &b.envs;
             }
             StepSpec::Group(_) | StepSpec::Parallel(_) => unreachable!("blocks are not steps"),
@@ -514,6 +502,14 @@ pub fn script_text<'a>(commands: impl IntoIterator<Item = &'a str>) -> String {
         out.push_str(&format!("printf '%s\\n' '{trace}'\n{cmd}\n"));
     }
     out
+}
+
+/// A step's `mount:` entries as (stage volume, path) pairs.
+fn mounts(mount: &[crate::spec::Mount]) -> Vec<(String, String)> {
+    mount
+        .iter()
+        .map(|m| (m.name.value.clone(), m.path.value.clone()))
+        .collect()
 }
 
 /// Splits an entrypoint string on white space.
