@@ -8,10 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pipeline_test::harness::images::ImageMap;
-use pipeline_test::harness::report::{Event, Observer};
-use pipeline_test::harness::runner::{RunOptions, Runner, Workspace};
-use pipeline_test::harness::spec::Pipeline;
+use pipeline_test::harness::ImageMap;
+use pipeline_test::harness::Pipeline;
+use pipeline_test::harness::{Event, Observer};
+use pipeline_test::harness::{RunOptions, Runner, Workspace};
 
 struct Quiet;
 impl Observer for Quiet {

@@ -27,11 +27,11 @@ use bollard::query_parameters::{
     WaitContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use pipeline_test::harness::images::ImageMap;
-use pipeline_test::harness::report::{Event, Observer};
-use pipeline_test::harness::runner::{RunOptions, Runner, Workspace};
-use pipeline_test::harness::source::SourceFile;
-use pipeline_test::harness::spec::Pipeline;
+use pipeline_test::harness::ImageMap;
+use pipeline_test::harness::Pipeline;
+use pipeline_test::harness::SourceFile;
+use pipeline_test::harness::{Event, Observer};
+use pipeline_test::harness::{RunOptions, Runner, Workspace};
 
 const PHASES: [&str; 6] = ["prepare", "network", "start", "health", "steps", "teardown"];
 const DEFAULT_IMAGES: &str =

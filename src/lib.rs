@@ -50,6 +50,6 @@ pub mod __private {
 mod runtime;
 
 pub use pipeline_test_harness as harness;
-pub use pipeline_test_harness::service::{ExecOutput, Service};
+pub use pipeline_test_harness::{ExecOutput, Service};
 pub use pipeline_test_macros::{pipeline_test, pipeline_tests};
 pub use stage::Stage;

@@ -6,10 +6,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pipeline_test_harness::report::CollectObserver;
-use pipeline_test_harness::runner::{RunOptions, Runner};
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::CollectObserver;
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
+use pipeline_test_harness::{RunOptions, Runner};
 
 use crate::Stage;
 

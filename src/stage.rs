@@ -1,8 +1,8 @@
 //! The running stage a test body receives.
 
-use pipeline_test_harness::report::StepReport;
-use pipeline_test_harness::runner::RunningStage;
-use pipeline_test_harness::service::Service;
+use pipeline_test_harness::RunningStage;
+use pipeline_test_harness::Service;
+use pipeline_test_harness::StepReport;
 
 /// The stage of a `#[pipeline_test]`, running: every step has passed and the background
 /// services are still up. Teardown follows the body, whatever it did.

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pipeline_test_harness::runner::{RunOptions, Runner, Workspace};
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
+use pipeline_test_harness::{RunOptions, Runner, Workspace};
 
 /// Run CI pipeline files (Harness / Gitness v1 YAML) locally, on Docker.
 #[derive(Debug, Parser)]
@@ -130,23 +130,10 @@ async fn run(
     };
     let indices: Vec<usize> = match &stage {
         None => (0..pipeline.stages.len()).collect(),
-        Some(name) => match pipeline.stages.iter().position(|s| {
-            s.name.as_ref().is_some_and(|n| n.value == *name)
-                || s.id.as_ref().is_some_and(|n| n.value == *name)
-        }) {
-            Some(i) => vec![i],
-            None => {
-                let available: Vec<String> = pipeline
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| s.display_name(i))
-                    .collect();
-                eprintln!(
-                    "error: no stage named `{name}` in {}; its stages are: {}",
-                    file.display(),
-                    available.join(", ")
-                );
+        Some(name) => match pipeline.select_stage(name) {
+            Ok(i) => vec![i],
+            Err(e) => {
+                eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         },

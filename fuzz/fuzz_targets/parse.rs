@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::SourceFile;
+use pipeline_test_harness::Pipeline;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

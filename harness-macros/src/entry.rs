@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
 use pipeline_test_harness::diagnostic::did_you_mean;
 use pipeline_test_harness::duration::parse_duration;
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::{ParseStream, Parser};
@@ -57,6 +57,16 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
                 ),
             ));
         }
+        let repeated = match name.as_str() {
+            "stage" => args.stage.is_some(),
+            _ => args.timeout.is_some(),
+        };
+        if repeated {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("`{name}` is given twice; keep one"),
+            ));
+        }
         input.parse::<Token![=]>()?;
         let value: LitStr = input.parse().map_err(|e| {
             syn::Error::new(
@@ -101,37 +111,17 @@ fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
     Ok((pipeline, abs))
 }
 
-fn stage_names(p: &Pipeline) -> Vec<String> {
-    p.stages
-        .iter()
-        .enumerate()
-        .map(|(i, s)| s.display_name(i))
-        .collect()
-}
-
 fn select_stage(p: &Pipeline, args: &Args) -> syn::Result<usize> {
-    let names = stage_names(p);
+    let names = p.stage_names();
     let listed = names
         .iter()
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ");
     match &args.stage {
-        Some(lit) => {
-            let want = lit.value();
-            p.stages
-                .iter()
-                .position(|s| {
-                    s.name.as_ref().is_some_and(|n| n.value == want)
-                        || s.id.as_ref().is_some_and(|n| n.value == want)
-                })
-                .ok_or_else(|| {
-                    syn::Error::new(
-                        lit.span(),
-                        format!("no stage named `{want}`; the stages are: {listed}"),
-                    )
-                })
-        }
+        Some(lit) => p
+            .select_stage(&lit.value())
+            .map_err(|e| syn::Error::new(lit.span(), e)),
         None if p.stages.len() == 1 => Ok(0),
         None => Err(syn::Error::new(
             args.path.span(),
@@ -394,7 +384,7 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
     let (pipeline, abs) = load(&lit)?;
     let mut used: Vec<String> = Vec::new();
     let mut tests = Vec::new();
-    for (i, name) in stage_names(&pipeline).into_iter().enumerate() {
+    for (i, name) in pipeline.stage_names().into_iter().enumerate() {
         let mut ident: String = name
             .chars()
             .map(|c| {

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
 
 const STEPS: usize = 1000;
 const TARGET: Duration = Duration::from_millis(10);

@@ -15,6 +15,8 @@ pub const OWNER_LABEL: &str = "pipeline-test.owner";
 /// The step a container runs.
 pub const STEP_LABEL: &str = "pipeline-test.step";
 
+/// How long the engine may take to answer the first request of a process.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Seconds a single request may take before bollard gives up.
 const REQUEST_TIMEOUT: u64 = 600;
 
@@ -57,13 +59,15 @@ pub(crate) async fn connect() -> Result<(Docker, String), Error> {
     }
     let docker =
         client(&endpoint, bollard::API_DEFAULT_VERSION).map_err(|e| unreachable(e.to_string()))?;
-    let docker = tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        docker.negotiate_version(),
-    )
-    .await
-    .map_err(|_| unreachable("no answer within 30 s".into()))?
-    .map_err(|e| unreachable(explain_connect_error(&e)))?;
+    let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+        .await
+        .map_err(|_| {
+            unreachable(format!(
+                "no answer within {}",
+                crate::duration::format_duration(CONNECT_TIMEOUT)
+            ))
+        })?
+        .map_err(|e| unreachable(explain_connect_error(&e)))?;
     let _ = VERSION.set(docker.client_version());
     Ok((docker, endpoint))
 }
@@ -90,7 +94,7 @@ fn explain_connect_error(e: &bollard::errors::Error) -> String {
 pub(crate) fn engine_error(action: impl Into<String>, e: bollard::errors::Error) -> Error {
     Error::Docker {
         action: action.into(),
-        message: e.to_string(),
+        source: e,
     }
 }
 

@@ -2,6 +2,49 @@
 
 use std::time::Duration;
 
+/// Why a duration could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurationError {
+    /// Nothing was written.
+    #[error("empty duration")]
+    Empty,
+    /// A unit where a number belongs.
+    #[error("`{text}` is not a duration: expected a number at `{at}`")]
+    NoNumber {
+        /// The whole text.
+        text: String,
+        /// Where the number is missing.
+        at: String,
+    },
+    /// Digits and dots that are not a number (`1..5`).
+    #[error("`{number}` is not a number")]
+    BadNumber {
+        /// The digits.
+        number: String,
+    },
+    /// A number without a unit.
+    #[error("`{text}` has no unit: write `{text}s` for seconds or `{text}m` for minutes")]
+    NoUnit {
+        /// The whole text.
+        text: String,
+    },
+    /// A unit that is not one of `ms`, `s`, `m`, `h`, `d`.
+    #[error("unknown unit `{unit}` in `{text}`: use ms, s, m, h or d")]
+    UnknownUnit {
+        /// The unit.
+        unit: String,
+        /// The whole text.
+        text: String,
+    },
+    /// Longer than a year.
+    #[error("`{text}` is too long: at most a year")]
+    TooLong {
+        /// The whole text.
+        text: String,
+    },
+}
+
 /// Parses a duration such as `90s`, `10m`, `1h30m`, `1.5h` or `250ms`.
 ///
 /// Units: `ms`, `s`, `m`, `h`, `d`. A number without a unit is refused, since it is
@@ -9,7 +52,7 @@ use std::time::Duration;
 ///
 /// # Errors
 ///
-/// A message saying what is wrong and what a valid duration looks like.
+/// A [`DurationError`] saying what is wrong and what a valid duration looks like.
 ///
 /// # Examples
 ///
@@ -20,10 +63,10 @@ use std::time::Duration;
 /// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
 /// assert!(parse_duration("10").is_err());
 /// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err("empty duration".into());
+        return Err(DurationError::Empty);
     }
     let mut total = 0f64;
     let mut rest = s;
@@ -32,13 +75,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!(
-                "`{s}` is not a duration: expected a number at `{rest}`"
-            ));
+            return Err(DurationError::NoNumber {
+                text: s.into(),
+                at: rest.into(),
+            });
         }
         let number: f64 = rest[..num_len]
             .parse()
-            .map_err(|_| format!("`{}` is not a number", &rest[..num_len]))?;
+            .map_err(|_| DurationError::BadNumber {
+                number: rest[..num_len].into(),
+            })?;
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -52,20 +98,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => 3600.0,
             "d" => 86_400.0,
             "" => {
-                return Err(format!(
-                    "`{s}` has no unit: write `{s}s` for seconds or `{s}m` for minutes"
-                ));
+                return Err(DurationError::NoUnit { text: s.into() });
             }
             other => {
-                return Err(format!(
-                    "unknown unit `{other}` in `{s}`: use ms, s, m, h or d"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    unit: other.into(),
+                    text: s.into(),
+                });
             }
         };
         total += number * seconds;
     }
     if !total.is_finite() || total > 366.0 * 86_400.0 {
-        return Err(format!("`{s}` is too long: at most a year"));
+        return Err(DurationError::TooLong { text: s.into() });
     }
     Ok(Duration::from_secs_f64(total))
 }
@@ -118,6 +163,7 @@ mod tests {
         assert!(
             parse_duration("10x")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown unit `x`")
         );
         assert!(parse_duration("1..5s").is_err());

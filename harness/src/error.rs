@@ -22,6 +22,14 @@ pub enum Error {
         /// Every problem found.
         diagnostics: Diagnostics,
     },
+    /// `PIPELINE_TEST_IMAGES` is malformed.
+    #[cfg(feature = "engine")]
+    #[error("invalid PIPELINE_TEST_IMAGES: {source}")]
+    ImageMap {
+        /// What is wrong with it.
+        #[from]
+        source: crate::images::ImageMapError,
+    },
     /// An environment variable the harness reads is malformed.
     #[error("invalid {name}: {reason}")]
     InvalidEnv {
@@ -30,7 +38,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// No stage has the name asked for.
+    /// No stage has the name asked for ([`crate::spec::Pipeline::select_stage`]).
     #[error("no stage named `{name}` in {file}; its stages are: {}", available.join(", "))]
     StageNotFound {
         /// The name asked for.
@@ -69,24 +77,42 @@ pub enum Error {
         message: String,
     },
     /// A service's published port did not accept connections in time.
+    #[cfg(feature = "engine")]
     #[error(
         "port {port} of service `{service}` (127.0.0.1:{host_port}) did not accept connections in time\n  help: the service may still be starting: give it a `healthcheck:` (or a longer one), and check its logs in the output above"
     )]
     PortNotReady {
         /// The service.
         service: String,
-        /// The container port (`6379/tcp`).
-        port: String,
+        /// The container port.
+        port: crate::ports::ContainerPort,
         /// The port on 127.0.0.1.
         host_port: u16,
     },
     /// The Docker engine refused a request.
-    #[error("Docker engine error while trying to {action}: {message}")]
+    #[cfg(feature = "engine")]
+    #[error("Docker engine error while trying to {action}: {source}")]
     Docker {
         /// What the harness was doing.
         action: String,
         /// The engine's answer.
-        message: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// Docker has no address pool left for another network, even after waiting.
+    #[cfg(feature = "engine")]
+    #[error(
+        "cannot create network {network}: Docker has no address pool left after waiting {}: {source}\n  help: remove unused networks with `docker network prune`, or widen the engine's `default-address-pools`",
+        crate::duration::format_duration(*waited)
+    )]
+    NoAddressPool {
+        /// The network's name.
+        network: String,
+        /// How long the run waited for another run to give a pool back.
+        waited: std::time::Duration,
+        /// The engine's answer.
+        #[source]
+        source: bollard::errors::Error,
     },
 }
 

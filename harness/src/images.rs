@@ -3,6 +3,24 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// Why an image map could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageMapError {
+    /// An entry without `=`.
+    #[error("`{entry}` has no `=`: write entries as `name=image`, e.g. `redis=mirror/redis:7`")]
+    NoEquals {
+        /// The entry.
+        entry: String,
+    },
+    /// An entry with nothing on one side of its `=`.
+    #[error("`{entry}` has an empty side: write `name=image`")]
+    EmptySide {
+        /// The entry.
+        entry: String,
+    },
+}
+
 /// Maps the image names a pipeline uses onto others: mirrors, or local stand-ins.
 ///
 /// Read from `PIPELINE_TEST_IMAGES`, a comma-separated list of `from=to` pairs. A name without
@@ -12,7 +30,7 @@ use std::path::PathBuf;
 /// # Examples
 ///
 /// ```
-/// use pipeline_test_harness::images::ImageMap;
+/// use pipeline_test_harness::ImageMap;
 /// let map = ImageMap::parse("redis=mirror/redis:7, mysql:8.0=mirror/mariadb:10.11").unwrap();
 /// assert_eq!(map.resolve("redis:latest"), "mirror/redis:7");
 /// assert_eq!(map.resolve("mysql:8.0"), "mirror/mariadb:10.11");
@@ -31,18 +49,20 @@ impl ImageMap {
     ///
     /// # Errors
     ///
-    /// A message naming the entry that has no `=` or an empty side.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// An [`ImageMapError`] naming the entry that has no `=` or an empty side.
+    pub fn parse(text: &str) -> Result<Self, ImageMapError> {
         let mut map = HashMap::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let Some((from, to)) = entry.split_once('=') else {
-                return Err(format!(
-                    "`{entry}` has no `=`: write entries as `name=image`, e.g. `redis=mirror/redis:7`"
-                ));
+                return Err(ImageMapError::NoEquals {
+                    entry: entry.into(),
+                });
             };
             let (from, to) = (from.trim(), to.trim());
             if from.is_empty() || to.is_empty() {
-                return Err(format!("`{entry}` has an empty side: write `name=image`"));
+                return Err(ImageMapError::EmptySide {
+                    entry: entry.into(),
+                });
             }
             map.insert(normalize(from), to.to_string());
         }
@@ -53,13 +73,10 @@ impl ImageMap {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::InvalidEnv`] when the variable is malformed.
+    /// [`crate::Error::ImageMap`] when the variable is malformed.
     pub fn from_env() -> Result<Self, crate::Error> {
         match std::env::var(Self::ENV) {
-            Ok(v) => Self::parse(&v).map_err(|reason| crate::Error::InvalidEnv {
-                name: Self::ENV,
-                reason,
-            }),
+            Ok(v) => Ok(Self::parse(&v)?),
             Err(_) => Ok(Self::default()),
         }
     }
@@ -204,7 +221,12 @@ mod tests {
         assert_eq!(m.resolve("docker.io/library/redis:latest"), "a/redis:7");
         assert_eq!(m.resolve("redis:7"), "redis:7");
         assert_eq!(m.resolve("mysql:8.0"), "b");
-        assert!(ImageMap::parse("redis").unwrap_err().contains("has no `=`"));
+        assert!(
+            ImageMap::parse("redis")
+                .unwrap_err()
+                .to_string()
+                .contains("has no `=`")
+        );
         assert!(ImageMap::parse("=x").is_err());
         assert!(ImageMap::parse("").unwrap().is_empty());
     }

@@ -1,55 +1,90 @@
 //! The engine behind [pipeline-test](https://docs.rs/pipeline-test): the pipeline model and its
 //! parser, the Docker engine, the runner and teardown.
 //!
-//! Data flows one way, a module for each stage:
+//! Data flows one way, a module for each stage (see `ARCHITECTURE.md` in the repository):
 //!
 //! 1. [`source`]: the YAML text, and positions in it;
 //! 2. [`spec`]: the pipeline model, every value with the place it was written; problems are
-//!    [`diagnostic::Diagnostics`] naming `file:line:column`;
+//!    [`Diagnostics`] naming `file:line:column`;
 //! 3. `plan`: what each container of a stage runs, with which environment, aliases, mounts
 //!    and order (pure logic);
-//! 4. `runner`: the plan on the Docker engine (`docker`), with services (`service`) and a
-//!    guard that removes everything on every path (`teardown`);
-//! 5. `report`: events as they happen, and the report at the end.
+//! 4. `run`: the plan on the Docker engine, through a [`Runner`], with a guard that removes
+//!    everything on every path (`teardown`);
+//! 5. [`report`]: events as they happen ([`Event`], [`Observer`]), and the [`StageReport`] at
+//!    the end.
 //!
-//! The modules from `plan` on need the default `engine` feature.
+//! The types a program needs are at the crate's root; the engine's types need the default
+//! `engine` feature.
 //!
 //! # Examples
 //!
 //! ```
-//! use pipeline_test_harness::spec::Pipeline;
-//! use pipeline_test_harness::source::SourceFile;
+//! use pipeline_test_harness::{Pipeline, SourceFile};
 //!
 //! let file = SourceFile::new("ci.yaml", "kind: pipeline\nspec:\n  stages: []\n");
 //! let err = Pipeline::parse(&file).unwrap_err();
 //! assert!(err.to_string().contains("ci.yaml:3:3"));
 //! ```
+//!
+//! Running a stage:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pipeline_test_harness::Error> {
+//! use pipeline_test_harness::{Pipeline, RunOptions, Runner};
+//!
+//! let pipeline = Pipeline::from_path("examples/seed/communication.yaml")?;
+//! let runner = Runner::connect(RunOptions::from_env(".")?).await?;
+//! let report = runner.run_stage(&pipeline, 0).await?;
+//! assert!(report.passed(), "{}", report.summary());
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "engine")]
+mod async_drop;
 pub mod diagnostic;
 #[cfg(feature = "engine")]
+#[doc(hidden)]
 pub mod docker;
 pub mod duration;
 mod error;
 #[cfg(feature = "engine")]
-pub mod images;
+mod images;
 #[cfg(feature = "engine")]
+#[doc(hidden)]
 pub mod plan;
-#[cfg(feature = "engine")]
-mod pool;
+pub mod ports;
 #[cfg(feature = "engine")]
 pub mod report;
 #[cfg(feature = "engine")]
-pub mod runner;
+mod run;
 #[cfg(feature = "engine")]
-pub mod service;
+mod service;
 pub mod source;
 pub mod spec;
 #[cfg(feature = "engine")]
-mod sweep;
-#[cfg(feature = "engine")]
-pub mod teardown;
+mod teardown;
 mod yaml;
 
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use duration::DurationError;
 pub use error::Error;
+#[cfg(feature = "engine")]
+pub use images::{ImageMap, ImageMapError};
+#[cfg(feature = "engine")]
+pub use plan::{PlanOptions, StepKind};
+pub use ports::{ContainerPort, PortMapping};
+#[cfg(feature = "engine")]
+pub use report::{
+    CollectObserver, Event, Observer, Outcome, PrintObserver, StageReport, StepReport, StepStatus,
+    Timings,
+};
+#[cfg(feature = "engine")]
+pub use run::{KEEP_ENV, RunOptions, Runner, RunningStage, WORKSPACE_PATH_ENV, Workspace};
+#[cfg(feature = "engine")]
+pub use service::{ExecOutput, Service};
+pub use source::SourceFile;
+pub use spec::Pipeline;
+#[cfg(feature = "engine")]
+pub use teardown::TeardownReport;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::images::{ImageMap, Login};
+use crate::ports::PortMapping;
 use crate::source::Span;
 use crate::spec::{
     Container, Envs, HealthTest, Healthcheck, Pipeline, Pull, Stage, Step, StepSpec,
@@ -66,7 +67,7 @@ pub struct PlannedStep {
     /// `privileged`.
     pub privileged: bool,
     /// Ports the YAML asks to publish (`6379`, `8080:80`).
-    pub ports: Vec<String>,
+    pub ports: Vec<PortMapping>,
     /// `dns`.
     pub dns: Vec<String>,
     /// `dsn_search`.
@@ -81,10 +82,9 @@ pub struct PlannedStep {
     pub shm_size: Option<i64>,
     /// `cpu`, in nano-CPUs.
     pub nano_cpus: Option<i64>,
-    /// `volumes` of the container (`/host:/path`, `name:/path`).
-    pub binds: Vec<String>,
-    /// Stage volumes mounted into the step: (volume name, path).
-    pub mounts: Vec<(String, String)>,
+    /// Everything mounted into the container, in order: the workspace, the container's
+    /// `volumes`, then the stage volumes the step's `mount:` names.
+    pub mounts: Vec<Mount>,
     /// `timeout`.
     pub timeout: Option<Duration>,
     /// A declared health check.
@@ -106,6 +106,75 @@ pub struct HealthPlan {
     pub retries: u32,
     /// Grace period after start.
     pub start_period: Duration,
+}
+
+/// Where a mount's content comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VolumeSource {
+    /// The stage's workspace (a host directory or a volume of the run, see `Workspace`).
+    Workspace,
+    /// A `temp` volume of the stage, by its name in the YAML; created for the run.
+    Temp(String),
+    /// An engine volume by name (`name:/path` in a container's `volumes`).
+    Named(String),
+    /// A host path (`/host:/path`, or a `host` volume of the stage).
+    Host(String),
+    /// A fresh anonymous volume (`/path` alone).
+    Anonymous,
+}
+
+/// One mount of a step's container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mount {
+    /// What is mounted.
+    pub source: VolumeSource,
+    /// Where, inside the container.
+    pub target: String,
+    /// Docker's mount options after the path (`ro`, `rw,z`).
+    pub options: Option<String>,
+}
+
+impl Mount {
+    /// A mount of `source` at `target`.
+    pub fn new(source: VolumeSource, target: impl Into<String>) -> Self {
+        Mount {
+            source,
+            target: target.into(),
+            options: None,
+        }
+    }
+
+    /// Reads a container `volumes` entry: `/host:/path[:ro]`, `name:/path`, or `/path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pipeline_test_harness::plan::{Mount, VolumeSource};
+    /// let m = Mount::parse_bind("/etc/hosts:/etc/hosts:ro");
+    /// assert_eq!(m.source, VolumeSource::Host("/etc/hosts".into()));
+    /// assert_eq!(m.options.as_deref(), Some("ro"));
+    /// assert_eq!(Mount::parse_bind("cache:/data").source, VolumeSource::Named("cache".into()));
+    /// assert_eq!(Mount::parse_bind("/data").source, VolumeSource::Anonymous);
+    /// ```
+    pub fn parse_bind(text: &str) -> Mount {
+        let mut parts = text.splitn(3, ':');
+        let first = parts.next().unwrap_or_default();
+        let Some(target) = parts.next() else {
+            return Mount::new(VolumeSource::Anonymous, first);
+        };
+        let source = if first.starts_with(['/', '.', '~']) {
+            VolumeSource::Host(first.to_string())
+        } else {
+            VolumeSource::Named(first.to_string())
+        };
+        Mount {
+            source,
+            target: target.to_string(),
+            options: parts.next().map(str::to_string),
+        }
+    }
 }
 
 /// The order steps run in.
@@ -132,8 +201,6 @@ pub struct StagePlan {
     pub order: Block,
     /// Stage volumes of type `temp`, created for the run.
     pub temp_volumes: Vec<String>,
-    /// Host volumes: (name, host path).
-    pub host_volumes: Vec<(String, String)>,
     /// Where the workspace is mounted.
     pub workspace_path: String,
     /// The pipeline's `options.timeout`.
@@ -219,12 +286,6 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
             .filter(|v| v.volume_type.as_str() != "host")
             .map(|v| v.name.value.clone())
             .collect(),
-        host_volumes: stage
-            .volumes
-            .iter()
-            .filter(|v| v.volume_type.as_str() == "host")
-            .filter_map(|v| Some((v.name.value.clone(), v.host_path.as_ref()?.value.clone())))
-            .collect(),
         workspace_path,
         timeout: pipeline.options.timeout.as_ref().map(|t| t.value),
     }
@@ -284,8 +345,10 @@ impl Planner<'_> {
             memory: None,
             shm_size: None,
             nano_cpus: None,
-            binds: Vec::new(),
-            mounts: Vec::new(),
+            mounts: vec![Mount::new(
+                VolumeSource::Workspace,
+                self.workspace_path.clone(),
+            )],
             timeout: step.timeout.as_ref().map(|t| t.value),
             healthcheck: None,
             span: step.span,
@@ -301,7 +364,7 @@ impl Planner<'_> {
                 shell = r.shell.as_ref().map(|s| s.value.as_str());
                 p.script = Some(script_text(r.script.iter().map(|s| s.as_str())));
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
-                p.mounts = mounts(&r.mount);
+                p.mounts.extend(self.mounts(&r.mount));
                 step_envs = &r.envs;
             }
             StepSpec::Script(s) => {
@@ -318,7 +381,7 @@ impl Planner<'_> {
                 shell = s.shell.as_ref().map(|s| s.value.as_str());
                 p.script = Some(script_text(s.run.iter().map(|s| s.as_str())));
                 p.workdir = Some(self.workspace_path.clone());
-                p.mounts = mounts(&s.mount);
+                p.mounts.extend(self.mounts(&s.mount));
                 step_envs = &s.envs;
             }
             StepSpec::Background(b) => {
@@ -341,7 +404,12 @@ impl Planner<'_> {
                 if !b.args.is_empty() {
                     p.cmd = Some(b.args.iter().map(|a| a.value.clone()).collect());
                 }
-                p.ports.extend(b.ports.iter().map(|x| x.value.clone()));
+                // Validated by the spec decoder, which reports a bad one at its line.
+                p.ports.extend(
+                    b.ports
+                        .iter()
+                        .filter_map(|x| x.value.parse::<PortMapping>().ok()),
+                );
                 if let Some(n) = &b.network {
                     p.network_mode = Some(n.value.clone());
                 }
@@ -358,7 +426,7 @@ impl Planner<'_> {
                     p.script = Some(script_text(b.script.iter().map(|s| s.as_str())));
                 }
                 p.healthcheck = b.healthcheck.as_ref().map(health_plan);
-                p.mounts = mounts(&b.mount);
+                p.mounts.extend(self.mounts(&b.mount));
                 step_envs = &b.envs;
             }
             StepSpec::Group(_) | StepSpec::Parallel(_) => unreachable!("blocks are not steps"),
@@ -371,6 +439,27 @@ impl Planner<'_> {
         p.resolved_image = self.options.images.resolve(&p.image);
         p.env = self.environment(&p, step_envs);
         p
+    }
+
+    /// A step's `mount:` entries, each naming a stage volume: its `host` path, or the `temp`
+    /// volume created for the run. A name the stage does not declare mounts nothing.
+    fn mounts(&self, mount: &[crate::spec::Mount]) -> Vec<Mount> {
+        mount
+            .iter()
+            .filter_map(|m| {
+                let volume = self
+                    .stage
+                    .volumes
+                    .iter()
+                    .find(|v| v.name.value == m.name.value)?;
+                let source = if volume.volume_type.as_str() == "host" {
+                    VolumeSource::Host(volume.host_path.as_ref()?.value.clone())
+                } else {
+                    VolumeSource::Temp(m.name.value.clone())
+                };
+                Some(Mount::new(source, m.path.value.clone()))
+            })
+            .collect()
     }
 
     fn environment(&self, p: &PlannedStep, step_envs: &Envs) -> Vec<(String, String)> {
@@ -433,8 +522,13 @@ fn apply_container(p: &mut PlannedStep, c: &Container) {
     p.dns = strings(&c.dns);
     p.dns_search = strings(&c.dns_search);
     p.extra_hosts = strings(&c.extra_hosts);
-    p.ports = strings(&c.ports);
-    p.binds = strings(&c.volumes);
+    p.ports = c
+        .ports
+        .iter()
+        .filter_map(|x| x.value.parse().ok())
+        .collect();
+    p.mounts
+        .extend(c.volumes.iter().map(|v| Mount::parse_bind(&v.value)));
     p.network_mode = c
         .network_mode
         .as_ref()
@@ -502,14 +596,6 @@ pub fn script_text<'a>(commands: impl IntoIterator<Item = &'a str>) -> String {
         out.push_str(&format!("printf '%s\\n' '{trace}'\n{cmd}\n"));
     }
     out
-}
-
-/// A step's `mount:` entries as (stage volume, path) pairs.
-fn mounts(mount: &[crate::spec::Mount]) -> Vec<(String, String)> {
-    mount
-        .iter()
-        .map(|m| (m.name.value.clone(), m.path.value.clone()))
-        .collect()
 }
 
 /// Splits an entrypoint string on white space.

@@ -10,6 +10,14 @@ use futures::StreamExt;
 
 use crate::Error;
 use crate::docker::engine_error;
+use crate::ports::{ContainerPort, Protocol};
+
+/// How often a published port is tried while waiting for it.
+const PORT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+/// How long a connection to a published port may take to open.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long an open connection must stay open, quiet, to count as reaching a server.
+const QUIET_OPEN: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// A background service of a running stage: its container, hostnames and published ports.
 #[derive(Debug, Clone)]
@@ -18,8 +26,8 @@ pub struct Service {
     pub(crate) container_id: String,
     pub(crate) hostnames: Vec<String>,
     pub(crate) image: String,
-    /// Container port (`6379/tcp`) -> port on 127.0.0.1.
-    pub(crate) ports: BTreeMap<String, u16>,
+    /// Container port -> port on 127.0.0.1.
+    pub(crate) ports: BTreeMap<ContainerPort, u16>,
     pub(crate) docker: Docker,
     /// The runtime the service was started on, for the blocking variants.
     pub(crate) handle: tokio::runtime::Handle,
@@ -57,14 +65,14 @@ impl Service {
         &self.image
     }
 
-    /// Every published port: container port (`"6379/tcp"`) -> port on 127.0.0.1.
-    pub fn ports(&self) -> &BTreeMap<String, u16> {
+    /// Every published port: container port (`6379/tcp`) -> port on 127.0.0.1.
+    pub fn ports(&self) -> &BTreeMap<ContainerPort, u16> {
         &self.ports
     }
 
     /// The port on 127.0.0.1 that reaches container port `port` (TCP), if it is published.
     pub fn try_host_port(&self, port: u16) -> Option<u16> {
-        self.ports.get(&format!("{port}/tcp")).copied()
+        self.ports.get(&ContainerPort::tcp(port)).copied()
     }
 
     /// The port on 127.0.0.1 that reaches container port `port` (TCP).
@@ -80,7 +88,11 @@ impl Service {
                 if self.ports.is_empty() {
                     "none".to_string()
                 } else {
-                    self.ports.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.ports
+                        .keys()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             )
         })
@@ -147,7 +159,7 @@ impl Service {
     /// (through Docker's proxy, a connection that is closed at once does not count).
     pub(crate) async fn wait_for_ports(&self, deadline: std::time::Instant) -> Result<(), Error> {
         for (port, &host_port) in &self.ports {
-            if !port.ends_with("/tcp") {
+            if port.protocol != Protocol::Tcp {
                 continue;
             }
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
@@ -155,11 +167,11 @@ impl Service {
                 if std::time::Instant::now() >= deadline {
                     return Err(Error::PortNotReady {
                         service: self.name.clone(),
-                        port: port.clone(),
+                        port: *port,
                         host_port,
                     });
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(PORT_POLL).await;
             }
         }
         Ok(())
@@ -222,21 +234,13 @@ impl Service {
 /// Docker's userland proxy accepts a connection and closes it when nothing listens behind it.
 pub(crate) async fn port_is_ready(addr: SocketAddr) -> bool {
     use tokio::io::AsyncReadExt;
-    let Ok(Ok(mut stream)) = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        tokio::net::TcpStream::connect(addr),
-    )
-    .await
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
     else {
         return false;
     };
     let mut byte = [0u8; 1];
-    match tokio::time::timeout(
-        std::time::Duration::from_millis(150),
-        stream.read(&mut byte),
-    )
-    .await
-    {
+    match tokio::time::timeout(QUIET_OPEN, stream.read(&mut byte)).await {
         Err(_) => true,      // open and quiet: a server waiting for its client
         Ok(Ok(n)) => n > 0,  // a greeting, or EOF from a proxy with nothing behind it
         Ok(Err(_)) => false, // reset

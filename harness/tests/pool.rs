@@ -7,8 +7,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::{assert_nothing_left, options, pipeline, stage};
-use pipeline_test_harness::report::CollectObserver;
-use pipeline_test_harness::runner::Runner;
+use pipeline_test_harness::CollectObserver;
+use pipeline_test_harness::Runner;
 
 fn network_exists(name: &str) -> bool {
     Command::new("docker")

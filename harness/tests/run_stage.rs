@@ -4,7 +4,7 @@
 mod common;
 
 use common::{run, stage};
-use pipeline_test_harness::report::{Outcome, StepStatus};
+use pipeline_test_harness::{Outcome, StepStatus};
 
 #[tokio::test]
 async fn a_failing_step_fails_the_stage_and_later_steps_do_not_run() {

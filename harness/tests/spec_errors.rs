@@ -1,8 +1,8 @@
 //! Broken pipelines: each reports one problem, at the exact line and column, with a message
 //! that says what was expected.
 
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
 
 /// Parses `yaml`, expects exactly one diagnostic, and returns `("line:col", message)`.
 fn error(yaml: &str) -> (String, String) {

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
 
 /// A small deterministic generator (xorshift64*), so that a failure can be replayed.
 struct Rng(u64);

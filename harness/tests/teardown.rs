@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use common::{assert_nothing_left, options, pipeline, stage};
 use pipeline_test_harness::Error;
-use pipeline_test_harness::report::{CollectObserver, Event, Observer};
-use pipeline_test_harness::runner::{Runner, RunningStage};
+use pipeline_test_harness::{CollectObserver, Event, Observer};
+use pipeline_test_harness::{Runner, RunningStage};
 
 const SERVICE_AND_STEP: &str = "      - name: cache
         type: background

@@ -238,6 +238,20 @@ fn list<'n>(node: Option<&'n Node<'n>>, what: &str, diags: &mut Diags) -> &'n [N
     }
 }
 
+/// A `ports:` list: each entry must read as a port mapping (`6379`, `8080:80/udp`).
+fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
+    let out = strings(node, "ports", diags);
+    for port in &out {
+        if let Err(e) = port.value.parse::<crate::ports::PortMapping>() {
+            diags.push(
+                Diagnostic::new(port.span, format!("`{}` is not a valid port", port.value))
+                    .with_label(e.reason),
+            );
+        }
+    }
+    out
+}
+
 /// A string, or a list of strings.
 fn strings(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Vec<Spanned<String>> {
     match node.map(|n| &n.value) {
@@ -957,7 +971,7 @@ fn background_step(node: &Node<'_>, diags: &mut Diags) -> Option<BackgroundStep>
         pull: pull(f.get("pull"), diags),
         entrypoint: string(f.get("entrypoint"), "entrypoint", diags),
         args: strings(f.get("args"), "args", diags),
-        ports: strings(f.get("ports"), "ports", diags),
+        ports: ports(f.get("ports"), diags),
         network: string(f.get("network"), "network", diags),
         privileged: boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value),
         resources: resources(f.get("resources"), diags),
@@ -1044,7 +1058,7 @@ fn container(node: &Node<'_>, diags: &mut Diags) -> Option<Container> {
         network_mode: string(f.get("network_mode"), "network_mode", diags),
         privileged: boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value),
         workdir: string(f.get("workdir"), "workdir", diags),
-        ports: strings(f.get("ports"), "ports", diags),
+        ports: ports(f.get("ports"), diags),
         volumes: strings(f.get("volumes"), "volumes", diags),
         user: string(f.get("user"), "user", diags),
         group: string(f.get("group"), "group", diags),

@@ -582,9 +582,45 @@ impl Pipeline {
 
     /// Finds a stage by name or id.
     pub fn stage(&self, name: &str) -> Option<&Stage> {
-        self.stages.iter().find(|s| {
-            s.name.as_ref().is_some_and(|n| n.value == name)
-                || s.id.as_ref().is_some_and(|n| n.value == name)
-        })
+        self.select_stage(name).ok().map(|i| &self.stages[i])
+    }
+
+    /// The position of the stage whose `name` or `id` is `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::StageNotFound`], listing the stages there are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pipeline_test_harness::{Pipeline, SourceFile};
+    /// let yaml = "kind: pipeline\nspec:\n  stages:\n  - name: build\n    type: ci\n    spec:\n      steps:\n      - {name: a, type: run, spec: {container: alpine, script: 'true'}}\n";
+    /// let p = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
+    /// assert_eq!(p.select_stage("build").unwrap(), 0);
+    /// let err = p.select_stage("deploy").unwrap_err();
+    /// assert_eq!(err.to_string(), "no stage named `deploy` in ci.yaml; its stages are: build");
+    /// ```
+    pub fn select_stage(&self, name: &str) -> Result<usize, crate::Error> {
+        self.stages
+            .iter()
+            .position(|s| {
+                s.name.as_ref().is_some_and(|n| n.value == name)
+                    || s.id.as_ref().is_some_and(|n| n.value == name)
+            })
+            .ok_or_else(|| crate::Error::StageNotFound {
+                name: name.to_string(),
+                file: self.file.name().to_string(),
+                available: self.stage_names(),
+            })
+    }
+
+    /// Every stage's display name, in order.
+    pub fn stage_names(&self) -> Vec<String> {
+        self.stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.display_name(i))
+            .collect()
     }
 }

@@ -8,11 +8,11 @@ use bollard::Docker;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
-use pipeline_test_harness::images::ImageMap;
-use pipeline_test_harness::report::{CollectObserver, StageReport};
-use pipeline_test_harness::runner::{RunOptions, Runner, Workspace};
-use pipeline_test_harness::source::SourceFile;
-use pipeline_test_harness::spec::Pipeline;
+use pipeline_test_harness::ImageMap;
+use pipeline_test_harness::Pipeline;
+use pipeline_test_harness::SourceFile;
+use pipeline_test_harness::{CollectObserver, StageReport};
+use pipeline_test_harness::{RunOptions, Runner, Workspace};
 
 /// The stand-in images `scripts/fixture-images.sh` builds.
 pub const DEFAULT_IMAGES: &str =

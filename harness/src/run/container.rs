@@ -1,0 +1,338 @@
+//! A planned step -> the container the engine is asked for (pure), then its creation, start
+//! and removal.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
+};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+
+use super::gate::{MARK_ENV, SCRIPT_ENV, exit_mark};
+use super::prepare::Prepared;
+use super::step::StageRun;
+use crate::Error;
+use crate::docker::{STEP_LABEL, engine_error, labels};
+use crate::plan::{PlannedStep, StepKind, VolumeSource};
+use crate::ports::{ContainerPort, PortMapping};
+
+/// The name of step `step`'s container in run `run_id`.
+pub(crate) fn container_name(run_id: &str, step: &PlannedStep) -> String {
+    format!(
+        "pipeline-test-{run_id}-{}-{}",
+        step.index + 1,
+        slug(&step.name)
+    )
+}
+
+/// The container for `step`. With `gate`, that command replaces its entrypoint and command,
+/// the script goes in [`SCRIPT_ENV`], and standard input stays open for the go. A service's
+/// ports are published on 127.0.0.1 when `publish_ports`.
+pub(crate) fn container_body(
+    step: &PlannedStep,
+    gate: Option<Vec<String>>,
+    run_id: &str,
+    prepared: &Prepared,
+    publish_ports: bool,
+) -> ContainerCreateBody {
+    let mut labels = labels(run_id);
+    labels.insert(STEP_LABEL.to_string(), step.name.clone());
+    let mut binds = Vec::new();
+    let mut anonymous = Vec::new();
+    for mount in &step.mounts {
+        match (&mount.source, prepared.bind_source(&mount.source)) {
+            (VolumeSource::Anonymous, _) => anonymous.push(mount.target.clone()),
+            (_, Some(source)) => binds.push(match &mount.options {
+                Some(options) => format!("{source}:{}:{options}", mount.target),
+                None => format!("{source}:{}", mount.target),
+            }),
+            (_, None) => {}
+        }
+    }
+    let published = if step.kind == StepKind::Service && publish_ports {
+        publish(
+            &prepared.facts(&step.resolved_image).exposed_ports,
+            &step.ports,
+        )
+    } else {
+        BTreeMap::new()
+    };
+    let exposed: Vec<String> = published.keys().map(ToString::to_string).collect();
+    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = published
+        .iter()
+        .map(|(port, host)| {
+            let binding = PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(host.map(|h| h.to_string()).unwrap_or_default()),
+            };
+            (port.to_string(), Some(vec![binding]))
+        })
+        .collect();
+    let (network_mode, networking) = match &step.network_mode {
+        Some(mode) => (Some(mode.clone()), None),
+        None => {
+            let endpoint = EndpointSettings {
+                aliases: Some(step.aliases.clone()),
+                ..Default::default()
+            };
+            (
+                Some(prepared.network.clone()),
+                Some(NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(prepared.network.clone(), endpoint)])),
+                }),
+            )
+        }
+    };
+    let healthcheck = step.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: Some(nanos(h.interval)),
+        timeout: Some(nanos(h.timeout)),
+        retries: Some(i64::from(h.retries)),
+        start_period: Some(nanos(h.start_period)),
+        start_interval: None,
+    });
+    let gated = gate.is_some();
+    let mut env: Vec<String> = step.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if gated {
+        if let Some(script) = &step.script {
+            env.push(format!("{SCRIPT_ENV}={script}"));
+        }
+        env.push(format!("{MARK_ENV}={}", exit_mark(run_id, step.index)));
+    }
+    let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    ContainerCreateBody {
+        image: Some(step.resolved_image.clone()),
+        env: Some(env),
+        cmd: if gated { None } else { step.cmd.clone() },
+        entrypoint: gate.or_else(|| step.entrypoint.clone()),
+        open_stdin: Some(gated),
+        stdin_once: Some(gated),
+        attach_stdin: Some(gated),
+        working_dir: step.workdir.clone(),
+        user: step.user.clone(),
+        labels: Some(labels),
+        exposed_ports: non_empty(&exposed),
+        volumes: non_empty(&anonymous),
+        healthcheck,
+        host_config: Some(HostConfig {
+            binds: non_empty(&binds),
+            network_mode,
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            privileged: Some(step.privileged),
+            dns: non_empty(&step.dns),
+            dns_search: non_empty(&step.dns_search),
+            extra_hosts: non_empty(&step.extra_hosts),
+            memory: step.memory,
+            nano_cpus: step.nano_cpus,
+            shm_size: step.shm_size,
+            ..Default::default()
+        }),
+        networking_config: networking,
+        ..Default::default()
+    }
+}
+
+/// The ports to publish on 127.0.0.1, each with the host port asked for (`None`: any free
+/// port): the image's, and the YAML's, which win.
+pub(crate) fn publish(
+    image_ports: &[ContainerPort],
+    yaml_ports: &[PortMapping],
+) -> BTreeMap<ContainerPort, Option<u16>> {
+    let mut out: BTreeMap<ContainerPort, Option<u16>> =
+        image_ports.iter().map(|p| (*p, None)).collect();
+    for m in yaml_ports {
+        out.insert(m.container, m.host);
+    }
+    out
+}
+
+fn nanos(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-');
+    if s.is_empty() {
+        "step".into()
+    } else {
+        s.chars().take(40).collect()
+    }
+}
+
+impl StageRun {
+    /// Creates and starts the container of `step` (see [`container_body`]); it is in the
+    /// guard and the run state as soon as it exists.
+    pub(crate) async fn create(
+        &self,
+        step: &PlannedStep,
+        gate: Option<Vec<String>>,
+    ) -> Result<String, Error> {
+        let run_id = self.guard.run_id();
+        let body = container_body(step, gate, run_id, &self.prepared, self.publish_ports);
+        let name = container_name(run_id, step);
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+                body,
+            )
+            .await
+            .map_err(|e| {
+                engine_error(format!("create the container of step `{}`", step.name), e)
+            })?;
+        self.guard.track(|t| t.containers.push(created.id.clone()));
+        self.state().container_created(step.index, &created.id);
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(|e| engine_error(format!("start the container of step `{}`", step.name), e))?;
+        Ok(created.id)
+    }
+}
+
+/// Removals of finished steps' containers, running in the background until the stage ends.
+#[derive(Debug, Default)]
+pub(crate) struct Removals(Mutex<Vec<tokio::task::JoinHandle<()>>>);
+
+impl Removals {
+    /// Kills and removes container `id` in the background.
+    pub fn remove_soon(&self, docker: &Docker, id: String) {
+        let docker = docker.clone();
+        let handle = tokio::spawn(async move {
+            let opts = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            let _ = docker.remove_container(&id, Some(opts)).await;
+        });
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
+    }
+
+    /// The removals still under way, to await.
+    pub fn take(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{PlanOptions, plan_stage};
+    use crate::source::SourceFile;
+    use crate::spec::Pipeline;
+
+    fn plan(steps: &str) -> crate::plan::StagePlan {
+        let yaml = format!(
+            "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      volumes:\n      - {{name: tmp, type: temp}}\n      - {{name: etc, type: host, spec: {{path: /etc}}}}\n      steps:\n{steps}"
+        );
+        let p = Pipeline::parse(&SourceFile::new("t.yaml", yaml)).unwrap_or_else(|d| panic!("{d}"));
+        plan_stage(&p, 0, &PlanOptions::default())
+    }
+
+    fn prepared() -> Prepared {
+        Prepared {
+            network: "net".into(),
+            images: HashMap::from([(
+                "redis".to_string(),
+                super::super::prepare::ImageFacts {
+                    exposed_ports: vec![ContainerPort::tcp(6379)],
+                    healthcheck: false,
+                },
+            )]),
+            volumes: HashMap::from([("tmp".to_string(), "pipeline-test-r-tmp".to_string())]),
+            workspace: super::super::prepare::WorkspaceSource::Volume("ws".into()),
+        }
+    }
+
+    #[test]
+    fn ports_are_published_on_loopback() {
+        let published = publish(
+            &[ContainerPort::tcp(6379)],
+            &["8080:80".parse().unwrap(), "53/udp".parse().unwrap()],
+        );
+        let shown: Vec<(String, Option<u16>)> =
+            published.iter().map(|(p, h)| (p.to_string(), *h)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("53/udp".to_string(), None),
+                ("80/tcp".to_string(), Some(8080)),
+                ("6379/tcp".to_string(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_service_body() {
+        let p = plan(
+            "      - name: cache\n        type: background\n        spec:\n          image: redis\n          ports: ['7000:7000']\n          mount: [{name: tmp, path: /tmp/x}, {name: etc, path: /host-etc}]\n",
+        );
+        let body = container_body(&p.steps[0], None, "r", &prepared(), true);
+        let host = body.host_config.unwrap();
+        assert_eq!(
+            host.binds.unwrap(),
+            [
+                "ws:/harness",
+                "pipeline-test-r-tmp:/tmp/x",
+                "/etc:/host-etc"
+            ]
+        );
+        assert_eq!(body.exposed_ports.unwrap(), ["6379/tcp", "7000/tcp"]);
+        let bindings = host.port_bindings.unwrap();
+        let b = |k: &str| bindings[k].as_ref().unwrap()[0].clone();
+        assert_eq!(b("6379/tcp").host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(b("6379/tcp").host_port.as_deref(), Some(""));
+        assert_eq!(b("7000/tcp").host_port.as_deref(), Some("7000"));
+        assert_eq!(host.network_mode.as_deref(), Some("net"));
+        assert_eq!(body.labels.unwrap()["pipeline-test.step"], "cache");
+        assert_eq!(body.open_stdin, Some(false));
+        assert!(body.entrypoint.is_none() && body.cmd.is_none());
+    }
+
+    #[test]
+    fn a_gated_run_step_body() {
+        let p = plan(
+            "      - name: Build It\n        type: run\n        spec:\n          container: {image: alpine, volumes: ['/data', 'named:/n:ro']}\n          script: make\n",
+        );
+        let step = &p.steps[0];
+        let gate = vec!["/bin/sh".to_string(), "-c".into(), "gate".into()];
+        let body = container_body(step, Some(gate.clone()), "r", &prepared(), true);
+        assert_eq!(body.entrypoint.as_ref(), Some(&gate));
+        assert!(body.cmd.is_none());
+        assert_eq!(body.open_stdin, Some(true));
+        let env = body.env.unwrap();
+        assert!(
+            env.iter()
+                .any(|e| e.starts_with("PIPELINE_TEST_SCRIPT=set -e\n"))
+        );
+        assert!(env.contains(&"PIPELINE_TEST_EXIT_MARK=pipeline-test-exit-r-0".to_string()));
+        assert!(body.exposed_ports.is_none(), "only services publish ports");
+        assert_eq!(body.volumes.unwrap(), ["/data"]);
+        assert_eq!(
+            body.host_config.unwrap().binds.unwrap(),
+            ["ws:/harness", "named:/n:ro"]
+        );
+        assert_eq!(container_name("r", step), "pipeline-test-r-1-build-it");
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("My Step!"), "my-step");
+        assert_eq!(slug("!!"), "step");
+    }
+}

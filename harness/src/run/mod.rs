@@ -1,0 +1,319 @@
+//! The plan on the Docker engine: a [`Runner`] prepares a stage's images, network and volumes
+//! (`prepare`, `network`), starts its services (`service`, `wait`) and run steps (`container`,
+//! `gate`, `output`) in the order `schedule` gives, records every step in one run state
+//! (`state`), and hands back a [`RunningStage`] (`running`) whose teardown the guard makes
+//! sure of.
+
+mod container;
+mod gate;
+mod network;
+mod output;
+mod prepare;
+mod running;
+mod schedule;
+mod service;
+mod state;
+mod step;
+mod wait;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+
+pub use running::RunningStage;
+
+pub(crate) use network::{
+    Lease, drain as drain_pool, give as give_to_pool, remove as remove_networks,
+};
+
+use self::container::Removals;
+use self::state::RunState;
+use self::step::StageRun;
+use crate::Error;
+use crate::docker::{connect, new_run_id};
+use crate::plan::{PlanOptions, plan_stage};
+use crate::report::{Event, Observer, PrintObserver, StageReport, Timings};
+use crate::spec::Pipeline;
+use crate::teardown::Guard;
+
+/// Set (to anything but empty, `0`, `false` or `no`) to keep every resource of a run.
+pub const KEEP_ENV: &str = "PIPELINE_TEST_KEEP";
+/// Where the workspace is mounted in the containers, instead of `/harness`.
+pub const WORKSPACE_PATH_ENV: &str = "PIPELINE_TEST_WORKSPACE_PATH";
+
+/// What the workspace of a stage holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Workspace {
+    /// A host directory, bind-mounted (the command line's current directory, or the test
+    /// crate's directory).
+    Directory(PathBuf),
+    /// A fresh, empty volume, removed with the run.
+    Volume,
+}
+
+/// How to run stages.
+///
+/// Made by [`RunOptions::from_env`]; its fields may be changed afterwards, and more may come
+/// (it is `#[non_exhaustive]`).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Image map, workspace path, extra environment.
+    pub plan: PlanOptions,
+    /// What the workspace holds.
+    pub workspace: Workspace,
+    /// Keep every resource instead of removing it (`PIPELINE_TEST_KEEP=1`).
+    pub keep: bool,
+    /// Who hears about the run as it goes.
+    pub observer: Arc<dyn Observer>,
+    /// Publish the services' ports on 127.0.0.1 (for [`crate::service::Service::addr`]).
+    /// The command line turns it off: nothing outside the stage talks to the services there.
+    pub publish_ports: bool,
+    /// Reuse networks from one stage to the next while a runner is alive (see the README's
+    /// speed section); off, every stage creates and removes its own.
+    pub reuse_networks: bool,
+    /// On SIGINT or SIGTERM, remove every running stage's resources and exit with 130 or 143
+    /// (for test binaries; off by default, since it takes over those signals).
+    pub handle_signals: bool,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("plan", &self.plan)
+            .field("workspace", &self.workspace)
+            .field("keep", &self.keep)
+            .field("publish_ports", &self.publish_ports)
+            .field("reuse_networks", &self.reuse_networks)
+            .field("handle_signals", &self.handle_signals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunOptions {
+    /// Options from the environment: `PIPELINE_TEST_IMAGES`, `PIPELINE_TEST_KEEP`,
+    /// `PIPELINE_TEST_WORKSPACE_PATH`; the workspace is `dir`; events are printed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEnv`] for a malformed variable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pipeline_test_harness::{RunOptions, Workspace};
+    /// let options = RunOptions::from_env(".").unwrap();
+    /// assert_eq!(options.workspace, Workspace::Directory(".".into()));
+    /// ```
+    pub fn from_env(dir: impl Into<PathBuf>) -> Result<Self, Error> {
+        let images = crate::images::ImageMap::from_env()?;
+        let keep =
+            std::env::var(KEEP_ENV).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"));
+        let workspace_path = std::env::var(WORKSPACE_PATH_ENV)
+            .ok()
+            .filter(|p| !p.is_empty());
+        if let Some(p) = &workspace_path {
+            if !p.starts_with('/') {
+                return Err(Error::InvalidEnv {
+                    name: WORKSPACE_PATH_ENV,
+                    reason: format!("`{p}` is not an absolute path inside the container"),
+                });
+            }
+        }
+        Ok(RunOptions {
+            plan: PlanOptions {
+                images,
+                workspace_path,
+                env: Vec::new(),
+            },
+            workspace: Workspace::Directory(dir.into()),
+            keep,
+            observer: Arc::new(PrintObserver),
+            publish_ports: true,
+            reuse_networks: true,
+            handle_signals: false,
+        })
+    }
+}
+
+/// Runs stages on the Docker engine that `DOCKER_HOST` names.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), pipeline_test_harness::Error> {
+/// use pipeline_test_harness::{Pipeline, RunOptions, Runner};
+///
+/// let pipeline = Pipeline::from_path("examples/seed/communication.yaml")?;
+/// let runner = Runner::connect(RunOptions::from_env(".")?).await?;
+/// let report = runner.run_stage(&pipeline, 0).await?;
+/// assert!(report.passed(), "{}", report.summary());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Runner {
+    docker: Docker,
+    endpoint: String,
+    options: RunOptions,
+    lease: Arc<Lease>,
+}
+
+impl Runner {
+    /// Connects to the engine.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DockerUnreachable`] naming the endpoint tried.
+    pub async fn connect(options: RunOptions) -> Result<Self, Error> {
+        let (docker, endpoint) = connect().await?;
+        if options.handle_signals {
+            crate::teardown::install_signal_cleanup(&endpoint);
+        }
+        let lease = Lease::new(&endpoint);
+        Ok(Runner {
+            docker,
+            endpoint,
+            options,
+            lease,
+        })
+    }
+
+    /// The options this runner was made with.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// Runs stage `index` of `pipeline` to the end and tears it down.
+    ///
+    /// # Errors
+    ///
+    /// Engine errors (an image that cannot be had, a refused request). A failing step is not
+    /// an error: it is in the report.
+    pub async fn run_stage(&self, pipeline: &Pipeline, index: usize) -> Result<StageReport, Error> {
+        Ok(self.start_stage(pipeline, index).await?.finish().await)
+    }
+
+    /// Runs every step of stage `index` and returns with its services still up; call
+    /// [`RunningStage::finish`] to tear it down (dropping it tears down too).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run_stage`]; everything created is removed before the error returns.
+    pub async fn start_stage(
+        &self,
+        pipeline: &Pipeline,
+        index: usize,
+    ) -> Result<RunningStage, Error> {
+        let started = Instant::now();
+        let plan = plan_stage(pipeline, index, &self.options.plan);
+        let observer = self.options.observer.clone();
+        let guard = Guard::new(
+            self.docker.clone(),
+            self.endpoint.clone(),
+            new_run_id(),
+            self.options.keep,
+        );
+        observer.on_event(&Event::StageStarted {
+            stage: &plan.name,
+            run_id: guard.run_id(),
+        });
+        let mut timings = Timings::default();
+        let prepared = crate::run::prepare::prepare(
+            &self.docker,
+            observer.as_ref(),
+            &plan,
+            &guard,
+            &self.options.workspace,
+            self.options.reuse_networks,
+            &mut timings,
+        )
+        .await;
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                guard.teardown(self.options.reuse_networks).await;
+                return Err(e);
+            }
+        };
+        let mut state = RunState::new(plan.steps.len());
+        state.timings = timings;
+        let stage = StageRun {
+            docker: self.docker.clone(),
+            gates: plan.steps.iter().map(|_| Default::default()).collect(),
+            plan,
+            prepared,
+            guard,
+            observer,
+            publish_ports: self.options.publish_ports,
+            state: Mutex::new(state),
+            removals: Removals::default(),
+        };
+        // The steps; beside them, the run steps' containers started ahead of their turn, and
+        // the removal of what killed processes left behind.
+        let run = async {
+            let steps_started = Instant::now();
+            let sweep = async {
+                let swept = crate::teardown::sweep(&stage.docker).await;
+                if swept > 0 {
+                    let message = format!(
+                        "removed {swept} containers, networks and volumes left by killed runs"
+                    );
+                    stage
+                        .observer
+                        .on_event(&Event::Notice { message: &message });
+                }
+            };
+            tokio::join!(stage.exec(&stage.plan.order), stage.prefetch(), sweep);
+            stage.state().timings.total_steps = steps_started.elapsed();
+        };
+        let timed_out = match stage.plan.timeout {
+            Some(t) => tokio::time::timeout(t, run).await.err().map(|_| t),
+            None => {
+                run.await;
+                None
+            }
+        };
+        Ok(self.running(stage, started, timed_out))
+    }
+
+    /// The stage after its steps: the report's steps and outcome from the run state.
+    fn running(
+        &self,
+        stage: StageRun,
+        started: Instant,
+        timed_out: Option<Duration>,
+    ) -> RunningStage {
+        let StageRun {
+            docker,
+            plan,
+            prepared,
+            guard,
+            observer,
+            state,
+            removals,
+            ..
+        } = stage;
+        let state = state.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (steps, outcome) = state::outcome(&plan.steps, &state, timed_out);
+        RunningStage {
+            _lease: self.lease.clone(),
+            network: prepared.network,
+            reuse_networks: self.options.reuse_networks,
+            timings: state.timings,
+            removals: removals.take(),
+            docker,
+            service_containers: state.service_containers(&plan.steps),
+            run_id: guard.run_id().to_string(),
+            name: plan.name,
+            guard: Some(guard),
+            observer,
+            services: state.services,
+            steps,
+            outcome,
+            started,
+        }
+    }
+}

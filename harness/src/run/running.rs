@@ -1,0 +1,182 @@
+//! A stage whose steps have run, with its services still up, until [`RunningStage::finish`]
+//! (or its drop) tears it down.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use futures::future::join_all;
+
+use super::network::Lease;
+use super::output::last_lines;
+use crate::Error;
+use crate::docker::remove_containers;
+use crate::report::{Event, Observer, Outcome, StageReport, StepReport, StepStatus, Timings};
+use crate::service::Service;
+use crate::teardown::Guard;
+
+/// Lines of each service's log shown when a stage fails.
+pub(crate) const SERVICE_LOG_LINES: usize = 20;
+
+/// A stage whose steps have run, with its services still up.
+///
+/// [`RunningStage::finish`] tears it down and returns the report; dropping it tears it down
+/// too (from a thread of its own).
+pub struct RunningStage {
+    /// Keeps the network pool alive until this stage is torn down.
+    pub(super) _lease: Arc<Lease>,
+    pub(super) network: String,
+    pub(super) reuse_networks: bool,
+    pub(super) docker: Docker,
+    /// Every service container that was created, healthy or not: (step, id).
+    pub(super) service_containers: Vec<(String, String)>,
+    pub(super) run_id: String,
+    pub(super) name: String,
+    pub(super) guard: Option<Guard>,
+    pub(super) observer: Arc<dyn Observer>,
+    pub(super) services: Vec<Service>,
+    pub(super) steps: Vec<StepReport>,
+    pub(super) outcome: Outcome,
+    pub(super) started: Instant,
+    pub(super) timings: Timings,
+    pub(super) removals: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningStage")
+            .field("name", &self.name)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningStage {
+    /// The stage's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True when every step passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+
+    /// The run's id: its resources carry the label `pipeline-test.run=<id>`.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// How the steps ended.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// The steps' reports so far.
+    pub fn steps(&self) -> &[StepReport] {
+        &self.steps
+    }
+
+    /// The background services, in YAML order.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// The service of step `name`.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.name == name || s.hostnames.iter().any(|h| h == name))
+    }
+
+    /// Waits until every published port of every service accepts connections, for at most
+    /// `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PortNotReady`] naming the service and port that did not open in time.
+    pub async fn wait_for_ports(&self, limit: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + limit;
+        for r in join_all(self.services.iter().map(|s| s.wait_for_ports(deadline))).await {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Notes how services ended, collects their logs if the stage failed, tears everything
+    /// down and returns the report.
+    pub async fn finish(mut self) -> StageReport {
+        let failed = self.outcome != Outcome::Passed;
+        let inspections = join_all(
+            self.services
+                .iter()
+                .map(|s| self.docker.inspect_container(&s.container_id, None)),
+        )
+        .await;
+        for (service, inspect) in self.services.iter().zip(inspections) {
+            let Ok(inspect) = inspect else { continue };
+            let state = inspect.state.unwrap_or_default();
+            if state.running == Some(false) {
+                if let Some(r) = self.steps.iter_mut().find(|r| r.name == service.name) {
+                    if r.status == StepStatus::Running {
+                        r.status = StepStatus::Exited {
+                            exit_code: state.exit_code.unwrap_or(-1),
+                        };
+                        r.exit_code = state.exit_code;
+                    }
+                }
+            }
+        }
+        let mut service_logs = Vec::new();
+        if failed {
+            let logs = join_all(
+                self.service_containers
+                    .iter()
+                    .map(|(_, id)| last_lines(&self.docker, id, SERVICE_LOG_LINES)),
+            )
+            .await;
+            for ((name, _), lines) in self.service_containers.iter().zip(logs) {
+                service_logs.push((name.clone(), lines));
+            }
+        }
+        let teardown_started = Instant::now();
+        let keep = self.guard.as_ref().is_some_and(Guard::keeps);
+        if !keep {
+            // Finished steps' containers are already going; remove the services beside them.
+            let ids: Vec<String> = self
+                .service_containers
+                .iter()
+                .map(|(_, id)| id.clone())
+                .collect();
+            let services = remove_containers(&self.docker, &ids);
+            tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
+        }
+        let teardown = match self.guard.take() {
+            Some(g) => g.teardown(self.reuse_networks).await,
+            None => Default::default(),
+        };
+        self.timings.teardown = teardown_started.elapsed();
+        for e in &teardown.errors {
+            self.observer.on_event(&Event::Notice {
+                message: &format!("teardown: {e}"),
+            });
+        }
+        if let Some(kept) = &teardown.kept {
+            self.observer.on_event(&Event::Notice { message: kept });
+        }
+        let report = StageReport {
+            stage: self.name.clone(),
+            run_id: self.run_id.clone(),
+            network: self.network.clone(),
+            steps: std::mem::take(&mut self.steps),
+            outcome: self.outcome.clone(),
+            service_logs,
+            teardown_errors: teardown.errors,
+            duration: self.started.elapsed(),
+            timings: self.timings,
+        };
+        self.observer
+            .on_event(&Event::StageFinished { report: &report });
+        report
+    }
+}

@@ -1,0 +1,195 @@
+//! A stage while its steps run: the blocks in order, each step to its end, its result into
+//! the run state.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bollard::Docker;
+use bollard::container::AttachContainerResults;
+use bollard::query_parameters::LogsOptionsBuilder;
+use futures::future::{BoxFuture, join_all};
+use futures::{FutureExt, TryFutureExt};
+use tokio::io::AsyncWriteExt;
+
+use super::container::Removals;
+use super::gate::{Gated, exit_mark};
+use super::output::{Tail, pump_lines};
+use super::prepare::Prepared;
+use super::schedule::{Start, batches};
+use super::state::{RunState, StepResult};
+use super::wait::wait_exit;
+use crate::Error;
+use crate::docker::engine_error;
+use crate::plan::{Block, PlannedStep, StagePlan, StepKind};
+use crate::report::{Event, Observer, StepStatus};
+use crate::teardown::Guard;
+
+/// How a step's own function saw it end; [`StageRun::step`] adds the time and the output.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub status: StepStatus,
+    pub exit_code: Option<i64>,
+}
+
+/// A stage whose resources are prepared, running its steps.
+pub(crate) struct StageRun {
+    pub docker: Docker,
+    pub plan: StagePlan,
+    pub prepared: Prepared,
+    pub guard: Guard,
+    pub observer: Arc<dyn Observer>,
+    pub publish_ports: bool,
+    pub state: Mutex<RunState>,
+    /// Per step: its container, started ahead of its turn and waiting at the gate.
+    pub gates: Vec<tokio::sync::OnceCell<Mutex<Option<Gated>>>>,
+    pub removals: Removals,
+}
+
+impl StageRun {
+    /// The run state, for a short look or change (never held across an await).
+    pub(crate) fn state(&self) -> MutexGuard<'_, RunState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `block`; false when the steps after it must not run.
+    pub(crate) fn exec<'a>(&'a self, block: &'a Block) -> BoxFuture<'a, bool> {
+        async move {
+            match block {
+                Block::Step(i) => self.step(*i).await,
+                Block::Sequence(children) => {
+                    for batch in batches(children, |b| self.start_of(b)) {
+                        let go = join_all(children[batch].iter().map(|c| self.exec(c))).await;
+                        if !go.into_iter().all(|g| g) {
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Block::Parallel(children) => join_all(children.iter().map(|c| self.exec(c)))
+                    .await
+                    .into_iter()
+                    .all(|go| go),
+            }
+        }
+        .boxed()
+    }
+
+    fn start_of(&self, block: &Block) -> Start {
+        let Block::Step(i) = block else {
+            return Start::InTurn;
+        };
+        let step = &self.plan.steps[*i];
+        match step.kind {
+            StepKind::Service if self.waits_for_health(step) => Start::HoldsNext,
+            StepKind::Service => Start::Detached,
+            StepKind::Run => Start::InTurn,
+        }
+    }
+
+    /// Runs step `i` and records its result; false when the steps after it must not run.
+    async fn step(&self, i: usize) -> bool {
+        let step = &self.plan.steps[i];
+        self.observer.on_event(&Event::StepStarted {
+            step: &step.name,
+            type_name: step.type_name,
+            image: &step.image,
+            resolved_image: &step.resolved_image,
+        });
+        let started = Instant::now();
+        let tail = Mutex::new(Tail::default());
+        let ended = match step.kind {
+            StepKind::Service => self.service(step, started, &tail).await,
+            StepKind::Run => self.run_step(step, &tail).await,
+        }
+        .unwrap_or_else(|e| Ended {
+            status: StepStatus::Error {
+                message: e.to_string(),
+            },
+            exit_code: None,
+        });
+        let result = StepResult {
+            status: ended.status,
+            exit_code: ended.exit_code,
+            duration: started.elapsed(),
+            output_tail: tail.into_inner().unwrap_or_else(|e| e.into_inner()).lines(),
+        };
+        if step.kind == StepKind::Run || result.status.is_failure() {
+            let report = super::state::step_report(step, result.clone());
+            self.observer
+                .on_event(&Event::StepFinished { report: &report });
+        }
+        let mut state = self.state();
+        if step.kind == StepKind::Run {
+            state.timings.run_steps += result.duration;
+        }
+        state.record(i, result)
+    }
+
+    /// A run step: its gated container is given the go (or, without one, a container runs
+    /// the ordinary way); its output is pumped until its script ends.
+    async fn run_step(&self, step: &PlannedStep, tail: &Mutex<Tail>) -> Result<Ended, Error> {
+        let docker = &self.docker;
+        let observer = self.observer.as_ref();
+        let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) =
+            match self.take_gated(step).await {
+                Some(Gated { id, attached }) => {
+                    let mark = exit_mark(self.guard.run_id(), step.index);
+                    let wait_id = id.clone();
+                    let work = async move {
+                        let AttachContainerResults { output, mut input } = attached;
+                        // The go: the gate reads one line and the shell becomes the script.
+                        input
+                            .write_all(b"run\n")
+                            .await
+                            .map_err(|err| bollard::errors::Error::IOError { err })?;
+                        let _ = input.shutdown().await;
+                        match pump_lines(output, &step.name, observer, tail, Some(&mark)).await {
+                            Some(code) => Ok(code),
+                            None => wait_exit(docker, &wait_id).await,
+                        }
+                    };
+                    (id, work.boxed())
+                }
+                None => {
+                    let id = self.create(step, None).await?;
+                    let container = id.clone();
+                    let work = async move {
+                        let logs = LogsOptionsBuilder::default()
+                            .follow(true)
+                            .stdout(true)
+                            .stderr(true)
+                            .build();
+                        let stream = docker.logs(&container, Some(logs));
+                        let lines = pump_lines(stream, &step.name, observer, tail, None);
+                        tokio::join!(lines, wait_exit(docker, &container)).1
+                    };
+                    (id, work.boxed())
+                }
+            };
+        let exit = match step.timeout {
+            Some(t) => tokio::time::timeout(t, work).map_err(|_| t).await,
+            None => Ok(work.await),
+        };
+        self.removals.remove_soon(docker, id);
+        let code = match exit {
+            Err(after) => {
+                return Ok(Ended {
+                    status: StepStatus::TimedOut { after },
+                    exit_code: None,
+                });
+            }
+            Ok(code) => {
+                code.map_err(|e| engine_error(format!("wait for step `{}`", step.name), e))?
+            }
+        };
+        let status = match code {
+            0 => StepStatus::Passed,
+            78 => StepStatus::SkippedRest,
+            exit_code => StepStatus::Failed { exit_code },
+        };
+        Ok(Ended {
+            status,
+            exit_code: Some(code),
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! The guard that owns a run's resources.
+
+use std::sync::{Arc, Mutex};
+
+use bollard::Docker;
+
+use super::removal::remove_all;
+use super::{Resources, TeardownReport};
+
+/// Owns the resources of one run.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    docker: Docker,
+    endpoint: String,
+    run_id: String,
+    keep: bool,
+    resources: Arc<Mutex<Resources>>,
+    armed: bool,
+}
+
+/// Every live run's resources, for the signal handler.
+static ACTIVE: Mutex<Vec<(String, Arc<Mutex<Resources>>)>> = Mutex::new(Vec::new());
+
+pub(super) fn active() -> std::sync::MutexGuard<'static, Vec<(String, Arc<Mutex<Resources>>)>> {
+    ACTIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Guard {
+    pub fn new(docker: Docker, endpoint: String, run_id: String, keep: bool) -> Self {
+        let resources: Arc<Mutex<Resources>> = Arc::default();
+        active().push((run_id.clone(), resources.clone()));
+        Guard {
+            docker,
+            endpoint,
+            run_id,
+            keep,
+            resources,
+            armed: true,
+        }
+    }
+
+    fn forget(&self) {
+        active().retain(|(id, _)| *id != self.run_id);
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// True when `PIPELINE_TEST_KEEP` asked to keep everything.
+    pub fn keeps(&self) -> bool {
+        self.keep
+    }
+
+    /// Records a resource; call it as soon as the engine has created it.
+    pub fn track(&self, f: impl FnOnce(&mut Resources)) {
+        f(&mut self.resources.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Removes everything now; with `recycle`, an emptied network goes back to the pool.
+    pub async fn teardown(mut self, recycle: bool) -> TeardownReport {
+        self.armed = false;
+        let resources =
+            std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
+        let report = remove_all(
+            &self.docker,
+            &self.run_id,
+            resources,
+            self.keep,
+            recycle,
+            true,
+        )
+        .await;
+        self.forget();
+        report
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.forget();
+        let resources =
+            std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
+        let (run_id, keep) = (self.run_id.clone(), self.keep);
+        let report = crate::async_drop::block_on(
+            "pipeline-test-teardown",
+            &self.endpoint,
+            move |docker| async move {
+                remove_all(&docker, &run_id, resources, keep, false, false).await
+            },
+        )
+        .unwrap_or_else(|why| TeardownReport::failed(format!("teardown could not run: {why}")));
+        for e in &report.errors {
+            eprintln!("pipeline-test: teardown: {e}");
+        }
+        if let Some(kept) = &report.kept {
+            eprintln!("pipeline-test: {kept}");
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Removing a run's resources: containers, then volumes, then the network.
+
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::RemoveVolumeOptionsBuilder;
+use futures::future::join_all;
+
+use super::{Resources, TeardownReport};
+use crate::docker::{RUN_LABEL, containers_labelled, is_not_found, remove_containers};
+
+/// After a dropped run's containers are removed, how long before looking again for one whose
+/// create was in flight.
+pub(crate) const LATE_CREATE_RECHECK: Duration = Duration::from_millis(500);
+/// How many times removing a network is tried while the engine detaches its endpoints.
+const NETWORK_REMOVAL_TRIES: u32 = 20;
+/// The pause after the first failed try; the n-th pause is n times this.
+const NETWORK_REMOVAL_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Kills and removes every container (with its anonymous volumes), then the volumes, then
+/// the network (or, with `recycle`, gives the emptied network back to the pool). Unless
+/// `complete` (every create returned and was recorded), containers of the run that were not
+/// recorded (a create cut short) are found by label.
+pub(crate) async fn remove_all(
+    docker: &Docker,
+    run_id: &str,
+    resources: Resources,
+    keep: bool,
+    recycle: bool,
+    complete: bool,
+) -> TeardownReport {
+    let mut report = TeardownReport::default();
+    if keep {
+        let mut cmds = Vec::new();
+        if !resources.containers.is_empty() {
+            cmds.push(format!(
+                "docker rm -f -v {}",
+                resources.containers.join(" ")
+            ));
+        }
+        if !resources.volumes.is_empty() {
+            cmds.push(format!("docker volume rm {}", resources.volumes.join(" ")));
+        }
+        if let Some(n) = &resources.network {
+            cmds.push(format!("docker network rm {n}"));
+        }
+        report.kept = Some(format!(
+            "PIPELINE_TEST_KEEP is set: kept run {run_id}; remove it with:\n  {}\n  (or everything of pipeline-test: docker rm -f $(docker ps -aq --filter label=pipeline-test.managed))",
+            cmds.join("\n  ")
+        ));
+        return report;
+    }
+    let mut containers = resources.containers;
+    // Stragglers: anything of this run not recorded (a create cut short by a panic or a
+    // cancelled future). On the normal path every create returned and was recorded.
+    if !complete {
+        for c in containers_labelled(docker, &format!("{RUN_LABEL}={run_id}")).await {
+            if let Some(id) = c.id.filter(|id| !containers.contains(id)) {
+                containers.push(id);
+            }
+        }
+    }
+    for (id, e) in remove_containers(docker, &containers).await {
+        report
+            .errors
+            .push(format!("removing container {}: {e}", short(&id)));
+    }
+    if !complete {
+        // A create that was in flight when the run was dropped may land just now: look again.
+        tokio::time::sleep(LATE_CREATE_RECHECK).await;
+        let late: Vec<String> = containers_labelled(docker, &format!("{RUN_LABEL}={run_id}"))
+            .await
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        for (id, e) in remove_containers(docker, &late).await {
+            report
+                .errors
+                .push(format!("removing container {}: {e}", short(&id)));
+        }
+    }
+    let vol = RemoveVolumeOptionsBuilder::default().force(true).build();
+    for (name, r) in resources.volumes.iter().zip(
+        join_all(
+            resources
+                .volumes
+                .iter()
+                .map(|v| docker.remove_volume(v, Some(vol.clone()))),
+        )
+        .await,
+    ) {
+        if let Err(e) = r {
+            if !is_not_found(&e) {
+                report.errors.push(format!("removing volume {name}: {e}"));
+            }
+        }
+    }
+    if let Some(network) = resources.network.clone() {
+        if recycle && report.errors.is_empty() && crate::run::give_to_pool(network.clone()) {
+            return report;
+        }
+    }
+    if let Some(network) = &resources.network {
+        // The engine may still be detaching the last endpoints: retry briefly.
+        let mut last = None;
+        for attempt in 1..=NETWORK_REMOVAL_TRIES {
+            match docker.remove_network(network).await {
+                Ok(()) => {
+                    last = None;
+                    break;
+                }
+                Err(e) if is_not_found(&e) => {
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(NETWORK_REMOVAL_BACKOFF * attempt).await;
+        }
+        if let Some(e) = last {
+            report
+                .errors
+                .push(format!("removing network {network}: {e}"));
+        }
+    }
+    report
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}

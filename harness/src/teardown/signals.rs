@@ -1,0 +1,57 @@
+//! SIGINT and SIGTERM in a process that runs stages without a command line of its own.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::Resources;
+use super::guard::active;
+use super::removal::remove_all;
+
+/// How long the signal handler may take to remove everything before the process exits.
+const SIGNAL_CLEANUP_LIMIT: Duration = Duration::from_secs(60);
+/// How long installing the handler may take before the caller goes on without it.
+const INSTALL_WAIT: Duration = Duration::from_secs(5);
+
+/// Removes every live run's resources and the pooled networks when the process gets SIGINT
+/// or SIGTERM, then exits with the usual status (130, 143). Installed once per process; for
+/// test binaries, where nothing else would clean up.
+pub(crate) fn install_signal_cleanup(endpoint: &str) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let endpoint = endpoint.to_string();
+    INSTALLED.call_once(move || {
+        let (ready, installed) = std::sync::mpsc::channel();
+        let spawned = crate::async_drop::spawn("pipeline-test-signals", &endpoint, |docker| async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let handlers = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+            let _ = ready.send(());
+            let (Ok(mut int), Ok(mut term)) = handlers else {
+                return;
+            };
+            let code = tokio::select! {
+                _ = int.recv() => 130,
+                _ = term.recv() => 143,
+            };
+            let runs: Vec<(String, Arc<Mutex<Resources>>)> = std::mem::take(&mut *active());
+            let work = async {
+                join_all(runs.iter().map(|(id, r)| {
+                    let resources =
+                        std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner()));
+                    remove_all(&docker, id, resources, false, false, false)
+                }))
+                .await;
+                crate::run::remove_networks(&docker, crate::run::drain_pool()).await;
+            };
+            let _ = tokio::time::timeout(SIGNAL_CLEANUP_LIMIT, work).await;
+            eprintln!(
+                "pipeline-test: interrupted; removed the containers, networks and volumes of the running stages"
+            );
+            std::process::exit(code);
+        });
+        if spawned.is_ok() {
+            // Wait until the handlers are in place, so that a signal right after is caught.
+            let _ = installed.recv_timeout(INSTALL_WAIT);
+        }
+    });
+}
