@@ -4,11 +4,9 @@
 //! than 20 MiB after the first 50 runs or anything was left. `PIPELINE_TEST_SOAK_RUNS`
 //! changes the count.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pipeline_test::harness::ImageMap;
 use pipeline_test::harness::Pipeline;
 use pipeline_test::harness::{Event, Observer};
 use pipeline_test::harness::{RunOptions, Runner, Workspace};
@@ -31,26 +29,7 @@ fn rss_kib() -> u64 {
 
 /// Labelled containers, networks and volumes owned by this process.
 fn labelled() -> usize {
-    let me = std::process::id().to_string();
-    [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]]
-        .iter()
-        .map(|kind| {
-            let o = Command::new("docker")
-                .args(*kind)
-                .args([
-                    "--filter",
-                    "label=pipeline-test.managed",
-                    "--format",
-                    "{{.Label \"pipeline-test.owner\"}}",
-                ])
-                .output()
-                .unwrap();
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|owner| owner.split('/').nth(1) == Some(me.as_str()))
-                .count()
-        })
-        .sum()
+    pipeline_test_support::owned_by(std::process::id()).len()
 }
 
 fn main() {
@@ -63,8 +42,7 @@ fn main() {
         "/examples/seed/communication.yaml"
     ))
     .unwrap();
-    let mut images = ImageMap::parse("redis=pipeline-test-fixtures/redis:7").unwrap();
-    images.extend(ImageMap::from_env().unwrap());
+    let images = pipeline_test_support::images();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

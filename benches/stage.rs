@@ -34,8 +34,6 @@ use pipeline_test::harness::{Event, Observer};
 use pipeline_test::harness::{RunOptions, Runner, Workspace};
 
 const PHASES: [&str; 6] = ["prepare", "network", "start", "health", "steps", "teardown"];
-const DEFAULT_IMAGES: &str =
-    "redis=pipeline-test-fixtures/redis:7,mysql:8.0=pipeline-test-fixtures/mysql:8.0";
 
 /// One stage, in the two forms: YAML for the harness, lists for the hand-written sequences.
 struct Bench {
@@ -363,8 +361,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let mut images = ImageMap::parse(DEFAULT_IMAGES).unwrap();
-    images.extend(ImageMap::from_env().unwrap());
+    let images = pipeline_test_support::images();
     let redis = images.resolve("redis");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

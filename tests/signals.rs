@@ -52,29 +52,7 @@ fn child(case: &str) -> (Child, String) {
     }
 }
 
-/// Containers, networks and volumes whose owner is process `pid`.
-fn owned_by(pid: u32) -> Vec<String> {
-    let mut out = Vec::new();
-    for kind in [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]] {
-        let o = Command::new("docker")
-            .args(kind)
-            .args([
-                "--filter",
-                "label=pipeline-test.managed",
-                "--format",
-                "{{.Label \"pipeline-test.owner\"}}",
-            ])
-            .output()
-            .unwrap();
-        out.extend(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|owner| owner.split('/').nth(1) == Some(&pid.to_string()))
-                .map(str::to_string),
-        );
-    }
-    out
-}
+use pipeline_test_support::owned_by;
 
 fn stop(child: &mut Child, signal: &str) -> Option<i32> {
     assert!(

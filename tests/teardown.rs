@@ -2,7 +2,6 @@
 //! returned an error, and whether the stage itself failed.
 
 use std::cell::RefCell;
-use std::process::Command;
 
 use pipeline_test::{Stage, pipeline_test};
 
@@ -21,26 +20,7 @@ fn take_run() -> String {
 
 /// Every container, network and volume labelled with run `id`.
 fn leftovers(id: &str) -> Vec<String> {
-    let label = format!("label=pipeline-test.run={id}");
-    let mut out = Vec::new();
-    for kind in [
-        &["ps", "-aq"][..],
-        &["network", "ls", "-q"],
-        &["volume", "ls", "-q"],
-    ] {
-        let o = Command::new("docker")
-            .args(kind)
-            .args(["--filter", &label])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "docker {kind:?} failed");
-        out.extend(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(str::to_string),
-        );
-    }
-    out
+    pipeline_test_support::leftovers(&format!("pipeline-test.run={id}"))
 }
 
 // These are called by the tests below (and are tests of their own too).

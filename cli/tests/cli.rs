@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const DEFAULT_IMAGES: &str =
-    "redis=pipeline-test-fixtures/redis:7,mysql:8.0=pipeline-test-fixtures/mysql:8.0";
+use pipeline_test_support::DEFAULT_IMAGES;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pipeline-test"));
@@ -35,34 +34,16 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (status.code().unwrap_or(-1), out, err)
 }
 
-/// Owner labels (`host/pid/start`) of every labelled container, network and volume.
-fn owners() -> Vec<String> {
-    let mut out = Vec::new();
-    for kind in [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]] {
-        let o = Command::new("docker")
-            .args(kind)
-            .args([
-                "--filter",
-                "label=pipeline-test.managed",
-                "--format",
-                "{{.Label \"pipeline-test.owner\"}}",
-            ])
-            .output()
-            .expect("the docker command runs");
-        out.extend(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(str::to_string),
-        );
-    }
-    out
+fn owned_by(pid: u32) -> usize {
+    pipeline_test_support::owned_by(pid).len()
 }
 
-fn owned_by(pid: u32) -> usize {
-    owners()
+/// Every labelled resource, with its owner (`host/pid/start`), for failure messages.
+fn owners() -> Vec<String> {
+    pipeline_test_support::labelled(pipeline_test_support::MANAGED)
         .iter()
-        .filter(|o| o.split('/').nth(1) == Some(&pid.to_string()))
-        .count()
+        .map(|r| format!("{r} ({:?})", r.labels.get("pipeline-test.owner")))
+        .collect()
 }
 
 fn write(name: &str, yaml: &str) -> PathBuf {

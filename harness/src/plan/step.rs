@@ -1,307 +1,28 @@
-//! Pipeline model -> execution plan: what each container of a stage runs, with which
-//! environment, aliases and mounts, in what order. Pure logic, no Docker.
+//! One pipeline step -> one planned container: image, command, script, environment, mounts.
 
 use std::time::Duration;
 
-use crate::images::{ImageMap, Login};
+use super::{
+    Block, HEALTH_INTERVAL, HEALTH_RETRIES, HEALTH_TIMEOUT, HealthPlan, Mount, PlanOptions,
+    PlannedStep, StepKind, VolumeSource,
+};
+use crate::images::Login;
 use crate::ports::PortMapping;
-use crate::source::Span;
 use crate::spec::{
     Container, Envs, HealthTest, Healthcheck, Pipeline, Pull, Stage, Step, StepSpec,
 };
 
-/// Where the workspace is mounted in every step, unless `PIPELINE_TEST_WORKSPACE_PATH` says
-/// otherwise.
-pub const DEFAULT_WORKSPACE_PATH: &str = "/harness";
-
-/// Defaults for a declared health check's missing fields. Docker's own defaults (30 s between
-/// checks) suit production, not tests.
-pub const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
-/// How long one check may take, by default.
-pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
-/// Consecutive failures that make a service unhealthy, by default.
-pub const HEALTH_RETRIES: u32 = 120;
-
-/// How a step's container behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    /// A background service: started detached, its exit code is only information.
-    Service,
-    /// A run or script step: its exit code decides the stage.
-    Run,
-}
-
-/// One container to run.
-#[derive(Debug, Clone)]
-pub struct PlannedStep {
-    /// Position in [`StagePlan::steps`].
-    pub index: usize,
-    /// The step's display name.
-    pub name: String,
-    /// The YAML `type` (`run`, `background`, `script`).
-    pub type_name: &'static str,
-    /// Service or run.
-    pub kind: StepKind,
-    /// The image as the pipeline names it.
-    pub image: String,
-    /// The image actually used, after `PIPELINE_TEST_IMAGES`.
-    pub resolved_image: String,
-    /// When to pull.
-    pub pull: Pull,
-    /// Credentials given in the YAML.
-    pub(crate) login: Option<Login>,
-    /// Replaces the image's entrypoint.
-    pub entrypoint: Option<Vec<String>>,
-    /// Replaces the image's command.
-    pub cmd: Option<Vec<String>>,
-    /// The script (for run steps), as it will be run.
-    pub script: Option<String>,
-    /// `NAME=value` pairs, in order of precedence (later wins).
-    pub env: Vec<(String, String)>,
-    /// The working directory.
-    pub workdir: Option<String>,
-    /// Network aliases (the step's hostnames).
-    pub aliases: Vec<String>,
-    /// `user`.
-    pub user: Option<String>,
-    /// `privileged`.
-    pub privileged: bool,
-    /// Ports the YAML asks to publish (`6379`, `8080:80`).
-    pub ports: Vec<PortMapping>,
-    /// `dns`.
-    pub dns: Vec<String>,
-    /// `dsn_search`.
-    pub dns_search: Vec<String>,
-    /// `extra_hosts`.
-    pub extra_hosts: Vec<String>,
-    /// `network_mode` (replaces the stage network when set).
-    pub network_mode: Option<String>,
-    /// `memory`, in bytes.
-    pub memory: Option<i64>,
-    /// `shm_size`, in bytes.
-    pub shm_size: Option<i64>,
-    /// `cpu`, in nano-CPUs.
-    pub nano_cpus: Option<i64>,
-    /// Everything mounted into the container, in order: the workspace, the container's
-    /// `volumes`, then the stage volumes the step's `mount:` names.
-    pub mounts: Vec<Mount>,
-    /// `timeout`.
-    pub timeout: Option<Duration>,
-    /// A declared health check.
-    pub healthcheck: Option<HealthPlan>,
-    /// Where the step is written.
-    pub span: Span,
-}
-
-/// A health check to configure on a service, in docker's terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthPlan {
-    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
-    pub test: Vec<String>,
-    /// Between checks.
-    pub interval: Duration,
-    /// Of one check.
-    pub timeout: Duration,
-    /// Failures before unhealthy.
-    pub retries: u32,
-    /// Grace period after start.
-    pub start_period: Duration,
-}
-
-/// Where a mount's content comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum VolumeSource {
-    /// The stage's workspace (a host directory or a volume of the run, see `Workspace`).
-    Workspace,
-    /// A `temp` volume of the stage, by its name in the YAML; created for the run.
-    Temp(String),
-    /// An engine volume by name (`name:/path` in a container's `volumes`).
-    Named(String),
-    /// A host path (`/host:/path`, or a `host` volume of the stage).
-    Host(String),
-    /// A fresh anonymous volume (`/path` alone).
-    Anonymous,
-}
-
-/// One mount of a step's container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Mount {
-    /// What is mounted.
-    pub source: VolumeSource,
-    /// Where, inside the container.
-    pub target: String,
-    /// Docker's mount options after the path (`ro`, `rw,z`).
-    pub options: Option<String>,
-}
-
-impl Mount {
-    /// A mount of `source` at `target`.
-    pub fn new(source: VolumeSource, target: impl Into<String>) -> Self {
-        Mount {
-            source,
-            target: target.into(),
-            options: None,
-        }
-    }
-
-    /// Reads a container `volumes` entry: `/host:/path[:ro]`, `name:/path`, or `/path`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pipeline_test_harness::plan::{Mount, VolumeSource};
-    /// let m = Mount::parse_bind("/etc/hosts:/etc/hosts:ro");
-    /// assert_eq!(m.source, VolumeSource::Host("/etc/hosts".into()));
-    /// assert_eq!(m.options.as_deref(), Some("ro"));
-    /// assert_eq!(Mount::parse_bind("cache:/data").source, VolumeSource::Named("cache".into()));
-    /// assert_eq!(Mount::parse_bind("/data").source, VolumeSource::Anonymous);
-    /// ```
-    pub fn parse_bind(text: &str) -> Mount {
-        let mut parts = text.splitn(3, ':');
-        let first = parts.next().unwrap_or_default();
-        let Some(target) = parts.next() else {
-            return Mount::new(VolumeSource::Anonymous, first);
-        };
-        let source = if first.starts_with(['/', '.', '~']) {
-            VolumeSource::Host(first.to_string())
-        } else {
-            VolumeSource::Named(first.to_string())
-        };
-        Mount {
-            source,
-            target: target.to_string(),
-            options: parts.next().map(str::to_string),
-        }
-    }
-}
-
-/// The order steps run in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Block {
-    /// One step, by index.
-    Step(usize),
-    /// These, one after another.
-    Sequence(Vec<Block>),
-    /// These, at the same time.
-    Parallel(Vec<Block>),
-}
-
-/// Everything needed to run one stage.
-#[derive(Debug, Clone)]
-pub struct StagePlan {
-    /// The stage's display name.
-    pub name: String,
-    /// Its position in the pipeline (0-based).
-    pub index: usize,
-    /// Every container step, in YAML order.
-    pub steps: Vec<PlannedStep>,
-    /// The order to run them in.
-    pub order: Block,
-    /// Stage volumes of type `temp`, created for the run.
-    pub temp_volumes: Vec<String>,
-    /// Where the workspace is mounted.
-    pub workspace_path: String,
-    /// The pipeline's `options.timeout`.
-    pub timeout: Option<Duration>,
-}
-
-impl StagePlan {
-    /// The distinct images to prepare: (resolved image, strictest pull policy, login).
-    pub(crate) fn images(&self) -> Vec<(String, Pull, Option<Login>)> {
-        let mut out: Vec<(String, Pull, Option<Login>)> = Vec::new();
-        for s in &self.steps {
-            match out.iter_mut().find(|(i, _, _)| *i == s.resolved_image) {
-                Some(entry) => {
-                    if s.pull == Pull::Always {
-                        entry.1 = Pull::Always;
-                    }
-                    if entry.2.is_none() {
-                        entry.2 = s.login.clone();
-                    }
-                }
-                None => out.push((s.resolved_image.clone(), s.pull, s.login.clone())),
-            }
-        }
-        out
-    }
-
-    /// The steps that are services.
-    pub fn services(&self) -> impl Iterator<Item = &PlannedStep> {
-        self.steps.iter().filter(|s| s.kind == StepKind::Service)
-    }
-}
-
-/// Settings that come from outside the pipeline file.
-#[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
-    /// Image substitutions.
-    pub images: ImageMap,
-    /// Where the workspace is mounted ([`DEFAULT_WORKSPACE_PATH`] when `None`).
-    pub workspace_path: Option<String>,
-    /// Extra environment for every step, lowest precedence (`--env`).
-    pub env: Vec<(String, String)>,
-}
-
-/// Plans stage `index` of `pipeline`.
-///
-/// # Examples
-///
-/// ```
-/// use pipeline_test_harness::plan::{plan_stage, PlanOptions, StepKind};
-/// use pipeline_test_harness::source::SourceFile;
-/// use pipeline_test_harness::spec::Pipeline;
-///
-/// let yaml = "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - name: cache\n        type: background\n        spec: {container: redis}\n      - name: ping\n        type: run\n        spec: {container: redis, script: redis-cli -h cache ping}\n";
-/// let pipeline = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
-/// let plan = plan_stage(&pipeline, 0, &PlanOptions::default());
-/// assert_eq!(plan.steps[0].kind, StepKind::Service);
-/// assert_eq!(plan.steps[1].entrypoint.as_deref(), Some(&["/bin/sh".to_string(), "-c".to_string()][..]));
-/// assert!(plan.steps[1].script.as_deref().unwrap().contains("redis-cli -h cache ping"));
-/// ```
-pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> StagePlan {
-    let stage = &pipeline.stages[index];
-    let workspace_path = options
-        .workspace_path
-        .clone()
-        .unwrap_or_else(|| DEFAULT_WORKSPACE_PATH.to_string());
-    let mut planner = Planner {
-        pipeline,
-        stage,
-        stage_name: stage.display_name(index),
-        options,
-        workspace_path: workspace_path.clone(),
-        steps: Vec::new(),
-    };
-    let order = Block::Sequence(planner.blocks(&stage.steps));
-    StagePlan {
-        name: planner.stage_name.clone(),
-        index,
-        steps: planner.steps,
-        order,
-        temp_volumes: stage
-            .volumes
-            .iter()
-            .filter(|v| v.volume_type.as_str() != "host")
-            .map(|v| v.name.value.clone())
-            .collect(),
-        workspace_path,
-        timeout: pipeline.options.timeout.as_ref().map(|t| t.value),
-    }
-}
-
-struct Planner<'a> {
-    pipeline: &'a Pipeline,
-    stage: &'a Stage,
-    stage_name: String,
-    options: &'a PlanOptions,
-    workspace_path: String,
-    steps: Vec<PlannedStep>,
+pub(super) struct Planner<'a> {
+    pub(super) pipeline: &'a Pipeline,
+    pub(super) stage: &'a Stage,
+    pub(super) stage_name: String,
+    pub(super) options: &'a PlanOptions,
+    pub(super) workspace_path: String,
+    pub(super) steps: Vec<PlannedStep>,
 }
 
 impl Planner<'_> {
-    fn blocks(&mut self, steps: &[Step]) -> Vec<Block> {
+    pub(super) fn blocks(&mut self, steps: &[Step]) -> Vec<Block> {
         steps.iter().map(|s| self.block(s)).collect()
     }
 
@@ -621,6 +342,7 @@ fn parse_bytes(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{DEFAULT_WORKSPACE_PATH, StagePlan, plan_stage};
     use crate::source::SourceFile;
 
     fn plan(yaml: &str) -> StagePlan {

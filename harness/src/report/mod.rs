@@ -1,7 +1,10 @@
 //! What happened in a run: events as they happen, and the report at the end.
 
+mod event;
+
+pub use event::{CollectObserver, Event, Observer, PrintObserver};
+
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::duration::format_duration;
@@ -9,6 +12,7 @@ use crate::plan::StepKind;
 
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StepStatus {
     /// Exited 0.
     Passed,
@@ -54,7 +58,7 @@ impl StepStatus {
         )
     }
 
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             StepStatus::Passed => "passed".into(),
             StepStatus::Failed { exit_code } => format!("FAILED (exit {exit_code})"),
@@ -73,6 +77,7 @@ impl StepStatus {
 
 /// One step's result.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StepReport {
     /// The step's name.
     pub name: String,
@@ -94,6 +99,7 @@ pub struct StepReport {
 
 /// How a stage ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Every step passed.
     Passed,
@@ -110,6 +116,7 @@ pub enum Outcome {
 /// created; run steps' containers start while services start and earlier steps run), so
 /// they do not add up to the total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timings {
     /// Checking (and pulling) the images.
     pub prepare: Duration,
@@ -131,6 +138,7 @@ pub struct Timings {
 
 /// The result of one stage.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StageReport {
     /// The stage's name.
     pub stage: String,
@@ -167,21 +175,17 @@ impl StageReport {
     ///
     /// # Examples
     ///
-    /// ```
-    /// use std::time::Duration;
-    /// use pipeline_test_harness::report::{Outcome, StageReport, StepReport, StepStatus};
-    /// use pipeline_test_harness::plan::StepKind;
-    /// let report = StageReport {
-    ///     stage: "build".into(), run_id: "0123456789ab".into(), network: "net".into(),
-    ///     steps: vec![StepReport {
-    ///         name: "ping".into(), type_name: "run", kind: StepKind::Run, image: "redis".into(),
-    ///         status: StepStatus::Passed, exit_code: Some(0),
-    ///         duration: Duration::from_millis(620), output_tail: vec![],
-    ///     }],
-    ///     outcome: Outcome::Passed, service_logs: vec![], teardown_errors: vec![],
-    ///     duration: Duration::from_secs(2), timings: Default::default(),
-    /// };
-    /// assert!(report.summary().contains("ping"));
+    /// ```no_run
+    /// # async fn demo() -> Result<(), pipeline_test_harness::Error> {
+    /// use pipeline_test_harness::{Pipeline, RunOptions, Runner};
+    /// let pipeline = Pipeline::from_path("ci.yaml")?;
+    /// let runner = Runner::connect(RunOptions::from_env(".")?).await?;
+    /// let report = runner.run_stage(&pipeline, 0).await?;
+    /// print!("{}", report.summary());
+    /// // STEP  TYPE        IMAGE  STATUS   TIME
+    /// // ping  run         redis  passed   620ms
+    /// // stage `build` passed in 2.00s
+    /// # Ok(()) }
     /// ```
     pub fn summary(&self) -> String {
         let mut rows = vec![[
@@ -270,157 +274,5 @@ impl StageReport {
     }
 }
 
-/// Something that happened during a run.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// A stage begins.
-    StageStarted {
-        /// Its name.
-        stage: &'a str,
-        /// The run's id (the `pipeline-test.run` label of its resources).
-        run_id: &'a str,
-    },
-    /// A step's container is about to run.
-    StepStarted {
-        /// The step.
-        step: &'a str,
-        /// Its YAML type.
-        type_name: &'a str,
-        /// The image as written.
-        image: &'a str,
-        /// The image used.
-        resolved_image: &'a str,
-    },
-    /// One line of a step's output.
-    Output {
-        /// The step.
-        step: &'a str,
-        /// The line, without its newline.
-        line: &'a str,
-    },
-    /// A service is up (started, and healthy if it has a health check).
-    ServiceReady {
-        /// The service.
-        step: &'a str,
-        /// Time from start to ready.
-        after: Duration,
-        /// Whether a health check was waited for.
-        healthy: bool,
-    },
-    /// A step ended.
-    StepFinished {
-        /// Its report.
-        report: &'a StepReport,
-    },
-    /// Something worth saying: a pull, a kept resource, a teardown problem.
-    Notice {
-        /// The message.
-        message: &'a str,
-    },
-    /// A stage ended.
-    StageFinished {
-        /// Its report.
-        report: &'a StageReport,
-    },
-}
-
-impl Event<'_> {
-    /// The event as the lines the command line prints.
-    pub fn render(&self) -> String {
-        match self {
-            Event::StageStarted { stage, run_id } => format!("=== stage `{stage}` (run {run_id})"),
-            Event::StepStarted {
-                step,
-                type_name,
-                image,
-                resolved_image,
-            } => {
-                if image == resolved_image {
-                    format!("--> {step} ({type_name}, {image})")
-                } else {
-                    format!("--> {step} ({type_name}, {image} as {resolved_image})")
-                }
-            }
-            Event::Output { step, line } => format!("[{step}] {line}"),
-            Event::ServiceReady {
-                step,
-                after,
-                healthy,
-            } => format!(
-                "<-- {step} is {} after {}",
-                if *healthy { "healthy" } else { "started" },
-                format_duration(*after)
-            ),
-            Event::StepFinished { report } => match report.exit_code {
-                Some(code) => format!(
-                    "<-- {}: {} (exit code {code}) in {}",
-                    report.name,
-                    report.status.label(),
-                    format_duration(report.duration)
-                ),
-                None => format!("<-- {}: {}", report.name, report.status.label()),
-            },
-            Event::Notice { message } => format!("note: {message}"),
-            Event::StageFinished { report } => {
-                let mut s = format!(
-                    "=== summary of stage `{}`\n{}",
-                    report.stage,
-                    report.summary()
-                );
-                if let Some(m) = report.failure_message() {
-                    s.push_str(&m);
-                }
-                s.trim_end().to_string()
-            }
-        }
-    }
-}
-
-/// Receives events as a run goes. Called from the runner's tasks: keep it quick.
-pub trait Observer: Send + Sync {
-    /// One event.
-    fn on_event(&self, event: &Event<'_>);
-}
-
-/// Prints every event to standard output as it happens (the command line's observer).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PrintObserver;
-
-impl Observer for PrintObserver {
-    fn on_event(&self, event: &Event<'_>) {
-        println!("{}", event.render());
-    }
-}
-
-/// Keeps every event's rendering in memory, to be printed later from the right thread
-/// (libtest captures only what the test's own thread prints).
-///
-/// # Examples
-///
-/// ```
-/// use pipeline_test_harness::report::{CollectObserver, Event, Observer};
-/// let c = CollectObserver::default();
-/// c.on_event(&Event::Notice { message: "hello" });
-/// assert_eq!(c.take(), vec!["note: hello".to_string()]);
-/// ```
-#[derive(Debug, Default)]
-pub struct CollectObserver {
-    lines: Mutex<Vec<String>>,
-}
-
-impl CollectObserver {
-    /// Takes the lines collected so far.
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-impl Observer for CollectObserver {
-    fn on_event(&self, event: &Event<'_>) {
-        self.lines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(event.render());
-    }
-}
+#[cfg(test)]
+mod tests;

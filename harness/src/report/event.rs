@@ -1,0 +1,162 @@
+//! Events as a run goes, and who hears them.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{StageReport, StepReport};
+use crate::duration::format_duration;
+
+/// Something that happened during a run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A stage begins.
+    StageStarted {
+        /// Its name.
+        stage: &'a str,
+        /// The run's id (the `pipeline-test.run` label of its resources).
+        run_id: &'a str,
+    },
+    /// A step's container is about to run.
+    StepStarted {
+        /// The step.
+        step: &'a str,
+        /// Its YAML type.
+        type_name: &'a str,
+        /// The image as written.
+        image: &'a str,
+        /// The image used.
+        resolved_image: &'a str,
+    },
+    /// One line of a step's output.
+    Output {
+        /// The step.
+        step: &'a str,
+        /// The line, without its newline.
+        line: &'a str,
+    },
+    /// A service is up (started, and healthy if it has a health check).
+    ServiceReady {
+        /// The service.
+        step: &'a str,
+        /// Time from start to ready.
+        after: Duration,
+        /// Whether a health check was waited for.
+        healthy: bool,
+    },
+    /// A step ended.
+    StepFinished {
+        /// Its report.
+        report: &'a StepReport,
+    },
+    /// Something worth saying: a pull, a kept resource, a teardown problem.
+    Notice {
+        /// The message.
+        message: &'a str,
+    },
+    /// A stage ended.
+    StageFinished {
+        /// Its report.
+        report: &'a StageReport,
+    },
+}
+
+impl Event<'_> {
+    /// The event as the lines the command line prints.
+    pub fn render(&self) -> String {
+        match self {
+            Event::StageStarted { stage, run_id } => format!("=== stage `{stage}` (run {run_id})"),
+            Event::StepStarted {
+                step,
+                type_name,
+                image,
+                resolved_image,
+            } => {
+                if image == resolved_image {
+                    format!("--> {step} ({type_name}, {image})")
+                } else {
+                    format!("--> {step} ({type_name}, {image} as {resolved_image})")
+                }
+            }
+            Event::Output { step, line } => format!("[{step}] {line}"),
+            Event::ServiceReady {
+                step,
+                after,
+                healthy,
+            } => format!(
+                "<-- {step} is {} after {}",
+                if *healthy { "healthy" } else { "started" },
+                format_duration(*after)
+            ),
+            Event::StepFinished { report } => match report.exit_code {
+                Some(code) => format!(
+                    "<-- {}: {} (exit code {code}) in {}",
+                    report.name,
+                    report.status.label(),
+                    format_duration(report.duration)
+                ),
+                None => format!("<-- {}: {}", report.name, report.status.label()),
+            },
+            Event::Notice { message } => format!("note: {message}"),
+            Event::StageFinished { report } => {
+                let mut s = format!(
+                    "=== summary of stage `{}`\n{}",
+                    report.stage,
+                    report.summary()
+                );
+                if let Some(m) = report.failure_message() {
+                    s.push_str(&m);
+                }
+                s.trim_end().to_string()
+            }
+        }
+    }
+}
+
+/// Receives events as a run goes. Called from the runner's tasks: keep it quick.
+pub trait Observer: Send + Sync {
+    /// One event.
+    fn on_event(&self, event: &Event<'_>);
+}
+
+/// Prints every event to standard output as it happens (the command line's observer).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PrintObserver;
+
+impl Observer for PrintObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        println!("{}", event.render());
+    }
+}
+
+/// Keeps every event's rendering in memory, to be printed later from the right thread
+/// (libtest captures only what the test's own thread prints).
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::{CollectObserver, Event, Observer};
+/// let c = CollectObserver::default();
+/// c.on_event(&Event::Notice { message: "hello" });
+/// assert_eq!(c.take(), vec!["note: hello".to_string()]);
+/// ```
+#[derive(Debug, Default)]
+pub struct CollectObserver {
+    lines: Mutex<Vec<String>>,
+}
+
+impl CollectObserver {
+    /// Takes the lines collected so far.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Observer for CollectObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event.render());
+    }
+}

@@ -1,0 +1,352 @@
+//! The steps of a stage, and what they hold.
+
+use std::time::Duration;
+
+use super::Envs;
+use crate::source::{Span, Spanned};
+
+/// One step.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Step {
+    /// Where the step starts in the file.
+    pub span: Span,
+    /// `id:`.
+    pub id: Option<Spanned<String>>,
+    /// `name:`.
+    pub name: Option<Spanned<String>>,
+    /// `desc:`.
+    pub desc: Option<Spanned<String>>,
+    /// Where `type:` was written.
+    pub type_span: Span,
+    /// `timeout:`.
+    pub timeout: Option<Spanned<Duration>>,
+    /// `when:`, an expression.
+    pub when: Option<Spanned<String>>,
+    /// `failure:` strategies.
+    pub failure: Vec<Failure>,
+    /// `strategy:`.
+    pub strategy: Option<Strategy>,
+    /// Keys that are valid but not acted on (`inputs`, ...).
+    pub ignored: Vec<Spanned<String>>,
+    /// The names other containers reach this step's container by: the Gitness slug (id, else
+    /// name, else type; lowercase letters and digits) and the name itself when it is a valid
+    /// DNS label. Filled in by normalisation.
+    pub hostnames: Vec<String>,
+    /// What the step does.
+    pub spec: StepSpec,
+}
+
+impl Step {
+    /// The step's display name: its name, else its id, else its first hostname.
+    pub fn display_name(&self) -> String {
+        self.name
+            .as_ref()
+            .or(self.id.as_ref())
+            .map(|s| s.value.clone())
+            .or_else(|| self.hostnames.first().cloned())
+            .unwrap_or_else(|| self.spec.type_name().to_string())
+    }
+}
+
+/// What a step does, by `type:`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StepSpec {
+    /// `type: run`.
+    Run(Box<RunStep>),
+    /// `type: background`.
+    Background(Box<BackgroundStep>),
+    /// `type: script` (the older flat form).
+    Script(Box<ScriptStep>),
+    /// `type: group`: steps one after another.
+    Group(Vec<Step>),
+    /// `type: parallel`: steps at the same time.
+    Parallel(Vec<Step>),
+}
+
+impl StepSpec {
+    /// The `type:` keyword of this step.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            StepSpec::Run(_) => "run",
+            StepSpec::Background(_) => "background",
+            StepSpec::Script(_) => "script",
+            StepSpec::Group(_) => "group",
+            StepSpec::Parallel(_) => "parallel",
+        }
+    }
+
+    /// The image the step runs in, if it runs in a container.
+    pub fn image(&self) -> Option<&Spanned<String>> {
+        match self {
+            StepSpec::Run(r) => r.container.as_ref().map(|c| &c.image),
+            StepSpec::Background(b) => b.container.as_ref().map(|c| &c.image).or(b.image.as_ref()),
+            StepSpec::Script(s) => s.image.as_ref(),
+            StepSpec::Group(_) | StepSpec::Parallel(_) => None,
+        }
+    }
+}
+
+/// A script: one string, or a list whose items all run.
+pub type Script = Vec<Spanned<String>>;
+
+/// `type: run`.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RunStep {
+    /// `shell:` (`sh`, `bash`, `pwsh`, ...).
+    pub shell: Option<Spanned<String>>,
+    /// `script:`.
+    pub script: Script,
+    /// `container:`.
+    pub container: Option<Container>,
+    /// `envs:`.
+    pub envs: Envs,
+    /// `reports:`.
+    pub reports: Vec<Report>,
+    /// `outputs:`.
+    pub outputs: Vec<Spanned<String>>,
+    /// `mount:`.
+    pub mount: Vec<Mount>,
+}
+
+/// `type: background`.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct BackgroundStep {
+    /// `shell:`.
+    pub shell: Option<Spanned<String>>,
+    /// `envs:`.
+    pub envs: Envs,
+    /// `script:` (ignored by the Gitness runner; see the README).
+    pub script: Script,
+    /// `run:` (deprecated): a command run in place of the image's own.
+    pub run: Option<Spanned<String>>,
+    /// `container:`.
+    pub container: Option<Container>,
+    /// `mount:`.
+    pub mount: Vec<Mount>,
+    /// `image:` (deprecated; prefer `container:`).
+    pub image: Option<Spanned<String>>,
+    /// `user:` (deprecated).
+    pub user: Option<Spanned<String>>,
+    /// `pull:` (deprecated).
+    pub pull: Option<Spanned<Pull>>,
+    /// `entrypoint:` (deprecated).
+    pub entrypoint: Option<Spanned<String>>,
+    /// `args:` (deprecated).
+    pub args: Vec<Spanned<String>>,
+    /// `ports:` (deprecated).
+    pub ports: Vec<Spanned<String>>,
+    /// `network:` (deprecated).
+    pub network: Option<Spanned<String>>,
+    /// `privileged:` (deprecated).
+    pub privileged: bool,
+    /// `resources:` (deprecated; accepted, not acted on).
+    pub resources: Option<Span>,
+    /// `workdir:` (deprecated).
+    pub workdir: Option<Spanned<String>>,
+    /// `healthcheck:` in docker compose's form (a pipeline-test extension).
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// `type: script`, the older flat form.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ScriptStep {
+    /// `image:`.
+    pub image: Option<Spanned<String>>,
+    /// `connector:`.
+    pub connector: Option<Spanned<String>>,
+    /// `user:`.
+    pub user: Option<Spanned<String>>,
+    /// `group:`.
+    pub group: Option<Spanned<String>>,
+    /// `pull:`.
+    pub pull: Option<Spanned<Pull>>,
+    /// `shell:`.
+    pub shell: Option<Spanned<String>>,
+    /// `envs:`.
+    pub envs: Envs,
+    /// `run:`: the script.
+    pub run: Script,
+    /// `entrypoint:`.
+    pub entrypoint: Option<Spanned<String>>,
+    /// `args:`.
+    pub args: Vec<Spanned<String>>,
+    /// `privileged:`.
+    pub privileged: bool,
+    /// `network:`.
+    pub network: Option<Spanned<String>>,
+    /// `reports:`.
+    pub reports: Vec<Report>,
+    /// `outputs:`.
+    pub outputs: Vec<Spanned<String>>,
+    /// `resources:` (accepted, not acted on).
+    pub resources: Option<Span>,
+    /// `mount:`.
+    pub mount: Vec<Mount>,
+}
+
+/// `container:`, given as an image string or as a mapping.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Container {
+    /// Where `container:` was written.
+    pub span: Span,
+    /// `image`.
+    pub image: Spanned<String>,
+    /// `connector` (a Harness registry connector; not used locally).
+    pub connector: Option<Spanned<String>>,
+    /// `credentials`.
+    pub credentials: Option<Credentials>,
+    /// `pull`.
+    pub pull: Option<Spanned<Pull>>,
+    /// `entrypoint`.
+    pub entrypoint: Option<Spanned<String>>,
+    /// `args`.
+    pub args: Vec<Spanned<String>>,
+    /// `dns`.
+    pub dns: Vec<Spanned<String>>,
+    /// `dsn_search` (sic, as the schema spells it).
+    pub dns_search: Vec<Spanned<String>>,
+    /// `extra_hosts` (`host:ip`).
+    pub extra_hosts: Vec<Spanned<String>>,
+    /// `network`.
+    pub network: Option<Spanned<String>>,
+    /// `network_mode`.
+    pub network_mode: Option<Spanned<String>>,
+    /// `privileged`.
+    pub privileged: bool,
+    /// `workdir`.
+    pub workdir: Option<Spanned<String>>,
+    /// `ports` (`6379`, `8080:80`).
+    pub ports: Vec<Spanned<String>>,
+    /// `volumes` (`name:/path` or `/host:/path`).
+    pub volumes: Vec<Spanned<String>>,
+    /// `user`.
+    pub user: Option<Spanned<String>>,
+    /// `group`.
+    pub group: Option<Spanned<String>>,
+    /// `cpu` (cores, as written).
+    pub cpu: Option<Spanned<String>>,
+    /// `memory` (`512m`, `2g`, or bytes).
+    pub memory: Option<Spanned<String>>,
+    /// `shm_size`.
+    pub shm_size: Option<Spanned<String>>,
+}
+
+/// `credentials:` of a container.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Credentials {
+    /// `username`.
+    pub username: Option<Spanned<String>>,
+    /// `password`.
+    pub password: Option<Spanned<String>>,
+}
+
+/// When to pull an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Pull {
+    /// `always`.
+    Always,
+    /// `never`.
+    Never,
+    /// `if-not-exists` (the default).
+    #[default]
+    IfNotExists,
+}
+
+/// One `reports:` entry.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Report {
+    /// `type` (`junit`).
+    pub report_type: Option<Spanned<String>>,
+    /// `path`: one or more globs.
+    pub path: Vec<Spanned<String>>,
+}
+
+/// One `mount:` entry: a stage volume mounted into a step.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Mount {
+    /// `name`: the stage volume.
+    pub name: Spanned<String>,
+    /// `path`: where it is mounted.
+    pub path: Spanned<String>,
+}
+
+/// One `spec.volumes` entry of a stage.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Volume {
+    /// `name`.
+    pub name: Spanned<String>,
+    /// `type` (`temp`, `host`, `claim`, `config`).
+    pub volume_type: Spanned<String>,
+    /// `spec.path` of a host volume.
+    pub host_path: Option<Spanned<String>>,
+}
+
+/// One `failure:` strategy.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Failure {
+    /// `errors`: which errors it applies to.
+    pub errors: Vec<Spanned<String>>,
+    /// `action.type` (`ignore`, `retry`, `abort`, ...).
+    pub action: Option<Spanned<String>>,
+}
+
+/// `strategy:` (matrix, for, while).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Strategy {
+    /// `type`.
+    pub strategy_type: Spanned<String>,
+}
+
+/// A docker compose style health check of a background step (a pipeline-test extension).
+///
+/// ```yaml
+/// healthcheck:
+///   test: ["CMD", "redis-cli", "ping"]
+///   interval: 1s
+///   timeout: 3s
+///   retries: 30
+///   start_period: 5s
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Healthcheck {
+    /// Where `healthcheck:` was written.
+    pub span: Span,
+    /// `test`.
+    pub test: HealthTest,
+    /// `interval` between checks.
+    pub interval: Option<Spanned<Duration>>,
+    /// `timeout` of one check.
+    pub timeout: Option<Spanned<Duration>>,
+    /// `retries`: consecutive failures that make the service unhealthy.
+    pub retries: Option<Spanned<u32>>,
+    /// `start_period`: failures during it do not count.
+    pub start_period: Option<Spanned<Duration>>,
+    /// `start_interval`: the interval during the start period.
+    pub start_interval: Option<Spanned<Duration>>,
+}
+
+/// The command of a health check, as docker compose writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HealthTest {
+    /// `["CMD", "prog", "arg"]`: run directly.
+    Cmd(Vec<String>),
+    /// `"cmd"` or `["CMD-SHELL", "cmd"]`: run by `/bin/sh -c`.
+    Shell(String),
+    /// `["NONE"]` or `disable: true`: the image's check is turned off.
+    Disabled,
+}

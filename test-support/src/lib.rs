@@ -1,0 +1,158 @@
+//! Docker helpers shared by pipeline-test's own tests, benches and command-line tests: the
+//! stand-in image map, and the resources a run, a process or a label left behind. Not
+//! published; it talks to the engine through its API, as the harness does.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! // Nothing of run `0123456789ab` is left.
+//! assert!(pipeline_test_support::leftovers("pipeline-test.run=0123456789ab").is_empty());
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+};
+use pipeline_test_harness::ImageMap;
+
+/// The stand-in images `scripts/fixture-images.sh` builds, under the names tests use.
+pub const DEFAULT_IMAGES: &str =
+    "redis=pipeline-test-fixtures/redis:7,mysql:8.0=pipeline-test-fixtures/mysql:8.0";
+
+/// The label every resource of the harness carries.
+pub const MANAGED: &str = "pipeline-test.managed=true";
+
+/// The stand-ins, overridden by `PIPELINE_TEST_IMAGES`.
+///
+/// # Panics
+///
+/// When `PIPELINE_TEST_IMAGES` is malformed.
+pub fn images() -> ImageMap {
+    let mut map = ImageMap::parse(DEFAULT_IMAGES).expect("DEFAULT_IMAGES is well-formed");
+    map.extend(ImageMap::from_env().unwrap_or_else(|e| panic!("{e}")));
+    map
+}
+
+/// A container, network or volume, with its labels.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// `container`, `network` or `volume`.
+    pub kind: &'static str,
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: HashMap<String, String>,
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+impl Resource {
+    /// The process id in its `pipeline-test.owner` label (`host/pid/start`).
+    pub fn owner_pid(&self) -> Option<u32> {
+        self.labels
+            .get("pipeline-test.owner")?
+            .rsplit('/')
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+}
+
+/// Every container (running or not), network and volume carrying `label` (`key` or
+/// `key=value`).
+///
+/// # Panics
+///
+/// When the engine cannot be reached or refuses to list.
+pub async fn labelled_async(label: &str) -> Vec<Resource> {
+    let docker = Docker::connect_with_defaults()
+        .expect("a Docker client")
+        .negotiate_version()
+        .await
+        .expect("the Docker engine answers (is it running? `docker info`)");
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let mut out = Vec::new();
+    let containers = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    for c in docker.list_containers(Some(containers)).await.unwrap() {
+        out.push(Resource {
+            kind: "container",
+            name: c.names.unwrap_or_default().join(","),
+            labels: c.labels.unwrap_or_default(),
+        });
+    }
+    let networks = ListNetworksOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    for n in docker.list_networks(Some(networks)).await.unwrap() {
+        out.push(Resource {
+            kind: "network",
+            name: n.name.unwrap_or_default(),
+            labels: n.labels.unwrap_or_default(),
+        });
+    }
+    let volumes = ListVolumesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    for v in docker
+        .list_volumes(Some(volumes))
+        .await
+        .unwrap()
+        .volumes
+        .unwrap_or_default()
+    {
+        out.push(Resource {
+            kind: "volume",
+            name: v.name,
+            labels: v.labels,
+        });
+    }
+    out
+}
+
+/// [`labelled_async`] from anywhere, async context or not (it runs on a thread of its own).
+pub fn labelled(label: &str) -> Vec<Resource> {
+    let label = label.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(labelled_async(&label))
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// What carries `label`, as `kind name` lines (empty when nothing is left).
+pub fn leftovers(label: &str) -> Vec<String> {
+    labelled(label).iter().map(ToString::to_string).collect()
+}
+
+/// [`leftovers`] for async tests.
+pub async fn leftovers_async(label: &str) -> Vec<String> {
+    labelled_async(label)
+        .await
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// The harness's resources created by process `pid`, as `kind name` lines.
+pub fn owned_by(pid: u32) -> Vec<String> {
+    labelled(MANAGED)
+        .iter()
+        .filter(|r| r.owner_pid() == Some(pid))
+        .map(ToString::to_string)
+        .collect()
+}
