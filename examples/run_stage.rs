@@ -9,9 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pipeline_test::harness::Pipeline;
-use pipeline_test::harness::PrintObserver;
-use pipeline_test::harness::{RunOptions, Runner};
+use pipeline_test::harness::{Pipeline, PrintObserver, RunOptions, Runner};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -45,8 +45,7 @@
 mod async_drop;
 pub mod diagnostic;
 #[cfg(feature = "engine")]
-#[doc(hidden)]
-pub mod docker;
+mod docker;
 pub mod duration;
 mod error;
 #[cfg(feature = "engine")]
@@ -68,6 +67,8 @@ mod teardown;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+#[cfg(feature = "engine")]
+pub use docker::{MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 pub use duration::DurationError;
 pub use error::Error;
 #[cfg(feature = "engine")]

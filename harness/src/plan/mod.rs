@@ -167,8 +167,10 @@ impl StagePlan {
     }
 }
 
-/// Settings that come from outside the pipeline file.
+/// Settings that come from outside the pipeline file. Start from `PlanOptions::default()`
+/// (or the `plan` field of [`crate::RunOptions::from_env`]) and set fields.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// Image substitutions.
     pub images: ImageMap,
