@@ -226,3 +226,13 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
         timeout: pipeline.options.timeout.as_ref().map(|t| t.value),
     }
 }
+
+/// Plans the one stage of a test pipeline whose stage `spec` holds `stage_spec` (YAML lines
+/// indented by 6 spaces, `steps:` among them).
+#[cfg(test)]
+pub(crate) fn plan_for_test(stage_spec: &str) -> StagePlan {
+    let yaml = format!("kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n{stage_spec}");
+    let p = Pipeline::parse(&crate::source::SourceFile::new("t.yaml", yaml))
+        .unwrap_or_else(|d| panic!("{d}"));
+    plan_stage(&p, 0, &PlanOptions::default())
+}

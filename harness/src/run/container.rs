@@ -232,16 +232,11 @@ impl Removals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{PlanOptions, plan_stage};
-    use crate::source::SourceFile;
-    use crate::spec::Pipeline;
 
     fn plan(steps: &str) -> crate::plan::StagePlan {
-        let yaml = format!(
-            "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      volumes:\n      - {{name: tmp, type: temp}}\n      - {{name: etc, type: host, spec: {{path: /etc}}}}\n      steps:\n{steps}"
-        );
-        let p = Pipeline::parse(&SourceFile::new("t.yaml", yaml)).unwrap_or_else(|d| panic!("{d}"));
-        plan_stage(&p, 0, &PlanOptions::default())
+        crate::plan::plan_for_test(&format!(
+            "      volumes:\n      - {{name: tmp, type: temp}}\n      - {{name: etc, type: host, spec: {{path: /etc}}}}\n      steps:\n{steps}"
+        ))
     }
 
     fn prepared() -> Prepared {

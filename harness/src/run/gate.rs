@@ -135,16 +135,11 @@ impl StageRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{PlanOptions, plan_stage};
-    use crate::source::SourceFile;
-    use crate::spec::Pipeline;
 
     fn step(spec: &str) -> PlannedStep {
-        let yaml = format!(
-            "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {{name: s, {spec}}}\n"
-        );
-        let p = Pipeline::parse(&SourceFile::new("t.yaml", yaml)).unwrap();
-        plan_stage(&p, 0, &PlanOptions::default()).steps.remove(0)
+        crate::plan::plan_for_test(&format!("      steps:\n      - {{name: s, {spec}}}\n"))
+            .steps
+            .remove(0)
     }
 
     #[test]

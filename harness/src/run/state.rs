@@ -151,14 +151,12 @@ pub(crate) fn step_report(step: &PlannedStep, result: StepResult) -> StepReport 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{PlanOptions, plan_stage};
-    use crate::source::SourceFile;
-    use crate::spec::Pipeline;
 
     fn steps() -> Vec<PlannedStep> {
-        let yaml = "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: db, type: background, spec: {image: redis}}\n      - {name: one, type: run, spec: {container: alpine, script: x}}\n      - {name: two, type: run, spec: {container: alpine, script: y}}\n";
-        let p = Pipeline::parse(&SourceFile::new("t.yaml", yaml)).unwrap();
-        plan_stage(&p, 0, &PlanOptions::default()).steps
+        crate::plan::plan_for_test(
+            "      steps:\n      - {name: db, type: background, spec: {image: redis}}\n      - {name: one, type: run, spec: {container: alpine, script: x}}\n      - {name: two, type: run, spec: {container: alpine, script: y}}\n",
+        )
+        .steps
     }
 
     fn result(status: StepStatus) -> StepResult {
