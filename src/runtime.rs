@@ -3,18 +3,14 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pipeline_test_harness::CollectObserver;
-use pipeline_test_harness::Pipeline;
-use pipeline_test_harness::SourceFile;
-use pipeline_test_harness::{RunOptions, Runner};
+use pipeline_test_harness::{Event, Observer, Pipeline, RunOptions, Runner, SourceFile};
+use tokio::runtime::Handle;
 
 use crate::Stage;
-
-/// How long the services' published ports may take to open.
-const PORTS_READY: Duration = Duration::from_secs(120);
+use crate::messages;
 
 /// One pipeline test, as the attribute saw it at compile time.
 #[derive(Debug, Clone, Copy)]
@@ -56,73 +52,94 @@ impl<E: std::fmt::Debug> TestResult for Result<(), E> {
 }
 
 /// A sync test body.
-pub fn run_sync<R: TestResult>(spec: TestSpec, body: fn(&Stage) -> R) {
-    run(spec, |stage, _rt, _deadline| body(stage).into_result());
+#[track_caller]
+pub fn run_sync<R: TestResult + 'static>(spec: TestSpec, body: fn(&Stage) -> R) {
+    run(spec, move |stage, _| body(stage).into_result());
 }
 
 /// An async test body.
-pub fn run_async<R: TestResult>(
+#[track_caller]
+pub fn run_async<R: TestResult + 'static>(
     spec: TestSpec,
     body: for<'a> fn(&'a Stage) -> Pin<Box<dyn Future<Output = R> + 'a>>,
 ) {
-    run(spec, |stage, rt, deadline| {
-        let fut = body(stage);
-        match deadline {
-            Some(d) => rt
-                .block_on(async {
-                    tokio::time::timeout(d.saturating_duration_since(Instant::now()), fut).await
-                })
-                .map_err(|_| {
-                    format!(
-                        "the test body ran past the test's timeout of {}",
-                        human(spec.timeout_ms)
-                    )
-                })
-                .and_then(TestResult::into_result),
-            None => rt.block_on(fut).into_result(),
-        }
+    run(spec, move |stage, handle| {
+        handle.block_on(body(stage)).into_result()
     });
 }
 
-fn human(ms: Option<u64>) -> String {
-    pipeline_test_harness::duration::format_duration(Duration::from_millis(ms.unwrap_or(0)))
-}
+/// Collects what the run says, to be printed from the test's own thread (libtest shows it
+/// only for a failing test); the stage's own summary is printed by [`run`], which knows how
+/// the test ended.
+#[derive(Default)]
+struct TestObserver(Mutex<Vec<String>>);
 
-fn print(observer: &CollectObserver) {
-    // From the test's own thread, so that libtest shows it only for a failing test.
-    for line in observer.take() {
-        println!("{line}");
+impl TestObserver {
+    fn print(&self) {
+        for line in std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner())) {
+            println!("{line}");
+        }
     }
 }
 
-fn run(
-    spec: TestSpec,
-    body: impl FnOnce(&Stage, &tokio::runtime::Runtime, Option<Instant>) -> Result<(), String>,
-) {
+impl Observer for TestObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        // A stopped service fails the test before its body, with the same facts.
+        if !matches!(
+            event,
+            Event::StageFinished { .. } | Event::ServiceExited { .. }
+        ) {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(event.render());
+        }
+    }
+}
+
+/// How the body ended: its panic, or its result.
+type BodyOutcome = std::thread::Result<Result<(), String>>;
+
+#[track_caller]
+fn run<B>(spec: TestSpec, body: B)
+where
+    B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
+{
     let file = SourceFile::new(spec.file, spec.yaml);
-    let pipeline = Pipeline::parse(&file).unwrap_or_else(|d| panic!("{d}"));
-    let observer = Arc::new(CollectObserver::default());
-    let mut options = RunOptions::from_env(spec.manifest_dir).unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = match Pipeline::parse(&file) {
+        Ok(p) => p,
+        Err(d) => panic!("{d}"),
+    };
+    let observer = Arc::new(TestObserver::default());
+    let mut options = match RunOptions::from_env(spec.manifest_dir) {
+        Ok(o) => o,
+        Err(e) => panic!("pipeline test `{}`: {e}", spec.name),
+    };
     options.observer = observer.clone();
     // A test binary has no other way to clean up when it is interrupted.
     options.handle_signals = true;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("pipeline-test")
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("cannot start the async runtime: {e}"));
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("cannot start the async runtime: {e}"),
+    };
     let deadline = spec
         .timeout_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     let start = async {
         let runner = Runner::connect(options).await.map_err(|e| e.to_string())?;
-        let running = runner
+        let mut running = runner
             .start_stage(&pipeline, spec.stage)
             .await
             .map_err(|e| e.to_string())?;
         if running.passed() {
-            if let Err(e) = running.wait_for_ports(PORTS_READY).await {
+            // Each service within its readiness budget; at once for one that has stopped.
+            if let Err(e) = running.wait_until_ready().await {
+                running.mark_failed();
                 let report = running.finish().await;
                 return Err(format!("{e}\n{}", report.summary()));
             }
@@ -135,39 +152,75 @@ fn run(
             .block_on(async {
                 tokio::time::timeout(d.saturating_duration_since(Instant::now()), start).await
             })
-            .unwrap_or_else(|_| {
-                Err(format!(
-                    "the stage did not come up within the test's timeout of {}",
-                    human(spec.timeout_ms)
-                ))
-            }),
+            .unwrap_or_else(|_| Err(messages::stage_timed_out(spec.timeout_ms))),
         None => rt.block_on(start),
     };
-    print(&observer);
-    let running = match started {
+    observer.print();
+    let mut running = match started {
         Ok(r) => r,
         Err(e) => panic!("pipeline test `{}` ({}): {e}", spec.name, spec.file),
     };
     if !running.passed() {
         let report = rt.block_on(running.finish());
-        print(&observer);
-        panic!(
-            "{}",
-            report
-                .failure_message()
-                .unwrap_or_else(|| "the stage failed".into())
-        );
+        observer.print();
+        print!("{}", report.summary());
+        let message = report.failure_message_after_output().unwrap_or_default();
+        panic!("{}", message.trim_end());
     }
-    let stage = Stage { running };
-    let outcome = catch_unwind(AssertUnwindSafe(|| body(&stage, &rt, deadline)));
-    let report = rt.block_on(stage.running.finish());
-    print(&observer);
+    let stage = Arc::new(Stage::new(&running));
+    let handle = rt.handle().clone();
+    let outcome: BodyOutcome = match deadline {
+        None => catch_unwind(AssertUnwindSafe(|| body(&stage, &handle))),
+        Some(d) => on_own_thread(spec, stage.clone(), handle, body, d),
+    };
+    let failed = !matches!(outcome, Ok(Ok(())));
+    if failed {
+        running.mark_failed();
+    }
+    let report = rt.block_on(running.finish());
+    observer.print();
+    if failed {
+        print!("{}", report.table());
+        println!("{}", messages::body_failed(&report.stage));
+    } else {
+        print!("{}", report.summary());
+    }
     for e in &report.teardown_errors {
         eprintln!("pipeline-test: teardown: {e}");
     }
+    // A body still running past its deadline keeps its thread; the runtime goes without it.
+    rt.shutdown_background();
     match outcome {
         Err(panic) => resume_unwind(panic),
         Ok(Err(message)) => panic!("{message}"),
         Ok(Ok(())) => {}
+    }
+}
+
+/// Runs the body on a thread of its own and waits for it until `deadline`; past it, the
+/// test fails with the timeout message and the thread is left to finish on its own.
+fn on_own_thread<B>(
+    spec: TestSpec,
+    stage: Arc<Stage>,
+    handle: Handle,
+    body: B,
+    deadline: Instant,
+) -> BodyOutcome
+where
+    B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name(spec.name.to_string())
+        .spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| body(&stage, &handle)));
+            let _ = tx.send(outcome);
+        });
+    if let Err(e) = spawned {
+        return Ok(Err(format!("cannot start a thread for the test body: {e}")));
+    }
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(outcome) => outcome,
+        Err(_) => Ok(Err(messages::body_timed_out(spec.timeout_ms))),
     }
 }

@@ -21,52 +21,70 @@ use pipeline_test_harness::StepReport;
 /// ```
 #[derive(Debug)]
 pub struct Stage {
-    pub(crate) running: RunningStage,
+    name: String,
+    run_id: String,
+    services: Vec<Service>,
+    steps: Vec<StepReport>,
 }
 
 impl Stage {
+    /// What the body sees of `running`: its services and steps.
+    pub(crate) fn new(running: &RunningStage) -> Self {
+        Stage {
+            name: running.name().to_string(),
+            run_id: running.run_id().to_string(),
+            services: running.services().to_vec(),
+            steps: running.steps().to_vec(),
+        }
+    }
+
     /// The background service of step `name` (its name, id or hostname).
     ///
     /// # Panics
     ///
-    /// When the stage has no such service; the message lists the services it has.
+    /// When the stage has no such service; the message lists the services it has, and the
+    /// panic points at the caller.
+    #[track_caller]
     pub fn service(&self, name: &str) -> &Service {
-        self.running.service(name).unwrap_or_else(|| {
-            let known: Vec<&str> = self.running.services().iter().map(Service::name).collect();
-            panic!(
+        match self.try_service(name) {
+            Some(service) => service,
+            None => panic!(
                 "stage `{}` has no service `{name}`; its services are: {}",
-                self.running.name(),
-                if known.is_empty() {
+                self.name,
+                if self.services.is_empty() {
                     "none (only `type: background` steps are services)".to_string()
                 } else {
+                    let known: Vec<&str> = self.services.iter().map(Service::name).collect();
                     known.join(", ")
                 }
-            )
-        })
+            ),
+        }
     }
 
     /// The service of step `name`, if there is one.
     pub fn try_service(&self, name: &str) -> Option<&Service> {
-        self.running.service(name)
+        self.services
+            .iter()
+            .find(|s| s.name() == name || s.hostnames().iter().any(|h| h == name))
     }
 
     /// Every background service, in YAML order.
     pub fn services(&self) -> &[Service] {
-        self.running.services()
+        &self.services
     }
 
     /// The stage's name.
     pub fn name(&self) -> &str {
-        self.running.name()
+        &self.name
     }
 
     /// The run's id; every resource of the run carries the label `pipeline-test.run=<id>`.
     pub fn run_id(&self) -> &str {
-        self.running.run_id()
+        &self.run_id
     }
 
     /// The reports of the stage's steps.
     pub fn steps(&self) -> &[StepReport] {
-        self.running.steps()
+        &self.steps
     }
 }

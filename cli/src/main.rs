@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use pipeline_test_harness::Pipeline;
 use pipeline_test_harness::SourceFile;
-use pipeline_test_harness::{RunOptions, Runner, Workspace};
+use pipeline_test_harness::{Keep, RunOptions, Runner, Workspace};
 
 /// Run CI pipeline files (Harness / Gitness v1 YAML) locally, on Docker.
 #[derive(Debug, Parser)]
@@ -147,7 +147,9 @@ async fn run(
         }
     };
     options.plan.env = env;
-    options.keep |= keep;
+    if keep {
+        options.keep = Keep::Always;
+    }
     // Nothing outside the stage talks to its services here.
     options.publish_ports = false;
     if workspace_volume {

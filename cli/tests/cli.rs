@@ -96,6 +96,35 @@ fn a_failing_step_exits_1() {
 }
 
 #[test]
+fn a_crashed_service_is_a_note_with_its_cause_and_the_stage_goes_on() {
+    let file = write(
+        "crash.yaml",
+        "kind: pipeline\nspec:\n  stages:\n  - name: s\n    type: ci\n    spec:\n      steps:\n      - {name: database, type: background, spec: {image: 'mysql:8.0'}}\n      - {name: after, type: run, spec: {container: redis, script: echo still here}}\n",
+    );
+    let started = std::time::Instant::now();
+    let (code, out, _) = run(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "a background exit code is information:\n{out}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{out}");
+    assert!(
+        out.contains("note: service `database` exited with code 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("reason: You need to specify one of MYSQL_ROOT_PASSWORD"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  | error: database is uninitialized"),
+        "{out}"
+    );
+    assert!(out.contains("[after] still here"), "{out}");
+    assert!(
+        out.contains("exited 1 after "),
+        "the summary says when:\n{out}"
+    );
+}
+
+#[test]
 fn a_bad_pipeline_exits_2_with_its_diagnostics() {
     let file = write("bad.yaml", "kind: pipeline\nspec:\n  stages: []\n");
     let (code, _, err) = run(&["run", file.to_str().unwrap()]);

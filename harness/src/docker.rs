@@ -218,3 +218,21 @@ pub(crate) async fn remove_containers(
         })
         .collect()
 }
+
+/// The last `n` lines of a container's log.
+pub(crate) async fn last_lines(docker: &Docker, id: &str, n: usize) -> Vec<String> {
+    let opts = bollard::query_parameters::LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail(&n.to_string())
+        .build();
+    let mut text = Vec::new();
+    let mut stream = docker.logs(id, Some(opts));
+    while let Some(Ok(chunk)) = futures::StreamExt::next(&mut stream).await {
+        text.extend_from_slice(&chunk.into_bytes());
+    }
+    String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

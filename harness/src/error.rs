@@ -76,10 +76,12 @@ pub enum Error {
         /// The registry's or engine's answer.
         message: String,
     },
-    /// A service's published port did not accept connections in time.
+    /// A service's published port did not accept connections within its readiness budget.
     #[cfg(feature = "engine")]
     #[error(
-        "port {port} of service `{service}` (127.0.0.1:{host_port}) did not accept connections in time\n  help: the service may still be starting: give it a `healthcheck:` (or a longer one), and check its logs in the output above"
+        "port {port} of service `{service}` (127.0.0.1:{host_port}) did not accept connections within its readiness budget of {} (waited {} since the service started)\n  help: if the service is slow to start, give it a `healthcheck:` with a longer `start_period`, or set PIPELINE_TEST_READY_TIMEOUT (e.g. `2m`); check that it listens on {port} at all",
+        crate::duration::format_duration(*budget),
+        crate::duration::format_duration(*waited)
     )]
     PortNotReady {
         /// The service.
@@ -88,6 +90,17 @@ pub enum Error {
         port: crate::ports::ContainerPort,
         /// The port on 127.0.0.1.
         host_port: u16,
+        /// The service's readiness budget.
+        budget: std::time::Duration,
+        /// How long it had been given.
+        waited: std::time::Duration,
+    },
+    /// A service stopped before the test body could use it.
+    #[cfg(feature = "engine")]
+    #[error("{exit}")]
+    ServiceExited {
+        /// Who, with what code, and its last log lines.
+        exit: crate::exit::ServiceExit,
     },
     /// The Docker engine refused a request.
     #[cfg(feature = "engine")]
@@ -119,5 +132,35 @@ pub enum Error {
 impl From<Diagnostics> for Error {
     fn from(diagnostics: Diagnostics) -> Self {
         Error::Spec { diagnostics }
+    }
+}
+
+#[cfg(all(test, feature = "engine"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exit::ServiceExit;
+    use crate::ports::ContainerPort;
+
+    #[test]
+    fn readiness_errors() {
+        let port = Error::PortNotReady {
+            service: "cache".into(),
+            port: ContainerPort::tcp(7777),
+            host_port: 49153,
+            budget: Duration::from_secs(3),
+            waited: Duration::from_millis(3140),
+        };
+        let exited = Error::ServiceExited {
+            exit: ServiceExit::new(
+                "database",
+                1,
+                Some(Duration::from_millis(310)),
+                "waiting for its published ports before the test body",
+                vec!["  You need to specify one of MYSQL_ROOT_PASSWORD".into()],
+            ),
+        };
+        insta::assert_snapshot!(format!("{port}\n---\n{exited}"));
     }
 }

@@ -49,6 +49,8 @@ mod docker;
 pub mod duration;
 mod error;
 #[cfg(feature = "engine")]
+mod exit;
+#[cfg(feature = "engine")]
 mod images;
 #[cfg(feature = "engine")]
 #[doc(hidden)]
@@ -72,6 +74,8 @@ pub use docker::{MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 pub use duration::DurationError;
 pub use error::Error;
 #[cfg(feature = "engine")]
+pub use exit::ServiceExit;
+#[cfg(feature = "engine")]
 pub use images::{ImageMap, ImageMapError};
 #[cfg(feature = "engine")]
 pub use plan::{PlanOptions, StepKind};
@@ -82,10 +86,13 @@ pub use report::{
     Timings,
 };
 #[cfg(feature = "engine")]
-pub use run::{KEEP_ENV, RunOptions, Runner, RunningStage, WORKSPACE_PATH_ENV, Workspace};
+pub use run::{
+    DEFAULT_READY_TIMEOUT, KEEP_ENV, READY_TIMEOUT_ENV, RunOptions, Runner, RunningStage,
+    WORKSPACE_PATH_ENV, Workspace,
+};
 #[cfg(feature = "engine")]
 pub use service::{ExecOutput, Service};
 pub use source::SourceFile;
 pub use spec::Pipeline;
 #[cfg(feature = "engine")]
-pub use teardown::TeardownReport;
+pub use teardown::{Keep, TeardownReport};

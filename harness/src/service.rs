@@ -10,10 +10,16 @@ use futures::StreamExt;
 
 use crate::Error;
 use crate::docker::engine_error;
+use crate::exit::ServiceExit;
 use crate::ports::{ContainerPort, Protocol};
 
 /// How often a published port is tried while waiting for it.
 const PORT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+/// How long the published ports of a service found ready may take to answer through the
+/// engine's proxy.
+const PUBLISHED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often the container is looked at while its ports are waited for.
+const EXIT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long a connection to a published port may take to open.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long an open connection must stay open, quiet, to count as reaching a server.
@@ -31,6 +37,13 @@ pub struct Service {
     pub(crate) docker: Docker,
     /// The runtime the service was started on, for the blocking variants.
     pub(crate) handle: tokio::runtime::Handle,
+    /// When it was started.
+    pub(crate) started: std::time::Instant,
+    /// When its readiness budget runs out; `None` once it was found ready (healthy, or
+    /// listening on its ports), when its published ports get [`PUBLISHED_GRACE`].
+    pub(crate) ready_by: Option<std::time::Instant>,
+    /// Its readiness budget.
+    pub(crate) budget: std::time::Duration,
 }
 
 /// What a command run inside a service printed, and how it exited.
@@ -79,10 +92,13 @@ impl Service {
     ///
     /// # Panics
     ///
-    /// When the port is not published; the message lists the ports that are.
+    /// When the port is not published; the message lists the ports that are. The panic
+    /// points at the caller.
+    #[track_caller]
     pub fn host_port(&self, port: u16) -> u16 {
-        self.try_host_port(port).unwrap_or_else(|| {
-            panic!(
+        match self.try_host_port(port) {
+            Some(host) => host,
+            None => panic!(
                 "service `{}` does not publish port {port}; its published ports are: {}. Ports the image EXPOSEs and ports listed under `ports:` in the YAML are published.",
                 self.name,
                 if self.ports.is_empty() {
@@ -94,15 +110,17 @@ impl Service {
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
-            )
-        })
+            ),
+        }
     }
 
     /// `127.0.0.1:<host port>` reaching container port `port`.
     ///
     /// # Panics
     ///
-    /// When the port is not published (see [`Service::host_port`]).
+    /// When the port is not published (see [`Service::host_port`]); the panic points at the
+    /// caller.
+    #[track_caller]
     pub fn addr(&self, port: u16) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.host_port(port)))
     }
@@ -156,19 +174,47 @@ impl Service {
     }
 
     /// Waits until every published port accepts TCP connections that reach the service
-    /// (through Docker's proxy, a connection that is closed at once does not count).
-    pub(crate) async fn wait_for_ports(&self, deadline: std::time::Instant) -> Result<(), Error> {
+    /// (through Docker's proxy, a connection that is closed at once does not count), until
+    /// `limit` or the end of its readiness budget, whichever is first. Ends at once when the
+    /// service's container has stopped.
+    pub(crate) async fn wait_for_ports(&self, limit: std::time::Instant) -> Result<(), Error> {
+        let waiting_for = "waiting for its published ports before the test body";
+        if let Some(exit) =
+            ServiceExit::inspect(&self.docker, &self.name, &self.container_id, waiting_for).await
+        {
+            return Err(Error::ServiceExited { exit });
+        }
+        let deadline = limit.min(
+            self.ready_by
+                .unwrap_or_else(|| std::time::Instant::now() + PUBLISHED_GRACE),
+        );
         for (port, &host_port) in &self.ports {
             if port.protocol != Protocol::Tcp {
                 continue;
             }
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
+            let mut looked = std::time::Instant::now();
             while !port_is_ready(addr).await {
+                if looked.elapsed() >= EXIT_POLL {
+                    if let Some(exit) = ServiceExit::inspect(
+                        &self.docker,
+                        &self.name,
+                        &self.container_id,
+                        waiting_for,
+                    )
+                    .await
+                    {
+                        return Err(Error::ServiceExited { exit });
+                    }
+                    looked = std::time::Instant::now();
+                }
                 if std::time::Instant::now() >= deadline {
                     return Err(Error::PortNotReady {
                         service: self.name.clone(),
                         port: *port,
                         host_port,
+                        budget: self.budget,
+                        waited: self.started.elapsed(),
                     });
                 }
                 tokio::time::sleep(PORT_POLL).await;

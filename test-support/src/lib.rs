@@ -148,11 +148,58 @@ pub async fn leftovers_async(label: &str) -> Vec<String> {
         .collect()
 }
 
+/// The harness's resources created by process `pid`.
+pub fn resources_of(pid: u32) -> Vec<Resource> {
+    labelled(MANAGED)
+        .into_iter()
+        .filter(|r| r.owner_pid() == Some(pid))
+        .collect()
+}
+
 /// The harness's resources created by process `pid`, as `kind name` lines.
 pub fn owned_by(pid: u32) -> Vec<String> {
-    labelled(MANAGED)
-        .iter()
-        .filter(|r| r.owner_pid() == Some(pid))
-        .map(ToString::to_string)
-        .collect()
+    resources_of(pid).iter().map(ToString::to_string).collect()
+}
+
+/// Removes `resources` (containers first, with their volumes), for tests that keep a run on
+/// purpose.
+pub fn remove(resources: &[Resource]) {
+    let resources = resources.to_vec();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let docker = Docker::connect_with_defaults()
+                .expect("a Docker client")
+                .negotiate_version()
+                .await
+                .expect("the Docker engine answers");
+            let force = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            for r in resources.iter().filter(|r| r.kind == "container") {
+                let name = r.name.trim_start_matches('/');
+                let _ = docker.remove_container(name, Some(force.clone())).await;
+            }
+            for r in &resources {
+                let _ = match r.kind {
+                    "network" => docker.remove_network(&r.name).await,
+                    "volume" => {
+                        docker
+                            .remove_volume(
+                                &r.name,
+                                None::<bollard::query_parameters::RemoveVolumeOptions>,
+                            )
+                            .await
+                    }
+                    _ => Ok(()),
+                };
+            }
+        });
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
 }

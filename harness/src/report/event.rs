@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{StageReport, StepReport};
 use crate::duration::format_duration;
+use crate::exit::ServiceExit;
 
 /// Something that happened during a run.
 #[derive(Debug, Clone)]
@@ -54,6 +55,12 @@ pub enum Event<'a> {
         /// The message.
         message: &'a str,
     },
+    /// A service stopped while it was waited for (its exit code is information: the stage
+    /// goes on).
+    ServiceExited {
+        /// Who, with what code, why, and its last log lines.
+        exit: &'a ServiceExit,
+    },
     /// A stage ended.
     StageFinished {
         /// Its report.
@@ -88,23 +95,28 @@ impl Event<'_> {
                 if *healthy { "healthy" } else { "started" },
                 format_duration(*after)
             ),
-            Event::StepFinished { report } => match report.exit_code {
-                Some(code) => format!(
-                    "<-- {}: {} (exit code {code}) in {}",
+            Event::StepFinished { report } => {
+                let label = report.status.label();
+                // The exit code, once: `FAILED (exit 2)` says it already.
+                let code = match report.exit_code {
+                    Some(code) if !label.contains("exit") => format!(" (exit code {code})"),
+                    _ => String::new(),
+                };
+                format!(
+                    "<-- {}: {label}{code} in {}",
                     report.name,
-                    report.status.label(),
                     format_duration(report.duration)
-                ),
-                None => format!("<-- {}: {}", report.name, report.status.label()),
-            },
+                )
+            }
             Event::Notice { message } => format!("note: {message}"),
+            Event::ServiceExited { exit } => format!("note: {exit}"),
             Event::StageFinished { report } => {
                 let mut s = format!(
                     "=== summary of stage `{}`\n{}",
                     report.stage,
                     report.summary()
                 );
-                if let Some(m) = report.failure_message() {
+                if let Some(m) = report.failure_message_after_output() {
                     s.push_str(&m);
                 }
                 s.trim_end().to_string()

@@ -36,6 +36,8 @@ pub enum StepStatus {
     Exited {
         /// The exit code.
         exit_code: i64,
+        /// How long it ran, when the engine says.
+        after: Option<Duration>,
     },
     /// A service whose health check failed.
     Unhealthy,
@@ -68,7 +70,14 @@ impl StepStatus {
             StepStatus::SkippedRest => "passed (exit 78: rest skipped)".into(),
             StepStatus::Skipped => "skipped".into(),
             StepStatus::Running => "running".into(),
-            StepStatus::Exited { exit_code } => format!("exited {exit_code} (ignored)"),
+            StepStatus::Exited {
+                exit_code,
+                after: Some(after),
+            } => format!(
+                "exited {exit_code} after {} (ignored)",
+                format_duration(*after)
+            ),
+            StepStatus::Exited { exit_code, .. } => format!("exited {exit_code} (ignored)"),
             StepStatus::Unhealthy => "UNHEALTHY".into(),
             StepStatus::Error { .. } => "ERROR".into(),
         }
@@ -188,6 +197,20 @@ impl StageReport {
     /// # Ok(()) }
     /// ```
     pub fn summary(&self) -> String {
+        let verdict = match &self.outcome {
+            Outcome::Passed => "passed".to_string(),
+            Outcome::Failed { step, .. } => format!("FAILED at step `{step}`"),
+        };
+        format!(
+            "{}stage `{}` {verdict} in {}\n",
+            self.table(),
+            self.stage,
+            format_duration(self.duration)
+        )
+    }
+
+    /// The summary's table alone: a header and one line per step.
+    pub fn table(&self) -> String {
         let mut rows = vec![[
             "STEP".to_string(),
             "TYPE".to_string(),
@@ -224,22 +247,23 @@ impl StageReport {
             out.push_str(line.trim_end());
             out.push('\n');
         }
-        let verdict = match &self.outcome {
-            Outcome::Passed => "passed".to_string(),
-            Outcome::Failed { step, .. } => format!("FAILED at step `{step}`"),
-        };
-        let _ = writeln!(
-            out,
-            "stage `{}` {verdict} in {}",
-            self.stage,
-            format_duration(self.duration)
-        );
         out
     }
 
     /// A message for a failed stage: the step, its exit code, the tail of its output and of
     /// the services' logs. `None` when the stage passed.
     pub fn failure_message(&self) -> Option<String> {
+        self.failure(true)
+    }
+
+    /// [`StageReport::failure_message`] for a reader who has just seen the steps' output
+    /// stream by (the command line, a test's captured output): without the failed run step's
+    /// output again.
+    pub fn failure_message_after_output(&self) -> Option<String> {
+        self.failure(false)
+    }
+
+    fn failure(&self, with_output: bool) -> Option<String> {
         let Outcome::Failed { step, status } = &self.outcome else {
             return None;
         };
@@ -254,7 +278,9 @@ impl StageReport {
         }
         out.push('\n');
         if let Some(s) = self.step(step) {
-            if !s.output_tail.is_empty() {
+            // A service's tail holds what the harness found, never streamed before.
+            let streamed = s.kind == StepKind::Run && !with_output;
+            if !s.output_tail.is_empty() && !streamed {
                 let _ = writeln!(out, "last output of `{step}`:");
                 for l in &s.output_tail {
                     let _ = writeln!(out, "  | {l}");

@@ -16,7 +16,9 @@ fn step(name: &str, kind: StepKind, status: StepStatus, ms: u64, tail: &[&str]) 
         kind,
         image: "pipeline-test-fixtures/redis:7".into(),
         exit_code: match &status {
-            StepStatus::Failed { exit_code } | StepStatus::Exited { exit_code } => Some(*exit_code),
+            StepStatus::Failed { exit_code } | StepStatus::Exited { exit_code, .. } => {
+                Some(*exit_code)
+            }
             StepStatus::Passed => Some(0),
             _ => None,
         },
@@ -72,7 +74,10 @@ fn failed() -> StageReport {
             step(
                 "db",
                 StepKind::Service,
-                StepStatus::Exited { exit_code: 1 },
+                StepStatus::Exited {
+                    exit_code: 1,
+                    after: Some(Duration::from_millis(310)),
+                },
                 80,
                 &[],
             ),
@@ -109,6 +114,36 @@ fn failure_message() {
 }
 
 #[test]
+fn failure_message_after_the_output_was_shown() {
+    insta::assert_snapshot!(failed().failure_message_after_output().unwrap());
+}
+
+#[test]
+fn an_unhealthy_service_keeps_what_was_found() {
+    let status = StepStatus::Unhealthy;
+    let r = report(
+        Outcome::Failed {
+            step: "db".into(),
+            status: status.clone(),
+        },
+        vec![step(
+            "db",
+            StepKind::Service,
+            status,
+            310,
+            &[
+                "service `db` exited with code 1 after 310ms while waiting for its health check; reason: You need to specify one of MYSQL_ROOT_PASSWORD",
+            ],
+        )],
+        vec![(
+            "db".into(),
+            vec!["  You need to specify one of MYSQL_ROOT_PASSWORD".into()],
+        )],
+    );
+    insta::assert_snapshot!(r.failure_message_after_output().unwrap());
+}
+
+#[test]
 fn failure_message_of_an_engine_error_and_a_timeout() {
     let error = StepStatus::Error {
         message: "Docker engine error while trying to start the container of step `x`: 500".into(),
@@ -137,6 +172,13 @@ fn failure_message_of_an_engine_error_and_a_timeout() {
 fn events() {
     let passed = passed();
     let failed = failed();
+    let exit = crate::exit::ServiceExit::new(
+        "db",
+        1,
+        Some(Duration::from_millis(9)),
+        "waiting for it to listen on port 3306",
+        vec!["error: no password".into()],
+    );
     let events = [
         Event::StageStarted {
             stage: "build",
@@ -177,6 +219,7 @@ fn events() {
         Event::Notice {
             message: "pulling redis",
         },
+        Event::ServiceExited { exit: &exit },
         Event::StageFinished { report: &passed },
         Event::StageFinished { report: &failed },
     ];

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 
 pub use running::RunningStage;
+pub use wait::DEFAULT_READY_TIMEOUT;
 
 pub(crate) use network::{
     Lease, drain as drain_pool, give as give_to_pool, remove as remove_networks,
@@ -36,10 +37,12 @@ use crate::docker::{connect, new_run_id};
 use crate::plan::{PlanOptions, plan_stage};
 use crate::report::{Event, Observer, PrintObserver, StageReport, Timings};
 use crate::spec::Pipeline;
-use crate::teardown::Guard;
+use crate::teardown::{Guard, Keep};
 
 /// Set (to anything but empty, `0`, `false` or `no`) to keep every resource of a run.
 pub const KEEP_ENV: &str = "PIPELINE_TEST_KEEP";
+/// A service's readiness budget, when it has none of its own (`90s`, `2m`).
+pub const READY_TIMEOUT_ENV: &str = "PIPELINE_TEST_READY_TIMEOUT";
 /// Where the workspace is mounted in the containers, instead of `/harness`.
 pub const WORKSPACE_PATH_ENV: &str = "PIPELINE_TEST_WORKSPACE_PATH";
 
@@ -65,8 +68,12 @@ pub struct RunOptions {
     pub plan: PlanOptions,
     /// What the workspace holds.
     pub workspace: Workspace,
-    /// Keep every resource instead of removing it (`PIPELINE_TEST_KEEP=1`).
-    pub keep: bool,
+    /// Which runs' resources are kept instead of removed (`PIPELINE_TEST_KEEP`).
+    pub keep: Keep,
+    /// A service's readiness budget unless it has one of its own (its `timeout`, or a health
+    /// check that takes longer): `PIPELINE_TEST_READY_TIMEOUT`, by default
+    /// [`DEFAULT_READY_TIMEOUT`].
+    pub ready_timeout: Duration,
     /// Who hears about the run as it goes.
     pub observer: Arc<dyn Observer>,
     /// Publish the services' ports on 127.0.0.1 (for [`crate::service::Service::addr`]).
@@ -86,6 +93,7 @@ impl std::fmt::Debug for RunOptions {
             .field("plan", &self.plan)
             .field("workspace", &self.workspace)
             .field("keep", &self.keep)
+            .field("ready_timeout", &self.ready_timeout)
             .field("publish_ports", &self.publish_ports)
             .field("reuse_networks", &self.reuse_networks)
             .field("handle_signals", &self.handle_signals)
@@ -110,8 +118,22 @@ impl RunOptions {
     /// ```
     pub fn from_env(dir: impl Into<PathBuf>) -> Result<Self, Error> {
         let images = crate::images::ImageMap::from_env()?;
-        let keep =
-            std::env::var(KEEP_ENV).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"));
+        let keep = match std::env::var(KEEP_ENV) {
+            Ok(v) => Keep::parse(&v).ok_or_else(|| Error::InvalidEnv {
+                name: KEEP_ENV,
+                reason: format!("`{v}` is not one of `1` (keep every run), `on-failure` (keep failed runs) or `0`"),
+            })?,
+            Err(_) => Keep::Never,
+        };
+        let ready_timeout = match std::env::var(READY_TIMEOUT_ENV) {
+            Ok(v) if !v.trim().is_empty() => {
+                crate::duration::parse_duration(&v).map_err(|e| Error::InvalidEnv {
+                    name: READY_TIMEOUT_ENV,
+                    reason: format!("{e} (for example `2m`)"),
+                })?
+            }
+            _ => DEFAULT_READY_TIMEOUT,
+        };
         let workspace_path = std::env::var(WORKSPACE_PATH_ENV)
             .ok()
             .filter(|p| !p.is_empty());
@@ -131,6 +153,7 @@ impl RunOptions {
             },
             workspace: Workspace::Directory(dir.into()),
             keep,
+            ready_timeout,
             observer: Arc::new(PrintObserver),
             publish_ports: true,
             reuse_networks: true,
@@ -234,7 +257,7 @@ impl Runner {
         let prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
-                guard.teardown(self.options.reuse_networks).await;
+                guard.teardown(self.options.reuse_networks, true).await;
                 return Err(e);
             }
         };
@@ -248,6 +271,7 @@ impl Runner {
             guard,
             observer,
             publish_ports: self.options.publish_ports,
+            ready_timeout: self.options.ready_timeout,
             state: Mutex::new(state),
             removals: Removals::default(),
         };
@@ -314,6 +338,7 @@ impl Runner {
             steps,
             outcome,
             started,
+            body_failed: false,
         }
     }
 }

@@ -5,9 +5,7 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
-use bollard::Docker;
 use bollard::container::LogOutput;
-use bollard::query_parameters::LogsOptionsBuilder;
 use futures::{Stream, StreamExt};
 
 use super::gate::{ExitMarks, find_mark};
@@ -121,24 +119,6 @@ pub(crate) async fn pump_lines(
         emit(&rest);
     }
     None
-}
-
-/// The last `n` lines of a container's log.
-pub(crate) async fn last_lines(docker: &Docker, id: &str, n: usize) -> Vec<String> {
-    let opts = LogsOptionsBuilder::default()
-        .stdout(true)
-        .stderr(true)
-        .tail(&n.to_string())
-        .build();
-    let mut text = Vec::new();
-    let mut stream = docker.logs(id, Some(opts));
-    while let Some(Ok(chunk)) = stream.next().await {
-        text.extend_from_slice(&chunk.into_bytes());
-    }
-    String::from_utf8_lossy(&text)
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]

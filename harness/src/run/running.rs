@@ -8,13 +8,15 @@ use bollard::Docker;
 use futures::future::join_all;
 
 use super::network::Lease;
-use super::output::last_lines;
 use crate::Error;
-use crate::docker::remove_containers;
+use crate::docker::{last_lines, remove_containers};
+use crate::exit::ServiceExit;
 use crate::report::{Event, Observer, Outcome, StageReport, StepReport, StepStatus, Timings};
 use crate::service::Service;
 use crate::teardown::Guard;
 
+/// A limit far enough away that only the services' readiness budgets count.
+const UNTIL_READY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Lines of each service's log shown when a stage fails.
 pub(crate) const SERVICE_LOG_LINES: usize = 20;
 
@@ -40,6 +42,8 @@ pub struct RunningStage {
     pub(super) started: Instant,
     pub(super) timings: Timings,
     pub(super) removals: Vec<tokio::task::JoinHandle<()>>,
+    /// Set by [`RunningStage::mark_failed`].
+    pub(super) body_failed: bool,
 }
 
 impl std::fmt::Debug for RunningStage {
@@ -52,6 +56,22 @@ impl std::fmt::Debug for RunningStage {
 }
 
 impl RunningStage {
+    /// For a kept run: each service's container and ports, to look at it.
+    fn how_to_reach(&self) -> String {
+        let mut out = String::new();
+        for s in &self.services {
+            let id = &s.container_id[..s.container_id.len().min(12)];
+            out.push_str(&format!(
+                "\n  service `{}`: docker exec -it {id} sh; docker logs {id}",
+                s.name
+            ));
+            for (port, host) in &s.ports {
+                out.push_str(&format!("; {port} at 127.0.0.1:{host}"));
+            }
+        }
+        out
+    }
+
     /// The stage's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -89,41 +109,55 @@ impl RunningStage {
             .find(|s| s.name == name || s.hostnames.iter().any(|h| h == name))
     }
 
-    /// Waits until every published port of every service accepts connections, for at most
-    /// `limit`.
+    /// Waits until every published port of every service accepts connections, within each
+    /// service's readiness budget and at most `limit`; ends at once when a service has
+    /// stopped.
     ///
     /// # Errors
     ///
+    /// [`Error::ServiceExited`] with the service's exit code and last log lines;
     /// [`Error::PortNotReady`] naming the service and port that did not open in time.
     pub async fn wait_for_ports(&self, limit: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + limit;
+        let deadline = Instant::now()
+            .checked_add(limit)
+            .unwrap_or_else(|| Instant::now() + UNTIL_READY);
         for r in join_all(self.services.iter().map(|s| s.wait_for_ports(deadline))).await {
             r?;
         }
         Ok(())
     }
 
+    /// [`RunningStage::wait_for_ports`] bounded by the services' readiness budgets alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`RunningStage::wait_for_ports`].
+    pub async fn wait_until_ready(&self) -> Result<(), Error> {
+        self.wait_for_ports(UNTIL_READY).await
+    }
+
+    /// Says that what used this stage failed (a test body), so that
+    /// `PIPELINE_TEST_KEEP=on-failure` keeps it.
+    pub fn mark_failed(&mut self) {
+        self.body_failed = true;
+    }
+
     /// Notes how services ended, collects their logs if the stage failed, tears everything
     /// down and returns the report.
     pub async fn finish(mut self) -> StageReport {
         let failed = self.outcome != Outcome::Passed;
-        let inspections = join_all(
-            self.services
-                .iter()
-                .map(|s| self.docker.inspect_container(&s.container_id, None)),
-        )
+        let exits = join_all(self.services.iter().map(|s| {
+            ServiceExit::inspect(&self.docker, &s.name, &s.container_id, "the stage ran")
+        }))
         .await;
-        for (service, inspect) in self.services.iter().zip(inspections) {
-            let Ok(inspect) = inspect else { continue };
-            let state = inspect.state.unwrap_or_default();
-            if state.running == Some(false) {
-                if let Some(r) = self.steps.iter_mut().find(|r| r.name == service.name) {
-                    if r.status == StepStatus::Running {
-                        r.status = StepStatus::Exited {
-                            exit_code: state.exit_code.unwrap_or(-1),
-                        };
-                        r.exit_code = state.exit_code;
-                    }
+        for exit in exits.into_iter().flatten() {
+            if let Some(r) = self.steps.iter_mut().find(|r| r.name == exit.service) {
+                if r.status == StepStatus::Running {
+                    r.status = StepStatus::Exited {
+                        exit_code: exit.exit_code,
+                        after: exit.after,
+                    };
+                    r.exit_code = Some(exit.exit_code);
                 }
             }
         }
@@ -140,7 +174,10 @@ impl RunningStage {
             }
         }
         let teardown_started = Instant::now();
-        let keep = self.guard.as_ref().is_some_and(Guard::keeps);
+        let keep = self
+            .guard
+            .as_ref()
+            .is_some_and(|g| g.keeps(failed || self.body_failed));
         if !keep {
             // Finished steps' containers are already going; remove the services beside them.
             let ids: Vec<String> = self
@@ -152,7 +189,10 @@ impl RunningStage {
             tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
         }
         let teardown = match self.guard.take() {
-            Some(g) => g.teardown(self.reuse_networks).await,
+            Some(g) => {
+                g.teardown(self.reuse_networks, failed || self.body_failed)
+                    .await
+            }
             None => Default::default(),
         };
         self.timings.teardown = teardown_started.elapsed();
@@ -162,7 +202,8 @@ impl RunningStage {
             });
         }
         if let Some(kept) = &teardown.kept {
-            self.observer.on_event(&Event::Notice { message: kept });
+            let message = format!("{kept}{}", self.how_to_reach());
+            self.observer.on_event(&Event::Notice { message: &message });
         }
         let report = StageReport {
             stage: self.name.clone(),

@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use super::output::Tail;
 use super::step::{Ended, StageRun};
-use super::wait::{Health, LISTEN_WAIT, health_limit, wait_healthy, wait_listening};
+use super::wait::{Health, Listen, not_listening, readiness_budget, wait_healthy, wait_listening};
 use crate::Error;
 use crate::docker::engine_error;
-use crate::duration::format_duration;
 use crate::plan::{PlannedStep, StepKind};
 use crate::ports::{ContainerPort, Protocol};
 use crate::report::{Event, StepStatus};
@@ -53,23 +52,33 @@ impl StageRun {
         let creating = Instant::now();
         let id = self.create(step, None).await?;
         self.state().timings.start_services += creating.elapsed();
+        let budget = readiness_budget(step.timeout, step.healthcheck.as_ref(), self.ready_timeout);
+        let ready_by = creating + budget;
         let wait_health = self.waits_for_health(step);
         let mut healthy = false;
+        // Ready for sure: healthy, or listening on every port it was waited for.
+        let mut confirmed = false;
         if wait_health {
             let waiting = Instant::now();
-            let limit = health_limit(step.timeout, step.healthcheck.as_ref());
-            let health = wait_healthy(&self.docker, &step.name, &id, limit).await;
+            let health = wait_healthy(&self.docker, &step.name, &id, ready_by, budget).await;
             self.state().timings.health += waiting.elapsed();
-            match health? {
-                Health::Healthy => healthy = true,
-                Health::NoCheck => {}
-                Health::Failed(message) => {
-                    tail.lock().unwrap_or_else(|e| e.into_inner()).push(message);
-                    return Ok(Ended {
-                        status: StepStatus::Unhealthy,
-                        exit_code: None,
-                    });
+            let failure = match health? {
+                Health::Healthy => {
+                    healthy = true;
+                    confirmed = true;
+                    None
                 }
+                Health::NoCheck => None,
+                Health::Failed(message) => Some(message),
+                // Its log lines follow in the stage's failure message.
+                Health::Exited(exit) => Some(exit.headline()),
+            };
+            if let Some(message) = failure {
+                tail.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+                return Ok(Ended {
+                    status: StepStatus::Unhealthy,
+                    exit_code: None,
+                });
             }
         }
         let listen = if wait_health {
@@ -109,13 +118,22 @@ impl StageRun {
         }
         if !listen.is_empty() {
             let waiting = Instant::now();
-            let limit = step.timeout.unwrap_or(LISTEN_WAIT);
-            if let Some(missing) = wait_listening(pid, &listen, &ports, limit).await {
-                let message = format!(
-                    "service `{}` did not listen on port {missing} within {}; going on",
-                    step.name,
-                    format_duration(limit)
-                );
+            let who = (step.name.as_str(), id.as_str());
+            let listened = wait_listening(&self.docker, who, pid, &listen, &ports, ready_by).await;
+            let message = match listened {
+                Listen::Ready => {
+                    confirmed = true;
+                    None
+                }
+                Listen::NotListening(port) => Some(not_listening(&step.name, port, budget)),
+                // A background step's exit code is information: say so, and go on.
+                Listen::Exited(exit) => {
+                    self.observer
+                        .on_event(&Event::ServiceExited { exit: &exit });
+                    None
+                }
+            };
+            if let Some(message) = message {
                 self.observer.on_event(&Event::Notice { message: &message });
             }
             self.state().timings.health += waiting.elapsed();
@@ -128,6 +146,9 @@ impl StageRun {
             ports,
             docker: self.docker.clone(),
             handle: tokio::runtime::Handle::current(),
+            started: creating,
+            ready_by: (!confirmed).then_some(ready_by),
+            budget,
         });
         self.observer.on_event(&Event::ServiceReady {
             step: &step.name,

@@ -39,6 +39,8 @@ pub(crate) struct StageRun {
     pub guard: Guard,
     pub observer: Arc<dyn Observer>,
     pub publish_ports: bool,
+    /// The readiness budget of a service without one of its own.
+    pub ready_timeout: std::time::Duration,
     pub state: Mutex<RunState>,
     /// Per step: its container, started ahead of its turn and waiting at the gate.
     pub gates: Vec<tokio::sync::OnceCell<Mutex<Option<Gated>>>>,

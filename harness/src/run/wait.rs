@@ -11,22 +11,24 @@ use futures::StreamExt;
 use crate::Error;
 use crate::docker::engine_error;
 use crate::duration::format_duration;
+use crate::exit::ServiceExit;
 use crate::plan::HealthPlan;
 use crate::ports::ContainerPort;
 
 /// How often a service's health is looked at.
 pub(crate) const HEALTH_POLL: Duration = Duration::from_millis(50);
-/// Added to what a declared health check may take at most (start period, then every retry),
-/// for the engine's own delays.
-pub(crate) const HEALTH_GRACE: Duration = Duration::from_secs(30);
-/// How long a service whose image declares the health check may take to be healthy.
-pub(crate) const IMAGE_HEALTH_LIMIT: Duration = Duration::from_secs(600);
-/// How long a service without a health check may take to listen on its ports.
-pub(crate) const LISTEN_WAIT: Duration = Duration::from_secs(60);
+/// How long a service may take to be ready (healthy, or listening on its ports, and its
+/// published ports answering), unless `PIPELINE_TEST_READY_TIMEOUT`, its `timeout` or its
+/// health check's own numbers say otherwise.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a local service's sockets are read from `/proc`.
 const LISTEN_POLL: Duration = Duration::from_millis(5);
 /// How often a remote service's published port is probed.
 const PROBE_POLL: Duration = Duration::from_millis(10);
+/// How long the engine may take to say a container has stopped once its process is gone.
+const EXIT_NOTICED: Duration = Duration::from_secs(1);
+/// How often a remote service's container is looked at while its port is probed.
+const EXIT_POLL: Duration = Duration::from_millis(250);
 
 /// How a health wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,33 +37,66 @@ pub(crate) enum Health {
     Healthy,
     /// There is no health check after all (Podman reports an empty status).
     NoCheck,
-    /// Unhealthy, exited, or not healthy in time: why.
+    /// Unhealthy, or not healthy within the budget: why.
     Failed(String),
+    /// The container stopped.
+    Exited(ServiceExit),
 }
 
-/// How long a service's health check may take: its `timeout`, else what the declared check
-/// can take at most plus [`HEALTH_GRACE`], else [`IMAGE_HEALTH_LIMIT`].
-pub(crate) fn health_limit(timeout: Option<Duration>, check: Option<&HealthPlan>) -> Duration {
+/// How a wait for listening ports ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Listen {
+    /// Every port is listened on (or there was no way to tell).
+    Ready,
+    /// The first port not listened on within the budget.
+    NotListening(u16),
+    /// The container stopped.
+    Exited(ServiceExit),
+}
+
+/// What `run` says of a service that did not listen on `port` within its `budget`.
+pub(crate) fn not_listening(service: &str, port: u16, budget: Duration) -> String {
+    format!(
+        "service `{service}` did not listen on port {port} within its readiness budget of {}; going on",
+        format_duration(budget)
+    )
+}
+
+/// A service's readiness budget: its `timeout` when the YAML gives one; otherwise
+/// `ready_timeout`, or what its declared health check may take (`start_period`, then
+/// `retries` checks `interval` apart) when that is longer. One budget covers the health wait,
+/// the wait for listening ports, and the check of its published ports before a test body.
+pub(crate) fn readiness_budget(
+    timeout: Option<Duration>,
+    check: Option<&HealthPlan>,
+    ready_timeout: Duration,
+) -> Duration {
     timeout.unwrap_or_else(|| match check {
-        Some(h) => h.start_period + (h.interval + h.timeout) * (h.retries + 1) + HEALTH_GRACE,
-        None => IMAGE_HEALTH_LIMIT,
+        Some(h) => ready_timeout.max(h.start_period + h.interval * h.retries),
+        None => ready_timeout,
     })
 }
 
-/// Waits for service `name`'s health check, for at most `limit`.
+/// Waits for service `name`'s health check until `deadline` (`budget` after its start).
 pub(crate) async fn wait_healthy(
     docker: &Docker,
     name: &str,
     id: &str,
-    limit: Duration,
+    deadline: Instant,
+    budget: Duration,
 ) -> Result<Health, Error> {
-    let deadline = Instant::now() + limit;
     loop {
         let inspect = docker
             .inspect_container(id, None)
             .await
             .map_err(|e| engine_error(format!("inspect service `{name}`"), e))?;
         let state = inspect.state.unwrap_or_default();
+        if state.running == Some(false) {
+            let waiting = "waiting for its health check";
+            if let Some(exit) = ServiceExit::inspect(docker, name, id, waiting).await {
+                return Ok(Health::Exited(exit));
+            }
+        }
         let health = state.health.unwrap_or_default();
         let last_check = health
             .log
@@ -75,12 +110,6 @@ pub(crate) async fn wait_healthy(
                 )
             })
             .unwrap_or_else(|| "no check has run yet".into());
-        if state.running == Some(false) {
-            let code = state.exit_code.unwrap_or(-1);
-            return Ok(Health::Failed(format!(
-                "service `{name}` exited with code {code} before it became healthy"
-            )));
-        }
         match health.status {
             Some(HealthStatusEnum::HEALTHY) => return Ok(Health::Healthy),
             None | Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) => {
@@ -95,51 +124,85 @@ pub(crate) async fn wait_healthy(
         }
         if Instant::now() >= deadline {
             return Ok(Health::Failed(format!(
-                "service `{name}` was not healthy after {}; last check: {last_check}",
-                format_duration(limit)
+                "service `{name}` was not healthy within its readiness budget of {}; last check: {last_check}",
+                format_duration(budget)
             )));
         }
         tokio::time::sleep(HEALTH_POLL).await;
     }
 }
 
-/// Waits until a service listens on every port of `ports`; the first port it did not listen
-/// on in time, if any. With a local engine, the service's sockets are read from
-/// `/proc/<pid>/net/tcp{,6}` (no traffic at all); otherwise its published ports are probed on
-/// 127.0.0.1; with neither, there is nothing to wait with.
+/// Waits until service `name` listens on every port of `ports`, until `deadline`. With a
+/// local engine, the service's sockets are read from `/proc/<pid>/net/tcp{,6}` (no traffic at
+/// all); otherwise its published ports are probed on 127.0.0.1 while its container is looked
+/// at now and then; with neither, there is nothing to wait with.
 pub(crate) async fn wait_listening(
+    docker: &Docker,
+    (name, id): (&str, &str),
     pid: Option<u32>,
     ports: &[u16],
     published: &BTreeMap<ContainerPort, u16>,
-    limit: Duration,
-) -> Option<u16> {
-    let deadline = Instant::now() + limit;
+    deadline: Instant,
+) -> Listen {
+    let exited = |port: u16| async move {
+        let waiting = format!("waiting for it to listen on port {port}");
+        ServiceExit::inspect(docker, name, id, &waiting).await
+    };
+    // The process is gone: the container has stopped, or the engine is about to say so.
+    let gone = |port: u16| async move {
+        let until = Instant::now() + EXIT_NOTICED;
+        loop {
+            if let Some(exit) = exited(port).await {
+                return Listen::Exited(exit);
+            }
+            if Instant::now() >= until {
+                return Listen::Ready;
+            }
+            tokio::time::sleep(HEALTH_POLL).await;
+        }
+    };
+    let Some(&first) = ports.first() else {
+        return Listen::Ready;
+    };
     if let Some(pid) = pid.filter(|p| *p > 0 && listening(*p).is_some()) {
         for &port in ports {
             loop {
                 match listening(pid) {
-                    None => return None, // the service exited: its exit code is information
+                    None => return gone(port).await,
                     Some(open) if open.contains(&port) => break,
-                    Some(_) if Instant::now() >= deadline => return Some(port),
+                    Some(_) if Instant::now() >= deadline => return Listen::NotListening(port),
                     Some(_) => tokio::time::sleep(LISTEN_POLL).await,
                 }
             }
         }
-        return None;
+        return Listen::Ready;
+    }
+    // No process to look at: it may have stopped already.
+    if pid.is_none_or(|p| p == 0) {
+        if let Some(exit) = exited(first).await {
+            return Listen::Exited(exit);
+        }
     }
     for &port in ports {
         let Some(&host_port) = published.get(&ContainerPort::tcp(port)) else {
             continue;
         };
         let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, host_port));
+        let mut looked = Instant::now();
         while !crate::service::port_is_ready(addr).await {
+            if looked.elapsed() >= EXIT_POLL {
+                if let Some(exit) = exited(port).await {
+                    return Listen::Exited(exit);
+                }
+                looked = Instant::now();
+            }
             if Instant::now() >= deadline {
-                return Some(port);
+                return Listen::NotListening(port);
             }
             tokio::time::sleep(PROBE_POLL).await;
         }
     }
-    None
+    Listen::Ready
 }
 
 /// The TCP ports process `pid`'s network namespace listens on, from `/proc`; `None` when they
@@ -206,22 +269,38 @@ mod tests {
     }
 
     #[test]
-    fn health_limits() {
-        let check = HealthPlan {
+    fn not_listening_message() {
+        insta::assert_snapshot!(not_listening("cache", 7777, Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn readiness_budgets() {
+        let ready = DEFAULT_READY_TIMEOUT;
+        let check = |interval: u64, retries: u32, start: u64| HealthPlan {
             test: vec!["CMD".into(), "true".into()],
-            interval: Duration::from_secs(1),
+            interval: Duration::from_secs(interval),
             timeout: Duration::from_secs(2),
-            retries: 3,
-            start_period: Duration::from_secs(5),
+            retries,
+            start_period: Duration::from_secs(start),
         };
+        assert_eq!(readiness_budget(None, None, ready), ready);
         assert_eq!(
-            health_limit(None, Some(&check)),
-            Duration::from_secs(5 + 3 * 4) + HEALTH_GRACE
+            readiness_budget(None, Some(&check(1, 3, 5)), ready),
+            ready,
+            "a quick check keeps the default: the engine ends it when it fails"
         );
         assert_eq!(
-            health_limit(Some(Duration::from_secs(7)), Some(&check)),
+            readiness_budget(None, Some(&check(5, 30, 20)), ready),
+            Duration::from_secs(170)
+        );
+        assert_eq!(
+            readiness_budget(Some(Duration::from_secs(7)), Some(&check(5, 30, 20)), ready),
             Duration::from_secs(7)
         );
-        assert_eq!(health_limit(None, None), IMAGE_HEALTH_LIMIT);
+        let defaults = crate::plan::HEALTH_INTERVAL * crate::plan::HEALTH_RETRIES;
+        assert_eq!(
+            defaults, DEFAULT_READY_TIMEOUT,
+            "the default check fits the default budget"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use bollard::Docker;
 
 use super::removal::remove_all;
-use super::{Resources, TeardownReport};
+use super::{Keep, Resources, TeardownReport};
 
 /// Owns the resources of one run.
 #[derive(Debug)]
@@ -13,7 +13,7 @@ pub(crate) struct Guard {
     docker: Docker,
     endpoint: String,
     run_id: String,
-    keep: bool,
+    keep: Keep,
     resources: Arc<Mutex<Resources>>,
     armed: bool,
 }
@@ -26,7 +26,7 @@ pub(super) fn active() -> std::sync::MutexGuard<'static, Vec<(String, Arc<Mutex<
 }
 
 impl Guard {
-    pub fn new(docker: Docker, endpoint: String, run_id: String, keep: bool) -> Self {
+    pub fn new(docker: Docker, endpoint: String, run_id: String, keep: Keep) -> Self {
         let resources: Arc<Mutex<Resources>> = Arc::default();
         active().push((run_id.clone(), resources.clone()));
         Guard {
@@ -47,9 +47,9 @@ impl Guard {
         &self.run_id
     }
 
-    /// True when `PIPELINE_TEST_KEEP` asked to keep everything.
-    pub fn keeps(&self) -> bool {
-        self.keep
+    /// True when `PIPELINE_TEST_KEEP` keeps a run that `failed` (or not).
+    pub fn keeps(&self, failed: bool) -> bool {
+        self.keep.keeps(failed)
     }
 
     /// Records a resource; call it as soon as the engine has created it.
@@ -57,8 +57,9 @@ impl Guard {
         f(&mut self.resources.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    /// Removes everything now; with `recycle`, an emptied network goes back to the pool.
-    pub async fn teardown(mut self, recycle: bool) -> TeardownReport {
+    /// Removes everything now, unless the keep policy keeps a run that `failed` (or not);
+    /// with `recycle`, an emptied network goes back to the pool.
+    pub async fn teardown(mut self, recycle: bool, failed: bool) -> TeardownReport {
         self.armed = false;
         let resources =
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
@@ -66,7 +67,7 @@ impl Guard {
             &self.docker,
             &self.run_id,
             resources,
-            self.keep,
+            self.keeps(failed),
             recycle,
             true,
         )
@@ -84,7 +85,8 @@ impl Drop for Guard {
         self.forget();
         let resources =
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
-        let (run_id, keep) = (self.run_id.clone(), self.keep);
+        // A run dropped before its end (a panic, a cancelled future) has failed.
+        let (run_id, keep) = (self.run_id.clone(), self.keeps(true));
         let report = crate::async_drop::block_on(
             "pipeline-test-teardown",
             &self.endpoint,

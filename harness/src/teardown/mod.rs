@@ -26,6 +26,52 @@ pub(crate) struct Resources {
     pub network: Option<String>,
 }
 
+/// Whether a run's resources outlive it (`PIPELINE_TEST_KEEP`).
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::Keep;
+/// assert_eq!(Keep::parse("on-failure"), Some(Keep::OnFailure));
+/// assert_eq!(Keep::parse("1"), Some(Keep::Always));
+/// assert_eq!(Keep::parse("0"), Some(Keep::Never));
+/// assert_eq!(Keep::parse("sometimes"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Keep {
+    /// Remove everything (the default).
+    #[default]
+    Never,
+    /// Keep everything, and say how to remove it.
+    Always,
+    /// Keep the runs that failed (a step, the test body, or the run itself), and say how to
+    /// reach and remove them.
+    OnFailure,
+}
+
+impl Keep {
+    /// Reads a value of `PIPELINE_TEST_KEEP`: empty, `0`, `false`, `no`, `never` keep nothing;
+    /// `on-failure` keeps failed runs; `1`, `true`, `yes`, `always` keep everything.
+    pub fn parse(value: &str) -> Option<Keep> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "0" | "false" | "no" | "never" => Some(Keep::Never),
+            "on-failure" | "on_failure" | "onfailure" => Some(Keep::OnFailure),
+            "1" | "true" | "yes" | "always" => Some(Keep::Always),
+            _ => None,
+        }
+    }
+
+    /// True when a run that `failed` (or not) is kept.
+    pub fn keeps(self, failed: bool) -> bool {
+        match self {
+            Keep::Never => false,
+            Keep::Always => true,
+            Keep::OnFailure => failed,
+        }
+    }
+}
+
 /// What teardown did.
 #[derive(Debug, Default, Clone)]
 #[non_exhaustive]

@@ -45,7 +45,7 @@ pub(crate) async fn remove_all(
             cmds.push(format!("docker network rm {n}"));
         }
         report.kept = Some(format!(
-            "PIPELINE_TEST_KEEP is set: kept run {run_id}; remove it with:\n  {}\n  (or everything of pipeline-test: docker rm -f $(docker ps -aq --filter label=pipeline-test.managed))",
+            "PIPELINE_TEST_KEEP is set: kept run {run_id}; remove it with:\n  {}\n  (or every container of this run: docker rm -f -v $(docker ps -aq --filter label=pipeline-test.run={run_id}))",
             cmds.join("\n  ")
         ));
         return report;

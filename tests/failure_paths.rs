@@ -1,0 +1,231 @@
+//! The failure paths as a user meets them: the tests of `tests/outside` (a crate outside the
+//! workspace that depends on pipeline-test by path) fail on purpose; each is run alone in a
+//! child process, timed, and its output read as a user would read it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use pipeline_test_support::{DEFAULT_IMAGES, owned_by};
+
+/// The outside crate's test binary, built once for every test here.
+fn binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outside");
+        let out = Command::new(env!("CARGO"))
+            .args([
+                "test",
+                "--no-run",
+                "--message-format=json",
+                "--manifest-path",
+            ])
+            .arg(format!("{root}/tests/outside/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("cargo runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "building tests/outside failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The line of the `failures` test target names its executable.
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("\"name\":\"failures\"") && l.contains("\"executable\":\""))
+            .expect("cargo names the test binary");
+        let start = line.find("\"executable\":\"").unwrap() + "\"executable\":\"".len();
+        let end = start + line[start..].find('"').unwrap();
+        PathBuf::from(&line[start..end])
+    })
+}
+
+/// Runs test `name` of the outside crate alone; its output (stdout, then stderr), its exit
+/// status, and how long it took.
+fn run(name: &str, env: &[(&str, &str)]) -> (String, Output, Duration) {
+    let bin = binary();
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .args([name, "--exact", "--test-threads=1"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
+        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary runs");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the test binary ends");
+    let took = started.elapsed();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("--- {name} ({took:?}) ---\n{text}");
+    assert!(!out.status.success(), "`{name}` is meant to fail:\n{text}");
+    assert!(
+        text.contains("1 failed"),
+        "`{name}` did not fail as a test:\n{text}"
+    );
+    let left = owned_by(pid);
+    assert!(left.is_empty(), "`{name}` left resources behind: {left:?}");
+    (text, out, took)
+}
+
+#[test]
+fn a_crashing_service_fails_at_once_with_its_exit_code_and_log() {
+    let (text, _, took) = run("crashing_service", &[]);
+    assert!(took < Duration::from_secs(5), "took {took:?}:\n{text}");
+    assert!(
+        text.contains("service `database` exited with code 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("reason: You need to specify one of MYSQL_ROOT_PASSWORD"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  | error: database is uninitialized"),
+        "the last log lines: {text}"
+    );
+    assert!(!text.contains("did not accept connections"), "{text}");
+    assert_eq!(
+        text.matches("  | error: database is uninitialized").count(),
+        1,
+        "told once:\n{text}"
+    );
+}
+
+#[test]
+fn a_port_that_never_listens_fails_within_its_budget() {
+    let (text, _, took) = run(
+        "never_listening_port",
+        &[("PIPELINE_TEST_READY_TIMEOUT", "3s")],
+    );
+    assert!(took < Duration::from_secs(3 + 3), "took {took:?}:\n{text}");
+    assert!(
+        text.contains(
+            "service `cache` did not listen on port 7777 within its readiness budget of 3.00s"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("port 7777/tcp of service `cache`")
+            && text.contains("readiness budget of 3.00s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sync_body_past_its_timeout_fails_within_a_second_of_the_deadline() {
+    let (text, _, took) = run("sync_body_past_its_timeout", &[]);
+    // The timeout is 4 s from the test's start; the process adds its own start and exit.
+    assert!(took < Duration::from_secs(4 + 1), "took {took:?}:\n{text}");
+    assert!(
+        text.contains("the test body ran past the test's timeout of 4.00s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn panics_point_at_the_test() {
+    let (text, _, _) = run("unknown_service", &[]);
+    assert!(text.contains("panicked at tests/failures.rs:22:"), "{text}");
+    assert!(
+        text.contains("stage `redis` has no service `nope`; its services are: cache"),
+        "{text}"
+    );
+    let (text, _, _) = run("unpublished_port", &[]);
+    assert!(text.contains("panicked at tests/failures.rs:27:"), "{text}");
+    let (text, _, _) = run("failing_stage", &[]);
+    assert!(text.contains("panicked at tests/failures.rs:30:"), "{text}");
+}
+
+#[test]
+fn a_failing_step_is_told_once() {
+    let (text, _, _) = run("failing_stage", &[]);
+    assert_eq!(text.matches("[check] checking").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("FAILED (exit 2)").count(),
+        3,
+        "the step line, the table, the panic:\n{text}"
+    );
+    assert!(!text.contains("(exit code 2)"), "{text}");
+    assert!(
+        text.contains("stage `failing` failed: step `check` FAILED (exit 2)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failed_body_says_so_and_not_that_the_stage_passed() {
+    let (text, _, _) = run("failing_body", &[]);
+    assert!(
+        text.contains("test body failed; stage `redis` had passed"),
+        "{text}"
+    );
+    assert!(!text.contains("stage `redis` passed"), "{text}");
+    assert!(text.contains("the body's own assertion"), "{text}");
+}
+
+#[test]
+fn keep_on_failure_keeps_a_failed_run_and_says_how_to_reach_it() {
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    let child = Command::new(binary())
+        .args(["failing_body", "--exact"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
+        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
+        .env("PIPELINE_TEST_KEEP", "on-failure")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary runs");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the test binary ends");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kept = pipeline_test_support::resources_of(pid);
+    // Remove what was kept before asserting, so that a failure leaves nothing either.
+    pipeline_test_support::remove(&kept);
+    assert!(
+        kept.iter().any(|r| r.kind == "container"),
+        "the failed run's containers were kept: {kept:?}\n{text}"
+    );
+    assert!(
+        text.contains("PIPELINE_TEST_KEEP is set: kept run "),
+        "{text}"
+    );
+    assert!(text.contains("service `cache`: docker exec -it "), "{text}");
+    assert!(text.contains("6379/tcp at 127.0.0.1:"), "{text}");
+    assert!(pipeline_test_support::resources_of(pid).is_empty());
+}
+
+#[test]
+fn keep_on_failure_removes_a_passing_run() {
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    let child = Command::new(binary())
+        .args(["passing", "--exact"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
+        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
+        .env("PIPELINE_TEST_KEEP", "on-failure")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary runs");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the test binary ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(owned_by(pid), Vec::<String>::new());
+}
