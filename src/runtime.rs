@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pipeline_test_harness::{Event, Observer, Pipeline, RunOptions, Runner, SourceFile};
+use pipeline_test_harness::{Event, Observer, Outcome, Pipeline, RunOptions, Runner, SourceFile};
 use tokio::runtime::Handle;
 
 use crate::Stage;
@@ -72,11 +72,35 @@ pub fn run_async<R: TestResult + 'static>(
 /// only for a failing test); the stage's own summary is printed by [`run`], which knows how
 /// the test ended.
 #[derive(Default)]
-struct TestObserver(Mutex<Vec<String>>);
+struct TestObserver(Mutex<Vec<(Option<String>, String)>>);
 
 impl TestObserver {
+    fn lines(&self) -> std::sync::MutexGuard<'_, Vec<(Option<String>, String)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn print(&self) {
-        for line in std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner())) {
+        for (_, line) in std::mem::take(&mut *self.lines()) {
+            println!("{line}");
+        }
+    }
+
+    /// Prints all but the last `n` output lines of `step`: the failure message that follows
+    /// holds them.
+    fn print_all_but_tail(&self, step: &str, n: usize) {
+        let mut lines = std::mem::take(&mut *self.lines());
+        let mut left = n;
+        for entry in lines.iter_mut().rev() {
+            if left == 0 {
+                break;
+            }
+            if entry.0.as_deref() == Some(step) {
+                entry.1.clear();
+                entry.0 = None;
+                left -= 1;
+            }
+        }
+        for (_, line) in lines.into_iter().filter(|(_, l)| !l.is_empty()) {
             println!("{line}");
         }
     }
@@ -84,16 +108,13 @@ impl TestObserver {
 
 impl Observer for TestObserver {
     fn on_event(&self, event: &Event<'_>) {
-        // A stopped service fails the test before its body, with the same facts.
-        if !matches!(
-            event,
-            Event::StageFinished { .. } | Event::ServiceExited { .. }
-        ) {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(event.render());
-        }
+        let step = match event {
+            // A stopped service fails the test before its body, with the same facts.
+            Event::StageFinished { .. } | Event::ServiceExited { .. } => return,
+            Event::Output { step, .. } => Some(step.to_string()),
+            _ => None,
+        };
+        self.lines().push((step, event.render()));
     }
 }
 
@@ -155,18 +176,29 @@ where
             .unwrap_or_else(|_| Err(messages::stage_timed_out(spec.timeout_ms))),
         None => rt.block_on(start),
     };
-    observer.print();
     let mut running = match started {
         Ok(r) => r,
-        Err(e) => panic!("pipeline test `{}` ({}): {e}", spec.name, spec.file),
+        Err(e) => {
+            observer.print();
+            panic!("pipeline test `{}` ({}): {e}", spec.name, spec.file)
+        }
     };
     if !running.passed() {
         let report = rt.block_on(running.finish());
-        observer.print();
+        // The failed step's last lines are in the message: print them once, there.
+        let failed = match &report.outcome {
+            Outcome::Failed { step, .. } => report.step(step),
+            _ => None,
+        };
+        match failed {
+            Some(s) => observer.print_all_but_tail(&s.name, s.output_tail.len()),
+            None => observer.print(),
+        }
         print!("{}", report.summary());
-        let message = report.failure_message_after_output().unwrap_or_default();
+        let message = report.failure_message().unwrap_or_default();
         panic!("{}", message.trim_end());
     }
+    observer.print();
     let stage = Arc::new(Stage::new(&running));
     let handle = rt.handle().clone();
     let outcome: BodyOutcome = match deadline {
