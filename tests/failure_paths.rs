@@ -43,13 +43,12 @@ fn binary() -> &'static PathBuf {
     })
 }
 
-/// Runs test `name` of the outside crate alone; its output (stdout, then stderr), its exit
-/// status, and how long it took.
-fn run(name: &str, env: &[(&str, &str)]) -> (String, Output, Duration) {
-    let bin = binary();
+/// Runs test `name` of the outside crate alone, in a child process: its pid, its output
+/// (stdout, then stderr), whether it passed, and how long it took.
+fn child(name: &str, env: &[(&str, &str)]) -> (u32, String, bool, Duration) {
     let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
     let started = Instant::now();
-    let child = Command::new(bin)
+    let child = Command::new(binary())
         .args([name, "--exact", "--test-threads=1"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
         .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
@@ -59,7 +58,7 @@ fn run(name: &str, env: &[(&str, &str)]) -> (String, Output, Duration) {
         .spawn()
         .expect("the test binary runs");
     let pid = child.id();
-    let out = child.wait_with_output().expect("the test binary ends");
+    let out: Output = child.wait_with_output().expect("the test binary ends");
     let took = started.elapsed();
     let text = format!(
         "{}{}",
@@ -67,19 +66,26 @@ fn run(name: &str, env: &[(&str, &str)]) -> (String, Output, Duration) {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("--- {name} ({took:?}) ---\n{text}");
-    assert!(!out.status.success(), "`{name}` is meant to fail:\n{text}");
+    (pid, text, out.status.success(), took)
+}
+
+/// [`child`] for a test meant to fail: its output and how long it took, once it is checked
+/// that it failed as a test and left nothing behind.
+fn run(name: &str, env: &[(&str, &str)]) -> (String, Duration) {
+    let (pid, text, passed, took) = child(name, env);
+    assert!(!passed, "`{name}` is meant to fail:\n{text}");
     assert!(
         text.contains("1 failed"),
         "`{name}` did not fail as a test:\n{text}"
     );
     let left = owned_by(pid);
     assert!(left.is_empty(), "`{name}` left resources behind: {left:?}");
-    (text, out, took)
+    (text, took)
 }
 
 #[test]
 fn a_crashing_service_fails_at_once_with_its_exit_code_and_log() {
-    let (text, _, took) = run("crashing_service", &[]);
+    let (text, took) = run("crashing_service", &[]);
     assert!(took < Duration::from_secs(5), "took {took:?}:\n{text}");
     assert!(
         text.contains("service `database` exited with code 1"),
@@ -103,7 +109,7 @@ fn a_crashing_service_fails_at_once_with_its_exit_code_and_log() {
 
 #[test]
 fn a_port_that_never_listens_fails_within_its_budget() {
-    let (text, _, took) = run(
+    let (text, took) = run(
         "never_listening_port",
         &[("PIPELINE_TEST_READY_TIMEOUT", "3s")],
     );
@@ -123,7 +129,7 @@ fn a_port_that_never_listens_fails_within_its_budget() {
 
 #[test]
 fn a_sync_body_past_its_timeout_fails_within_a_second_of_the_deadline() {
-    let (text, _, took) = run("sync_body_past_its_timeout", &[]);
+    let (text, took) = run("sync_body_past_its_timeout", &[]);
     // The timeout is 4 s from the test's start; the process adds its own start and exit.
     assert!(took < Duration::from_secs(4 + 1), "took {took:?}:\n{text}");
     assert!(
@@ -134,21 +140,21 @@ fn a_sync_body_past_its_timeout_fails_within_a_second_of_the_deadline() {
 
 #[test]
 fn panics_point_at_the_test() {
-    let (text, _, _) = run("unknown_service", &[]);
+    let (text, _) = run("unknown_service", &[]);
     assert!(text.contains("panicked at tests/failures.rs:22:"), "{text}");
     assert!(
         text.contains("stage `redis` has no service `nope`; its services are: cache"),
         "{text}"
     );
-    let (text, _, _) = run("unpublished_port", &[]);
+    let (text, _) = run("unpublished_port", &[]);
     assert!(text.contains("panicked at tests/failures.rs:27:"), "{text}");
-    let (text, _, _) = run("failing_stage", &[]);
+    let (text, _) = run("failing_stage", &[]);
     assert!(text.contains("panicked at tests/failures.rs:30:"), "{text}");
 }
 
 #[test]
 fn a_failing_step_is_told_once() {
-    let (text, _, _) = run("failing_stage", &[]);
+    let (text, _) = run("failing_stage", &[]);
     // Streamed, or in the failure message, never both.
     let told = |line: &str| {
         text.lines()
@@ -171,7 +177,7 @@ fn a_failing_step_is_told_once() {
 
 #[test]
 fn a_failed_body_says_so_and_not_that_the_stage_passed() {
-    let (text, _, _) = run("failing_body", &[]);
+    let (text, _) = run("failing_body", &[]);
     assert!(
         text.contains("test body failed; stage `redis` had passed"),
         "{text}"
@@ -182,23 +188,7 @@ fn a_failed_body_says_so_and_not_that_the_stage_passed() {
 
 #[test]
 fn keep_on_failure_keeps_a_failed_run_and_says_how_to_reach_it() {
-    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
-    let child = Command::new(binary())
-        .args(["failing_body", "--exact"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
-        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
-        .env("PIPELINE_TEST_KEEP", "on-failure")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the test binary runs");
-    let pid = child.id();
-    let out = child.wait_with_output().expect("the test binary ends");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (pid, text, _, _) = child("failing_body", &[("PIPELINE_TEST_KEEP", "on-failure")]);
     let kept = pipeline_test_support::resources_of(pid);
     // Remove what was kept before asserting, so that a failure leaves nothing either.
     pipeline_test_support::remove(&kept);
@@ -217,22 +207,7 @@ fn keep_on_failure_keeps_a_failed_run_and_says_how_to_reach_it() {
 
 #[test]
 fn keep_on_failure_removes_a_passing_run() {
-    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
-    let child = Command::new(binary())
-        .args(["passing", "--exact"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
-        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
-        .env("PIPELINE_TEST_KEEP", "on-failure")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the test binary runs");
-    let pid = child.id();
-    let out = child.wait_with_output().expect("the test binary ends");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (pid, text, passed, _) = child("passing", &[("PIPELINE_TEST_KEEP", "on-failure")]);
+    assert!(passed, "{text}");
     assert_eq!(owned_by(pid), Vec::<String>::new());
 }

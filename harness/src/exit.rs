@@ -142,9 +142,31 @@ impl fmt::Display for ServiceExit {
 
 /// The time between two of the engine's RFC 3339 timestamps.
 fn ran_for(start: &str, end: &str) -> Option<Duration> {
-    let start = humantime::parse_rfc3339_weak(start).ok()?;
-    let end = humantime::parse_rfc3339_weak(end).ok()?;
+    let start = humantime::parse_rfc3339_weak(&nine_digits(start)).ok()?;
+    let end = humantime::parse_rfc3339_weak(&nine_digits(end)).ok()?;
     end.duration_since(start).ok()
+}
+
+/// The engine drops a fraction's trailing zeros (`.22858928Z`); the parser wants 3, 6 or 9
+/// digits: pad to nine.
+fn nine_digits(stamp: &str) -> String {
+    let Some(dot) = stamp.find('.') else {
+        return stamp.to_string();
+    };
+    let digits = stamp[dot + 1..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    if digits == 0 || digits >= 9 {
+        return stamp.to_string();
+    }
+    let end = dot + 1 + digits;
+    format!(
+        "{}{}{}",
+        &stamp[..end],
+        "0".repeat(9 - digits),
+        &stamp[end..]
+    )
 }
 
 #[cfg(test)]
@@ -184,6 +206,17 @@ mod tests {
                 "2026-11-28T11:10:20.623456789Z"
             ),
             Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            ran_for(
+                "2026-11-28T12:11:54.22858928Z",
+                "2026-11-28T12:11:54.244832657Z"
+            ),
+            Some(Duration::from_nanos(16_243_377))
+        );
+        assert_eq!(
+            ran_for("2026-11-28T12:11:54.5Z", "2026-11-28T12:11:55Z"),
+            Some(Duration::from_millis(500))
         );
         assert_eq!(ran_for("0001-01-01T00:00:00Z", "garbage"), None);
     }
