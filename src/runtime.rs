@@ -162,7 +162,8 @@ where
             if let Err(e) = running.wait_until_ready().await {
                 running.mark_failed();
                 let report = running.finish().await;
-                return Err(format!("{e}\n{}", report.summary()));
+                // The table alone: the steps passed, the test did not.
+                return Err(format!("{e}\n{}", report.table()));
             }
         }
         Ok::<_, String>(running)

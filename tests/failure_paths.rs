@@ -100,6 +100,7 @@ fn a_crashing_service_fails_at_once_with_its_exit_code_and_log() {
         "the last log lines: {text}"
     );
     assert!(!text.contains("did not accept connections"), "{text}");
+    assert!(!text.contains("stage `crash` passed"), "{text}");
     assert_eq!(
         text.matches("  | error: database is uninitialized").count(),
         1,
