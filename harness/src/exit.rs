@@ -144,7 +144,8 @@ impl fmt::Display for ServiceExit {
 fn ran_for(start: &str, end: &str) -> Option<Duration> {
     let start = humantime::parse_rfc3339_weak(&nine_digits(start)).ok()?;
     let end = humantime::parse_rfc3339_weak(&nine_digits(end)).ok()?;
-    end.duration_since(start).ok()
+    // A process that ends at once can be stamped as finished before it was started.
+    Some(end.duration_since(start).unwrap_or(Duration::ZERO))
 }
 
 /// The engine drops a fraction's trailing zeros (`.22858928Z`); the parser wants 3, 6 or 9
@@ -217,6 +218,14 @@ mod tests {
         assert_eq!(
             ran_for("2026-11-28T12:11:54.5Z", "2026-11-28T12:11:55Z"),
             Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            ran_for(
+                "2026-11-28T12:23:17.923864545Z",
+                "2026-11-28T12:23:17.921123313Z"
+            ),
+            Some(Duration::ZERO),
+            "finished before it was started: at once"
         );
         assert_eq!(ran_for("0001-01-01T00:00:00Z", "garbage"), None);
     }

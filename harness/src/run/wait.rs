@@ -26,7 +26,7 @@ const LISTEN_POLL: Duration = Duration::from_millis(5);
 /// How often a remote service's published port is probed.
 const PROBE_POLL: Duration = Duration::from_millis(10);
 /// How long the engine may take to say a container has stopped once its process is gone.
-const EXIT_NOTICED: Duration = Duration::from_secs(1);
+const EXIT_NOTICED: Duration = Duration::from_millis(300);
 /// How often a remote service's container is looked at while its port is probed.
 const EXIT_POLL: Duration = Duration::from_millis(250);
 
@@ -153,10 +153,10 @@ pub(crate) async fn wait_listening(
         let until = Instant::now() + EXIT_NOTICED;
         loop {
             if let Some(exit) = exited(port).await {
-                return Listen::Exited(exit);
+                return Some(exit);
             }
             if Instant::now() >= until {
-                return Listen::Ready;
+                return None;
             }
             tokio::time::sleep(HEALTH_POLL).await;
         }
@@ -168,7 +168,7 @@ pub(crate) async fn wait_listening(
         for &port in ports {
             loop {
                 match listening(pid) {
-                    None => return gone(port).await,
+                    None => return gone(port).await.map_or(Listen::Ready, Listen::Exited),
                     Some(open) if open.contains(&port) => break,
                     Some(_) if Instant::now() >= deadline => return Listen::NotListening(port),
                     Some(_) => tokio::time::sleep(LISTEN_POLL).await,
@@ -177,11 +177,14 @@ pub(crate) async fn wait_listening(
         }
         return Listen::Ready;
     }
-    // No process to look at: it may have stopped already.
-    if pid.is_none_or(|p| p == 0) {
-        if let Some(exit) = exited(first).await {
-            return Listen::Exited(exit);
-        }
+    // No process to read from `/proc`: a remote engine, or it has stopped already. When the
+    // engine gave a pid a moment ago, it may not say yet that the container has stopped.
+    let stopped = match pid {
+        Some(p) if p > 0 => gone(first).await,
+        _ => exited(first).await,
+    };
+    if let Some(exit) = stopped {
+        return Listen::Exited(exit);
     }
     for &port in ports {
         let Some(&host_port) = published.get(&ContainerPort::tcp(port)) else {
