@@ -4,89 +4,12 @@ use std::path::{Path, PathBuf};
 
 use pipeline_test_harness::Pipeline;
 use pipeline_test_harness::SourceFile;
-use pipeline_test_harness::diagnostic::did_you_mean;
-use pipeline_test_harness::duration::parse_duration;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{Ident, ItemFn, LitStr, ReturnType, Token, Type};
+use syn::{Ident, ItemFn, LitStr, ReturnType, Type};
 
-const OPTIONS: &[&str] = &["stage", "timeout"];
-
-/// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
-struct Args {
-    path: LitStr,
-    stage: Option<LitStr>,
-    timeout: Option<(LitStr, u64)>,
-}
-
-fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
-    if input.is_empty() {
-        return Err(syn::Error::new(
-            Span::call_site(),
-            "expected the pipeline file: `#[pipeline_test(\"path/to/stage.yaml\")]` (relative to the crate's directory)",
-        ));
-    }
-    let path: LitStr = input.parse().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "the first argument is the pipeline file, as a string: `\"ci/stage.yaml\"`",
-        )
-    })?;
-    let mut args = Args {
-        path,
-        stage: None,
-        timeout: None,
-    };
-    while !input.is_empty() {
-        input.parse::<Token![,]>()?;
-        if input.is_empty() {
-            break;
-        }
-        let key: Ident = input.parse()?;
-        let name = key.to_string();
-        if !OPTIONS.contains(&name.as_str()) {
-            let hint = did_you_mean(&name, OPTIONS)
-                .map(|m| format!("did you mean `{m}`? "))
-                .unwrap_or_default();
-            return Err(syn::Error::new(
-                key.span(),
-                format!(
-                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` and `timeout = \"2m\"`"
-                ),
-            ));
-        }
-        let repeated = match name.as_str() {
-            "stage" => args.stage.is_some(),
-            _ => args.timeout.is_some(),
-        };
-        if repeated {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("`{name}` is given twice; keep one"),
-            ));
-        }
-        input.parse::<Token![=]>()?;
-        let value: LitStr = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                format!("`{name}` takes a string, e.g. `{name} = \"...\"`"),
-            )
-        })?;
-        match name.as_str() {
-            "stage" => args.stage = Some(value),
-            _ => {
-                let d = parse_duration(&value.value()).map_err(|m| {
-                    syn::Error::new(value.span(), format!("invalid `timeout`: {m}"))
-                })?;
-                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                args.timeout = Some((value, ms));
-            }
-        }
-    }
-    Ok(args)
-}
+use crate::args::{Args, parser};
 
 /// Reads and validates the pipeline at `lit` (relative to the crate's directory).
 fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
@@ -276,10 +199,6 @@ fn expand(args: TokenStream, f: &ItemFn) -> syn::Result<TokenStream> {
         unreachable!("every failure was pushed")
     };
     Ok(generate(f, &args, &abs, stage, takes_stage))
-}
-
-fn parser(args: TokenStream) -> syn::Result<Args> {
-    parse_args.parse2(args)
 }
 
 fn abs_lit(abs: &Path, span: Span) -> LitStr {

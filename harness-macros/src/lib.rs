@@ -3,6 +3,7 @@
 //! crate, which re-exports them with the runtime they expand to.
 #![forbid(unsafe_code)]
 
+mod args;
 mod entry;
 
 use proc_macro::TokenStream;
