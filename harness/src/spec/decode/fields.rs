@@ -1,0 +1,353 @@
+//! Reading a mapping's keys and the scalar values every part of a pipeline uses: strings,
+//! booleans, numbers, durations, lists, environment maps, pull policies, image names, ports.
+
+use std::time::Duration;
+
+use super::*;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::duration::parse_duration;
+use crate::source::{Span, Spanned};
+use crate::yaml::{Node, Value};
+
+/// The keys of one mapping, handed out one by one; what is left at the end is unknown.
+pub(super) struct Fields<'n> {
+    pub(super) entries: &'n [(Node<'n>, Node<'n>)],
+    pub(super) used: Vec<bool>,
+    pub(super) asked: Vec<&'static str>,
+    pub(super) context: &'static str,
+    pub(super) span: Span,
+}
+
+impl<'n> Fields<'n> {
+    /// The value of `key`, if present and not null.
+    pub(super) fn get(&mut self, key: &'static str) -> Option<&'n Node<'n>> {
+        self.entry(key)
+            .map(|(_, v)| v)
+            .filter(|v| v.value != Value::Null)
+    }
+
+    /// The key and value nodes of `key`, if present.
+    pub(super) fn entry(&mut self, key: &'static str) -> Option<(&'n Node<'n>, &'n Node<'n>)> {
+        self.asked.push(key);
+        let i = self
+            .entries
+            .iter()
+            .position(|(k, _)| k.as_scalar() == Some(key))?;
+        self.used[i] = true;
+        let (k, v) = &self.entries[i];
+        Some((k, v))
+    }
+
+    /// Accepts `key` without acting on it; records it in `ignored`.
+    pub(super) fn accept(
+        &mut self,
+        key: &'static str,
+        ignored: &mut Vec<Spanned<String>>,
+    ) -> Option<&'n Node<'n>> {
+        let (k, v) = self.entry(key)?;
+        ignored.push(Spanned::new(key.to_string(), k.span));
+        Some(v)
+    }
+
+    /// Reports every key nobody asked for. `hint` may explain a key that belongs elsewhere.
+    pub(super) fn finish(self, diags: &mut Diags, hint: &dyn Fn(&str) -> Option<String>) {
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            if self.used[i] {
+                continue;
+            }
+            let Some(name) = k.as_scalar() else {
+                continue;
+            };
+            if self.entries[..i]
+                .iter()
+                .any(|(p, _)| p.as_scalar() == Some(name))
+            {
+                continue; // reported as a duplicate key
+            }
+            let mut d =
+                Diagnostic::new(k.span, format!("unknown key `{name}` in {}", self.context));
+            if let Some(help) = hint(name) {
+                d = d.with_help(help);
+            } else if let Some(s) = did_you_mean(name, &self.asked) {
+                d = d.with_label(format!("did you mean `{s}`?"));
+            } else {
+                d = d.with_help(format!(
+                    "the keys of {} are: {}",
+                    self.context,
+                    self.asked.join(", ")
+                ));
+            }
+            diags.push(d);
+        }
+    }
+}
+
+/// Opens a mapping node for reading its keys.
+pub(super) fn fields<'n>(
+    node: &'n Node<'n>,
+    context: &'static str,
+    diags: &mut Diags,
+) -> Option<Fields<'n>> {
+    let Value::Map(entries) = &node.value else {
+        diags.push(
+            Diagnostic::new(
+                node.span,
+                format!(
+                    "expected a mapping for {context}, found {}",
+                    node.kind_name()
+                ),
+            )
+            .with_label("expected `key: value` lines here"),
+        );
+        return None;
+    };
+    for (i, (k, _)) in entries.iter().enumerate() {
+        match k.as_scalar() {
+            None => diags.push(Diagnostic::new(
+                k.span,
+                format!(
+                    "a key of {context} must be a plain string, found {}",
+                    k.kind_name()
+                ),
+            )),
+            Some(name) => {
+                if entries[..i]
+                    .iter()
+                    .any(|(p, _)| p.as_scalar() == Some(name))
+                {
+                    diags.push(
+                        Diagnostic::new(k.span, format!("duplicate key `{name}` in {context}"))
+                            .with_help("a key may appear once in a mapping; remove one of them"),
+                    );
+                }
+            }
+        }
+    }
+    Some(Fields {
+        entries,
+        used: vec![false; entries.len()],
+        asked: Vec::with_capacity(24),
+        context,
+        span: node.span,
+    })
+}
+
+/// Checks that `node` is a mapping whose keys are among `known`, without reading the values.
+pub(super) fn check_keys(
+    node: &Node<'_>,
+    context: &'static str,
+    known: &[&'static str],
+    diags: &mut Diags,
+) {
+    if let Some(mut f) = fields(node, context, diags) {
+        for k in known {
+            f.entry(k);
+        }
+        f.finish(diags, &|_| None);
+    }
+}
+
+pub(super) fn string(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Option<Spanned<String>> {
+    let node = node?;
+    match &node.value {
+        Value::Null => None,
+        Value::Scalar { text, .. } => Some(Spanned::new(text.to_string(), node.span)),
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    node.span,
+                    format!("expected a string for `{what}`, found {}", node.kind_name()),
+                )
+                .with_label("expected a string"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn boolean(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Option<Spanned<bool>> {
+    let node = node?;
+    match &node.value {
+        Value::Scalar { text, plain: true } if text.eq_ignore_ascii_case("true") => {
+            Some(Spanned::new(true, node.span))
+        }
+        Value::Scalar { text, plain: true } if text.eq_ignore_ascii_case("false") => {
+            Some(Spanned::new(false, node.span))
+        }
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    node.span,
+                    format!("expected `true` or `false` for `{what}`"),
+                )
+                .with_label("expected a boolean"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn uint(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<u32>> {
+    let node = node?;
+    match node.as_scalar().map(str::parse::<u32>) {
+        Some(Ok(n)) => Some(Spanned::new(n, node.span)),
+        _ => {
+            diags.push(
+                Diagnostic::new(node.span, format!("expected a whole number for `{what}`"))
+                    .with_label("expected a number such as `3`"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn duration(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Option<Spanned<Duration>> {
+    let s = string(node, what, diags)?;
+    match parse_duration(&s.value) {
+        Ok(d) => Some(Spanned::new(d, s.span)),
+        Err(msg) => {
+            diags.push(
+                Diagnostic::new(s.span, format!("invalid duration for `{what}`: {msg}"))
+                    .with_label("expected a duration such as `90s`, `10m` or `1h30m`"),
+            );
+            None
+        }
+    }
+}
+
+/// The items of a list; a null is an empty list.
+pub(super) fn list<'n>(
+    node: Option<&'n Node<'n>>,
+    what: &str,
+    diags: &mut Diags,
+) -> &'n [Node<'n>] {
+    match node.map(|n| &n.value) {
+        None | Some(Value::Null) => &[],
+        Some(Value::Seq(items)) => items,
+        Some(_) => {
+            let node = node.unwrap_or_else(|| unreachable!());
+            diags.push(
+                Diagnostic::new(
+                    node.span,
+                    format!("expected a list for `{what}`, found {}", node.kind_name()),
+                )
+                .with_label("expected `- item` lines"),
+            );
+            &[]
+        }
+    }
+}
+
+/// A `ports:` list: each entry must read as a port mapping (`6379`, `8080:80/udp`).
+pub(super) fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
+    let out = strings(node, "ports", diags);
+    for port in &out {
+        if let Err(e) = port.value.parse::<crate::ports::PortMapping>() {
+            diags.push(
+                Diagnostic::new(port.span, format!("`{}` is not a valid port", port.value))
+                    .with_label(e.reason),
+            );
+        }
+    }
+    out
+}
+
+/// A string, or a list of strings.
+pub(super) fn strings(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Vec<Spanned<String>> {
+    match node.map(|n| &n.value) {
+        Some(Value::Scalar { .. }) => string(node, what, diags).into_iter().collect(),
+        _ => list(node, what, diags)
+            .iter()
+            .filter_map(|n| string(Some(n), what, diags))
+            .collect(),
+    }
+}
+
+pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Envs {
+    let mut out = Envs::default();
+    let Some(node) = node else { return out };
+    if node.value == Value::Null {
+        return out;
+    }
+    let Some(mut f) = fields(node, "`envs`", diags) else {
+        return out;
+    };
+    f.used.fill(true);
+    for (k, v) in f.entries {
+        let Some(name) = k.as_scalar() else { continue };
+        let value = match &v.value {
+            Value::Null => String::new(),
+            Value::Scalar { text, .. } => text.to_string(),
+            _ => {
+                diags.push(
+                    Diagnostic::new(
+                        v.span,
+                        format!(
+                            "environment variable `{name}` in `{what}` must be a string, found {}",
+                            v.kind_name()
+                        ),
+                    )
+                    .with_label("expected a string")
+                    .with_help("quote the value to pass it as text"),
+                );
+                continue;
+            }
+        };
+        out.0.push(EnvVar {
+            name: Spanned::new(name.to_string(), k.span),
+            value: Spanned::new(value, v.span),
+        });
+    }
+    out
+}
+
+pub(super) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
+    let s = string(node, "pull", diags)?;
+    let value = match s.as_str() {
+        "always" => Pull::Always,
+        "never" => Pull::Never,
+        "if-not-exists" => Pull::IfNotExists,
+        other => {
+            let mut d = Diagnostic::new(s.span, format!("invalid pull policy `{other}`"))
+                .with_help("`pull` is one of: always, never, if-not-exists");
+            if let Some(m) = did_you_mean(other, &["always", "never", "if-not-exists"]) {
+                d = d.with_label(format!("did you mean `{m}`?"));
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    Some(Spanned::new(value, s.span))
+}
+
+pub(super) fn image(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Option<Spanned<String>> {
+    let s = string(node, what, diags)?;
+    if s.value.trim().is_empty() || s.value.contains(char::is_whitespace) {
+        diags.push(
+            Diagnostic::new(s.span, format!("invalid image name `{}`", s.value))
+                .with_label("expected an image such as `redis:7` or `mysql:8.0`"),
+        );
+        return None;
+    }
+    Some(s)
+}

@@ -1,0 +1,360 @@
+//! Steps: the step envelope (`name`, `type`, `when`, `timeout`, ...) and the `spec` of each
+//! step type.
+
+use super::*;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::Span;
+use crate::yaml::{Node, Value};
+
+/// Step types the schema knows but pipeline-test cannot run.
+const UNSUPPORTED_STEPS: &[&str] = &[
+    "action", "barrier", "bitrise", "plugin", "template", "test", "jenkins",
+];
+const SUPPORTED_STEPS: &[&str] = &["run", "background", "script", "group", "parallel"];
+/// Keys of each step type's `spec`, for the hint when one is written at the step's level.
+pub(super) fn spec_keys(step_type: &str) -> &'static [&'static str] {
+    match step_type {
+        "run" => &[
+            "shell",
+            "script",
+            "container",
+            "envs",
+            "reports",
+            "outputs",
+            "mount",
+        ],
+        "background" => &[
+            "shell",
+            "envs",
+            "script",
+            "run",
+            "container",
+            "mount",
+            "image",
+            "user",
+            "pull",
+            "entrypoint",
+            "args",
+            "ports",
+            "network",
+            "privileged",
+            "resources",
+            "workdir",
+            "healthcheck",
+        ],
+        "script" => &[
+            "image",
+            "connector",
+            "user",
+            "group",
+            "pull",
+            "shell",
+            "envs",
+            "run",
+            "entrypoint",
+            "args",
+            "privileged",
+            "network",
+            "reports",
+            "outputs",
+            "resources",
+            "mount",
+        ],
+        "group" | "parallel" => &["steps"],
+        _ => &[],
+    }
+}
+
+pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
+    let mut f = fields(node, "a step", diags)?;
+    let mut ignored = Vec::new();
+    let id = string(f.get("id"), "id", diags);
+    let name = string(f.get("name"), "name", diags);
+    let desc = string(f.get("desc"), "desc", diags);
+    let timeout = duration(f.get("timeout"), "timeout", diags);
+    let when = string(f.get("when"), "when", diags);
+    let failure = failures(f.get("failure"), diags);
+    let strategy = strategy(f.get("strategy"), diags);
+    f.accept("inputs", &mut ignored);
+    let type_entry = f.entry("type");
+    let spec_entry = f.entry("spec");
+    let type_text = type_entry.and_then(|(_, v)| v.as_scalar()).unwrap_or("run");
+    let keys = spec_keys(type_text);
+    f.finish(diags, &|k| {
+        keys.contains(&k)
+            .then(|| format!("`{k}` belongs under the step's `spec:`"))
+    });
+    let label = name
+        .as_ref()
+        .or(id.as_ref())
+        .map(|n| format!(" `{}`", n.value))
+        .unwrap_or_default();
+
+    let Some((type_key, type_node)) = type_entry else {
+        diags.push(
+            Diagnostic::new(
+                Span::point(node.span.start),
+                format!("the step{label} has no `type`"),
+            )
+            .with_label("expected `type: run`, `background`, `script`, `group` or `parallel`")
+            .with_help("add `type:` to the step"),
+        );
+        return None;
+    };
+    let step_type = string(Some(type_node), "type", diags).or_else(|| {
+        diags.push(
+            Diagnostic::new(type_key.span, "`type` is empty").with_label("expected a step type"),
+        );
+        None
+    })?;
+    if UNSUPPORTED_STEPS.contains(&step_type.as_str()) {
+        diags.push(
+            Diagnostic::new(
+                step_type.span,
+                format!(
+                    "step type `{}` is not supported by pipeline-test",
+                    step_type.value
+                ),
+            )
+            .with_label("cannot be run locally")
+            .with_help("supported step types: run, background, script, group, parallel"),
+        );
+        return None;
+    }
+    if !SUPPORTED_STEPS.contains(&step_type.as_str()) {
+        let mut d = Diagnostic::new(step_type.span, format!("unknown step type `{}`", step_type.value))
+            .with_help("step types are: run, background, script, group, parallel (and action, barrier, bitrise, plugin, template, test, jenkins, which pipeline-test cannot run)");
+        if let Some(m) = did_you_mean(&step_type.value, SUPPORTED_STEPS) {
+            d = d.with_label(format!("did you mean `{m}`?"));
+        }
+        diags.push(d);
+        return None;
+    }
+    let empty = Node {
+        span: type_key.span,
+        value: Value::Map(Vec::new()),
+    };
+    let (spec_span, spec) = match spec_entry {
+        Some((k, v)) if v.value != Value::Null => (k.span, v),
+        Some((k, _)) => (k.span, &empty),
+        None => (type_key.span, &empty),
+    };
+    let before = diags.len();
+    let missing_image = |diags: &mut Diags, fix: &str| {
+        if diags.len() > before {
+            // A typo in the spec (`contianer:`) was already reported; that is the cause.
+            return;
+        }
+        diags.push(
+            Diagnostic::new(
+                spec_span,
+                format!("the {} step{label} has no image", step_type.value),
+            )
+            .with_label("no image to run in")
+            .with_help(fix.to_string()),
+        );
+    };
+    let spec = match step_type.as_str() {
+        "run" => {
+            let r = run_step(spec, diags)?;
+            if r.container.is_none() {
+                missing_image(
+                    diags,
+                    "add `container: <image>` under `spec:`, e.g. `container: alpine:3`",
+                );
+            }
+            StepSpec::Run(Box::new(r))
+        }
+        "background" => {
+            let b = background_step(spec, diags)?;
+            if b.container.is_none() && b.image.is_none() {
+                missing_image(
+                    diags,
+                    "add `container: <image>` under `spec:`, e.g. `container: redis`",
+                );
+            }
+            StepSpec::Background(Box::new(b))
+        }
+        "script" => {
+            let s = script_step(spec, diags)?;
+            if s.image.is_none() {
+                missing_image(
+                    diags,
+                    "add `image: <image>` under `spec:`, e.g. `image: alpine:3`",
+                );
+            }
+            StepSpec::Script(Box::new(s))
+        }
+        "group" | "parallel" => {
+            let mut sf = fields(spec, "the `spec` of a group or parallel step", diags)?;
+            let steps_entry = sf.entry("steps");
+            sf.finish(diags, &|_| None);
+            let children: Vec<Step> = match steps_entry {
+                Some((_, v)) => list(Some(v), "steps", diags)
+                    .iter()
+                    .filter_map(|n| step(n, diags))
+                    .collect(),
+                None => Vec::new(),
+            };
+            if children.is_empty()
+                && steps_entry.is_none_or(|(_, v)| matches!(v.value, Value::Null | Value::Seq(_)))
+            {
+                diags.push(
+                    Diagnostic::new(
+                        spec_span,
+                        format!("the {} step{label} has no steps", step_type.value),
+                    )
+                    .with_help("add `steps:` under its `spec:`"),
+                );
+            }
+            if step_type.as_str() == "group" {
+                StepSpec::Group(children)
+            } else {
+                StepSpec::Parallel(children)
+            }
+        }
+        _ => unreachable!("checked above"),
+    };
+    Some(Step {
+        span: node.span,
+        id,
+        name,
+        desc,
+        type_span: step_type.span,
+        timeout,
+        when,
+        failure,
+        strategy,
+        ignored,
+        hostnames: Vec::new(),
+        spec,
+    })
+}
+
+pub(super) fn reports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Report> {
+    list(node, "reports", diags)
+        .iter()
+        .filter_map(|n| {
+            let mut f = fields(n, "a report", diags)?;
+            let report_type = string(f.get("type"), "type", diags);
+            let path = strings(f.get("path"), "path", diags);
+            f.finish(diags, &|_| None);
+            Some(Report { report_type, path })
+        })
+        .collect()
+}
+
+pub(super) fn mounts(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Mount> {
+    list(node, "mount", diags)
+        .iter()
+        .filter_map(|n| {
+            let mut f = fields(n, "a mount", diags)?;
+            let name = string(f.get("name"), "name", diags);
+            let path = string(f.get("path"), "path", diags);
+            f.finish(diags, &|_| None);
+            match (name, path) {
+                (Some(name), Some(path)) => Some(Mount { name, path }),
+                _ => {
+                    diags.push(
+                        Diagnostic::new(n.span, "a mount needs a `name` and a `path`")
+                            .with_help("for example `- name: data` and `path: /data`"),
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+pub(super) fn resources(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Span> {
+    let node = node?;
+    check_keys(node, "`resources`", &["limits", "requests"], diags);
+    Some(node.span)
+}
+
+pub(super) fn run_step(node: &Node<'_>, diags: &mut Diags) -> Option<RunStep> {
+    let mut f = fields(node, "a run step's `spec`", diags)?;
+    let out = RunStep {
+        shell: string(f.get("shell"), "shell", diags),
+        script: strings(f.get("script"), "script", diags),
+        container: f.get("container").and_then(|c| container(c, diags)),
+        envs: envs(f.get("envs"), "envs", diags),
+        reports: reports(f.get("reports"), diags),
+        outputs: strings(f.get("outputs"), "outputs", diags),
+        mount: mounts(f.get("mount"), diags),
+    };
+    f.finish(diags, &|k| match k {
+        "image" => Some("a run step names its image with `container: <image>`".into()),
+        "run" | "commands" => Some("a run step's commands go in `script:`".into()),
+        "env" | "environment" => Some("environment variables go in `envs:`".into()),
+        _ => None,
+    });
+    Some(out)
+}
+
+pub(super) fn background_step(node: &Node<'_>, diags: &mut Diags) -> Option<BackgroundStep> {
+    let mut f = fields(node, "a background step's `spec`", diags)?;
+    let out = BackgroundStep {
+        shell: string(f.get("shell"), "shell", diags),
+        envs: envs(f.get("envs"), "envs", diags),
+        script: strings(f.get("script"), "script", diags),
+        run: string(f.get("run"), "run", diags),
+        container: f.get("container").and_then(|c| container(c, diags)),
+        mount: mounts(f.get("mount"), diags),
+        image: image(f.get("image"), "image", diags),
+        user: string(f.get("user"), "user", diags),
+        pull: pull(f.get("pull"), diags),
+        entrypoint: string(f.get("entrypoint"), "entrypoint", diags),
+        args: strings(f.get("args"), "args", diags),
+        ports: ports(f.get("ports"), diags),
+        network: string(f.get("network"), "network", diags),
+        privileged: boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value),
+        resources: resources(f.get("resources"), diags),
+        workdir: string(f.get("workdir"), "workdir", diags),
+        healthcheck: f.get("healthcheck").and_then(|h| healthcheck(h, diags)),
+    };
+    f.finish(diags, &|k| match k {
+        "env" | "environment" => Some("environment variables go in `envs:`".into()),
+        "health_check" | "health" => Some("write the health check as `healthcheck:`".into()),
+        _ => None,
+    });
+    if let (Some(c), Some(i)) = (&out.container, &out.image) {
+        diags.push(
+            Diagnostic::new(i.span, "both `container` and `image` are given")
+                .with_label(format!("the container already names `{}`", c.image.value))
+                .with_help("keep one of them; `container:` is the current form"),
+        );
+    }
+    Some(out)
+}
+
+pub(super) fn script_step(node: &Node<'_>, diags: &mut Diags) -> Option<ScriptStep> {
+    let mut f = fields(node, "a script step's `spec`", diags)?;
+    let out = ScriptStep {
+        image: image(f.get("image"), "image", diags),
+        connector: string(f.get("connector"), "connector", diags),
+        user: string(f.get("user"), "user", diags),
+        group: string(f.get("group"), "group", diags),
+        pull: pull(f.get("pull"), diags),
+        shell: string(f.get("shell"), "shell", diags),
+        envs: envs(f.get("envs"), "envs", diags),
+        run: strings(f.get("run"), "run", diags),
+        entrypoint: string(f.get("entrypoint"), "entrypoint", diags),
+        args: strings(f.get("args"), "args", diags),
+        privileged: boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value),
+        network: string(f.get("network"), "network", diags),
+        reports: reports(f.get("reports"), diags),
+        outputs: strings(f.get("outputs"), "outputs", diags),
+        resources: resources(f.get("resources"), diags),
+        mount: mounts(f.get("mount"), diags),
+    };
+    f.finish(diags, &|k| match k {
+        "container" => Some(
+            "a script step names its image with `image:`; `container:` is for run steps".into(),
+        ),
+        "script" | "commands" => Some("a script step's commands go in `run:`".into()),
+        "env" | "environment" => Some("environment variables go in `envs:`".into()),
+        _ => None,
+    });
+    Some(out)
+}
