@@ -9,8 +9,8 @@ use bollard::Docker;
 use crate::docker::last_lines;
 use crate::duration::format_duration;
 
-/// Lines of a stopped service's log shown with its exit.
-pub const EXIT_LOG_LINES: usize = 20;
+/// Lines of a service's log shown when it stops or when its stage fails.
+pub const SERVICE_LOG_LINES: usize = 20;
 
 /// Words that mark a log line as the likely reason a service stopped.
 const REASON_WORDS: &[&str] = &[
@@ -120,7 +120,7 @@ impl ServiceExit {
             state.exit_code.unwrap_or(-1),
             after,
             waiting_for,
-            last_lines(docker, id, EXIT_LOG_LINES).await,
+            last_lines(docker, id, SERVICE_LOG_LINES).await,
         ))
     }
 }

@@ -10,15 +10,13 @@ use futures::future::join_all;
 use super::network::Lease;
 use crate::Error;
 use crate::docker::{last_lines, remove_containers};
-use crate::exit::ServiceExit;
+use crate::exit::{SERVICE_LOG_LINES, ServiceExit};
 use crate::report::{Event, Observer, Outcome, StageReport, StepReport, StepStatus, Timings};
 use crate::service::Service;
 use crate::teardown::Guard;
 
 /// A limit far enough away that only the services' readiness budgets count.
 const UNTIL_READY: Duration = Duration::from_secs(365 * 24 * 3600);
-/// Lines of each service's log shown when a stage fails.
-pub(crate) const SERVICE_LOG_LINES: usize = 20;
 
 /// A stage whose steps have run, with its services still up.
 ///
@@ -150,7 +148,8 @@ impl RunningStage {
             ServiceExit::inspect(&self.docker, &s.name, &s.container_id, "the stage ran")
         }))
         .await;
-        for exit in exits.into_iter().flatten() {
+        let exits: Vec<ServiceExit> = exits.into_iter().flatten().collect();
+        for exit in &exits {
             if let Some(r) = self.steps.iter_mut().find(|r| r.name == exit.service) {
                 if r.status == StepStatus::Running {
                     r.status = StepStatus::Exited {
@@ -163,11 +162,13 @@ impl RunningStage {
         }
         let mut service_logs = Vec::new();
         if failed {
-            let logs = join_all(
-                self.service_containers
-                    .iter()
-                    .map(|(_, id)| last_lines(&self.docker, id, SERVICE_LOG_LINES)),
-            )
+            // A stopped service's last lines were read just now; the others' are read here.
+            let logs = join_all(self.service_containers.iter().map(|(name, id)| async {
+                match exits.iter().find(|e| e.service == *name) {
+                    Some(exit) => exit.log.clone(),
+                    None => last_lines(&self.docker, id, SERVICE_LOG_LINES).await,
+                }
+            }))
             .await;
             for ((name, _), lines) in self.service_containers.iter().zip(logs) {
                 service_logs.push((name.clone(), lines));
