@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use pipeline_test_harness::Pipeline;
-use pipeline_test_harness::SourceFile;
+use clap::{Args, Parser, Subcommand};
+use pipeline_test_harness::context::BuildContext;
+use pipeline_test_harness::resolve::resolve;
+use pipeline_test_harness::spec::RunPolicy;
+use pipeline_test_harness::{Diagnostics, Pipeline, Severity, SourceFile};
 use pipeline_test_harness::{Keep, RunOptions, Runner, Workspace};
 
 /// Run CI pipeline files (Harness / Gitness v1 YAML) locally, on Docker.
@@ -26,6 +28,11 @@ enum Command {
         /// The pipeline files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Treat warnings as errors (notes stay notes).
+        #[arg(long)]
+        deny_warnings: bool,
+        #[command(flatten)]
+        build: BuildArgs,
     },
     /// Run a pipeline's stages on Docker, in order, and remove everything afterwards.
     ///
@@ -43,10 +50,99 @@ enum Command {
         /// Keep containers, network and volumes after the run, and print how to remove them.
         #[arg(long)]
         keep: bool,
-        /// Give the steps a fresh empty volume as workspace instead of the current directory.
+        /// Give the steps a fresh empty volume as workspace instead of the repository's root.
         #[arg(long)]
         workspace_volume: bool,
+        #[command(flatten)]
+        build: BuildArgs,
     },
+}
+
+/// The build a pipeline runs for; by default from the git repository holding the file, with
+/// event `manual`.
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// The branch built (`build.branch`, DRONE_BRANCH); default: the repository's branch.
+    #[arg(long)]
+    branch: Option<String>,
+    /// The event (`build.event`): manual (default), push, pull_request, tag, cron.
+    #[arg(long)]
+    event: Option<String>,
+    /// An input (`inputs.NAME`), over the pipeline's default.
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_env)]
+    inputs: Vec<(String, String)>,
+    /// A secret (`secrets.get("NAME")`); masked in everything printed.
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_env)]
+    secrets: Vec<(String, String)>,
+    /// A file of NAME=VALUE lines, one secret each (`#` starts a comment line).
+    #[arg(long = "secret-file", value_name = "FILE")]
+    secret_files: Vec<PathBuf>,
+    /// The image of a plugin step that names a plugin from Gitness's store.
+    #[arg(long = "plugin", value_name = "NAME=IMAGE", value_parser = parse_env)]
+    plugins: Vec<(String, String)>,
+    /// The image of run and script steps that name none (PIPELINE_TEST_DEFAULT_IMAGE).
+    #[arg(long, value_name = "IMAGE")]
+    default_image: Option<String>,
+}
+
+impl BuildArgs {
+    /// Applies the flags to a context read from git and the environment.
+    fn apply(&self, ctx: &mut BuildContext) -> Result<(), String> {
+        if let Some(b) = &self.branch {
+            ctx.set_branch(b.clone());
+        }
+        if let Some(e) = &self.event {
+            ctx.event = e.clone();
+        }
+        for (k, v) in &self.inputs {
+            ctx.inputs.insert(k.clone(), v.clone());
+        }
+        for path in &self.secret_files {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (k, v) =
+                    parse_env(line.strip_prefix("export ").unwrap_or(line)).map_err(|_| {
+                        format!(
+                            "{}:{}: expected NAME=VALUE (the value is not shown)",
+                            path.display(),
+                            n + 1
+                        )
+                    })?;
+                ctx.secrets.insert(k, v);
+            }
+        }
+        for (k, v) in &self.secrets {
+            ctx.secrets.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &self.plugins {
+            ctx.plugins.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+}
+
+/// The directory of a pipeline file, for its repository and workspace.
+fn dir_of(file: &std::path::Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Prints diagnostics (to stderr); true when one of them is an error, or a warning under
+/// `--deny-warnings`.
+fn report(diags: &Diagnostics, deny_warnings: bool) -> bool {
+    if !diags.is_empty() {
+        eprint!("{diags}");
+    }
+    diags.iter().any(|d| {
+        d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning)
+    })
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -59,13 +155,18 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Lint { files } => lint(&files),
+        Command::Lint {
+            files,
+            deny_warnings,
+            build,
+        } => lint(&files, deny_warnings, &build),
         Command::Run {
             file,
             stage,
             env,
             keep,
             workspace_volume,
+            build,
         } => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -77,12 +178,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(run(file, stage, env, keep, workspace_volume))
+            runtime.block_on(run(file, stage, env, keep, workspace_volume, build))
         }
     }
 }
 
-fn lint(files: &[PathBuf]) -> ExitCode {
+fn lint(files: &[PathBuf], deny_warnings: bool, build: &BuildArgs) -> ExitCode {
     let mut bad = 0;
     for path in files {
         let file = match SourceFile::read(path) {
@@ -93,12 +194,27 @@ fn lint(files: &[PathBuf]) -> ExitCode {
                 continue;
             }
         };
-        match Pipeline::parse(&file) {
-            Ok(p) => println!("{}: ok: {}", file.name(), p.summary()),
+        let pipeline = match Pipeline::parse(&file) {
+            Ok(p) => p,
             Err(diags) => {
-                eprint!("{diags}");
+                report(&diags, deny_warnings);
                 bad += 1;
+                continue;
             }
+        };
+        let mut ctx = BuildContext::from_git(dir_of(path)).with_env();
+        if let Err(e) = build.apply(&mut ctx) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        let diags = match resolve(&pipeline, &ctx) {
+            Ok(p) => Diagnostics::new(file.clone(), p.warnings),
+            Err(d) => d,
+        };
+        if report(&diags, deny_warnings) {
+            bad += 1;
+        } else {
+            println!("{}: ok: {}", file.name(), pipeline.summary());
         }
     }
     if bad == 0 {
@@ -117,6 +233,7 @@ async fn run(
     env: Vec<(String, String)>,
     keep: bool,
     workspace_volume: bool,
+    build: BuildArgs,
 ) -> ExitCode {
     let pipeline = match Pipeline::from_path(&file) {
         Ok(p) => p,
@@ -125,6 +242,40 @@ async fn run(
             if !e.to_string().ends_with('\n') {
                 eprintln!();
             }
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = match RunOptions::from_env(dir_of(&file)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = build.apply(&mut options.context) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if build.default_image.is_some() {
+        options.plan.default_image = build.default_image.clone();
+    }
+    // Expressions, matrices and `when`, for this build; warnings (a secret not supplied)
+    // are shown before anything runs.
+    let pipeline = match resolve(&pipeline, &options.context) {
+        Ok(p) => {
+            let warnings = Diagnostics::new(
+                pipeline.file.clone(),
+                p.warnings
+                    .iter()
+                    .filter(|d| d.severity != Severity::Note)
+                    .cloned()
+                    .collect(),
+            );
+            report(&warnings, false);
+            p
+        }
+        Err(diags) => {
+            report(&diags, false);
             return ExitCode::from(2);
         }
     };
@@ -137,14 +288,6 @@ async fn run(
                 return ExitCode::from(2);
             }
         },
-    };
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let mut options = match RunOptions::from_env(cwd) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
     };
     options.plan.env = env;
     if keep {
@@ -163,23 +306,37 @@ async fn run(
         }
     };
     let work = async {
-        for (n, &i) in indices.iter().enumerate() {
+        // As on Gitness: after a failed stage, only stages whose `when` allows it run.
+        let mut failed = false;
+        for &i in &indices {
+            let stage = &pipeline.stages[i];
+            let name = stage.display_name(i);
+            let skip = match (&stage.policy, failed) {
+                (RunPolicy::Never(reason), _) => Some(reason.clone()),
+                (RunPolicy::OnSuccess, true) => Some("an earlier stage failed".to_string()),
+                (RunPolicy::OnFailure, false) => {
+                    Some("it runs only after a failure (`when: failure()`)".to_string())
+                }
+                _ => None,
+            };
+            if let Some(reason) = skip {
+                eprintln!("stage `{name}` skipped: {reason}");
+                continue;
+            }
             match runner.run_stage(&pipeline, i).await {
                 Ok(report) if report.passed() => {}
-                Ok(_) => {
-                    let rest = indices.len() - n - 1;
-                    if rest > 0 {
-                        eprintln!("{rest} later stage(s) not run");
-                    }
-                    return ExitCode::from(1);
-                }
+                Ok(_) => failed = true,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             }
         }
-        ExitCode::SUCCESS
+        if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
     };
     tokio::select! {
         code = work => code,

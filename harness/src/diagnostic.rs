@@ -20,7 +20,10 @@ use crate::source::{SourceFile, Span};
 /// assert_eq!(d.message, "unknown kind `pipe`");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
+    /// How serious it is.
+    pub severity: Severity,
     /// Where the problem is.
     pub span: Span,
     /// What is wrong.
@@ -35,11 +38,27 @@ impl Diagnostic {
     /// A diagnostic at `span` saying `message`.
     pub fn new(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             span,
             message: message.into(),
             label: None,
             help: None,
         }
+    }
+
+    /// The same diagnostic as a warning: the file is valid, but something deserves a look.
+    #[must_use]
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// The same diagnostic as a note: where pipeline-test runs the file differently from
+    /// Gitness.
+    #[must_use]
+    pub fn note(mut self) -> Self {
+        self.severity = Severity::Note;
+        self
     }
 
     /// Adds a note printed under the caret.
@@ -62,7 +81,7 @@ impl Diagnostic {
         let start = self.span.start;
         let gutter = start.line.to_string().len();
         let pad = " ".repeat(gutter);
-        out.push_str(&format!("error: {}\n", self.message));
+        out.push_str(&format!("{}: {}\n", self.severity, self.message));
         out.push_str(&format!(
             "{pad}--> {}:{}:{}\n",
             file.name(),
@@ -99,6 +118,28 @@ impl Diagnostic {
     }
 }
 
+/// How serious a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The file cannot run (Gitness refuses it too, or its intent is lost).
+    Error,
+    /// The file runs, but something is likely not what its author meant.
+    Warning,
+    /// Where pipeline-test runs the file differently from Gitness.
+    Note,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        })
+    }
+}
+
 /// Every problem found in one file, in source order.
 ///
 /// `Display` renders them all, rustc-style.
@@ -109,8 +150,9 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    pub(crate) fn new(file: SourceFile, mut items: Vec<Diagnostic>) -> Self {
-        items.sort_by_key(|d| d.span.start);
+    /// The diagnostics `items` found in `file`, sorted by position.
+    pub fn new(file: SourceFile, mut items: Vec<Diagnostic>) -> Self {
+        items.sort_by_key(|d| (d.span.start, d.severity));
         items.dedup();
         Diagnostics { file, items }
     }
@@ -135,9 +177,25 @@ impl Diagnostics {
         self.items.is_empty()
     }
 
-    /// The first problem (the one an editor or compiler points at).
+    /// The first problem (the one an editor or compiler points at): the first error if there
+    /// is one.
     pub fn first(&self) -> Option<&Diagnostic> {
-        self.items.first()
+        self.items
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+            .or(self.items.first())
+    }
+
+    /// True when one of them is an error.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Adds more, keeping source order.
+    pub fn extend(&mut self, more: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(more);
+        self.items.sort_by_key(|d| (d.span.start, d.severity));
+        self.items.dedup();
     }
 }
 
@@ -157,13 +215,13 @@ impl fmt::Display for Diagnostics {
             }
             f.write_str(&d.render(&self.file))?;
         }
-        if self.items.len() > 1 {
-            write!(
-                f,
-                "\nerror: {} problems in {}\n",
-                self.items.len(),
-                self.file.name()
-            )?;
+        let errors = self
+            .items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        if errors > 1 {
+            write!(f, "\nerror: {errors} problems in {}\n", self.file.name())?;
         }
         Ok(())
     }

@@ -38,6 +38,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A run or script step names no image and no default image was given.
+    #[error(
+        "the step `{step}` ({place}) names no image: Harness Cloud runs it on its build VM\n  help: give it `container: IMAGE` (run) or `image: IMAGE` (script), or run with `--default-image IMAGE` / PIPELINE_TEST_DEFAULT_IMAGE=IMAGE"
+    )]
+    NoImage {
+        /// The step.
+        step: String,
+        /// `file:line:column` of the step.
+        place: String,
+    },
     /// No stage has the name asked for ([`crate::spec::Pipeline::select_stage`]).
     #[error("no stage named `{name}` in {file}; its stages are: {}", available.join(", "))]
     StageNotFound {

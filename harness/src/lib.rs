@@ -43,6 +43,7 @@
 
 #[cfg(feature = "engine")]
 mod async_drop;
+pub mod context;
 pub mod diagnostic;
 #[cfg(feature = "engine")]
 mod docker;
@@ -50,14 +51,18 @@ pub mod duration;
 mod error;
 #[cfg(feature = "engine")]
 mod exit;
+pub mod expr;
 #[cfg(feature = "engine")]
 mod images;
+#[cfg(feature = "engine")]
+pub mod mask;
 #[cfg(feature = "engine")]
 #[doc(hidden)]
 pub mod plan;
 pub mod ports;
 #[cfg(feature = "engine")]
 pub mod report;
+pub mod resolve;
 #[cfg(feature = "engine")]
 mod run;
 #[cfg(feature = "engine")]
@@ -68,7 +73,7 @@ pub mod spec;
 mod teardown;
 mod yaml;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 #[cfg(feature = "engine")]
 pub use docker::{MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 pub use duration::DurationError;

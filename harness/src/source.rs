@@ -184,3 +184,30 @@ impl SourceFile {
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
     }
 }
+
+impl SourceFile {
+    /// The byte offset of `pos` in the text (clamped to the text).
+    pub fn offset(&self, pos: Pos) -> usize {
+        let mut offset = 0;
+        for (i, line) in self.text.split_inclusive('\n').enumerate() {
+            if i + 1 == pos.line as usize {
+                let col = pos.col.saturating_sub(1) as usize;
+                return offset + line.char_indices().nth(col).map_or(line.len(), |(b, _)| b);
+            }
+            offset += line.len();
+        }
+        self.text.len()
+    }
+
+    /// The position of byte `offset` of the text.
+    pub fn pos(&self, offset: usize) -> Pos {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        Pos::new(
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(col).unwrap_or(u32::MAX),
+        )
+    }
+}

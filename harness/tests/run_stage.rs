@@ -163,7 +163,7 @@ async fn a_workspace_file_written_by_one_step_is_read_by_the_next() {
         lines.iter().any(|l| l == "[read] hello-from-write"),
         "{lines:#?}"
     );
-    assert!(lines.iter().any(|l| l == "[read] /harness"), "{lines:#?}");
+    assert!(lines.iter().any(|l| l == "[read] /gitness"), "{lines:#?}");
 }
 
 #[tokio::test]
@@ -248,13 +248,13 @@ spec:
         type: run
         spec:
           container: redis
-          envs: {PORT: 6379}
+          envs: {PORT: \"6379\"}
           script: echo \"$GLOBAL $LEVEL $PORT $CI $DRONE_STEP_NAME $DRONE_STEP_NUMBER\"
 ";
     let (report, lines) = run(yaml).await;
     assert!(report.passed());
     assert!(
-        lines.iter().any(|l| l == "[show] g stage 6379 true show 1"),
+        lines.iter().any(|l| l == "[show] g stage 6379 true show 2"),
         "{lines:#?}"
     );
 }

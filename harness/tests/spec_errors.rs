@@ -35,6 +35,23 @@ fn with_steps(steps: &str) -> String {
     format!("kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n{steps}")
 }
 
+macro_rules! warning_case {
+    ($name:ident, $yaml:expr, $pos:expr, $msg:expr) => {
+        #[test]
+        fn $name() {
+            let p = Pipeline::parse(&SourceFile::new("ok.yaml", $yaml.to_string()))
+                .unwrap_or_else(|d| panic!("expected a valid file, got:\n{d}"));
+            let found: Vec<(String, String)> = p
+                .warnings
+                .iter()
+                .filter(|d| d.severity == pipeline_test_harness::Severity::Warning)
+                .map(|d| (d.span.start.to_string(), d.message.clone()))
+                .collect();
+            assert_eq!(found, [($pos.to_string(), $msg.to_string())]);
+        }
+    };
+}
+
 macro_rules! case {
     ($name:ident, $yaml:expr, $pos:expr, $msg:expr) => {
         #[test]
@@ -119,17 +136,25 @@ case!(
     "8:15",
     "unknown step type `rn`"
 );
-case!(
-    unsupported_step_type,
-    with_steps("      - name: slack\n        type: plugin\n        spec: {uses: slack}\n"),
+warning_case!(
+    harness_only_step_type,
+    with_steps("      - name: wait\n        type: barrier\n        spec: {name: b}\n"),
     "8:15",
-    "step type `plugin` is not supported by pipeline-test"
+    "a `barrier` step runs only on Harness; pipeline-test skips it"
 );
-case!(
-    unsupported_stage_type,
+warning_case!(
+    harness_only_stage_type,
     "kind: pipeline\nspec:\n  stages:\n  - name: deploy\n    type: cd\n    spec: {}\n",
     "5:11",
-    "stage type `cd` is not supported by pipeline-test"
+    "a `cd` stage runs only on Harness; pipeline-test skips it"
+);
+case!(
+    number_in_envs,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          envs: {PORT: 6379}\n"
+    ),
+    "11:24",
+    "environment variable `PORT` in `envs` is a number, not a string"
 );
 case!(
     unknown_stage_type,
@@ -149,11 +174,11 @@ case!(
     "4:5",
     "the stage has no `type`"
 );
-case!(
+warning_case!(
     run_without_image,
     with_steps("      - name: ping\n        type: run\n        spec:\n          script: echo\n"),
     "9:9",
-    "the run step `ping` has no image"
+    "the run step `ping` has no image: Harness Cloud runs it on its build VM"
 );
 case!(
     background_without_image,
@@ -161,11 +186,11 @@ case!(
     "8:9",
     "the background step `cache` has no image"
 );
-case!(
+warning_case!(
     script_without_image,
     with_steps("      - name: s\n        type: script\n        spec:\n          run: echo\n"),
     "9:9",
-    "the script step `s` has no image"
+    "the script step `s` has no image: Harness Cloud runs it on its build VM"
 );
 case!(
     bad_pull,
@@ -372,12 +397,23 @@ fn keys_in_the_wrong_place_say_where_they_belong() {
 }
 
 #[test]
-fn unknown_keys_without_a_near_match_list_the_valid_ones() {
-    let out = rendered(&with_steps(
-        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          zzz: 1\n",
-    ));
+fn unknown_keys_without_a_near_match_are_warnings_listing_the_valid_ones() {
+    let yaml = with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          zzz: 1\n          connectorRef: account.docker\n",
+    );
+    let p = Pipeline::parse(&SourceFile::new("ok.yaml", yaml)).unwrap();
+    let out =
+        pipeline_test_harness::Diagnostics::new(p.file.clone(), p.warnings.clone()).to_string();
+    assert!(
+        out.contains("warning: unknown key `zzz` in a run step's `spec`"),
+        "{out}"
+    );
     assert!(
         out.contains("the keys of a run step's `spec` are: shell, script, container, envs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`connectorRef` is from the older Harness format; in v1 YAML it is `connector` inside `container:`"),
         "{out}"
     );
 }
@@ -385,7 +421,7 @@ fn unknown_keys_without_a_near_match_list_the_valid_ones() {
 #[test]
 fn every_problem_is_reported_at_once() {
     let yaml = with_steps(
-        "      - name: a\n        type: run\n        spec:\n          contianer: alpine\n      - name: b\n        type: plugin\n      - name: c\n        type: run\n        timeout: 3\n        spec: {container: alpine}\n",
+        "      - name: a\n        type: run\n        spec:\n          contianer: alpine\n      - name: b\n        type: plugn\n      - name: c\n        type: run\n        timeout: 3\n        spec: {container: alpine}\n",
     );
     let diags = Pipeline::parse(&SourceFile::new("many.yaml", &yaml)).unwrap_err();
     let found: Vec<String> = diags
@@ -394,7 +430,7 @@ fn every_problem_is_reported_at_once() {
         .collect();
     assert_eq!(found.len(), 3, "{found:?}");
     assert!(found[0].starts_with("10:11 unknown key `contianer`"));
-    assert!(found[1].starts_with("12:15 step type `plugin`"));
+    assert!(found[1].starts_with("12:15 unknown step type `plugn`"));
     assert!(found[2].starts_with("15:18 invalid duration"));
     assert!(diags.to_string().contains("3 problems in many.yaml"));
 }

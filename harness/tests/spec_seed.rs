@@ -125,7 +125,7 @@ name: full
 kind: pipeline
 spec:
   options:
-    envs: {GLOBAL: "1", PORT: 3306, DEBUG: true}
+    envs: {GLOBAL: "1", PORT: "3306", DEBUG: "true"}
     timeout: 30m
   stages:
   - name: build

@@ -12,11 +12,11 @@ pub use step::script_text;
 use crate::images::{ImageMap, Login};
 use crate::ports::PortMapping;
 use crate::source::Span;
-use crate::spec::{Pipeline, Pull};
+use crate::spec::{Pipeline, Pull, RunPolicy};
 
-/// Where the workspace is mounted in every step, unless `PIPELINE_TEST_WORKSPACE_PATH` says
-/// otherwise.
-pub const DEFAULT_WORKSPACE_PATH: &str = "/harness";
+/// Where the workspace is mounted in every step, as on Gitness, unless
+/// `PIPELINE_TEST_WORKSPACE_PATH` says otherwise.
+pub const DEFAULT_WORKSPACE_PATH: &str = "/gitness";
 
 /// Defaults for a declared health check's missing fields. Docker's own defaults (30 s between
 /// checks) suit production, not tests.
@@ -95,6 +95,15 @@ pub struct PlannedStep {
     pub healthcheck: Option<HealthPlan>,
     /// Where the step is written.
     pub span: Span,
+    /// When it runs: after passing steps, after a failure, always, or never (and why).
+    pub policy: RunPolicy,
+}
+
+impl PlannedStep {
+    /// True when it can run at all (its policy is not `Never`).
+    pub fn can_run(&self) -> bool {
+        !matches!(self.policy, RunPolicy::Never(_))
+    }
 }
 
 /// A health check to configure on a service, in docker's terms.
@@ -139,13 +148,15 @@ pub struct StagePlan {
     pub workspace_path: String,
     /// The pipeline's `options.timeout`.
     pub timeout: Option<Duration>,
+    /// Secret values: every occurrence in what is printed becomes `******`.
+    pub masks: Vec<String>,
 }
 
 impl StagePlan {
     /// The distinct images to prepare: (resolved image, strictest pull policy, login).
     pub(crate) fn images(&self) -> Vec<(String, Pull, Option<Login>)> {
         let mut out: Vec<(String, Pull, Option<Login>)> = Vec::new();
-        for s in &self.steps {
+        for s in self.steps.iter().filter(|s| s.can_run()) {
             match out.iter_mut().find(|(i, _, _)| *i == s.resolved_image) {
                 Some(entry) => {
                     if s.pull == Pull::Always {
@@ -163,7 +174,9 @@ impl StagePlan {
 
     /// The steps that are services.
     pub fn services(&self) -> impl Iterator<Item = &PlannedStep> {
-        self.steps.iter().filter(|s| s.kind == StepKind::Service)
+        self.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Service && s.can_run())
     }
 }
 
@@ -178,6 +191,13 @@ pub struct PlanOptions {
     pub workspace_path: Option<String>,
     /// Extra environment for every step, lowest precedence (`--env`).
     pub env: Vec<(String, String)>,
+    /// The build's variables (`DRONE_BRANCH`, `DRONE_COMMIT_SHA`, ...), from
+    /// [`crate::context::BuildContext::environment`].
+    pub build_env: Vec<(String, String)>,
+    /// The image of run and script steps that name none (`--default-image`).
+    pub default_image: Option<String>,
+    /// Secret values to mask in everything printed.
+    pub masks: Vec<String>,
 }
 
 /// Plans stage `index` of `pipeline`.
@@ -206,6 +226,7 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
         pipeline,
         stage,
         stage_name: stage.display_name(index),
+        stage_index: index,
         options,
         workspace_path: workspace_path.clone(),
         steps: Vec::new(),
@@ -224,6 +245,7 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
             .collect(),
         workspace_path,
         timeout: pipeline.options.timeout.as_ref().map(|t| t.value),
+        masks: options.masks.clone(),
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) struct Planner<'a> {
     pub(super) pipeline: &'a Pipeline,
     pub(super) stage: &'a Stage,
     pub(super) stage_name: String,
+    pub(super) stage_index: usize,
     pub(super) options: &'a PlanOptions,
     pub(super) workspace_path: String,
     pub(super) steps: Vec<PlannedStep>,
@@ -73,6 +74,7 @@ impl Planner<'_> {
             timeout: step.timeout.as_ref().map(|t| t.value),
             healthcheck: None,
             span: step.span,
+            policy: step.policy.clone(),
         };
         let step_envs: &Envs;
         let shell;
@@ -150,7 +152,34 @@ impl Planner<'_> {
                 p.mounts.extend(self.mounts(&b.mount));
                 step_envs = &b.envs;
             }
+            StepSpec::Plugin(plugin) => {
+                p.kind = StepKind::Run;
+                p.image = plugin
+                    .image
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
+                p.pull = plugin.pull.as_ref().map(|x| x.value).unwrap_or_default();
+                p.privileged = plugin.privileged;
+                p.user = plugin.user.as_ref().map(|u| u.value.clone());
+                p.network_mode = plugin.network.as_ref().map(|n| n.value.clone());
+                p.workdir = Some(self.workspace_path.clone());
+                step_envs = &plugin.envs;
+                let mut env = self.environment(&p, step_envs);
+                env.extend(plugin_env(&plugin.settings));
+                p.resolved_image = self.options.images.resolve(&p.image);
+                p.env = env;
+                return p;
+            }
+            StepSpec::Unsupported(_) => {
+                return p;
+            }
             StepSpec::Group(_) | StepSpec::Parallel(_) => unreachable!("blocks are not steps"),
+        }
+        if p.image.is_empty() && p.kind == StepKind::Run {
+            if let Some(image) = &self.options.default_image {
+                p.image = image.clone();
+            }
         }
         if p.script.is_some() {
             let sh = shell_path(shell);
@@ -183,6 +212,10 @@ impl Planner<'_> {
             .collect()
     }
 
+    /// The step's environment, with Gitness's precedence (later wins): `--env`,
+    /// `options.envs`, the stage's `envs`, the build's variables, the stage's and the
+    /// workspace's, the step's `envs`; then the `DRONE_BUILD_*`, `DRONE_STAGE_*` and
+    /// `DRONE_STEP_*` variables again, as Gitness's runner sets them last.
     fn environment(&self, p: &PlannedStep, step_envs: &Envs) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = Vec::new();
         let mut set = |k: &str, v: &str| {
@@ -201,25 +234,80 @@ impl Planner<'_> {
         for (k, v) in self.stage.envs.iter() {
             set(k, v);
         }
-        let number = (p.index + 1).to_string();
+        let mut system: Vec<(String, String)> = if self.options.build_env.is_empty() {
+            vec![
+                ("CI".into(), "true".into()),
+                ("DRONE".into(), "true".into()),
+            ]
+        } else {
+            self.options.build_env.clone()
+        };
+        // Gitness numbers its clone step 1 and names steps by their id.
+        let number = (p.index + 2).to_string();
+        let step_name = p.aliases.first().cloned().unwrap_or_else(|| p.name.clone());
+        let stage_number = (self.stage_index + 1).to_string();
         for (k, v) in [
-            ("CI", "true"),
-            ("DRONE", "true"),
-            ("HARNESS", "true"),
             ("PIPELINE_TEST", "true"),
             ("DRONE_WORKSPACE", self.workspace_path.as_str()),
-            ("HARNESS_WORKSPACE", self.workspace_path.as_str()),
+            ("DRONE_WORKSPACE_BASE", self.workspace_path.as_str()),
+            ("DRONE_WORKSPACE_PATH", ""),
+            ("DRONE_STAGE_KIND", "pipeline"),
+            ("DRONE_STAGE_TYPE", "ci"),
             ("DRONE_STAGE_NAME", self.stage_name.as_str()),
-            ("DRONE_STEP_NAME", p.name.as_str()),
+            ("DRONE_STAGE_NUMBER", stage_number.as_str()),
+            ("DRONE_STAGE_MACHINE", "localhost"),
+            ("DRONE_STAGE_OS", "linux"),
+            ("DRONE_STAGE_ARCH", std::env::consts::ARCH),
+            ("DRONE_STAGE_STATUS", "success"),
+            ("DRONE_STEP_NAME", step_name.as_str()),
             ("DRONE_STEP_NUMBER", number.as_str()),
         ] {
+            system.push((k.to_string(), v.to_string()));
+        }
+        for (k, v) in &system {
             set(k, v);
         }
         for (k, v) in step_envs.iter() {
             set(k, v);
         }
+        for (k, v) in &system {
+            if k.starts_with("DRONE_BUILD_")
+                || k.starts_with("DRONE_STAGE_")
+                || k.starts_with("DRONE_STEP_")
+            {
+                set(k, v);
+            }
+        }
         env
     }
+}
+
+/// A plugin's settings as the `PLUGIN_<NAME>` variables Drone plugins read: the name upper
+/// case with every other character `_` (`channel` -> `PLUGIN_CHANNEL`, `dry-run` ->
+/// `PLUGIN_DRY_RUN`).
+fn plugin_env(
+    settings: &[(
+        crate::source::Spanned<String>,
+        crate::source::Spanned<String>,
+    )],
+) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .map(|(k, v)| {
+            let name: String = k
+                .value
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (format!("PLUGIN_{name}"), v.value.clone())
+        })
+        .collect()
 }
 
 fn apply_container(p: &mut PlannedStep, c: &Container) {
@@ -371,10 +459,14 @@ mod tests {
         );
         assert_eq!(
             get("DRONE_STEP_NAME"),
-            Some("mine"),
-            "the step's envs come last"
+            Some("one"),
+            "Gitness's runner sets DRONE_STEP_* after the step's envs"
         );
-        assert_eq!(get("DRONE_STEP_NUMBER"), Some("1"));
+        assert_eq!(
+            get("DRONE_STEP_NUMBER"),
+            Some("2"),
+            "Gitness's clone step is 1"
+        );
         assert_eq!(get("DRONE_STAGE_NAME"), Some("s"));
         assert_eq!(s.resolved_image, "fixtures/redis:7");
         assert_eq!(s.image, "redis");

@@ -30,6 +30,12 @@ pub enum StepStatus {
     SkippedRest,
     /// Did not run, because an earlier step failed or exited 78.
     Skipped,
+    /// Did not run, for the reason given: its `when` (false, or `failure()` in a passing
+    /// stage), or a step that runs only on Harness.
+    NotRun {
+        /// Why.
+        reason: String,
+    },
     /// A service that was still running when the stage ended.
     Running,
     /// A service that exited on its own; its exit code is only information.
@@ -69,6 +75,7 @@ impl StepStatus {
             }
             StepStatus::SkippedRest => "passed (exit 78: rest skipped)".into(),
             StepStatus::Skipped => "skipped".into(),
+            StepStatus::NotRun { reason } => format!("skipped: {reason}"),
             StepStatus::Running => "running".into(),
             StepStatus::Exited {
                 exit_code,
@@ -224,7 +231,7 @@ impl StageReport {
                 s.type_name.to_string(),
                 s.image.clone(),
                 s.status.label(),
-                if s.status == StepStatus::Skipped {
+                if matches!(s.status, StepStatus::Skipped | StepStatus::NotRun { .. }) {
                     "-".into()
                 } else {
                     format_duration(s.duration)

@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(
             host.binds.unwrap(),
             [
-                "ws:/harness",
+                "ws:/gitness",
                 "pipeline-test-r-tmp:/tmp/x",
                 "/etc:/host-etc"
             ]
@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(body.volumes.unwrap(), ["/data"]);
         assert_eq!(
             body.host_config.unwrap().binds.unwrap(),
-            ["ws:/harness", "named:/n:ro"]
+            ["ws:/gitness", "named:/n:ro"]
         );
         assert_eq!(container_name("r", step), "pipeline-test-r-1-build-it");
     }

@@ -14,6 +14,7 @@ use futures::StreamExt;
 
 use super::step::StageRun;
 use crate::plan::{PlannedStep, StepKind};
+use crate::spec::RunPolicy;
 
 /// How many run steps' containers are started ahead of their turn at once.
 pub(crate) const PREFETCH: usize = 4;
@@ -81,7 +82,11 @@ impl StageRun {
     /// Starts the run steps' containers ahead of their turn, a few at a time and in order,
     /// while the services start and earlier steps run.
     pub(crate) async fn prefetch(&self) {
-        let steps = self.plan.steps.iter().filter(|s| gate_command(s).is_some());
+        // Only steps that run while the stage passes: a failure stops the prefetching anyway.
+        let steps = self.plan.steps.iter().filter(|s| {
+            matches!(s.policy, RunPolicy::OnSuccess | RunPolicy::Always)
+                && gate_command(s).is_some()
+        });
         futures::stream::iter(steps)
             .for_each_concurrent(PREFETCH, |step| async move {
                 if !self.state().stopped() {

@@ -43,15 +43,17 @@ use crate::teardown::{Guard, Keep};
 pub const KEEP_ENV: &str = "PIPELINE_TEST_KEEP";
 /// A service's readiness budget, when it has none of its own (`90s`, `2m`).
 pub const READY_TIMEOUT_ENV: &str = "PIPELINE_TEST_READY_TIMEOUT";
-/// Where the workspace is mounted in the containers, instead of `/harness`.
+/// Where the workspace is mounted in the containers, instead of `/gitness`.
 pub const WORKSPACE_PATH_ENV: &str = "PIPELINE_TEST_WORKSPACE_PATH";
+/// The image of run and script steps that name none (Harness Cloud runs them on its VM).
+pub const DEFAULT_IMAGE_ENV: &str = "PIPELINE_TEST_DEFAULT_IMAGE";
 
 /// What the workspace of a stage holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Workspace {
-    /// A host directory, bind-mounted (the command line's current directory, or the test
-    /// crate's directory).
+    /// A host directory, bind-mounted: the root of the git repository holding the pipeline
+    /// file (the file's directory outside a repository).
     Directory(PathBuf),
     /// A fresh, empty volume, removed with the run.
     Volume,
@@ -68,6 +70,8 @@ pub struct RunOptions {
     pub plan: PlanOptions,
     /// What the workspace holds.
     pub workspace: Workspace,
+    /// The build the pipeline runs for: `build.*`, `repo.*`, inputs, secrets, plugin images.
+    pub context: crate::context::BuildContext,
     /// Which runs' resources are kept instead of removed (`PIPELINE_TEST_KEEP`).
     pub keep: Keep,
     /// A service's readiness budget unless it has one of its own (its `timeout`, or a health
@@ -92,6 +96,7 @@ impl std::fmt::Debug for RunOptions {
         f.debug_struct("RunOptions")
             .field("plan", &self.plan)
             .field("workspace", &self.workspace)
+            .field("context", &self.context)
             .field("keep", &self.keep)
             .field("ready_timeout", &self.ready_timeout)
             .field("publish_ports", &self.publish_ports)
@@ -103,7 +108,11 @@ impl std::fmt::Debug for RunOptions {
 
 impl RunOptions {
     /// Options from the environment: `PIPELINE_TEST_IMAGES`, `PIPELINE_TEST_KEEP`,
-    /// `PIPELINE_TEST_WORKSPACE_PATH`; the workspace is `dir`; events are printed.
+    /// `PIPELINE_TEST_WORKSPACE_PATH`, `PIPELINE_TEST_DEFAULT_IMAGE`, inputs, secrets and
+    /// plugin images (`PIPELINE_TEST_INPUT_*`, `PIPELINE_TEST_SECRET_*`,
+    /// `PIPELINE_TEST_PLUGINS`). `dir` is the pipeline file's directory: the build context
+    /// comes from the git repository holding it, whose root is the workspace (`dir` itself
+    /// outside a repository). Events are printed.
     ///
     /// # Errors
     ///
@@ -113,8 +122,9 @@ impl RunOptions {
     ///
     /// ```
     /// use pipeline_test_harness::{RunOptions, Workspace};
-    /// let options = RunOptions::from_env(".").unwrap();
-    /// assert_eq!(options.workspace, Workspace::Directory(".".into()));
+    /// let options = RunOptions::from_env("/").unwrap();
+    /// assert_eq!(options.workspace, Workspace::Directory("/".into()));
+    /// assert_eq!(options.context.event, "manual");
     /// ```
     pub fn from_env(dir: impl Into<PathBuf>) -> Result<Self, Error> {
         let images = crate::images::ImageMap::from_env()?;
@@ -145,13 +155,22 @@ impl RunOptions {
                 });
             }
         }
+        let dir: PathBuf = dir.into();
+        let context = crate::context::BuildContext::from_git(&dir).with_env();
+        let default_image = std::env::var(DEFAULT_IMAGE_ENV)
+            .ok()
+            .filter(|i| !i.trim().is_empty());
         Ok(RunOptions {
             plan: PlanOptions {
                 images,
                 workspace_path,
                 env: Vec::new(),
+                build_env: Vec::new(),
+                default_image,
+                masks: Vec::new(),
             },
-            workspace: Workspace::Directory(dir.into()),
+            workspace: Workspace::Directory(context.root.clone().unwrap_or(dir)),
+            context,
             keep,
             ready_timeout,
             observer: Arc::new(PrintObserver),
@@ -231,7 +250,14 @@ impl Runner {
         index: usize,
     ) -> Result<RunningStage, Error> {
         let started = Instant::now();
-        let plan = plan_stage(pipeline, index, &self.options.plan);
+        let resolved;
+        let pipeline = if pipeline.resolved {
+            pipeline
+        } else {
+            resolved = crate::resolve::resolve(pipeline, &self.options.context)?;
+            &resolved
+        };
+        let plan = self.plan(pipeline, index)?;
         let observer = self.options.observer.clone();
         let guard = Guard::new(
             self.docker.clone(),
@@ -301,6 +327,26 @@ impl Runner {
             }
         };
         Ok(self.running(stage, started, timed_out))
+    }
+
+    /// Plans stage `index` with the build's variables and secrets; a run step that names no
+    /// image and has no default is refused here, before anything is created.
+    fn plan(&self, pipeline: &Pipeline, index: usize) -> Result<crate::plan::StagePlan, Error> {
+        let mut options = self.options.plan.clone();
+        options.build_env = self.options.context.environment();
+        options.masks = crate::mask::secret_masks(self.options.context.secrets.values());
+        let plan = plan_stage(pipeline, index, &options);
+        if let Some(step) = plan
+            .steps
+            .iter()
+            .find(|s| s.can_run() && s.image.is_empty())
+        {
+            return Err(Error::NoImage {
+                step: step.name.clone(),
+                place: format!("{}:{}", pipeline.file.name(), step.span.start),
+            });
+        }
+        Ok(plan)
     }
 
     /// The stage after its steps: the report's steps and outcome from the run state.

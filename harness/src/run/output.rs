@@ -82,12 +82,14 @@ pub(crate) async fn pump_lines(
     observer: &dyn Observer,
     tail: &Mutex<Tail>,
     exit_mark: Option<&str>,
+    masks: &[String],
 ) -> Option<i64> {
     let mut splitters: [LineSplitter; 2] = Default::default();
     let mut marks = ExitMarks::default();
     let emit = |line: &[u8]| {
         let line = String::from_utf8_lossy(line);
-        let line = line.trim_end_matches('\r');
+        let line = crate::mask::apply(line.trim_end_matches('\r'), masks);
+        let line = line.as_ref();
         observer.on_event(&Event::Output { step, line });
         tail.lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::plan::{PlannedStep, StepKind};
 use crate::report::{Outcome, StepReport, StepStatus, Timings};
 use crate::service::Service;
+use crate::spec::RunPolicy;
 
 /// How one step ended, as its step function saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,20 @@ pub(crate) struct StepResult {
 }
 
 impl StepResult {
-    /// True when the steps after this one may run.
+    /// True when the steps after this one may run (a failure lets the `failure()` and
+    /// `always()` steps after it run; exit 78 stops everything).
     pub fn goes_on(&self) -> bool {
-        !(self.status.is_failure() || self.status == StepStatus::SkippedRest)
+        self.status != StepStatus::SkippedRest
+    }
+
+    /// A step that did not run, and why.
+    pub fn not_run(reason: String) -> Self {
+        StepResult {
+            status: StepStatus::NotRun { reason },
+            exit_code: None,
+            duration: Duration::ZERO,
+            output_tail: Vec::new(),
+        }
     }
 }
 
@@ -40,6 +52,8 @@ pub(crate) struct RunState {
     first_failure: Option<usize>,
     /// Set once a step failed or exited 78: nothing more is started ahead of its turn.
     stopped: bool,
+    /// Set once a step exited 78: nothing more runs.
+    skip_rest: bool,
     pub timings: Timings,
 }
 
@@ -56,8 +70,11 @@ impl RunState {
     /// Records step `index`'s result; true when the steps after it may run.
     pub fn record(&mut self, index: usize, result: StepResult) -> bool {
         let go_on = result.goes_on();
-        if !go_on {
+        if !go_on || result.status.is_failure() {
             self.stopped = true;
+        }
+        if !go_on {
+            self.skip_rest = true;
         }
         if result.status.is_failure() {
             self.first_failure.get_or_insert(index);
@@ -71,9 +88,39 @@ impl RunState {
         self.containers[index] = Some(id.to_string());
     }
 
-    /// True once no further step will run.
+    /// True once nothing more is started ahead of its turn (a step failed or exited 78).
     pub fn stopped(&self) -> bool {
         self.stopped
+    }
+
+    /// Why step `step` must not run now, if it must not: its policy against whether the
+    /// stage is failing, or an earlier exit 78.
+    pub fn skip_reason(&self, step: &PlannedStep) -> Option<StepResult> {
+        if self.skip_rest {
+            return Some(StepResult {
+                status: StepStatus::Skipped,
+                exit_code: None,
+                duration: Duration::ZERO,
+                output_tail: Vec::new(),
+            });
+        }
+        let failing = self.first_failure.is_some();
+        let reason = match (&step.policy, failing) {
+            (RunPolicy::Never(reason), _) => reason.clone(),
+            (RunPolicy::OnSuccess, true) => {
+                return Some(StepResult {
+                    status: StepStatus::Skipped,
+                    exit_code: None,
+                    duration: Duration::ZERO,
+                    output_tail: Vec::new(),
+                });
+            }
+            (RunPolicy::OnFailure, false) => {
+                "it runs only after a failure (`when: failure()`)".into()
+            }
+            _ => return None,
+        };
+        Some(StepResult::not_run(reason))
     }
 
     /// The containers of the service steps that were created, healthy or not: (step, id).
@@ -189,7 +236,8 @@ mod tests {
         let steps = steps();
         let mut state = RunState::new(3);
         state.record(0, result(StepStatus::Running));
-        assert!(!state.record(1, result(StepStatus::Failed { exit_code: 2 })));
+        // A failure lets later steps be considered (for `failure()`), but stops prefetching.
+        assert!(state.record(1, result(StepStatus::Failed { exit_code: 2 })));
         assert!(state.stopped());
         let (reports, outcome) = outcome(&steps, &state, None);
         assert_eq!(

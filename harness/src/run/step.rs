@@ -99,6 +99,15 @@ impl StageRun {
     /// Runs step `i` and records its result; false when the steps after it must not run.
     async fn step(&self, i: usize) -> bool {
         let step = &self.plan.steps[i];
+        let skip = self.state().skip_reason(step);
+        if let Some(result) = skip {
+            if let StepStatus::NotRun { .. } = result.status {
+                let report = super::state::step_report(step, result.clone());
+                self.observer
+                    .on_event(&Event::StepFinished { report: &report });
+            }
+            return self.state().record(i, result);
+        }
         self.observer.on_event(&Event::StepStarted {
             step: &step.name,
             type_name: step.type_name,
@@ -153,7 +162,16 @@ impl StageRun {
                             .await
                             .map_err(|err| bollard::errors::Error::IOError { err })?;
                         let _ = input.shutdown().await;
-                        match pump_lines(output, &step.name, observer, tail, Some(&mark)).await {
+                        match pump_lines(
+                            output,
+                            &step.name,
+                            observer,
+                            tail,
+                            Some(&mark),
+                            &self.plan.masks,
+                        )
+                        .await
+                        {
                             Some(code) => Ok(code),
                             None => wait_exit(docker, &wait_id).await,
                         }
@@ -170,7 +188,8 @@ impl StageRun {
                             .stderr(true)
                             .build();
                         let stream = docker.logs(&container, Some(logs));
-                        let lines = pump_lines(stream, &step.name, observer, tail, None);
+                        let lines =
+                            pump_lines(stream, &step.name, observer, tail, None, &self.plan.masks);
                         tokio::join!(lines, wait_exit(docker, &container)).1
                     };
                     (id, work.boxed())

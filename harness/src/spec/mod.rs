@@ -53,8 +53,26 @@ pub struct Pipeline {
     pub options: Options,
     /// `spec.stages`, in order.
     pub stages: Vec<Stage>,
-    /// Keys that are valid but that pipeline-test does not act on (`spec.inputs`, ...).
+    /// `spec.inputs`, in order.
+    pub inputs: Vec<Input>,
+    /// Keys that are valid but that pipeline-test does not act on.
     pub ignored: Vec<Spanned<String>>,
+    /// Warnings and notes found while reading: the file runs, but these deserve a look.
+    pub warnings: Vec<crate::diagnostic::Diagnostic>,
+    /// True once `${{ }}`, `matrix` and `when` have been resolved ([`crate::resolve`]).
+    pub resolved: bool,
+}
+
+/// One `spec.inputs` entry.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Input {
+    /// Its name (`inputs.<name>` in expressions).
+    pub name: Spanned<String>,
+    /// `default`, as text.
+    pub default: Option<Spanned<String>>,
+    /// `required: true`.
+    pub required: bool,
 }
 
 /// `spec.options`: settings for the whole pipeline.
@@ -65,6 +83,8 @@ pub struct Options {
     pub envs: Envs,
     /// `timeout` of the whole pipeline.
     pub timeout: Option<Spanned<Duration>>,
+    /// `timeout` when it holds a `${{ }}` expression.
+    pub timeout_expr: Option<Spanned<String>>,
     /// Keys that are valid but not acted on (`clone`, `registry`, `resources`, ...).
     pub ignored: Vec<Spanned<String>>,
 }
@@ -111,6 +131,9 @@ impl Envs {
 pub enum StageType {
     /// `ci`: steps in containers.
     Ci,
+    /// `cd`, `custom`, `iacm`, `flag`, `template`, `group`, `parallel`: Harness-only, skipped
+    /// with a notice.
+    Other,
 }
 
 /// One stage (`type: ci`).
@@ -133,14 +156,20 @@ pub struct Stage {
     pub steps: Vec<Step>,
     /// `spec.volumes`.
     pub volumes: Vec<Volume>,
-    /// `when:`, an expression.
-    pub when: Option<Spanned<String>>,
+    /// The `type:` as written.
+    pub type_name: Spanned<String>,
+    /// `when:`.
+    pub when: Option<When>,
     /// `failure:` strategies.
     pub failure: Vec<Failure>,
     /// `strategy:` (matrix, for, while).
     pub strategy: Option<Strategy>,
     /// Keys that are valid but not acted on (`platform`, `runtime`, `clone`, `cache`, ...).
     pub ignored: Vec<Spanned<String>>,
+    /// When it runs, once resolved: after a failed stage, only stages whose `when` allows it.
+    pub policy: RunPolicy,
+    /// For a copy made by a `matrix`: its axis values.
+    pub matrix: Vec<(String, String)>,
 }
 
 impl Stage {
@@ -191,18 +220,41 @@ impl Pipeline {
         let root = crate::yaml::parse(file).map_err(|d| Diagnostics::new(file.clone(), vec![d]))?;
         let mut diags = Vec::new();
         let pipeline = decode::pipeline(file, &root, &mut diags);
-        let pipeline = match pipeline {
-            Some(mut p) if diags.is_empty() => {
-                normalize::normalize(&mut p, &mut diags);
-                p
-            }
-            _ => return Err(Diagnostics::new(file.clone(), diags)),
+        let errors = |d: &[crate::diagnostic::Diagnostic]| {
+            d.iter()
+                .any(|d| d.severity == crate::diagnostic::Severity::Error)
         };
-        if diags.is_empty() {
-            Ok(pipeline)
-        } else {
-            Err(Diagnostics::new(file.clone(), diags))
+        match pipeline {
+            Some(mut p) if !errors(&diags) => {
+                normalize::normalize(&mut p, &mut diags);
+                if errors(&diags) {
+                    return Err(Diagnostics::new(file.clone(), diags));
+                }
+                diags.sort_by_key(|d| (d.span.start, d.severity));
+                p.warnings = diags;
+                Ok(p)
+            }
+            _ => Err(Diagnostics::new(file.clone(), diags)),
         }
+    }
+
+    /// Recomputes hostnames and checks names after steps were renamed or copied (by
+    /// [`crate::resolve`]).
+    pub(crate) fn renormalize(&mut self) -> Vec<crate::diagnostic::Diagnostic> {
+        let mut diags = Vec::new();
+        fn clear(steps: &mut [Step]) {
+            for s in steps {
+                s.hostnames.clear();
+                if let StepSpec::Group(c) | StepSpec::Parallel(c) = &mut s.spec {
+                    clear(c);
+                }
+            }
+        }
+        for stage in &mut self.stages {
+            clear(&mut stage.steps);
+        }
+        normalize::normalize(self, &mut diags);
+        diags
     }
 
     /// Reads and parses the file at `path`.

@@ -78,6 +78,13 @@ impl Ctx<'_> {
         let Some(label) = step.id.as_ref().or(step.name.as_ref()).cloned() else {
             return;
         };
+        if label.value.contains("${{")
+            || step.name.as_ref().is_some_and(|n| n.value.contains("${{"))
+        {
+            // Named by an expression: checked once it is expanded.
+            step.hostnames = vec![slugify(&label.value)];
+            return;
+        }
         if let Some(name) = &step.name {
             if let Some(first) = self.names.insert(name.value.clone(), name.span) {
                 self.diags.push(

@@ -21,8 +21,10 @@ pub struct Step {
     pub type_span: Span,
     /// `timeout:`.
     pub timeout: Option<Spanned<Duration>>,
-    /// `when:`, an expression.
-    pub when: Option<Spanned<String>>,
+    /// `timeout:` when it holds a `${{ }}` expression: checked once expanded.
+    pub timeout_expr: Option<Spanned<String>>,
+    /// `when:`.
+    pub when: Option<When>,
     /// `failure:` strategies.
     pub failure: Vec<Failure>,
     /// `strategy:`.
@@ -35,6 +37,62 @@ pub struct Step {
     pub hostnames: Vec<String>,
     /// What the step does.
     pub spec: StepSpec,
+    /// When it runs, once the pipeline is resolved against a build context
+    /// ([`crate::resolve`]); [`RunPolicy::OnSuccess`] until then.
+    pub policy: RunPolicy,
+    /// For a copy made by a `matrix`: its axis values, in axis order.
+    pub matrix: Vec<(String, String)>,
+}
+
+/// When a step (or stage) runs, as Gitness decides it from `when`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RunPolicy {
+    /// While every step before it passed (no `when`, or a `when` true on success).
+    #[default]
+    OnSuccess,
+    /// Only once a step before it failed (`when: failure()`).
+    OnFailure,
+    /// Whatever happened before (`when: always()`).
+    Always,
+    /// Never; the reason is shown in the report.
+    Never(String),
+}
+
+/// `when:`, in any of the schema's forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum When {
+    /// An expression: `build.branch == "main"`, `${{ failure() }}`.
+    Expr(Spanned<String>),
+    /// `{branch: {eq: main}}`, or a list of such maps: true when one map's conditions all
+    /// hold.
+    Conditions(Vec<Vec<Condition>>),
+}
+
+/// One `key: {eq: value}` of a declarative `when`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Condition {
+    /// What is tested: `branch`, `event`, ... (a field of `build`) or a path such as
+    /// `repo.name` or `inputs.target`.
+    pub key: Spanned<String>,
+    /// The test.
+    pub test: CondTest,
+}
+
+/// The test of a declarative `when` condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CondTest {
+    /// `eq: value`.
+    Eq(Spanned<String>),
+    /// `in: [a, b]`.
+    In(Vec<Spanned<String>>),
+    /// `not: {...}`.
+    Not(Box<CondTest>),
+    /// Several tests in one map: all must hold.
+    All(Vec<CondTest>),
 }
 
 impl Step {
@@ -63,6 +121,34 @@ pub enum StepSpec {
     Group(Vec<Step>),
     /// `type: parallel`: steps at the same time.
     Parallel(Vec<Step>),
+    /// `type: plugin`.
+    Plugin(Box<PluginStep>),
+    /// A step type the schema knows but that cannot run outside Harness (`action`,
+    /// `barrier`, `bitrise`, `template`, `test`, `jenkins`): skipped with a notice.
+    Unsupported(Spanned<String>),
+}
+
+/// `type: plugin`: a Drone-style plugin image, configured through `PLUGIN_*` variables.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct PluginStep {
+    /// `name` (or `uses`): the plugin, as Gitness's plugin store names it.
+    pub name: Option<Spanned<String>>,
+    /// `image`: the plugin's image, when given.
+    pub image: Option<Spanned<String>>,
+    /// `inputs`, `with` or `settings`: each becomes `PLUGIN_<NAME>` (lists comma-joined,
+    /// maps as JSON).
+    pub settings: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `envs` (or `env`).
+    pub envs: Envs,
+    /// `pull`.
+    pub pull: Option<Spanned<Pull>>,
+    /// `privileged`.
+    pub privileged: bool,
+    /// `user`.
+    pub user: Option<Spanned<String>>,
+    /// `network`.
+    pub network: Option<Spanned<String>>,
 }
 
 impl StepSpec {
@@ -74,6 +160,8 @@ impl StepSpec {
             StepSpec::Script(_) => "script",
             StepSpec::Group(_) => "group",
             StepSpec::Parallel(_) => "parallel",
+            StepSpec::Plugin(_) => "plugin",
+            StepSpec::Unsupported(_) => "unsupported",
         }
     }
 
@@ -83,7 +171,8 @@ impl StepSpec {
             StepSpec::Run(r) => r.container.as_ref().map(|c| &c.image),
             StepSpec::Background(b) => b.container.as_ref().map(|c| &c.image).or(b.image.as_ref()),
             StepSpec::Script(s) => s.image.as_ref(),
-            StepSpec::Group(_) | StepSpec::Parallel(_) => None,
+            StepSpec::Plugin(p) => p.image.as_ref(),
+            StepSpec::Group(_) | StepSpec::Parallel(_) | StepSpec::Unsupported(_) => None,
         }
     }
 }
@@ -308,6 +397,22 @@ pub struct Failure {
 pub struct Strategy {
     /// `type`.
     pub strategy_type: Spanned<String>,
+    /// `spec` of a `type: matrix`.
+    pub matrix: Option<Matrix>,
+}
+
+/// A matrix strategy's `spec`: one copy of the step per combination of the axis values.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Matrix {
+    /// `axis`: each name with its values, in the order written.
+    pub axis: Vec<(Spanned<String>, Vec<Spanned<String>>)>,
+    /// `include`: extra combinations (or extra values for matching ones).
+    pub include: Vec<Vec<(String, String)>>,
+    /// `exclude`: combinations to leave out (a combination matching every pair of one entry).
+    pub exclude: Vec<Vec<(String, String)>>,
+    /// `concurrency`: at most this many copies at once.
+    pub concurrency: Option<Spanned<u32>>,
 }
 
 /// A docker compose style health check of a background step (a pipeline-test extension).

@@ -67,19 +67,55 @@ impl<'n> Fields<'n> {
             let mut d =
                 Diagnostic::new(k.span, format!("unknown key `{name}` in {}", self.context));
             if let Some(help) = hint(name) {
+                // A known key at the wrong level: where it belongs is what the author meant.
                 d = d.with_help(help);
             } else if let Some(s) = did_you_mean(name, &self.asked) {
+                // A likely typo of a key valid here.
                 d = d.with_label(format!("did you mean `{s}`?"));
             } else {
-                d = d.with_help(format!(
-                    "the keys of {} are: {}",
-                    self.context,
-                    self.asked.join(", ")
-                ));
+                // Gitness drops unknown keys, so the file runs there: a warning, not an error.
+                d = d
+                    .warning()
+                    .with_label("Gitness ignores this key, and so does pipeline-test");
+                d = match v1_spelling(name) {
+                    Some(v1) => d.with_help(format!(
+                        "`{name}` is from the older Harness format; in v1 YAML it is {v1}"
+                    )),
+                    None => d.with_help(format!(
+                        "the keys of {} are: {}",
+                        self.context,
+                        self.asked.join(", ")
+                    )),
+                };
             }
             diags.push(d);
         }
     }
+}
+
+/// The v1 spelling of a key from the older Harness (NextGen) format, when there is one.
+fn v1_spelling(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "identifier" => "`id`",
+        "cloneCodebase" => {
+            "`clone:` under the stage's `spec` (`clone: {disabled: true}` to turn it off)"
+        }
+        "connectorRef" => "`connector` inside `container:`",
+        "envVariables" => "`envs`",
+        "command" => "`script` (run steps) or `run` (script steps)",
+        "imagePullPolicy" => "`pull` (`always`, `never`, `if-not-exists`)",
+        "portBindings" => "`ports`",
+        "variables" => "`inputs` under the pipeline's `spec`",
+        "execution" => "`steps` under the stage's `spec`",
+        "infrastructure" => "`runtime` or `platform` under the stage's `spec`",
+        "sharedPaths" => "`volumes` under the stage's `spec`",
+        "description" => "`desc`",
+        "timeout_minutes" | "timeoutMinutes" => "`timeout` (`30m`)",
+        "orgIdentifier" | "projectIdentifier" | "tags" | "properties" => {
+            "nothing: Harness project settings have no v1 equivalent"
+        }
+        _ => return None,
+    })
 }
 
 /// Opens a mapping node for reading its keys.
@@ -227,6 +263,85 @@ pub(super) fn duration(
     }
 }
 
+/// A duration, or the text of a `${{ }}` expression that will give one once expanded.
+pub(super) fn duration_or_expr(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> (Option<Spanned<Duration>>, Option<Spanned<String>>) {
+    if let Some(text) = node.and_then(Node::as_scalar) {
+        if text.contains("${{") {
+            return (None, string(node, what, diags));
+        }
+    }
+    (duration(node, what, diags), None)
+}
+
+/// A scalar as text, or a list or map as JSON (for plugin settings).
+pub(super) fn json_text(node: &Node<'_>) -> String {
+    fn quote(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+    fn json(node: &Node<'_>) -> String {
+        match &node.value {
+            Value::Null => "null".into(),
+            Value::Scalar { text, plain } => {
+                if *plain && (yaml11_type(text).is_some() || text == "null") {
+                    match text.as_ref() {
+                        "true" | "True" | "TRUE" | "yes" | "on" => "true".into(),
+                        "false" | "False" | "FALSE" | "no" | "off" => "false".into(),
+                        t if t.parse::<f64>().is_ok() => t.to_string(),
+                        t => quote(t),
+                    }
+                } else {
+                    quote(text)
+                }
+            }
+            Value::Seq(items) => {
+                let parts: Vec<String> = items.iter().map(json).collect();
+                format!("[{}]", parts.join(","))
+            }
+            Value::Map(entries) => {
+                let parts: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}:{}", quote(k.as_scalar().unwrap_or("")), json(v)))
+                    .collect();
+                format!("{{{}}}", parts.join(","))
+            }
+        }
+    }
+    match &node.value {
+        Value::Null => String::new(),
+        Value::Scalar { text, .. } => text.to_string(),
+        Value::Seq(items)
+            if items
+                .iter()
+                .all(|i| matches!(i.value, Value::Scalar { .. })) =>
+        {
+            items
+                .iter()
+                .filter_map(Node::as_scalar)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        _ => json(node),
+    }
+}
+
 /// The items of a list; a null is an empty list.
 pub(super) fn list<'n>(
     node: Option<&'n Node<'n>>,
@@ -293,6 +408,20 @@ pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> En
         let Some(name) = k.as_scalar() else { continue };
         let value = match &v.value {
             Value::Null => String::new(),
+            Value::Scalar { text, plain: true } if yaml11_type(text).is_some() => {
+                let kind = yaml11_type(text).unwrap_or("a number");
+                diags.push(
+                    Diagnostic::new(
+                        v.span,
+                        format!(
+                            "environment variable `{name}` in `{what}` is {kind}, not a string"
+                        ),
+                    )
+                    .with_label("Gitness refuses the whole file for this")
+                    .with_help(format!("quote it: `{name}: \"{text}\"`")),
+                );
+                continue;
+            }
             Value::Scalar { text, .. } => text.to_string(),
             _ => {
                 diags.push(
@@ -315,6 +444,32 @@ pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> En
         });
     }
     out
+}
+
+/// What YAML 1.1 (the parser behind Gitness) reads a plain scalar as, when not a string:
+/// `"a boolean"` for `true`, `yes`, `on`, ... and `"a number"` for `6379`, `1.5`, `0x1F`.
+pub(super) fn yaml11_type(text: &str) -> Option<&'static str> {
+    const BOOLS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+    ];
+    if BOOLS.contains(&text) {
+        return Some("a boolean");
+    }
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let digits =
+        |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix) || c == '_');
+    let number = digits(t, 10)
+        || t.strip_prefix("0x").is_some_and(|h| digits(h, 16))
+        || t.strip_prefix("0o").is_some_and(|o| digits(o, 8))
+        || t.strip_prefix("0b").is_some_and(|b| digits(b, 2))
+        || matches!(t, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN")
+        || (t.contains(['.', 'e', 'E'])
+            && t.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == '.')
+            && t.replace('_', "").parse::<f64>().is_ok());
+    number.then_some("a number")
 }
 
 pub(super) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
@@ -342,6 +497,9 @@ pub(super) fn image(
     diags: &mut Diags,
 ) -> Option<Spanned<String>> {
     let s = string(node, what, diags)?;
+    if s.value.contains("${{") {
+        return Some(s); // checked once expanded
+    }
     if s.value.trim().is_empty() || s.value.contains(char::is_whitespace) {
         diags.push(
             Diagnostic::new(s.span, format!("invalid image name `{}`", s.value))

@@ -72,6 +72,7 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
 
     let mut options = Options::default();
     let mut stages = Vec::new();
+    let mut inputs = Vec::new();
     match spec_entry {
         None => diags.push(
             Diagnostic::new(Span::point(root.span.start), "the pipeline has no `spec`")
@@ -79,7 +80,9 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
         ),
         Some((key, spec)) => {
             if let Some(mut s) = fields(spec, "the pipeline's `spec`", diags) {
-                s.accept("inputs", &mut ignored);
+                if let Some(i) = s.get("inputs") {
+                    inputs = self::inputs(i, diags);
+                }
                 if let Some(o) = s.get("options") {
                     options = self::options(o, diags);
                 }
@@ -104,6 +107,7 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
                                 "add at least one stage: `- type: ci` with `spec.steps`",
                             ));
                         }
+                        let _ = k;
                         stages = items.iter().filter_map(|n| stage(n, diags)).collect();
                     }
                 }
@@ -116,8 +120,51 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
         name,
         options,
         stages,
+        inputs,
         ignored,
+        warnings: Vec::new(),
+        resolved: false,
     })
+}
+
+fn inputs(node: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
+    let Some(f) = fields(node, "`inputs`", diags) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in f.entries {
+        let Some(name) = k.as_scalar() else { continue };
+        let mut input = Input {
+            name: Spanned::new(name.to_string(), k.span),
+            default: None,
+            required: false,
+        };
+        if v.value != Value::Null {
+            if let Some(mut i) = fields(v, "an input", diags) {
+                input.default = i.get("default").map(|d| Spanned::new(json_text(d), d.span));
+                input.required =
+                    boolean(i.get("required"), "required", diags).is_some_and(|b| b.value);
+                for key in [
+                    "type",
+                    "description",
+                    "desc",
+                    "options",
+                    "enum",
+                    "items",
+                    "pattern",
+                    "mask",
+                    "label",
+                    "ui",
+                    "value",
+                ] {
+                    i.entry(key);
+                }
+                i.finish(diags, &|_| None);
+            }
+        }
+        out.push(input);
+    }
+    out
 }
 
 fn options(node: &Node<'_>, diags: &mut Diags) -> Options {
@@ -126,7 +173,7 @@ fn options(node: &Node<'_>, diags: &mut Diags) -> Options {
         return out;
     };
     out.envs = envs(f.get("envs"), "options.envs", diags);
-    out.timeout = duration(f.get("timeout"), "timeout", diags);
+    (out.timeout, out.timeout_expr) = duration_or_expr(f.get("timeout"), "timeout", diags);
     for key in [
         "clone",
         "repository",
@@ -148,7 +195,7 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
     let id = string(f.get("id"), "id", diags);
     let name = string(f.get("name"), "name", diags);
     let desc = string(f.get("desc"), "desc", diags);
-    let when = string(f.get("when"), "when", diags);
+    let when = when(f.get("when"), diags);
     let failure = failures(f.get("failure"), diags);
     let strategy = strategy(f.get("strategy"), diags);
     for key in ["delegate", "status", "inputs"] {
@@ -164,7 +211,7 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         .then(|| format!("`{k}` belongs under the stage's `spec:`"))
     });
 
-    let stage_type = match type_entry {
+    let (stage_type, type_name) = match type_entry {
         None => {
             diags.push(
                 Diagnostic::new(Span::point(node.span.start), "the stage has no `type`")
@@ -176,19 +223,19 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         Some((_, v)) => {
             let t = string(Some(v), "type", diags)?;
             match t.as_str() {
-                "ci" => Spanned::new(StageType::Ci, t.span),
+                "ci" => (Spanned::new(StageType::Ci, t.span), t),
                 other if UNSUPPORTED_STAGES.contains(&other) => {
                     diags.push(
                         Diagnostic::new(
                             t.span,
-                            format!("stage type `{other}` is not supported by pipeline-test"),
+                            format!(
+                                "a `{other}` stage runs only on Harness; pipeline-test skips it"
+                            ),
                         )
-                        .with_label("only `ci` stages can be run")
-                        .with_help(
-                            "run the `ci` stages of this pipeline, or select one with `--stage`",
-                        ),
+                        .warning()
+                        .with_label("only `ci` stages run locally"),
                     );
-                    return None;
+                    (Spanned::new(StageType::Other, t.span), t)
                 }
                 other => {
                     let mut d = Diagnostic::new(t.span, format!("unknown stage type `{other}`"))
@@ -214,6 +261,7 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         name,
         desc,
         stage_type,
+        type_name,
         envs: Envs::default(),
         steps: Vec::new(),
         volumes: Vec::new(),
@@ -221,13 +269,22 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         failure,
         strategy,
         ignored,
+        policy: RunPolicy::OnSuccess,
+        matrix: Vec::new(),
     };
+    if out.stage_type.value != StageType::Ci {
+        return Some(out);
+    }
     let Some((spec_key, spec)) = spec_entry else {
         diags.push(
-            Diagnostic::new(Span::point(node.span.start), "the stage has no `spec`")
-                .with_help("add `spec:` with a list of `steps:`"),
+            Diagnostic::new(
+                Span::point(node.span.start),
+                "the stage has no `spec`, so no steps",
+            )
+            .warning()
+            .with_help("add `spec:` with a list of `steps:`; Gitness runs only its clone step"),
         );
-        return None;
+        return Some(out);
     };
     let mut s = fields(spec, "a ci stage's `spec`", diags)?;
     out.envs = envs(s.get("envs"), "envs", diags);
@@ -267,13 +324,16 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
     match steps_entry {
         None => diags.push(
             Diagnostic::new(spec_key.span, "the stage has no steps")
+                .warning()
                 .with_help("add `steps:` under the stage's `spec:`"),
         ),
         Some((k, v)) => {
             let items = list(Some(v), "steps", diags);
             if items.is_empty() && matches!(v.value, Value::Null | Value::Seq(_)) {
                 diags.push(
-                    Diagnostic::new(k.span, "`steps` is empty").with_help("add at least one step"),
+                    Diagnostic::new(k.span, "`steps` is empty")
+                        .warning()
+                        .with_help("add at least one step"),
                 );
             }
             out.steps = items.iter().filter_map(|n| step(n, diags)).collect();
@@ -351,16 +411,165 @@ fn strategy(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Strategy> {
     let node = node?;
     let mut f = fields(node, "`strategy`", diags)?;
     let t = string(f.get("type"), "type", diags);
-    f.entry("spec");
+    let spec = f.get("spec");
     f.finish(diags, &|_| None);
-    match t {
-        Some(t) => Some(Strategy { strategy_type: t }),
-        None => {
+    let Some(t) = t else {
+        diags.push(
+            Diagnostic::new(node.span, "`strategy` has no `type`")
+                .with_help("strategy types are: matrix, for, while"),
+        );
+        return None;
+    };
+    let matrix = match t.as_str() {
+        "matrix" => Some(spec.map(|s| matrix(s, diags)).unwrap_or_default()),
+        "for" | "while" => {
             diags.push(
-                Diagnostic::new(node.span, "`strategy` has no `type`")
-                    .with_help("strategy types are: matrix, for, while"),
+                Diagnostic::new(
+                    t.span,
+                    format!(
+                        "a `{}` strategy is ignored by Gitness and by pipeline-test",
+                        t.value
+                    ),
+                )
+                .warning()
+                .with_label("the step runs once"),
             );
             None
+        }
+        other => {
+            let mut d = Diagnostic::new(t.span, format!("unknown strategy type `{other}`"))
+                .with_help("strategy types are: matrix, for, while");
+            if let Some(m) = did_you_mean(other, &["matrix", "for", "while"]) {
+                d = d.with_label(format!("did you mean `{m}`?"));
+            }
+            diags.push(d);
+            None
+        }
+    };
+    Some(Strategy {
+        strategy_type: t,
+        matrix,
+    })
+}
+
+fn matrix(node: &Node<'_>, diags: &mut Diags) -> Matrix {
+    let mut out = Matrix::default();
+    let Some(mut f) = fields(node, "a matrix `spec`", diags) else {
+        return out;
+    };
+    if let Some(axis) = f.get("axis") {
+        if let Some(a) = fields(axis, "`axis`", diags) {
+            for (k, v) in a.entries {
+                let Some(name) = k.as_scalar() else { continue };
+                let values = list(Some(v), "an axis", diags)
+                    .iter()
+                    .filter_map(|n| match &n.value {
+                        Value::Scalar { text, .. } => Some(Spanned::new(text.to_string(), n.span)),
+                        _ => {
+                            diags.push(Diagnostic::new(
+                                n.span,
+                                format!("an axis value must be a string, found {}", n.kind_name()),
+                            ));
+                            None
+                        }
+                    })
+                    .collect();
+                out.axis
+                    .push((Spanned::new(name.to_string(), k.span), values));
+            }
+        }
+    }
+    let combos = |node: Option<&Node<'_>>,
+                  what: &'static str,
+                  diags: &mut Diags|
+     -> Vec<Vec<(String, String)>> {
+        list(node, what, diags)
+            .iter()
+            .filter_map(|n| {
+                let m = fields(n, "a matrix combination", diags)?;
+                Some(
+                    m.entries
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.as_scalar()?.to_string(), json_text(v))))
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    out.include = combos(f.get("include"), "include", diags);
+    out.exclude = combos(f.get("exclude"), "exclude", diags);
+    out.concurrency = uint(f.get("concurrency"), "concurrency", diags);
+    f.finish(diags, &|_| None);
+    if out.axis.is_empty() && out.include.is_empty() {
+        diags.push(
+            Diagnostic::new(node.span, "the matrix has no `axis` and no `include`")
+                .with_help("add `axis:` with a list of values per name, e.g. `axis: {go: [\"1.21\", \"1.22\"]}`"),
+        );
+    }
+    out
+}
+
+/// `when:` as a string, a map of conditions, or a list of such maps.
+pub(super) fn when(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<When> {
+    let node = node?;
+    match &node.value {
+        Value::Null => None,
+        Value::Scalar { text, .. } => Some(When::Expr(Spanned::new(text.to_string(), node.span))),
+        Value::Map(_) => Some(When::Conditions(vec![conditions(node, diags)])),
+        Value::Seq(items) => Some(When::Conditions(
+            items.iter().map(|n| conditions(n, diags)).collect(),
+        )),
+    }
+}
+
+fn conditions(node: &Node<'_>, diags: &mut Diags) -> Vec<Condition> {
+    let Some(f) = fields(node, "a `when` condition", diags) else {
+        return Vec::new();
+    };
+    f.entries
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = Spanned::new(k.as_scalar()?.to_string(), k.span);
+            Some(Condition {
+                key,
+                test: cond_test(v, diags)?,
+            })
+        })
+        .collect()
+}
+
+fn cond_test(node: &Node<'_>, diags: &mut Diags) -> Option<CondTest> {
+    match &node.value {
+        Value::Scalar { text, .. } => Some(CondTest::Eq(Spanned::new(text.to_string(), node.span))),
+        Value::Seq(_) => Some(CondTest::In(strings(Some(node), "in", diags))),
+        Value::Null => None,
+        Value::Map(_) => {
+            let mut f = fields(node, "a `when` test", diags)?;
+            let mut all = Vec::new();
+            if let Some(eq) = string(f.get("eq"), "eq", diags) {
+                all.push(CondTest::Eq(eq));
+            }
+            if let Some(n) = f.get("in") {
+                all.push(CondTest::In(strings(Some(n), "in", diags)));
+            }
+            if let Some(n) = f.get("not") {
+                if let Some(t) = cond_test(n, diags) {
+                    all.push(CondTest::Not(Box::new(t)));
+                }
+            }
+            f.finish(diags, &|_| None);
+            if all.is_empty() {
+                diags.push(
+                    Diagnostic::new(node.span, "this `when` condition tests nothing")
+                        .with_help("write `eq: value`, `in: [a, b]` or `not: {eq: value}`"),
+                );
+                return None;
+            }
+            Some(if all.len() == 1 {
+                all.remove(0)
+            } else {
+                CondTest::All(all)
+            })
         }
     }
 }

@@ -6,11 +6,11 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::yaml::{Node, Value};
 
-/// Step types the schema knows but pipeline-test cannot run.
+/// Step types the schema knows that run only on Harness: skipped with a notice.
 const UNSUPPORTED_STEPS: &[&str] = &[
-    "action", "barrier", "bitrise", "plugin", "template", "test", "jenkins",
+    "action", "barrier", "bitrise", "template", "test", "jenkins",
 ];
-const SUPPORTED_STEPS: &[&str] = &["run", "background", "script", "group", "parallel"];
+const SUPPORTED_STEPS: &[&str] = &["run", "background", "script", "group", "parallel", "plugin"];
 /// Keys of each step type's `spec`, for the hint when one is written at the step's level.
 pub(super) fn spec_keys(step_type: &str) -> &'static [&'static str] {
     match step_type {
@@ -61,6 +61,24 @@ pub(super) fn spec_keys(step_type: &str) -> &'static [&'static str] {
             "mount",
         ],
         "group" | "parallel" => &["steps"],
+        "plugin" => &[
+            "name",
+            "uses",
+            "image",
+            "inputs",
+            "with",
+            "settings",
+            "envs",
+            "env",
+            "connector",
+            "pull",
+            "privileged",
+            "user",
+            "network",
+            "outputs",
+            "resources",
+            "volumes",
+        ],
         _ => &[],
     }
 }
@@ -71,8 +89,8 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
     let id = string(f.get("id"), "id", diags);
     let name = string(f.get("name"), "name", diags);
     let desc = string(f.get("desc"), "desc", diags);
-    let timeout = duration(f.get("timeout"), "timeout", diags);
-    let when = string(f.get("when"), "when", diags);
+    let (timeout, timeout_expr) = duration_or_expr(f.get("timeout"), "timeout", diags);
+    let when = super::when(f.get("when"), diags);
     let failure = failures(f.get("failure"), diags);
     let strategy = strategy(f.get("strategy"), diags);
     f.accept("inputs", &mut ignored);
@@ -107,19 +125,37 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
         );
         None
     })?;
+    let envelope = |spec: StepSpec| Step {
+        span: node.span,
+        id: id.clone(),
+        name: name.clone(),
+        desc: desc.clone(),
+        type_span: step_type.span,
+        timeout,
+        timeout_expr: timeout_expr.clone(),
+        when: when.clone(),
+        failure: failure.clone(),
+        strategy: strategy.clone(),
+        ignored: ignored.clone(),
+        hostnames: Vec::new(),
+        spec,
+        policy: RunPolicy::OnSuccess,
+        matrix: Vec::new(),
+    };
     if UNSUPPORTED_STEPS.contains(&step_type.as_str()) {
         diags.push(
             Diagnostic::new(
                 step_type.span,
                 format!(
-                    "step type `{}` is not supported by pipeline-test",
+                    "a `{}` step runs only on Harness; pipeline-test skips it",
                     step_type.value
                 ),
             )
-            .with_label("cannot be run locally")
-            .with_help("supported step types: run, background, script, group, parallel"),
+            .warning()
+            .with_label("skipped locally, with a notice")
+            .with_help("steps that run locally: run, background, script, plugin (with an image), group, parallel"),
         );
-        return None;
+        return Some(envelope(StepSpec::Unsupported(step_type.clone())));
     }
     if !SUPPORTED_STEPS.contains(&step_type.as_str()) {
         let mut d = Diagnostic::new(step_type.span, format!("unknown step type `{}`", step_type.value))
@@ -154,11 +190,30 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
             .with_help(fix.to_string()),
         );
     };
+    let runs_on_vm = |diags: &mut Diags, fix: &str| {
+        if diags.len() > before {
+            return;
+        }
+        diags.push(
+            Diagnostic::new(
+                spec_span,
+                format!(
+                    "the {} step{label} has no image: Harness Cloud runs it on its build VM",
+                    step_type.value
+                ),
+            )
+            .warning()
+            .with_label("no image to run in")
+            .with_help(format!(
+                "{fix}, or run with `--default-image IMAGE` (PIPELINE_TEST_DEFAULT_IMAGE)"
+            )),
+        );
+    };
     let spec = match step_type.as_str() {
         "run" => {
             let r = run_step(spec, diags)?;
             if r.container.is_none() {
-                missing_image(
+                runs_on_vm(
                     diags,
                     "add `container: <image>` under `spec:`, e.g. `container: alpine:3`",
                 );
@@ -178,7 +233,7 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
         "script" => {
             let s = script_step(spec, diags)?;
             if s.image.is_none() {
-                missing_image(
+                runs_on_vm(
                     diags,
                     "add `image: <image>` under `spec:`, e.g. `image: alpine:3`",
                 );
@@ -213,22 +268,50 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
                 StepSpec::Parallel(children)
             }
         }
+        "plugin" => StepSpec::Plugin(Box::new(plugin_step(spec, diags)?)),
         _ => unreachable!("checked above"),
     };
-    Some(Step {
-        span: node.span,
-        id,
-        name,
-        desc,
-        type_span: step_type.span,
-        timeout,
-        when,
-        failure,
-        strategy,
-        ignored,
-        hostnames: Vec::new(),
-        spec,
-    })
+    Some(envelope(spec))
+}
+
+pub(super) fn plugin_step(node: &Node<'_>, diags: &mut Diags) -> Option<PluginStep> {
+    let mut f = fields(node, "a plugin step's `spec`", diags)?;
+    let mut out = PluginStep {
+        name: string(f.get("name"), "name", diags).or_else(|| string(f.get("uses"), "uses", diags)),
+        image: image(f.get("image"), "image", diags),
+        pull: pull(f.get("pull"), diags),
+        privileged: boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value),
+        user: string(f.get("user"), "user", diags),
+        network: string(f.get("network"), "network", diags),
+        ..PluginStep::default()
+    };
+    out.envs = envs(f.get("envs").or(f.get("env")), "envs", diags);
+    for key in ["inputs", "with", "settings"] {
+        if let Some(n) = f.get(key) {
+            if let Some(m) = fields(n, "plugin settings", diags) {
+                for (k, v) in m.entries {
+                    if let Some(name) = k.as_scalar() {
+                        out.settings.push((
+                            Spanned::new(name.to_string(), k.span),
+                            Spanned::new(json_text(v), v.span),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for key in ["connector", "outputs", "resources", "volumes"] {
+        f.entry(key);
+    }
+    f.finish(diags, &|_| None);
+    if out.name.is_none() && out.image.is_none() {
+        diags.push(
+            Diagnostic::new(node.span, "the plugin step names no plugin").with_help(
+                "add `name: <plugin>` (from Gitness's plugin store) or `image: <image>`",
+            ),
+        );
+    }
+    Some(out)
 }
 
 pub(super) fn reports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Report> {

@@ -1,0 +1,486 @@
+//! The build a pipeline runs for: branch, event, commit, author, repository, inputs and
+//! secrets. Gitness takes these from the push or the manual trigger; locally they come from
+//! the git repository holding the pipeline file, overridden from the command line
+//! (`--branch`, `--event`, `--input`, `--secret`), the attribute (`branch = "..."`) and
+//! `PIPELINE_TEST_INPUT_<NAME>` / `PIPELINE_TEST_SECRET_<NAME>` environment variables.
+//!
+//! From the context come the values of `build.*`, `repo.*`, `inputs.*` and
+//! `secrets.get(...)` in expressions, and the `DRONE_*` / `CI_*` variables every step sees.
+//!
+//! # Examples
+//!
+//! ```
+//! use pipeline_test_harness::context::BuildContext;
+//!
+//! let mut ctx = BuildContext::default();
+//! ctx.branch = "main".into();
+//! ctx.commit = "0123abc".into();
+//! ctx.repo_name = "app".into();
+//! let env = ctx.environment();
+//! assert!(env.contains(&("DRONE_BRANCH".to_string(), "main".to_string())));
+//! assert!(env.contains(&("DRONE_COMMIT_SHA".to_string(), "0123abc".to_string())));
+//! assert!(env.contains(&("DRONE_BUILD_EVENT".to_string(), "manual".to_string())));
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::expr::{Scope, Value};
+
+/// Prefix of the environment variables that supply inputs: `PIPELINE_TEST_INPUT_TARGET=prod`
+/// sets `inputs.target` (the name is matched case-insensitively against `spec.inputs`).
+pub const INPUT_ENV_PREFIX: &str = "PIPELINE_TEST_INPUT_";
+/// Prefix of the environment variables that supply secrets: `PIPELINE_TEST_SECRET_TOKEN=...`
+/// is `secrets.get("token")` (and `secrets.get("TOKEN")`).
+pub const SECRET_ENV_PREFIX: &str = "PIPELINE_TEST_SECRET_";
+/// Images for plugin steps: `PIPELINE_TEST_PLUGINS=slack=plugins/slack:1,docker=plugins/docker`.
+pub const PLUGINS_ENV: &str = "PIPELINE_TEST_PLUGINS";
+
+/// The build a pipeline runs for.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BuildContext {
+    /// The branch built (`build.branch`, `build.target`, `DRONE_BRANCH`).
+    pub branch: String,
+    /// What started the build (`build.event`): `manual` by default, as a run from the
+    /// Gitness UI; `push`, `pull_request`, `tag`, `cron` on Gitness.
+    pub event: String,
+    /// The commit built (`build.commit`, `build.after`).
+    pub commit: String,
+    /// The commit before it (`build.before`).
+    pub before: String,
+    /// The git ref (`build.ref`): `refs/heads/<branch>` by default.
+    pub git_ref: String,
+    /// The commit message (`build.message`); its first line is `build.title`.
+    pub message: String,
+    /// `build.author_login`.
+    pub author_login: String,
+    /// `build.author_name`.
+    pub author_name: String,
+    /// `build.author_email`.
+    pub author_email: String,
+    /// The build number (`build.number`, `DRONE_BUILD_NUMBER`).
+    pub number: u64,
+    /// `repo.name`: the repository's name (from `remote.origin.url`, else its directory).
+    pub repo_name: String,
+    /// `repo.namespace`: the owner part of the remote URL.
+    pub repo_namespace: String,
+    /// `repo.git_http_url` / `DRONE_REMOTE_URL`.
+    pub remote_url: String,
+    /// `repo.branch`: the default branch (`main` unless the remote says otherwise).
+    pub default_branch: String,
+    /// The root of the git repository, the workspace of every step; `None` outside one.
+    pub root: Option<PathBuf>,
+    /// Inputs given by the user, over the pipeline's defaults (`--input NAME=VALUE`).
+    pub inputs: BTreeMap<String, String>,
+    /// Secrets, by name (`--secret NAME=VALUE`, `PIPELINE_TEST_SECRET_<NAME>`).
+    pub secrets: BTreeMap<String, String>,
+    /// Images for plugin steps that name a plugin without one (`--plugin NAME=IMAGE`,
+    /// `PIPELINE_TEST_PLUGINS=name=image,...`).
+    pub plugins: BTreeMap<String, String>,
+}
+
+impl Default for BuildContext {
+    fn default() -> Self {
+        BuildContext {
+            branch: String::new(),
+            event: "manual".into(),
+            commit: String::new(),
+            before: String::new(),
+            git_ref: String::new(),
+            message: String::new(),
+            author_login: String::new(),
+            author_name: String::new(),
+            author_email: String::new(),
+            number: 1,
+            repo_name: String::new(),
+            repo_namespace: String::new(),
+            remote_url: String::new(),
+            default_branch: "main".into(),
+            root: None,
+            inputs: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            plugins: BTreeMap::new(),
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env_remove("GIT_DIR")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+impl BuildContext {
+    /// The context of the git repository holding `dir` (the pipeline file's directory): its
+    /// root, branch, commit, author and message, and its name from `remote.origin.url`. Outside
+    /// a repository (or without `git`), `dir` itself is the workspace and the fields are empty.
+    pub fn from_git(dir: impl AsRef<Path>) -> BuildContext {
+        let dir = dir.as_ref();
+        let mut ctx = BuildContext::default();
+        let Some(root) = git(dir, &["rev-parse", "--show-toplevel"]) else {
+            ctx.repo_name = dir
+                .canonicalize()
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            return ctx;
+        };
+        let root = PathBuf::from(root);
+        ctx.branch = git(&root, &["symbolic-ref", "--short", "-q", "HEAD"]).unwrap_or_default();
+        ctx.commit = git(&root, &["rev-parse", "-q", "--verify", "HEAD"]).unwrap_or_default();
+        ctx.before = git(&root, &["rev-parse", "-q", "--verify", "HEAD~1"]).unwrap_or_default();
+        if let Some(log) = git(&root, &["log", "-1", "--format=%an%x00%ae%x00%B"]) {
+            let mut parts = log.splitn(3, '\0');
+            ctx.author_name = parts.next().unwrap_or_default().to_string();
+            ctx.author_email = parts.next().unwrap_or_default().to_string();
+            ctx.message = parts.next().unwrap_or_default().trim_end().to_string();
+            ctx.author_login = ctx
+                .author_email
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+        ctx.remote_url = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_default();
+        let (namespace, name) = split_remote(&ctx.remote_url);
+        ctx.repo_namespace = namespace;
+        ctx.repo_name = if name.is_empty() {
+            root.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            name
+        };
+        if let Some(head) = git(
+            &root,
+            &["symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"],
+        ) {
+            ctx.default_branch = head.trim_start_matches("origin/").to_string();
+        }
+        ctx.root = Some(root);
+        ctx
+    }
+
+    /// Sets the branch (and the ref that goes with it).
+    pub fn set_branch(&mut self, branch: impl Into<String>) {
+        self.branch = branch.into();
+        self.git_ref.clear();
+    }
+
+    /// Adds the inputs and secrets given as `PIPELINE_TEST_INPUT_<NAME>` and
+    /// `PIPELINE_TEST_SECRET_<NAME>` environment variables (those already set win).
+    pub fn with_env(mut self) -> BuildContext {
+        for (k, v) in std::env::vars() {
+            if let Some(name) = k.strip_prefix(INPUT_ENV_PREFIX) {
+                self.inputs.entry(name.to_string()).or_insert(v);
+            } else if let Some(name) = k.strip_prefix(SECRET_ENV_PREFIX) {
+                self.secrets.entry(name.to_string()).or_insert(v);
+            } else if k == PLUGINS_ENV {
+                for pair in v.split(',') {
+                    if let Some((name, image)) = pair.split_once('=') {
+                        self.plugins
+                            .entry(name.trim().to_string())
+                            .or_insert_with(|| image.trim().to_string());
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// The image a plugin named `name` runs in, if one was given.
+    pub fn plugin_image(&self, name: &str) -> Option<String> {
+        self.plugins.get(name).cloned()
+    }
+
+    /// The ref: as set, else `refs/heads/<branch>`.
+    pub fn git_ref(&self) -> String {
+        if !self.git_ref.is_empty() {
+            self.git_ref.clone()
+        } else if self.branch.is_empty() {
+            String::new()
+        } else {
+            format!("refs/heads/{}", self.branch)
+        }
+    }
+
+    /// The repository's slug, `namespace/name`.
+    pub fn slug(&self) -> String {
+        if self.repo_namespace.is_empty() {
+            self.repo_name.clone()
+        } else {
+            format!("{}/{}", self.repo_namespace, self.repo_name)
+        }
+    }
+
+    /// The scope expressions are evaluated in: `build`, `repo`, `inputs` (the pipeline's
+    /// defaults under the user's values), `matrix` (empty) and the secrets.
+    pub fn scope(&self, declared: &[crate::spec::Input]) -> Scope {
+        let git_ref = self.git_ref();
+        let tag = git_ref
+            .strip_prefix("refs/tags/")
+            .unwrap_or_default()
+            .to_string();
+        let title = self.message.lines().next().unwrap_or_default().to_string();
+        let number = self.number.to_string();
+        let mut build: BTreeMap<String, Value> = [
+            ("event", self.event.as_str()),
+            ("action", ""),
+            ("cron", ""),
+            ("environment", ""),
+            ("link", ""),
+            ("branch", self.branch.as_str()),
+            ("source", self.branch.as_str()),
+            ("before", self.before.as_str()),
+            ("after", self.commit.as_str()),
+            ("target", self.branch.as_str()),
+            ("ref", git_ref.as_str()),
+            ("commit", self.commit.as_str()),
+            ("tag", tag.as_str()),
+            ("title", title.as_str()),
+            ("message", self.message.as_str()),
+            ("source_repo", ""),
+            ("author_login", self.author_login.as_str()),
+            ("author_name", self.author_name.as_str()),
+            ("author_email", self.author_email.as_str()),
+            ("author_avatar", ""),
+            ("sender", self.author_login.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect();
+        build.insert(
+            "number".into(),
+            Value::Int(i64::try_from(self.number).unwrap_or(i64::MAX)),
+        );
+        build.insert("debug".into(), Value::Bool(false));
+        build.insert("params".into(), Value::Map(BTreeMap::new()));
+        let _ = number;
+        let slug = self.slug();
+        let mut repo: BTreeMap<String, Value> = [
+            ("uid", self.repo_name.as_str()),
+            ("name", self.repo_name.as_str()),
+            ("namespace", self.repo_namespace.as_str()),
+            ("slug", slug.as_str()),
+            ("git_http_url", self.remote_url.as_str()),
+            ("git_ssh_url", ""),
+            ("link", ""),
+            ("branch", self.default_branch.as_str()),
+            ("config", ""),
+            ("visibility", "private"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect();
+        for k in [
+            "private",
+            "active",
+            "trusted",
+            "protected",
+            "ignore_forks",
+            "ignore_pull_requests",
+        ] {
+            repo.insert(k.into(), Value::Bool(matches!(k, "private" | "active")));
+        }
+        let mut inputs = BTreeMap::new();
+        for i in declared {
+            let value = self
+                .input(&i.name.value)
+                .map(str::to_string)
+                .or_else(|| i.default.as_ref().map(|d| d.value.clone()))
+                .map_or(Value::Nil, Value::Str);
+            inputs.insert(i.name.value.clone(), value);
+        }
+        for (k, v) in &self.inputs {
+            if !declared
+                .iter()
+                .any(|i| i.name.value.eq_ignore_ascii_case(k))
+            {
+                inputs.insert(k.clone(), Value::from(v.as_str()));
+            }
+        }
+        let mut scope = Scope::default();
+        scope.set("build", Value::Map(build));
+        scope.set("repo", Value::Map(repo));
+        scope.set("inputs", Value::Map(inputs));
+        scope.set("matrix", Value::Map(BTreeMap::new()));
+        for (k, v) in &self.secrets {
+            scope.add_secret(k.clone(), v.clone());
+            // `PIPELINE_TEST_SECRET_TOKEN` answers `secrets.get("token")` as well.
+            if k.chars().all(|c| !c.is_ascii_lowercase()) {
+                scope.add_secret(k.to_ascii_lowercase(), v.clone());
+            }
+        }
+        scope
+    }
+
+    /// The value the user gave for input `name` (matched case-insensitively, as environment
+    /// variable names are upper case).
+    pub fn input(&self, name: &str) -> Option<&str> {
+        self.inputs
+            .get(name)
+            .or_else(|| {
+                self.inputs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            })
+            .map(String::as_str)
+    }
+
+    /// The variables Gitness gives every step of the build (runner-go's `environ` System,
+    /// Repo, Build and Link, the legacy `CI_*` names, and the clone's `GIT_AUTHOR_*`), in
+    /// order.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let git_ref = self.git_ref();
+        let slug = self.slug();
+        let number = self.number.to_string();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .to_string();
+        let link = format!("http://localhost/{slug}/{number}");
+        let mut env: Vec<(&str, String)> = vec![
+            ("CI", "true".into()),
+            ("DRONE", "true".into()),
+            ("DRONE_SYSTEM_PROTO", "http".into()),
+            ("DRONE_SYSTEM_HOST", "localhost".into()),
+            ("DRONE_SYSTEM_HOSTNAME", "localhost".into()),
+            ("DRONE_SYSTEM_VERSION", String::new()),
+            ("DRONE_REPO", slug.clone()),
+            ("DRONE_REPO_SCM", "git".into()),
+            ("DRONE_REPO_OWNER", self.repo_namespace.clone()),
+            ("DRONE_REPO_NAMESPACE", self.repo_namespace.clone()),
+            ("DRONE_REPO_NAME", self.repo_name.clone()),
+            ("DRONE_REPO_LINK", String::new()),
+            ("DRONE_REPO_BRANCH", self.default_branch.clone()),
+            ("DRONE_REMOTE_URL", self.remote_url.clone()),
+            ("DRONE_GIT_HTTP_URL", self.remote_url.clone()),
+            ("DRONE_GIT_SSH_URL", String::new()),
+            ("DRONE_REPO_VISIBILITY", "private".into()),
+            ("DRONE_REPO_PRIVATE", "true".into()),
+            ("DRONE_BRANCH", self.branch.clone()),
+            ("DRONE_SOURCE_BRANCH", self.branch.clone()),
+            ("DRONE_TARGET_BRANCH", self.branch.clone()),
+            ("DRONE_COMMIT", self.commit.clone()),
+            ("DRONE_COMMIT_SHA", self.commit.clone()),
+            ("DRONE_COMMIT_BEFORE", self.before.clone()),
+            ("DRONE_COMMIT_AFTER", self.commit.clone()),
+            ("DRONE_COMMIT_REF", git_ref.clone()),
+            ("DRONE_COMMIT_BRANCH", self.branch.clone()),
+            ("DRONE_COMMIT_LINK", String::new()),
+            ("DRONE_COMMIT_MESSAGE", self.message.clone()),
+            ("DRONE_COMMIT_AUTHOR", self.author_login.clone()),
+            ("DRONE_COMMIT_AUTHOR_EMAIL", self.author_email.clone()),
+            ("DRONE_COMMIT_AUTHOR_AVATAR", String::new()),
+            ("DRONE_COMMIT_AUTHOR_NAME", self.author_name.clone()),
+            ("DRONE_BUILD_NUMBER", number.clone()),
+            ("DRONE_BUILD_PARENT", "0".into()),
+            ("DRONE_BUILD_EVENT", self.event.clone()),
+            ("DRONE_BUILD_ACTION", String::new()),
+            ("DRONE_BUILD_STATUS", "success".into()),
+            ("DRONE_BUILD_CREATED", now.clone()),
+            ("DRONE_BUILD_STARTED", now.clone()),
+            ("DRONE_BUILD_FINISHED", now),
+            ("DRONE_DEPLOY_TO", String::new()),
+            ("DRONE_BUILD_LINK", link.clone()),
+            ("CI_REPO", slug.clone()),
+            ("CI_REPO_NAME", slug.clone()),
+            ("CI_REPO_LINK", String::new()),
+            ("CI_REPO_REMOTE", self.remote_url.clone()),
+            ("CI_REMOTE_URL", self.remote_url.clone()),
+            ("CI_REPO_PRIVATE", "true".into()),
+            ("CI_BUILD_NUMBER", number),
+            ("CI_BUILD_EVENT", self.event.clone()),
+            ("CI_BUILD_LINK", link),
+            ("CI_BUILD_STATUS", "success".into()),
+            ("CI_COMMIT_SHA", self.commit.clone()),
+            ("CI_COMMIT_REF", git_ref.clone()),
+            ("CI_COMMIT_BRANCH", self.branch.clone()),
+            ("CI_COMMIT_MESSAGE", self.message.clone()),
+            ("CI_COMMIT_AUTHOR", self.author_login.clone()),
+            ("CI_COMMIT_AUTHOR_NAME", self.author_name.clone()),
+            ("CI_COMMIT_AUTHOR_EMAIL", self.author_email.clone()),
+            ("GIT_AUTHOR_NAME", self.author_name.clone()),
+            ("GIT_AUTHOR_EMAIL", self.author_email.clone()),
+            ("GIT_COMMITTER_NAME", self.author_name.clone()),
+            ("GIT_COMMITTER_EMAIL", self.author_email.clone()),
+        ];
+        if let Some(tag) = git_ref.strip_prefix("refs/tags/") {
+            env.push(("DRONE_TAG", tag.to_string()));
+            env.push(("CI_TAG", tag.to_string()));
+        }
+        if self.event == "pull_request" {
+            let pr: String = git_ref
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            env.push(("DRONE_PULL_REQUEST", pr));
+        }
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}
+
+/// `(namespace, name)` of a remote URL: `https://host/acme/app.git` and
+/// `git@host:acme/app.git` give `("acme", "app")`.
+fn split_remote(url: &str) -> (String, String) {
+    let path = url
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .rsplit_once(['/', ':'])
+        .map(|(head, name)| {
+            let ns = head.rsplit(['/', ':']).next().unwrap_or_default();
+            (ns.to_string(), name.to_string())
+        });
+    path.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remotes() {
+        assert_eq!(
+            split_remote("https://github.com/acme/app.git"),
+            ("acme".into(), "app".into())
+        );
+        assert_eq!(
+            split_remote("git@github.com:acme/app.git"),
+            ("acme".into(), "app".into())
+        );
+        assert_eq!(split_remote(""), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn scope_has_inputs_with_defaults_under_overrides() {
+        let file = crate::source::SourceFile::new(
+            "ci.yaml",
+            "kind: pipeline\nspec:\n  inputs:\n    target: {default: staging}\n    region: {}\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {type: run, spec: {container: alpine, script: 'true'}}\n",
+        );
+        let p = crate::spec::Pipeline::parse(&file).unwrap();
+        let mut ctx = BuildContext::default();
+        ctx.inputs.insert("REGION".into(), "eu".into());
+        let scope = ctx.scope(&p.inputs);
+        let inputs = scope.get("inputs").unwrap();
+        assert_eq!(
+            crate::expr::eval("inputs.target", &scope).unwrap(),
+            Value::from("staging")
+        );
+        assert_eq!(
+            crate::expr::eval("inputs.region", &scope).unwrap(),
+            Value::from("eu")
+        );
+        assert!(matches!(inputs, Value::Map(m) if m.len() == 2));
+    }
+}

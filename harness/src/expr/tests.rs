@@ -1,0 +1,130 @@
+use super::*;
+
+fn scope() -> Scope {
+    let mut s = Scope::default();
+    s.set(
+        "build",
+        Value::map([("branch", "main"), ("event", "push"), ("tag", "")]),
+    );
+    s.set("repo", Value::map([("name", "app")]));
+    s.set("inputs", Value::map([("version", "1.2")]));
+    s.set(
+        "matrix",
+        Value::Map(
+            [("go".to_string(), Value::from("1.22"))]
+                .into_iter()
+                .collect(),
+        ),
+    );
+    s.add_secret("token", "abc");
+    s
+}
+
+fn ev(src: &str) -> Value {
+    eval(src, &scope()).unwrap_or_else(|e| panic!("{src}: {e}"))
+}
+
+#[test]
+fn operators() {
+    assert_eq!(ev("1 + 2 * 3"), Value::Int(7));
+    assert_eq!(ev("7 / 2"), Value::Float(3.5));
+    assert_eq!(ev("'a' + 'b'"), Value::from("ab"));
+    assert_eq!(
+        ev("build.branch == 'main' && build.event != 'tag'"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        ev("build.event in ['push', 'pull_request']"),
+        Value::Bool(true)
+    );
+    assert_eq!(ev("build.event not in ['tag']"), Value::Bool(true));
+    assert_eq!(ev("'go' in matrix"), Value::Bool(true));
+    assert_eq!(ev("build.branch contains 'ai'"), Value::Bool(true));
+    assert_eq!(ev("contains(build.branch, 'x')"), Value::Bool(false));
+    assert_eq!(ev("endsWith(repo.name, 'pp')"), Value::Bool(true));
+    assert_eq!(ev("build.branch matches '^ma'"), Value::Bool(true));
+    assert_eq!(ev("not (1 < 2) or 2 >= 2"), Value::Bool(true));
+    assert_eq!(
+        ev("build.tag == '' ? 'dev' : build.tag"),
+        Value::from("dev")
+    );
+    assert_eq!(ev("matrix['go']"), Value::from("1.22"));
+    assert_eq!(ev("len([1, 2, 3])"), Value::Int(3));
+    assert_eq!(ev("upper(inputs.version) + '-x'"), Value::from("1.2-x"));
+    assert_eq!(ev("1 == 1.0"), Value::Bool(true));
+}
+
+#[test]
+fn expansion() {
+    let s = scope();
+    assert_eq!(
+        expand(
+            "v${{inputs.version}}-${{ matrix.go }} ${{ secrets.get('token') }}",
+            &s
+        )
+        .unwrap(),
+        "v1.2-1.22 abc"
+    );
+    assert_eq!(
+        expand("echo ${HOME} $${{ 1 }}", &s).unwrap(),
+        "echo ${HOME} $1"
+    );
+    // Not closed on its line: left as written, as Gitness does.
+    assert_eq!(expand("a ${{ b\n}}", &s).unwrap(), "a ${{ b\n}}");
+    assert_eq!(expand("${{ true }} ${{ nil }}|", &s).unwrap(), "true |");
+}
+
+#[test]
+fn missing_secrets_are_recorded() {
+    let s = scope();
+    assert_eq!(expand("[${{ secrets.get('nope') }}]", &s).unwrap(), "[]");
+    assert_eq!(s.missing_secrets(), ["nope"]);
+}
+
+#[test]
+fn errors_name_the_problem_and_the_place() {
+    let s = scope();
+    let e = expand("echo ${{ buld.branch }}", &s).unwrap_err();
+    assert_eq!(e.message, "unknown name `buld`: did you mean `build`?");
+    assert_eq!(e.offset, 9);
+    let e = expand("${{ inputs.nope }}", &s).unwrap_err();
+    assert!(
+        e.message.starts_with("`inputs` has no `nope`"),
+        "{}",
+        e.message
+    );
+    let e = expand("${{ 1 + }}", &s).unwrap_err();
+    assert_eq!(e.offset, 8);
+    let e = expand("${{ success() }}", &s).unwrap_err();
+    assert_eq!(e.message, "`success()` can only be used in `when`");
+    let e = expand("${{ secrets.token }}", &s).unwrap_err();
+    assert!(e.message.contains("secrets.get"), "{}", e.message);
+    let e = expand("${{ 'a' && true }}", &s).unwrap_err();
+    assert_eq!(e.message, "`&&` joins booleans, found a string");
+}
+
+#[test]
+fn when_policies() {
+    let s = scope();
+    let w = |src: &str| {
+        let r = eval_when(src, &s).unwrap();
+        (r.on_success, r.on_failure)
+    };
+    assert_eq!(w("success()"), (true, false));
+    assert_eq!(w("failure()"), (false, true));
+    assert_eq!(w("always()"), (true, true));
+    assert_eq!(w("${{ always() && build.branch == 'dev' }}"), (true, true));
+    assert_eq!(w("build.branch == 'dev'"), (false, false));
+    // True in both states, but failure() not called: Gitness runs it on success only.
+    assert_eq!(w("build.branch == 'main'"), (true, false));
+    assert_eq!(w("success() || failure()"), (true, true));
+    let e = eval_when("  ${{ build.x }}", &s).unwrap_err();
+    assert_eq!(e.offset, 12);
+}
+
+#[test]
+fn nextgen_expressions_are_found() {
+    assert_eq!(find_nextgen("echo <+pipeline.variables.x>"), Some((5, 28)));
+    assert_eq!(find_nextgen("a <+ b > c"), None);
+    assert_eq!(find_nextgen(r#"<+secrets.getValue("x")>"#), Some((0, 24)));
+}

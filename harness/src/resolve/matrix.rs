@@ -1,0 +1,110 @@
+//! A matrix strategy -> the combinations to run, as drone/spec's `parse/expand` computes them,
+//! plus `include`, `exclude` and `concurrency` as the schema describes them.
+
+use crate::spec::Matrix;
+
+/// Every combination of the axis values, in axis order (the last axis varies fastest), less
+/// those an `exclude` entry matches, plus the `include` entries (an entry whose pairs all
+/// match axis values of existing combinations extends those; any other is a combination of
+/// its own).
+pub(crate) fn combinations(m: &Matrix) -> Vec<Vec<(String, String)>> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (name, values) in &m.axis {
+        let mut next = Vec::with_capacity(combos.len() * values.len());
+        for c in &combos {
+            for v in values {
+                let mut c = c.clone();
+                c.push((name.value.clone(), v.value.clone()));
+                next.push(c);
+            }
+        }
+        combos = next;
+    }
+    if m.axis.is_empty() {
+        combos.clear();
+    }
+    let matches = |combo: &[(String, String)], entry: &[(String, String)]| {
+        entry
+            .iter()
+            .all(|(k, v)| combo.iter().any(|(ck, cv)| ck == k && cv == v))
+    };
+    combos.retain(|c| !m.exclude.iter().any(|e| !e.is_empty() && matches(c, e)));
+    let axis_names: Vec<&str> = m.axis.iter().map(|(n, _)| n.value.as_str()).collect();
+    for inc in &m.include {
+        let on_axis: Vec<(String, String)> = inc
+            .iter()
+            .filter(|(k, _)| axis_names.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let extra: Vec<(String, String)> = inc
+            .iter()
+            .filter(|(k, _)| !axis_names.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let mut extended = false;
+        if !on_axis.is_empty() && on_axis.len() == axis_names.len().min(on_axis.len()) {
+            for c in combos.iter_mut().filter(|c| matches(c, &on_axis)) {
+                if on_axis.len() == axis_names.len() || !extra.is_empty() {
+                    for (k, v) in &extra {
+                        match c.iter_mut().find(|(ck, _)| ck == k) {
+                            Some(e) => e.1 = v.clone(),
+                            None => c.push((k.clone(), v.clone())),
+                        }
+                    }
+                    extended = true;
+                }
+            }
+        }
+        if !extended {
+            combos.push(inc.clone());
+        }
+    }
+    combos
+}
+
+/// How a copy is called: `test (go=1.22, os=linux)`.
+pub(crate) fn label(name: &str, combo: &[(String, String)]) -> String {
+    let pairs: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{name} ({})", pairs.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Span, Spanned};
+
+    fn s(v: &str) -> Spanned<String> {
+        Spanned::new(v.to_string(), Span::default())
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn two_by_two_with_an_exclude_and_an_include() {
+        let mut m = Matrix::default();
+        m.axis = vec![
+            (s("go"), vec![s("1.21"), s("1.22")]),
+            (s("os"), vec![s("linux"), s("mac")]),
+        ];
+        m.exclude = vec![pairs(&[("go", "1.21"), ("os", "mac")])];
+        m.include = vec![
+            pairs(&[("go", "1.22"), ("os", "linux"), ("race", "yes")]),
+            pairs(&[("go", "tip")]),
+        ];
+        let got = combinations(&m);
+        assert_eq!(
+            got,
+            vec![
+                pairs(&[("go", "1.21"), ("os", "linux")]),
+                pairs(&[("go", "1.22"), ("os", "linux"), ("race", "yes")]),
+                pairs(&[("go", "1.22"), ("os", "mac")]),
+                pairs(&[("go", "tip")]),
+            ]
+        );
+        assert_eq!(label("test", &got[0]), "test (go=1.21, os=linux)");
+    }
+}

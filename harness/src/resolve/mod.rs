@@ -1,0 +1,548 @@
+//! Spec model + build context -> the pipeline as it will run: `${{ }}` expanded where Gitness
+//! expands it, matrices turned into copies, `when` turned into a [`RunPolicy`] per step and
+//! stage, and steps that cannot run locally marked with the reason. Pure logic, no Docker.
+//!
+//! Every expression that cannot be evaluated is an error at its `file:line:column` (Gitness
+//! silently turns it into an empty string); a secret that is asked for and not supplied is a
+//! warning, and expands to "" as on Gitness.
+//!
+//! # Examples
+//!
+//! ```
+//! use pipeline_test_harness::context::BuildContext;
+//! use pipeline_test_harness::resolve::resolve;
+//! use pipeline_test_harness::spec::{Pipeline, RunPolicy, StepSpec};
+//! use pipeline_test_harness::SourceFile;
+//!
+//! let yaml = r#"kind: pipeline
+//! spec:
+//!   stages:
+//!   - type: ci
+//!     spec:
+//!       steps:
+//!       - name: build
+//!         type: run
+//!         spec:
+//!           container: alpine
+//!           script: echo building ${{ build.branch }}
+//!       - name: notify
+//!         type: run
+//!         when: ${{ failure() }}
+//!         spec:
+//!           container: alpine
+//!           script: echo failed
+//! "#;
+//! let pipeline = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
+//! let mut ctx = BuildContext::default();
+//! ctx.branch = "main".into();
+//! let resolved = resolve(&pipeline, &ctx).unwrap();
+//! let steps = &resolved.stages[0].steps;
+//! let StepSpec::Run(build) = &steps[0].spec else { unreachable!() };
+//! assert_eq!(build.script[0].value, "echo building main");
+//! assert_eq!(steps[1].policy, RunPolicy::OnFailure);
+//! ```
+
+mod matrix;
+mod when;
+
+use crate::context::BuildContext;
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::duration::parse_duration;
+use crate::expr::{self, Scope, Value};
+use crate::source::{SourceFile, Span, Spanned};
+use crate::spec::{
+    Container, EnvVar, Envs, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec, When,
+};
+
+/// Resolves `pipeline` for the build `ctx` describes.
+///
+/// # Errors
+///
+/// Every expression that cannot be evaluated, a required input without a value, a name that
+/// collides once expanded: each at its `file:line:column`, warnings included.
+pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diagnostics> {
+    let mut r = Resolver {
+        file: pipeline.file.clone(),
+        diags: Vec::new(),
+        ctx,
+    };
+    for input in &pipeline.inputs {
+        if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
+            let upper = input.name.value.to_ascii_uppercase();
+            r.diags.push(
+                Diagnostic::new(
+                    input.name.span,
+                    format!(
+                        "the input `{}` is required and has no value",
+                        input.name.value
+                    ),
+                )
+                .with_help(format!(
+                    "pass it with `--input {}=VALUE`, or set {}{upper}",
+                    input.name.value,
+                    crate::context::INPUT_ENV_PREFIX
+                )),
+            );
+        }
+    }
+    let base = ctx.scope(&pipeline.inputs);
+    let mut out = pipeline.clone();
+    if let Some(t) = out.options.timeout_expr.take() {
+        out.options.timeout = r.typed_timeout(t, &base);
+    }
+    if out.options.envs.iter().any(|(_, v)| v.contains("${{")) {
+        for e in &out.options.envs.0 {
+            if e.value.value.contains("${{") {
+                r.diags.push(
+                    Diagnostic::new(
+                        e.value.span,
+                        "Gitness does not expand `${{ }}` in `options.envs`",
+                    )
+                    .warning()
+                    .with_label("passed to the steps as written, here as on Gitness")
+                    .with_help("move it to the stage's or the step's `envs`, where it is expanded"),
+                );
+            }
+        }
+    }
+    let mut stages = Vec::new();
+    for stage in &pipeline.stages {
+        let combos = stage
+            .strategy
+            .as_ref()
+            .and_then(|s| s.matrix.as_ref())
+            .map(matrix::combinations);
+        match combos {
+            None => stages.push(r.stage(stage.clone(), &base)),
+            Some(combos) => {
+                let name = stage.display_name(stages.len());
+                for combo in combos {
+                    let mut copy = stage.clone();
+                    let scope = with_matrix(&base, &combo);
+                    if !copy.name.as_ref().is_some_and(|n| n.value.contains("${{")) {
+                        let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
+                        copy.name = Some(Spanned::new(matrix::label(&name, &combo), span));
+                        copy.id = None;
+                    }
+                    copy.envs.0.extend(axis_envs(&combo, copy.span));
+                    copy.matrix = combo;
+                    stages.push(r.stage(copy, &scope));
+                }
+            }
+        }
+    }
+    out.stages = stages;
+    r.diags.extend(out.renormalize());
+    out.resolved = true;
+    let errors = r.diags.iter().any(|d| d.severity == Severity::Error);
+    out.warnings.extend(r.diags);
+    if errors {
+        return Err(Diagnostics::new(out.file.clone(), out.warnings));
+    }
+    Ok(out)
+}
+
+fn with_matrix(base: &Scope, combo: &[(String, String)]) -> Scope {
+    let mut scope = base.clone();
+    scope.set(
+        "matrix",
+        Value::Map(
+            combo
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect(),
+        ),
+    );
+    scope
+}
+
+fn axis_envs(combo: &[(String, String)], span: Span) -> Vec<EnvVar> {
+    combo
+        .iter()
+        .map(|(k, v)| EnvVar {
+            name: Spanned::new(k.clone(), span),
+            value: Spanned::new(v.clone(), span),
+        })
+        .collect()
+}
+
+struct Resolver<'a> {
+    file: SourceFile,
+    diags: Vec<Diagnostic>,
+    ctx: &'a BuildContext,
+}
+
+impl Resolver<'_> {
+    fn stage(&mut self, mut stage: Stage, scope: &Scope) -> Stage {
+        self.opt(&mut stage.id, scope);
+        self.opt(&mut stage.name, scope);
+        self.envs(&mut stage.envs, scope);
+        stage.policy = self.policy(stage.when.as_ref(), scope);
+        if stage.stage_type.value != StageType::Ci {
+            stage.policy = RunPolicy::Never(format!(
+                "a `{}` stage runs only on Harness",
+                stage.type_name.value
+            ));
+        }
+        let steps = std::mem::take(&mut stage.steps);
+        stage.steps = steps
+            .into_iter()
+            .map(|s| self.step(s, scope, None))
+            .collect();
+        stage
+    }
+
+    /// Resolves a step; a matrix step becomes a parallel step holding its copies.
+    fn step(&mut self, step: Step, scope: &Scope, parent: Option<&RunPolicy>) -> Step {
+        let combos = step
+            .strategy
+            .as_ref()
+            .and_then(|s| s.matrix.as_ref())
+            .map(|m| {
+                (
+                    matrix::combinations(m),
+                    m.concurrency.as_ref().map(|c| c.value),
+                )
+            });
+        let Some((combos, concurrency)) = combos else {
+            return self.one_step(step, scope, parent);
+        };
+        let name = step.display_name();
+        let copies: Vec<Step> = combos
+            .into_iter()
+            .map(|combo| {
+                let mut copy = step.clone();
+                copy.strategy = None;
+                let named_by_matrix = copy.name.as_ref().is_some_and(|n| n.value.contains("${{"));
+                if !named_by_matrix {
+                    let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
+                    copy.name = Some(Spanned::new(matrix::label(&name, &combo), span));
+                    copy.id = None;
+                }
+                if let Some(envs) = step_envs(&mut copy.spec) {
+                    let mut axis = axis_envs(&combo, copy.span);
+                    axis.append(&mut envs.0);
+                    envs.0 = axis;
+                }
+                copy.matrix = combo.clone();
+                let scope = with_matrix(scope, &combo);
+                self.one_step(copy, &scope, parent)
+            })
+            .collect();
+        let lanes = concurrency.map_or(copies.len(), |c| (c as usize).max(1));
+        let spec = if lanes >= copies.len() {
+            StepSpec::Parallel(copies)
+        } else {
+            let mut groups: Vec<Vec<Step>> = vec![Vec::new(); lanes];
+            for (i, c) in copies.into_iter().enumerate() {
+                groups[i % lanes].push(c);
+            }
+            StepSpec::Parallel(
+                groups
+                    .into_iter()
+                    .map(|g| Step {
+                        name: None,
+                        id: None,
+                        when: None,
+                        strategy: None,
+                        spec: StepSpec::Group(g),
+                        ..step.clone()
+                    })
+                    .collect(),
+            )
+        };
+        Step {
+            name: None,
+            id: None,
+            when: None,
+            strategy: None,
+            spec,
+            ..step
+        }
+    }
+
+    fn one_step(&mut self, mut step: Step, scope: &Scope, parent: Option<&RunPolicy>) -> Step {
+        self.opt(&mut step.id, scope);
+        self.opt(&mut step.name, scope);
+        if let Some(t) = step.timeout_expr.take() {
+            step.timeout = self.typed_timeout(t, scope);
+        }
+        let own = step.when.as_ref().map(|w| self.policy(Some(w), scope));
+        step.policy = match (parent, own) {
+            (Some(p @ RunPolicy::Never(_)), _) => p.clone(),
+            (_, Some(own)) => own,
+            (Some(p), None) => p.clone(),
+            (None, None) => RunPolicy::OnSuccess,
+        };
+        let policy = step.policy.clone();
+        match &mut step.spec {
+            StepSpec::Run(r) => {
+                self.list(&mut r.script, scope);
+                self.envs(&mut r.envs, scope);
+                if let Some(c) = &mut r.container {
+                    self.container(c, scope);
+                }
+            }
+            StepSpec::Script(s) => {
+                self.list(&mut s.run, scope);
+                self.opt(&mut s.image, scope);
+                self.opt(&mut s.entrypoint, scope);
+                self.list(&mut s.args, scope);
+                self.envs(&mut s.envs, scope);
+            }
+            StepSpec::Background(b) => {
+                self.opt(&mut b.run, scope);
+                self.list(&mut b.script, scope);
+                self.opt(&mut b.image, scope);
+                self.opt(&mut b.entrypoint, scope);
+                self.list(&mut b.args, scope);
+                if let Some(c) = &mut b.container {
+                    self.container(c, scope);
+                }
+                for e in &b.envs.0 {
+                    if e.value.value.contains("${{") {
+                        self.diags.push(
+                            Diagnostic::new(
+                                e.value.span,
+                                "Gitness does not expand `${{ }}` in a background step's `envs`",
+                            )
+                            .warning()
+                            .with_label("passed as written, here as on Gitness"),
+                        );
+                    }
+                }
+            }
+            StepSpec::Plugin(p) => {
+                self.opt(&mut p.image, scope);
+                for (_, v) in &mut p.settings {
+                    self.one(v, scope);
+                }
+                self.envs(&mut p.envs, scope);
+                if p.image.is_none() {
+                    let name = p.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+                    match self.ctx.plugin_image(&name) {
+                        Some(image) => {
+                            let span = p.name.as_ref().map_or(step.span, |n| n.span);
+                            p.image = Some(Spanned::new(image, span));
+                        }
+                        None => {
+                            step.policy = RunPolicy::Never(format!(
+                                "the plugin `{name}` comes from Gitness's plugin store; give it an image with `--plugin {name}=IMAGE` (or PIPELINE_TEST_PLUGINS)"
+                            ));
+                        }
+                    }
+                }
+            }
+            StepSpec::Unsupported(t) => {
+                step.policy =
+                    RunPolicy::Never(format!("a `{}` step runs only on Harness", t.value));
+            }
+            StepSpec::Group(children) | StepSpec::Parallel(children) => {
+                let inherited = step.when.is_some().then_some(&policy).or(parent);
+                let taken = std::mem::take(children);
+                *children = taken
+                    .into_iter()
+                    .map(|c| self.step(c, scope, inherited))
+                    .collect();
+            }
+        }
+        step
+    }
+
+    fn container(&mut self, c: &mut Container, scope: &Scope) {
+        self.one(&mut c.image, scope);
+        self.opt(&mut c.entrypoint, scope);
+        self.list(&mut c.args, scope);
+    }
+
+    fn policy(&mut self, when: Option<&When>, scope: &Scope) -> RunPolicy {
+        match when {
+            None => RunPolicy::OnSuccess,
+            Some(When::Expr(e)) => {
+                if let Some((a, _)) = expr::find_nextgen(&e.value) {
+                    self.nextgen(e, a);
+                    return RunPolicy::OnSuccess;
+                }
+                match expr::eval_when(&e.value, scope) {
+                    Ok(w) => match (w.on_success, w.on_failure) {
+                        (true, true) => RunPolicy::Always,
+                        (true, false) => RunPolicy::OnSuccess,
+                        (false, true) => RunPolicy::OnFailure,
+                        (false, false) => {
+                            RunPolicy::Never(format!("`when: {}` is false", e.value.trim()))
+                        }
+                    },
+                    Err(err) => {
+                        let span = self.at(e, err.offset);
+                        self.diags.push(
+                            Diagnostic::new(
+                                span,
+                                format!("cannot evaluate this `when`: {}", err.message),
+                            )
+                            .with_help("Gitness would treat it as false and never run the step"),
+                        );
+                        RunPolicy::OnSuccess
+                    }
+                }
+            }
+            Some(When::Conditions(any)) => match when::conditions(any, scope) {
+                Ok(true) => RunPolicy::OnSuccess,
+                Ok(false) => RunPolicy::Never("its `when` conditions do not hold".into()),
+                Err((span, message)) => {
+                    self.diags.push(Diagnostic::new(span, message));
+                    RunPolicy::OnSuccess
+                }
+            },
+        }
+    }
+
+    fn typed_timeout(
+        &mut self,
+        mut t: Spanned<String>,
+        scope: &Scope,
+    ) -> Option<Spanned<std::time::Duration>> {
+        let before = self.diags.len();
+        self.one(&mut t, scope);
+        if self.diags.len() > before {
+            return None;
+        }
+        match parse_duration(&t.value) {
+            Ok(d) => Some(Spanned::new(d, t.span)),
+            Err(msg) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        t.span,
+                        format!(
+                            "`timeout` expands to `{}`, which is not a duration: {msg}",
+                            t.value
+                        ),
+                    )
+                    .with_label(
+                        "expected a duration such as `90s`, `10m` or `1h30m` once expanded",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn envs(&mut self, envs: &mut Envs, scope: &Scope) {
+        for e in &mut envs.0 {
+            self.one(&mut e.value, scope);
+        }
+    }
+
+    fn list(&mut self, items: &mut [Spanned<String>], scope: &Scope) {
+        for s in items {
+            self.one(s, scope);
+        }
+    }
+
+    fn opt(&mut self, s: &mut Option<Spanned<String>>, scope: &Scope) {
+        if let Some(s) = s {
+            self.one(s, scope);
+        }
+    }
+
+    /// Expands one string in place; a problem becomes a diagnostic at its place.
+    fn one(&mut self, s: &mut Spanned<String>, scope: &Scope) {
+        if let Some((a, _)) = expr::find_nextgen(&s.value) {
+            self.nextgen(s, a);
+            return;
+        }
+        if !s.value.contains("${{") {
+            return;
+        }
+        let missing_before = scope.missing_secrets();
+        match expr::expand(&s.value, scope) {
+            Ok(v) => {
+                for name in scope.missing_secrets() {
+                    if missing_before.contains(&name) {
+                        continue;
+                    }
+                    let at = s.value.find("secrets").unwrap_or(0);
+                    let span = self.at(s, at);
+                    let upper = name.to_ascii_uppercase();
+                    self.diags.push(
+                        Diagnostic::new(span, format!("the secret `{name}` is not supplied: it expands to \"\", as on Gitness"))
+                            .warning()
+                            .with_help(format!("pass it with `--secret {name}=VALUE` or `--secret-file FILE`, or set {}{upper}", crate::context::SECRET_ENV_PREFIX)),
+                    );
+                }
+                s.value = v;
+            }
+            Err(e) => {
+                let span = self.at(s, e.offset);
+                self.diags.push(
+                    Diagnostic::new(
+                        span,
+                        format!("cannot evaluate this expression: {}", e.message),
+                    )
+                    .with_help(
+                        "Gitness would silently put an empty string here; fix the expression",
+                    ),
+                );
+            }
+        }
+    }
+
+    fn nextgen(&mut self, s: &Spanned<String>, at: usize) {
+        let span = self.at(s, at);
+        self.diags.push(
+            Diagnostic::new(span, "`<+ ... >` is a Harness NextGen expression, which Gitness does not evaluate")
+                .with_label("not supported in v1 YAML")
+                .with_help("write it as a `${{ ... }}` expression, e.g. `${{ inputs.name }}` or `${{ secrets.get(\"name\") }}`"),
+        );
+    }
+
+    /// The place in the file of byte `offset` of a string value: found by looking for the
+    /// expression's text in the source from where the value was written.
+    fn at(&self, s: &Spanned<String>, offset: usize) -> Span {
+        let text = self.file.text();
+        let start = self.file.offset(s.span.start);
+        let found = expr::find(&s.value);
+        let (needle, within) = match found
+            .iter()
+            .find(|f| f.whole.0 <= offset && offset <= f.whole.1)
+        {
+            Some(f) => (&s.value[f.whole.0..f.whole.1], offset - f.whole.0),
+            None => {
+                let end = s.value[offset.min(s.value.len())..]
+                    .find(char::is_whitespace)
+                    .map_or(s.value.len(), |n| offset + n);
+                (&s.value[offset.min(s.value.len())..end], 0)
+            }
+        };
+        if !needle.is_empty() {
+            let nth = s.value[..offset.saturating_sub(within)]
+                .matches(needle)
+                .count();
+            let mut from = start;
+            for i in 0..=nth {
+                match text[from.min(text.len())..].find(needle) {
+                    Some(n) if i == nth => {
+                        let pos = self.file.pos(from + n + within);
+                        return Span::new(pos, pos);
+                    }
+                    Some(n) => from += n + needle.len(),
+                    None => break,
+                }
+            }
+        }
+        s.span
+    }
+}
+
+/// The `envs` of a step that has them.
+fn step_envs(spec: &mut StepSpec) -> Option<&mut Envs> {
+    match spec {
+        StepSpec::Run(r) => Some(&mut r.envs),
+        StepSpec::Script(s) => Some(&mut s.envs),
+        StepSpec::Background(b) => Some(&mut b.envs),
+        StepSpec::Plugin(p) => Some(&mut p.envs),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+use super::*;
+use crate::spec::RunPolicy;
+
+fn pipeline(steps: &str) -> Pipeline {
+    let yaml = format!(
+        "kind: pipeline\nspec:\n  stages:\n  - name: s\n    type: ci\n    spec:\n      steps:\n{steps}"
+    );
+    Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn ctx() -> BuildContext {
+    let mut c = BuildContext::default();
+    c.branch = "main".into();
+    c.event = "push".into();
+    c.secrets.insert("token".into(), "s3cret".into());
+    c
+}
+
+fn names(p: &Pipeline) -> Vec<String> {
+    p.stages[0]
+        .all_steps()
+        .iter()
+        .map(|s| s.display_name())
+        .collect()
+}
+
+#[test]
+fn policies_from_when() {
+    let p = pipeline(
+        "      - {name: a, type: run, spec: {container: alpine, script: 'true'}}\n      - {name: b, type: run, when: 'failure()', spec: {container: alpine, script: 'true'}}\n      - {name: c, type: run, when: '${{ always() }}', spec: {container: alpine, script: 'true'}}\n      - {name: d, type: run, when: 'build.branch == \"dev\"', spec: {container: alpine, script: 'true'}}\n      - {name: e, type: run, when: {branch: {in: [main, dev]}, event: {not: {eq: tag}}}, spec: {container: alpine, script: 'true'}}\n      - {name: f, type: run, when: [{branch: dev}, {event: {eq: cron}}], spec: {container: alpine, script: 'true'}}\n",
+    );
+    let r = resolve(&p, &ctx()).unwrap();
+    let policies: Vec<RunPolicy> = r.stages[0].steps.iter().map(|s| s.policy.clone()).collect();
+    assert_eq!(
+        policies,
+        [
+            RunPolicy::OnSuccess,
+            RunPolicy::OnFailure,
+            RunPolicy::Always,
+            RunPolicy::Never("`when: build.branch == \"dev\"` is false".into()),
+            RunPolicy::OnSuccess,
+            RunPolicy::Never("its `when` conditions do not hold".into()),
+        ]
+    );
+}
+
+#[test]
+fn matrix_copies_are_named_and_get_their_values() {
+    let p = pipeline(
+        "      - name: test\n        type: run\n        strategy:\n          type: matrix\n          spec:\n            axis: {go: ['1.21', '1.22'], os: [linux, mac]}\n            exclude: [{go: '1.21', os: mac}]\n        spec:\n          container: golang:${{ matrix.go }}\n          script: echo ${{ matrix.os }}\n",
+    );
+    let r = resolve(&p, &ctx()).unwrap();
+    let steps = r.stages[0].all_steps();
+    assert_eq!(
+        names(&r)[1..],
+        [
+            "test (go=1.21, os=linux)",
+            "test (go=1.22, os=linux)",
+            "test (go=1.22, os=mac)"
+        ]
+    );
+    let StepSpec::Run(run) = &steps[3].spec else {
+        panic!()
+    };
+    assert_eq!(run.container.as_ref().unwrap().image.value, "golang:1.22");
+    assert_eq!(run.script[0].value, "echo mac");
+    assert_eq!(run.envs.get("go"), Some("1.22"));
+    assert_eq!(steps[3].hostnames[0], "testgo122osmac");
+}
+
+#[test]
+fn expression_errors_point_into_the_file() {
+    let p = pipeline(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo ${{ build.brnch }}\n",
+    );
+    let err = resolve(&p, &ctx()).unwrap_err();
+    let d = err.first().unwrap();
+    assert_eq!(d.span.start.to_string(), "12:34");
+    assert!(d.message.contains("did you mean `branch`"), "{}", d.message);
+}
+
+#[test]
+fn missing_secrets_warn_and_expand_to_nothing() {
+    let p = pipeline(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo [${{ secrets.get('nope') }}] ${{ secrets.get('token') }}\n",
+    );
+    let r = resolve(&p, &ctx()).unwrap();
+    let StepSpec::Run(run) = &r.stages[0].steps[0].spec else {
+        panic!()
+    };
+    assert_eq!(run.script[0].value, "echo [] s3cret");
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("nope"))
+        .unwrap();
+    assert_eq!(w.severity, Severity::Warning);
+    assert_eq!(w.span.start.line, 12);
+}
+
+#[test]
+fn nextgen_expressions_are_refused() {
+    let p = pipeline(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo <+pipeline.variables.x>\n",
+    );
+    let err = resolve(&p, &ctx()).unwrap_err();
+    let d = err.first().unwrap();
+    assert!(d.message.contains("Harness NextGen"), "{}", d.message);
+    assert_eq!(d.span.start.to_string(), "12:24");
+}
+
+#[test]
+fn typed_timeout_is_checked_after_expansion() {
+    let yaml = "kind: pipeline\nspec:\n  inputs:\n    t: {default: 5m}\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: a, type: run, timeout: '${{ inputs.t }}', spec: {container: alpine, script: 'true'}}\n      - {name: b, type: run, timeout: '${{ build.branch }}', spec: {container: alpine, script: 'true'}}\n";
+    let p = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
+    let err = resolve(&p, &ctx()).unwrap_err();
+    assert_eq!(
+        err.iter().filter(|d| d.severity == Severity::Error).count(),
+        1
+    );
+    assert!(err.first().unwrap().message.contains("expands to `main`"));
+    let mut c = ctx();
+    c.branch = "2m".into();
+    let r = resolve(&p, &c).unwrap();
+    assert_eq!(
+        r.stages[0].steps[0]
+            .timeout
+            .as_ref()
+            .unwrap()
+            .value
+            .as_secs(),
+        300
+    );
+}
+
+#[test]
+fn required_inputs_are_named() {
+    let yaml = "kind: pipeline\nspec:\n  inputs:\n    region: {required: true}\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: a, type: run, spec: {container: alpine, script: 'echo ${{ inputs.region }}'}}\n";
+    let p = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
+    let err = resolve(&p, &ctx()).unwrap_err();
+    assert!(
+        err.first()
+            .unwrap()
+            .message
+            .contains("`region` is required")
+    );
+    let mut c = ctx();
+    c.inputs.insert("region".into(), "eu".into());
+    assert!(resolve(&p, &c).is_ok());
+}
+
+#[test]
+fn plugins_without_an_image_are_skipped_unless_mapped() {
+    let p = pipeline(
+        "      - {name: notify, type: plugin, spec: {name: slack, inputs: {channel: dev}}}\n",
+    );
+    let r = resolve(&p, &ctx()).unwrap();
+    assert!(
+        matches!(&r.stages[0].steps[0].policy, RunPolicy::Never(why) if why.contains("--plugin slack=IMAGE"))
+    );
+    let mut c = ctx();
+    c.plugins.insert("slack".into(), "plugins/slack".into());
+    let r = resolve(&p, &c).unwrap();
+    assert_eq!(r.stages[0].steps[0].policy, RunPolicy::OnSuccess);
+    assert_eq!(
+        r.stages[0].steps[0].spec.image().unwrap().value,
+        "plugins/slack"
+    );
+}
