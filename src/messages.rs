@@ -45,3 +45,23 @@ mod tests {
         );
     }
 }
+
+/// Why the stage of a test does not run for the test's build (its `when`, or a stage type
+/// that runs only on Harness), if it does not.
+pub(crate) fn stage_does_not_run(
+    pipeline: &pipeline_test_harness::Pipeline,
+    index: usize,
+) -> Option<String> {
+    use pipeline_test_harness::spec::RunPolicy;
+    let stage = pipeline.stages.get(index)?;
+    let name = stage.display_name(index);
+    match &stage.policy {
+        RunPolicy::Never(reason) => Some(format!(
+            "the stage `{name}` does not run for this build: {reason}; set the build with `branch = \"...\"` / `event = \"...\"` on the attribute"
+        )),
+        RunPolicy::OnFailure => Some(format!(
+            "the stage `{name}` runs only after a failed stage (`when: failure()`), so a test cannot run it alone"
+        )),
+        _ => None,
+    }
+}

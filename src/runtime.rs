@@ -25,8 +25,15 @@ pub struct TestSpec {
     pub stage: usize,
     /// The whole test's timeout.
     pub timeout_ms: Option<u64>,
-    /// The test crate's directory: the workspace of the stage.
+    /// The test crate's directory.
     pub manifest_dir: &'static str,
+    /// The pipeline file's absolute path: the git repository holding it gives the build
+    /// context, and its root is the workspace.
+    pub path: &'static str,
+    /// `branch = "..."`: the branch built.
+    pub branch: Option<&'static str>,
+    /// `event = "..."`: the event (`manual` by default).
+    pub event: Option<&'static str>,
 }
 
 /// What a test body may return: `()` or `Result<(), E: Debug>`.
@@ -132,10 +139,37 @@ where
         Err(d) => panic!("{d}"),
     };
     let observer = Arc::new(TestObserver::default());
-    let mut options = match RunOptions::from_env(spec.manifest_dir) {
+    let dir = std::path::Path::new(spec.path)
+        .parent()
+        .unwrap_or(std::path::Path::new(spec.manifest_dir));
+    let mut options = match RunOptions::from_env(dir) {
         Ok(o) => o,
         Err(e) => panic!("pipeline test `{}`: {e}", spec.name),
     };
+    if let Some(branch) = spec.branch {
+        options.context.set_branch(branch);
+    }
+    if let Some(event) = spec.event {
+        options.context.event = event.to_string();
+    }
+    // Expressions, matrices and `when` for this build; a warning (a secret not supplied) is
+    // printed with the test's output.
+    let pipeline = match pipeline_test_harness::resolve::resolve(&pipeline, &options.context) {
+        Ok(p) => p,
+        Err(d) => panic!("pipeline test `{}`:\n{d}", spec.name),
+    };
+    let warnings: Vec<_> = pipeline
+        .warnings
+        .iter()
+        .filter(|d| d.severity == pipeline_test_harness::Severity::Warning)
+        .cloned()
+        .collect();
+    if !warnings.is_empty() {
+        print!("{}", pipeline_test_harness::Diagnostics::new(file.clone(), warnings));
+    }
+    if let Some(why) = messages::stage_does_not_run(&pipeline, spec.stage) {
+        panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file);
+    }
     options.observer = observer.clone();
     // A test binary has no other way to clean up when it is interrupted.
     options.handle_signals = true;

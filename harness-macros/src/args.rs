@@ -1,5 +1,5 @@
-//! The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`, each option at
-//! most once.
+//! The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m", branch = "main",
+//! event = "push"`, each option at most once.
 
 use pipeline_test_harness::diagnostic::did_you_mean;
 use pipeline_test_harness::duration::parse_duration;
@@ -7,13 +7,15 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token};
 
-const OPTIONS: &[&str] = &["stage", "timeout"];
+const OPTIONS: &[&str] = &["stage", "timeout", "branch", "event"];
 
 /// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
 pub(crate) struct Args {
     pub path: LitStr,
     pub stage: Option<LitStr>,
     pub timeout: Option<(LitStr, u64)>,
+    pub branch: Option<LitStr>,
+    pub event: Option<LitStr>,
 }
 
 fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -33,6 +35,8 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         path,
         stage: None,
         timeout: None,
+        branch: None,
+        event: None,
     };
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
@@ -48,12 +52,14 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` and `timeout = \"2m\"`"
+                    "unknown option `{name}`; {hint}the options are `stage = \"name\"`, `timeout = \"2m\"`, `branch = \"main\"` and `event = \"push\"`"
                 ),
             ));
         }
         let repeated = match name.as_str() {
             "stage" => args.stage.is_some(),
+            "branch" => args.branch.is_some(),
+            "event" => args.event.is_some(),
             _ => args.timeout.is_some(),
         };
         if repeated {
@@ -71,6 +77,8 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         })?;
         match name.as_str() {
             "stage" => args.stage = Some(value),
+            "branch" => args.branch = Some(value),
+            "event" => args.event = Some(value),
             _ => {
                 let d = parse_duration(&value.value()).map_err(|m| {
                     syn::Error::new(value.span(), format!("invalid `timeout`: {m}"))

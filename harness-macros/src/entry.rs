@@ -211,12 +211,18 @@ fn spec_tokens(
     stage: usize,
     timeout_ms: Option<u64>,
     name: &Ident,
+    build: (Option<&LitStr>, Option<&LitStr>),
 ) -> TokenStream {
     let abs = abs_lit(abs, file.span());
     let timeout = match timeout_ms {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
         None => quote!(::core::option::Option::None),
     };
+    let opt = |v: Option<&LitStr>| match v {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (branch, event) = (opt(build.0), opt(build.1));
     quote! {
         ::pipeline_test::__private::TestSpec {
             name: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
@@ -225,6 +231,9 @@ fn spec_tokens(
             stage: #stage,
             timeout_ms: #timeout,
             manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+            path: #abs,
+            branch: #branch,
+            event: #event,
         }
     }
 }
@@ -255,6 +264,7 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
         stage,
         args.timeout.as_ref().map(|t| t.1),
         name,
+        (args.branch.as_ref(), args.event.as_ref()),
     );
     let run = if is_async {
         quote! {
@@ -332,7 +342,7 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
         }
         used.push(ident.clone());
         let test = Ident::new(&ident, lit.span());
-        let spec = spec_tokens(&lit, &abs, i, None, &test);
+        let spec = spec_tokens(&lit, &abs, i, None, &test, (None, None));
         tests.push(quote! {
             #[::core::prelude::v1::test]
             fn #test() {
