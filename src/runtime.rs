@@ -165,7 +165,10 @@ where
         .cloned()
         .collect();
     if !warnings.is_empty() {
-        print!("{}", pipeline_test_harness::Diagnostics::new(file.clone(), warnings));
+        print!(
+            "{}",
+            pipeline_test_harness::Diagnostics::new(file.clone(), warnings)
+        );
     }
     if let Some(why) = messages::stage_does_not_run(&pipeline, spec.stage) {
         panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file);

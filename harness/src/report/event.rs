@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{StageReport, StepReport};
+use super::{StageReport, StepReport, StepStatus};
 use crate::duration::format_duration;
 use crate::exit::ServiceExit;
 
@@ -95,6 +95,11 @@ impl Event<'_> {
                 if *healthy { "healthy" } else { "started" },
                 format_duration(*after)
             ),
+            Event::StepFinished { report }
+                if matches!(report.status, StepStatus::NotRun { .. }) =>
+            {
+                format!("<-- {}: {}", report.name, report.status.label())
+            }
             Event::StepFinished { report } => {
                 let label = report.status.label();
                 // The exit code, once: `FAILED (exit 2)` says it already.

@@ -448,7 +448,6 @@ impl Resolver<'_> {
     fn one(&mut self, s: &mut Spanned<String>, scope: &Scope) {
         if let Some((a, _)) = expr::find_nextgen(&s.value) {
             self.nextgen(s, a);
-            return;
         }
         if !s.value.contains("${{") {
             return;
@@ -522,7 +521,8 @@ impl Resolver<'_> {
                 match text[from.min(text.len())..].find(needle) {
                     Some(n) if i == nth => {
                         let pos = self.file.pos(from + n + within);
-                        return Span::new(pos, pos);
+                        let end = self.file.pos(from + n + needle.len());
+                        return Span::new(pos, if end.line == pos.line { end } else { pos });
                     }
                     Some(n) => from += n + needle.len(),
                     None => break,

@@ -30,6 +30,7 @@
 
 mod decode;
 mod normalize;
+mod notes;
 mod step;
 
 pub use step::*;
@@ -230,6 +231,7 @@ impl Pipeline {
                 if errors(&diags) {
                     return Err(Diagnostics::new(file.clone(), diags));
                 }
+                diags.extend(notes::notes(&p));
                 diags.sort_by_key(|d| (d.span.start, d.severity));
                 p.warnings = diags;
                 Ok(p)

@@ -1,0 +1,423 @@
+//! Gitness parity through `pipeline-test run` and `lint`, against the real Docker engine and
+//! real git repositories made by the tests: expressions where Gitness expands them, inputs,
+//! secrets that are never printed, `when` and the failure flow, matrices, plugins, the
+//! `/gitness` workspace at the repository's root, and the variables Gitness sets.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pipeline_test_support::DEFAULT_IMAGES;
+
+/// A git repository in a fresh directory: branch `feature/login`, one commit by Ada, remote
+/// `https://git.example.com/acme/widgets.git`, and `files` written and committed.
+fn repo(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("pipeline-test-gitness-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Ada Lovelace",
+                "-c",
+                "user.email=ada@example.com",
+            ])
+            .args(["-c", "init.defaultBranch=feature/login"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("git must be installed for these tests");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://git.example.com/acme/widgets.git",
+    ]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "Add the login form\n\nWith a body."]);
+    dir
+}
+
+fn head(dir: &Path) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs the binary from a directory outside the repository; returns (exit code, stdout,
+/// stderr).
+fn pt(args: &[&str]) -> (i32, String, String) {
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_pipeline-test"))
+        .args(args)
+        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
+        .env_remove("PIPELINE_TEST_DEFAULT_IMAGE")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    );
+    println!("--- stdout\n{out}\n--- stderr\n{err}");
+    (status.code().unwrap_or(-1), out, err)
+}
+
+fn file(dir: &Path, name: &str) -> String {
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+fn lines_of<'a>(out: &'a str, step: &str) -> Vec<&'a str> {
+    let prefix = format!("[{step}] ");
+    out.lines()
+        .filter_map(|l| l.strip_prefix(prefix.as_str()))
+        .collect()
+}
+
+const STAGE: &str =
+    "kind: pipeline\nspec:\n  stages:\n  - name: s\n    type: ci\n    spec:\n      steps:\n";
+
+#[test]
+fn the_workspace_is_the_repository_root_at_gitness_with_the_variables_gitness_sets() {
+    let yaml = format!(
+        "{STAGE}      - name: env\n        type: run\n        spec:\n          container: redis\n          script: |\n            pwd; ls\n            echo \"$CI $DRONE $DRONE_BRANCH $DRONE_COMMIT_SHA $DRONE_COMMIT_REF\"\n            echo \"$DRONE_REPO $DRONE_REPO_NAME $DRONE_REPO_NAMESPACE $DRONE_REMOTE_URL\"\n            echo \"$DRONE_COMMIT_AUTHOR_NAME <$DRONE_COMMIT_AUTHOR_EMAIL> $DRONE_BUILD_EVENT $DRONE_BUILD_NUMBER\"\n            echo \"$DRONE_COMMIT_MESSAGE\" | head -n 1\n            echo \"$DRONE_WORKSPACE $DRONE_STAGE_NAME $DRONE_STEP_NAME $DRONE_STEP_NUMBER $CI_COMMIT_SHA\"\n"
+    );
+    let dir = repo(
+        "workspace",
+        &[("ci/pipeline.yaml", &yaml), ("README.md", "hello\n")],
+    );
+    let sha = head(&dir);
+    let (code, out, _) = pt(&["run", &file(&dir, "ci/pipeline.yaml")]);
+    assert_eq!(code, 0);
+    let lines = lines_of(&out, "env");
+    assert!(lines.contains(&"/gitness"), "{lines:#?}");
+    assert!(
+        lines.contains(&"README.md") && lines.contains(&"ci"),
+        "the repository's root: {lines:#?}"
+    );
+    assert!(
+        lines.contains(&format!("true true feature/login {sha} refs/heads/feature/login").as_str()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"acme/widgets widgets acme https://git.example.com/acme/widgets.git"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"Ada Lovelace <ada@example.com> manual 1"),
+        "{lines:#?}"
+    );
+    assert!(lines.contains(&"Add the login form"), "{lines:#?}");
+    assert!(
+        lines.contains(&format!("/gitness s env 2 {sha}").as_str()),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn expressions_expand_where_gitness_expands_them_with_inputs_and_the_build() {
+    let yaml = "kind: pipeline\nspec:\n  inputs:\n    image: {default: redis}\n    greeting: {default: hello}\n    target: {default: staging}\n  stages:\n  - name: deploy-${{ inputs.target }}\n    type: ci\n    spec:\n      envs: {WHERE: \"${{ build.branch }}\"}\n      steps:\n      - name: say ${{ inputs.greeting }}\n        type: run\n        timeout: ${{ inputs.timeout }}\n        spec:\n          container: ${{ inputs.image }}\n          envs: {WHO: \"${{ build.author_name }}\"}\n          script: |\n            echo \"${{ inputs.greeting }} $WHO on $WHERE to ${{ inputs.target }} (${{ build.event == 'push' ? 'pushed' : 'by hand' }})\"\n      - name: flat\n        type: script\n        spec:\n          image: ${{ inputs.image }}\n          run: echo \"script step ${{ repo.name }} ${{ upper(inputs.target) }}\"\n";
+    let dir = repo("expressions", &[(".harness/pipeline.yaml", yaml)]);
+    let path = file(&dir, ".harness/pipeline.yaml");
+    let (code, out, err) = pt(&[
+        "run",
+        &path,
+        "--input",
+        "target=prod",
+        "--input",
+        "timeout=2m",
+        "--event",
+        "push",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("stage `deploy-prod`"),
+        "the stage's name is expanded:\n{out}"
+    );
+    assert_eq!(
+        lines_of(&out, "say hello"),
+        [
+            "+ echo \"hello $WHO on $WHERE to prod (pushed)\"",
+            "hello Ada Lovelace on feature/login to prod (pushed)"
+        ]
+    );
+    assert!(
+        lines_of(&out, "flat").contains(&"script step widgets PROD"),
+        "{out}"
+    );
+    // A typed field with an expression is checked once expanded.
+    let (code, _, err) = pt(&["run", &path, "--input", "timeout=soon"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`timeout` expands to `soon`, which is not a duration"),
+        "{err}"
+    );
+    assert!(err.contains(".harness/pipeline.yaml:15:18"), "{err}");
+}
+
+#[test]
+fn a_failing_stage_runs_its_failure_and_always_steps_and_nothing_else() {
+    let step = |name: &str, when: &str, script: &str| {
+        let when = if when.is_empty() {
+            String::new()
+        } else {
+            format!("        when: {when}\n")
+        };
+        format!(
+            "      - name: {name}\n        type: run\n{when}        spec:\n          container: redis\n          script: {script}\n"
+        )
+    };
+    let yaml = [
+        STAGE.to_string(),
+        step("first", "", "echo first ran"),
+        step("only-on-failure-early", "failure()", "echo too early"),
+        step("boom", "", "exit 3"),
+        step("plain", "", "echo plain ran"),
+        step("on-success", "success()", "echo success ran"),
+        step("cleanup", "${{ failure() }}", "echo cleanup ran"),
+        step("report", "always()", "echo report ran"),
+        step(
+            "guarded",
+            "\"failure() && build.branch == 'main'\"",
+            "echo guarded ran",
+        ),
+    ]
+    .concat();
+    let dir = repo("failure", &[("p.yaml", &yaml)]);
+    let (code, out, _) = pt(&["run", &file(&dir, "p.yaml")]);
+    assert_eq!(code, 1);
+    for ran in ["first ran", "cleanup ran", "report ran"] {
+        assert!(
+            out.lines().any(|l| l.ends_with(ran) && l.starts_with('[')),
+            "{ran}:\n{out}"
+        );
+    }
+    for not in ["too early", "plain ran", "success ran", "guarded ran"] {
+        assert!(
+            !out.lines().any(|l| l.ends_with(not) && l.starts_with('[')),
+            "{not}:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("skipped: it runs only after a failure (`when: failure()`)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("skipped: `when: failure() && build.branch == 'main'` is false"),
+        "{out}"
+    );
+    assert!(out.contains("step `boom` FAILED (exit 3)"), "{out}");
+}
+
+#[test]
+fn when_forms_and_later_stages_follow_the_build() {
+    let yaml = "kind: pipeline\nspec:\n  stages:\n  - name: build\n    type: ci\n    spec:\n      steps:\n      - {name: main-only, type: run, when: \"build.branch == 'main'\", spec: {container: redis, script: echo main only}}\n      - {name: pushes, type: run, when: {event: {in: [push, tag]}}, spec: {container: redis, script: echo pushes}}\n      - {name: not-tags, type: run, when: {event: {not: {eq: tag}}, branch: main}, spec: {container: redis, script: echo not tags}}\n      - {name: any-of, type: run, when: [{branch: dev}, {event: push}], spec: {container: redis, script: echo any of}}\n      - {name: fail, type: run, spec: {container: redis, script: exit 1}}\n  - name: deploy\n    type: ci\n    spec:\n      steps:\n      - {name: deploy, type: run, spec: {container: redis, script: echo deploying}}\n  - name: notify\n    type: ci\n    when: failure()\n    spec:\n      steps:\n      - {name: notify, type: run, spec: {container: redis, script: echo notifying}}\n";
+    let dir = repo("when", &[("p.yaml", yaml)]);
+    let path = file(&dir, "p.yaml");
+    let (code, out, err) = pt(&["run", &path, "--branch", "main", "--event", "push"]);
+    assert_eq!(code, 1);
+    for ran in [
+        "[main-only] main only",
+        "[pushes] pushes",
+        "[not-tags] not tags",
+        "[any-of] any of",
+        "[notify] notifying",
+    ] {
+        assert!(out.contains(ran), "{ran}:\n{out}");
+    }
+    assert!(!out.contains("[deploy] deploying"), "{out}");
+    assert!(
+        err.contains("stage `deploy` skipped: an earlier stage failed"),
+        "{err}"
+    );
+    let (_, out, _) = pt(&[
+        "run", &path, "--stage", "build", "--branch", "dev", "--event", "cron",
+    ]);
+    assert!(out.contains("[any-of] any of"), "{out}");
+    for not in ["[main-only]", "[pushes]", "[not-tags]"] {
+        assert!(!out.contains(not), "{not}:\n{out}");
+    }
+    assert!(
+        out.contains("skipped: its `when` conditions do not hold"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_two_by_two_matrix_with_an_exclude_runs_three_copies() {
+    let yaml = format!(
+        "{STAGE}      - name: test\n        type: run\n        strategy:\n          type: matrix\n          spec:\n            axis:\n              version: [\"1\", \"2\"]\n              db: [mysql, redis]\n            exclude:\n            - {{version: \"1\", db: mysql}}\n        spec:\n          container: redis\n          script: echo \"v${{{{ matrix.version }}}} on ${{{{ matrix.db }}}} $version $db\"\n"
+    );
+    let dir = repo("matrix", &[("p.yaml", &yaml)]);
+    let (code, out, _) = pt(&["run", &file(&dir, "p.yaml")]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        lines_of(&out, "test (version=1, db=redis)").last(),
+        Some(&"v1 on redis 1 redis")
+    );
+    assert_eq!(
+        lines_of(&out, "test (version=2, db=mysql)").last(),
+        Some(&"v2 on mysql 2 mysql")
+    );
+    assert_eq!(
+        lines_of(&out, "test (version=2, db=redis)").last(),
+        Some(&"v2 on redis 2 redis")
+    );
+    assert!(
+        lines_of(&out, "test (version=1, db=mysql)").is_empty(),
+        "excluded:\n{out}"
+    );
+}
+
+#[test]
+fn an_image_plugin_gets_its_settings_as_plugin_variables() {
+    let yaml = format!(
+        "{STAGE}      - name: publish\n        type: plugin\n        spec:\n          image: plugins/env\n          inputs:\n            channel: dev\n            dry-run: true\n            tags: [latest, \"1.0\"]\n            options: {{depth: 1}}\n      - name: slack\n        type: plugin\n        spec:\n          name: slack\n          inputs: {{room: ops}}\n"
+    );
+    let dir = repo("plugin", &[("p.yaml", &yaml)]);
+    let path = file(&dir, "p.yaml");
+    let (code, out, _) = pt(&["run", &path]);
+    assert_eq!(
+        code, 0,
+        "a plugin from Gitness's store is skipped, not failed"
+    );
+    assert_eq!(
+        lines_of(&out, "publish"),
+        [
+            "PLUGIN_CHANNEL=dev",
+            "PLUGIN_DRY_RUN=true",
+            "PLUGIN_OPTIONS={\"depth\":1}",
+            "PLUGIN_TAGS=latest,1.0",
+            "plugin workdir: /gitness",
+        ]
+    );
+    assert!(out.contains("skipped: the plugin `slack` comes from Gitness's plugin store; give it an image with `--plugin slack=IMAGE`"), "{out}");
+    let (code, out, _) = pt(&["run", &path, "--plugin", "slack=plugins/env"]);
+    assert_eq!(code, 0);
+    assert_eq!(lines_of(&out, "slack")[0], "PLUGIN_ROOM=ops");
+}
+
+#[test]
+fn secrets_are_never_printed_even_split_across_reads() {
+    let yaml = format!(
+        "{STAGE}      - name: leak\n        type: run\n        spec:\n          container: redis\n          envs: {{TOKEN: \"${{{{ secrets.get('token') }}}}\"}}\n          script:\n          - echo \"token=${{{{ secrets.get('token') }}}} env=$TOKEN file=${{{{ secrets.get('from_file') }}}}\"\n          - printf 'half=hunter'; sleep 0.5; printf '2-xyz\\n'\n          - echo \"missing=[${{{{ secrets.get('nope') }}}}]\"\n          - exit 1\n"
+    );
+    let dir = repo("secrets", &[("p.yaml", &yaml)]);
+    let secrets = dir.join("secrets.env");
+    std::fs::write(&secrets, "# local secrets\nfrom_file=s3same-file-value\n").unwrap();
+    let (code, out, err) = pt(&[
+        "run",
+        &file(&dir, "p.yaml"),
+        "--secret",
+        "token=hunter2-xyz",
+        "--secret-file",
+        secrets.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let all = format!("{out}{err}");
+    assert!(!all.contains("hunter2-xyz"), "{all}");
+    assert!(!all.contains("s3same-file-value"), "{all}");
+    let lines = lines_of(&out, "leak");
+    assert!(
+        lines.contains(&"+ echo \"token=****** env=$TOKEN file=******\""),
+        "the trace line: {lines:#?}"
+    );
+    assert!(
+        lines.contains(&"token=****** env=****** file=******"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"half=******"),
+        "split across two reads: {lines:#?}"
+    );
+    assert!(lines.contains(&"missing=[]"), "{lines:#?}");
+    assert!(
+        err.contains(
+            "warning: the secret `nope` is not supplied: it expands to \"\", as on Gitness"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_step_without_an_image_needs_a_default_image() {
+    let yaml = format!(
+        "{STAGE}      - name: vm\n        type: run\n        spec:\n          script: echo on the default image\n"
+    );
+    let dir = repo("no-image", &[("p.yaml", &yaml)]);
+    let path = file(&dir, "p.yaml");
+    let (code, _, err) = pt(&["run", &path]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the step `vm` (") && err.contains("p.yaml:8:9) names no image"),
+        "{err}"
+    );
+    assert!(err.contains("--default-image IMAGE"), "{err}");
+    let (code, out, _) = pt(&["run", &path, "--default-image", "redis"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[vm] on the default image"), "{out}");
+}
+
+#[test]
+fn lint_points_at_expressions_it_cannot_evaluate_and_warns_where_gitness_would_run() {
+    let yaml = "kind: pipeline\nspec:\n  inputs:\n    region: {required: true}\n  stages:\n  - name: s\n    type: ci\n    cloneCodebase: true\n    spec:\n      steps:\n      - name: a\n        type: run\n        spec:\n          container: redis\n          script: echo ${{ build.brnach }} <+pipeline.variables.x>\n";
+    let ok = format!(
+        "{STAGE}      - {{name: a, type: run, spec: {{container: redis, script: [echo a, echo b]}}}}\n      - {{name: b, type: barrier, spec: {{name: x}}}}\n"
+    );
+    let dir = repo("lint", &[("p.yaml", yaml), ("ok.yaml", &ok)]);
+    let (code, _, err) = pt(&["lint", &file(&dir, "p.yaml")]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "error: `<+ ... >` is a Harness NextGen expression, which Gitness does not evaluate"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("p.yaml:15:44"), "{err}");
+    assert!(
+        err.contains("warning: unknown key `cloneCodebase` in a stage"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: the input `region` is required and has no value"),
+        "{err}"
+    );
+    let (code, _, err) = pt(&["lint", &file(&dir, "p.yaml"), "--input", "region=eu"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("p.yaml:15:34") && err.contains("did you mean `branch`?"),
+        "{err}"
+    );
+    let ok = file(&dir, "ok.yaml");
+    let (code, out, err) = pt(&["lint", &ok]);
+    assert_eq!(code, 0, "warnings and notes pass");
+    assert!(out.contains("ok.yaml: ok"), "{out}");
+    assert!(err.contains("note: Gitness runs only the first item of a `script` list; pipeline-test runs every item"), "{err}");
+    assert!(
+        err.contains("warning: a `barrier` step runs only on Harness; pipeline-test skips it"),
+        "{err}"
+    );
+    let (code, _, _) = pt(&["lint", "--deny-warnings", &ok]);
+    assert_eq!(code, 1);
+}
