@@ -421,3 +421,33 @@ fn lint_points_at_expressions_it_cannot_evaluate_and_warns_where_gitness_would_r
     let (code, _, _) = pt(&["lint", "--deny-warnings", &ok]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn lint_accepts_the_samples_of_drone_spec_and_go_convert_and_refuses_nextgen_expressions() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/gitness-samples");
+    let mut accepted: Vec<String> = std::fs::read_dir(dir.join("accepted"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    accepted.sort();
+    assert!(accepted.len() >= 20, "{accepted:?}");
+    let mut args = vec!["lint"];
+    args.extend(accepted.iter().map(String::as_str));
+    let (code, out, err) = pt(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().filter(|l| l.contains(": ok: ")).count(), accepted.len());
+    assert!(!err.contains("error"), "{err}");
+    for name in ["service.yaml", "go.1.yaml", "if.yaml"] {
+        let file = dir.join("refused").join(format!(
+            "goconvert__convert__{}",
+            match name {
+                "service.yaml" => "drone__testdata__examples__service.yaml",
+                "go.1.yaml" => "travis__testdata__language__go.1.yaml",
+                _ => "github__testdata__examples__if.yaml",
+            }
+        ));
+        let (code, _, err) = pt(&["lint", file.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}");
+        assert!(err.contains("error: `<+ ... >` is a Harness NextGen expression, which Gitness does not evaluate"), "{err}");
+    }
+}

@@ -25,15 +25,20 @@ pub(super) fn eval(ast: &Ast, scope: &Scope) -> R {
         Ast::Member(target, field, at) => {
             if let Ast::Ident(root, _) = &**target {
                 if root == "secrets" {
-                    return Err(ExprError::new(
-                        *at,
-                        format!(
-                            "secrets are read with `secrets.get(\"NAME\")`, not `secrets.{field}`"
-                        ),
+                    scope.quirk(format!(
+                        "Gitness reads `secrets.{field}` as an empty string; pipeline-test reads the secret `{field}`. Write `secrets.get(\"{field}\")` for both"
                     ));
+                    return Ok(Value::Str(scope.secret(field)));
                 }
             }
             let base = eval(target, scope)?;
+            if field.contains('-') {
+                let path = path_of(target);
+                scope.quirk(format!(
+                    "Gitness reads `{path}.{field}` as a subtraction, `{path}.{}`, and expands it to an empty string; pipeline-test reads the key `{field}`. Write `{path}[\"{field}\"]` for both",
+                    field.replace('-', " - ")
+                ));
+            }
             member(&base, field, *at, target)
         }
         Ast::Index(target, index, at) => {

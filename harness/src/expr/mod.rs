@@ -193,6 +193,7 @@ pub struct Scope {
     called_failure: Cell<bool>,
     called_always: Cell<bool>,
     missing: RefCell<BTreeSet<String>>,
+    quirks: RefCell<Vec<String>>,
 }
 
 impl Scope {
@@ -219,6 +220,19 @@ impl Scope {
     /// Secrets an expression asked for that were not supplied (they expanded to "").
     pub fn missing_secrets(&self) -> Vec<String> {
         self.missing.borrow().iter().cloned().collect()
+    }
+
+    /// Forms Gitness reads differently from pipeline-test, met since the last call: one
+    /// message each, saying how to write it for both.
+    pub fn take_quirks(&self) -> Vec<String> {
+        std::mem::take(&mut *self.quirks.borrow_mut())
+    }
+
+    fn quirk(&self, message: String) {
+        let mut q = self.quirks.borrow_mut();
+        if !q.contains(&message) {
+            q.push(message);
+        }
     }
 
     fn secret(&self, name: &str) -> String {

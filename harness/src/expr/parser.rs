@@ -117,6 +117,32 @@ impl Parser<'_> {
         ))
     }
 
+    /// A field name written with hyphens and no spaces (`matrix.python-version`, as GitHub
+    /// Actions spells keys) is read as one name; `a.b - c` stays a subtraction.
+    fn hyphenated(&mut self, mut name: String, at: usize) -> String {
+        let mut end = at + name.len();
+        while let (
+            Some(Token {
+                tok: Tok::Punct("-"),
+                at: minus,
+            }),
+            Some(Token {
+                tok: Tok::Ident(next),
+                at: next_at,
+            }),
+        ) = (self.tokens.get(self.pos), self.tokens.get(self.pos + 1))
+        {
+            if *minus != end || *next_at != minus + 1 {
+                break;
+            }
+            name.push('-');
+            name.push_str(next);
+            end = next_at + next.len();
+            self.pos += 2;
+        }
+        name
+    }
+
     fn ternary(&mut self) -> Result<Ast, ExprError> {
         let cond = self.coalesce()?;
         if self.eat_punct("?") {
@@ -210,6 +236,7 @@ impl Parser<'_> {
                     Some(Tok::Ident(name)) => {
                         let name_at = self.at();
                         self.pos += 1;
+                        let name = self.hyphenated(name, name_at);
                         node = Ast::Member(Box::new(node), name, name_at);
                     }
                     _ => {

@@ -116,9 +116,9 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
             None => stages.push(r.stage(stage.clone(), &base)),
             Some(combos) => {
                 let name = stage.display_name(stages.len());
-                for combo in combos {
+                for combo in combos.clone() {
                     let mut copy = stage.clone();
-                    let scope = with_matrix(&base, &combo);
+                    let scope = with_matrix(&base, &combo, &combos);
                     if !copy.name.as_ref().is_some_and(|n| n.value.contains("${{")) {
                         let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
                         copy.name = Some(Spanned::new(matrix::label(&name, &combo), span));
@@ -142,17 +142,19 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     Ok(out)
 }
 
-fn with_matrix(base: &Scope, combo: &[(String, String)]) -> Scope {
+/// The scope of one matrix copy: its values, and nil for keys only other combinations have
+/// (an `include` that adds a key to one of them), as `matrix.key` is empty there on Gitness.
+fn with_matrix(base: &Scope, combo: &[(String, String)], all: &[Vec<(String, String)>]) -> Scope {
     let mut scope = base.clone();
-    scope.set(
-        "matrix",
-        Value::Map(
-            combo
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                .collect(),
-        ),
-    );
+    let mut values: std::collections::BTreeMap<String, Value> = all
+        .iter()
+        .flatten()
+        .map(|(k, _)| (k.clone(), Value::Nil))
+        .collect();
+    for (k, v) in combo {
+        values.insert(k.clone(), Value::from(v.as_str()));
+    }
+    scope.set("matrix", Value::Map(values));
     scope
 }
 
@@ -208,6 +210,7 @@ impl Resolver<'_> {
             return self.one_step(step, scope, parent);
         };
         let name = step.display_name();
+        let all = combos.clone();
         let copies: Vec<Step> = combos
             .into_iter()
             .map(|combo| {
@@ -225,7 +228,7 @@ impl Resolver<'_> {
                     envs.0 = axis;
                 }
                 copy.matrix = combo.clone();
-                let scope = with_matrix(scope, &combo);
+                let scope = with_matrix(scope, &combo, &all);
                 self.one_step(copy, &scope, parent)
             })
             .collect();
@@ -453,7 +456,13 @@ impl Resolver<'_> {
             return;
         }
         let missing_before = scope.missing_secrets();
-        match expr::expand(&s.value, scope) {
+        let expanded = expr::expand(&s.value, scope);
+        for quirk in scope.take_quirks() {
+            let at = expr::find(&s.value).first().map_or(0, |f| f.inner.0);
+            let span = self.at(s, at);
+            self.diags.push(Diagnostic::new(span, quirk).warning());
+        }
+        match expanded {
             Ok(v) => {
                 for name in scope.missing_secrets() {
                     if missing_before.contains(&name) {

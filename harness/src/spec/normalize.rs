@@ -31,12 +31,15 @@ pub(super) fn normalize(pipeline: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
     let mut stage_names: HashMap<String, Span> = HashMap::new();
     for stage in &mut pipeline.stages {
         if let Some(name) = stage.name.as_ref() {
-            if let Some(first) = stage_names.insert(name.value.clone(), name.span) {
+            if let Some(first) = stage_names.get(&name.value) {
                 diags.push(
-                    Diagnostic::new(name.span, format!("duplicate stage name `{}`", name.value))
+                    Diagnostic::new(name.span, format!("another stage is named `{}`", name.value))
+                        .warning()
                         .with_label(format!("first used at line {}", first.start.line))
-                        .with_help("give every stage a name of its own"),
+                        .with_help("`--stage` and `stage = \"...\"` select the first; give every stage a name of its own"),
                 );
+            } else {
+                stage_names.insert(name.value.clone(), name.span);
             }
         }
         let volumes: Vec<String> = stage.volumes.iter().map(|v| v.name.value.clone()).collect();
@@ -85,23 +88,37 @@ impl Ctx<'_> {
             step.hostnames = vec![slugify(&label.value)];
             return;
         }
+        let mut duplicate = false;
         if let Some(name) = &step.name {
-            if let Some(first) = self.names.insert(name.value.clone(), name.span) {
+            if let Some(first) = self.names.get(&name.value) {
                 self.diags.push(
-                    Diagnostic::new(name.span, format!("duplicate step name `{}`", name.value))
+                    Diagnostic::new(name.span, format!("another step is named `{}`", name.value))
+                        .warning()
                         .with_label(format!("first used at line {}", first.start.line))
-                        .with_help("step names are hostnames on the stage's network; give each step its own"),
+                        .with_help("Gitness gives it a numbered hostname, as pipeline-test does; give each step a name of its own to reach it by name"),
                 );
-                return;
+                duplicate = true;
+            } else {
+                self.names.insert(name.value.clone(), name.span);
             }
         }
         let mut candidates = vec![slugify(&label.value)];
         if candidates[0].is_empty() {
             candidates[0] = step.spec.type_name().to_string();
         }
-        for n in [&step.name, &step.id].into_iter().flatten() {
-            if is_dns_label(&n.value) && !candidates.contains(&n.value) {
-                candidates.push(n.value.clone());
+        if duplicate {
+            // As Gitness's normalisation does: the slug with the first free number.
+            let base = candidates[0].clone();
+            let mut i = 1;
+            while self.hosts.contains_key(&candidates[0]) {
+                candidates[0] = format!("{base}{i}");
+                i += 1;
+            }
+        } else {
+            for n in [&step.name, &step.id].into_iter().flatten() {
+                if is_dns_label(&n.value) && !candidates.contains(&n.value) {
+                    candidates.push(n.value.clone());
+                }
             }
         }
         let who = step.display_name();

@@ -37,16 +37,32 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
             if let Some(kind) = string(Some(v), "kind", diags) {
                 match kind.as_str() {
                     "pipeline" => {}
-                    "template" | "plugin" => diags.push(
-                        Diagnostic::new(
-                            kind.span,
-                            format!("`kind: {}` is not supported by pipeline-test", kind.value),
-                        )
-                        .with_label("only `kind: pipeline` can be run")
-                        .with_help(
-                            "point pipeline-test at the pipeline that uses this template or plugin",
-                        ),
-                    ),
+                    "template" | "plugin" => {
+                        diags.push(
+                            Diagnostic::new(
+                                kind.span,
+                                format!("a `{}` file has nothing to run on its own", kind.value),
+                            )
+                            .warning()
+                            .with_label("only `kind: pipeline` files run")
+                            .with_help(
+                                "point pipeline-test at the pipeline that uses this template or plugin",
+                            ),
+                        );
+                        f.entry("spec");
+                        f.finish(diags, &|_| None);
+                        return Some(Pipeline {
+                            file: file.clone(),
+                            version,
+                            name,
+                            options: Options::default(),
+                            stages: Vec::new(),
+                            inputs: Vec::new(),
+                            ignored,
+                            warnings: Vec::new(),
+                            resolved: false,
+                        });
+                    }
                     other => {
                         let mut d = Diagnostic::new(kind.span, format!("unknown kind `{other}`"))
                             .with_help("the kinds are: pipeline, template, plugin");
@@ -96,9 +112,12 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
                 });
                 match stages_entry {
                     None => diags.push(
-                        Diagnostic::new(key.span, "the pipeline has no stages").with_help(
-                            "add `stages:` under `spec:`, with at least one `type: ci` stage",
-                        ),
+                        Diagnostic::new(key.span, "the pipeline has no stages")
+                            .warning()
+                            .with_label("nothing to run")
+                            .with_help(
+                                "add `stages:` under `spec:`, with at least one `type: ci` stage",
+                            ),
                     ),
                     Some((k, v)) => {
                         let items = list(Some(v), "stages", diags);

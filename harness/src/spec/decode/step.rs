@@ -147,7 +147,8 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
             Diagnostic::new(
                 step_type.span,
                 format!(
-                    "a `{}` step runs only on Harness; pipeline-test skips it",
+                    "{} `{}` step runs only on Harness; pipeline-test skips it",
+                    if step_type.value.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
                     step_type.value
                 ),
             )
