@@ -321,7 +321,7 @@ fn an_image_plugin_gets_its_settings_as_plugin_variables() {
 #[test]
 fn secrets_are_never_printed_even_split_across_reads() {
     let yaml = format!(
-        "{STAGE}      - name: leak\n        type: run\n        spec:\n          container: redis\n          envs: {{TOKEN: \"${{{{ secrets.get('token') }}}}\"}}\n          script:\n          - echo \"token=${{{{ secrets.get('token') }}}} env=$TOKEN file=${{{{ secrets.get('from_file') }}}}\"\n          - printf 'half=hunter'; sleep 0.5; printf '2-xyz\\n'\n          - echo \"missing=[${{{{ secrets.get('nope') }}}}]\"\n          - exit 1\n"
+        "{STAGE}      - name: svc\n        type: background\n        spec:\n          image: redis\n          run: echo \"service says ${{{{ secrets.get('token') }}}}\"; exit 2\n      - name: leak\n        type: run\n        spec:\n          container: redis\n          envs: {{TOKEN: \"${{{{ secrets.get('token') }}}}\"}}\n          script:\n          - echo \"token=${{{{ secrets.get('token') }}}} env=$TOKEN file=${{{{ secrets.get('from_file') }}}}\"\n          - printf 'half=hunter'; sleep 0.5; printf '2-xyz\\n'\n          - echo \"missing=[${{{{ secrets.get('nope') }}}}]\"\n          - exit 1\n"
     );
     let dir = repo("secrets", &[("p.yaml", &yaml)]);
     let secrets = dir.join("secrets.env");
@@ -352,6 +352,7 @@ fn secrets_are_never_printed_even_split_across_reads() {
         "split across two reads: {lines:#?}"
     );
     assert!(lines.contains(&"missing=[]"), "{lines:#?}");
+    assert!(out.contains("  | service says ******"), "a stopped service's log lines: {out}");
     assert!(
         err.contains(
             "warning: the secret `nope` is not supplied: it expands to \"\", as on Gitness"

@@ -100,6 +100,16 @@ impl ServiceExit {
         out
     }
 
+    /// The same, with every secret in its log lines masked.
+    pub(crate) fn masked(mut self, masks: &[String]) -> Self {
+        for line in &mut self.log {
+            if let std::borrow::Cow::Owned(m) = crate::mask::apply(line, masks) {
+                *line = m;
+            }
+        }
+        self
+    }
+
     /// Looks at container `id` of service `service`: `None` while it runs.
     pub(crate) async fn inspect(
         docker: &Docker,

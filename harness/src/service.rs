@@ -30,6 +30,8 @@ const QUIET_OPEN: std::time::Duration = std::time::Duration::from_millis(150);
 pub struct Service {
     pub(crate) name: String,
     pub(crate) container_id: String,
+    /// Secrets to mask in what the harness prints about this service.
+    pub(crate) masks: std::sync::Arc<[String]>,
     pub(crate) hostnames: Vec<String>,
     pub(crate) image: String,
     /// Container port -> port on 127.0.0.1.
@@ -182,7 +184,9 @@ impl Service {
         if let Some(exit) =
             ServiceExit::inspect(&self.docker, &self.name, &self.container_id, waiting_for).await
         {
-            return Err(Error::ServiceExited { exit });
+            return Err(Error::ServiceExited {
+                exit: exit.masked(&self.masks),
+            });
         }
         let deadline = limit.min(
             self.ready_by
@@ -204,7 +208,9 @@ impl Service {
                     )
                     .await
                     {
-                        return Err(Error::ServiceExited { exit });
+                        return Err(Error::ServiceExited {
+                exit: exit.masked(&self.masks),
+            });
                     }
                     looked = std::time::Instant::now();
                 }

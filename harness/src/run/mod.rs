@@ -385,6 +385,7 @@ impl Runner {
             outcome,
             started,
             body_failed: false,
+            masks: plan.masks,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct RunningStage {
     pub(super) removals: Vec<tokio::task::JoinHandle<()>>,
     /// Set by [`RunningStage::mark_failed`].
     pub(super) body_failed: bool,
+    /// Secrets to mask in what is printed.
+    pub(super) masks: Vec<String>,
 }
 
 impl std::fmt::Debug for RunningStage {
@@ -148,7 +150,11 @@ impl RunningStage {
             ServiceExit::inspect(&self.docker, &s.name, &s.container_id, "the stage ran")
         }))
         .await;
-        let exits: Vec<ServiceExit> = exits.into_iter().flatten().collect();
+        let exits: Vec<ServiceExit> = exits
+            .into_iter()
+            .flatten()
+            .map(|e| e.masked(&self.masks))
+            .collect();
         for exit in &exits {
             if let Some(r) = self.steps.iter_mut().find(|r| r.name == exit.service) {
                 if r.status == StepStatus::Running {
@@ -166,7 +172,11 @@ impl RunningStage {
             let logs = join_all(self.service_containers.iter().map(|(name, id)| async {
                 match exits.iter().find(|e| e.service == *name) {
                     Some(exit) => exit.log.clone(),
-                    None => last_lines(&self.docker, id, SERVICE_LOG_LINES).await,
+                    None => last_lines(&self.docker, id, SERVICE_LOG_LINES)
+                        .await
+                        .into_iter()
+                        .map(|l| crate::mask::apply(&l, &self.masks).into_owned())
+                        .collect(),
                 }
             }))
             .await;

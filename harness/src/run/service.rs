@@ -71,7 +71,7 @@ impl StageRun {
                 Health::NoCheck => None,
                 Health::Failed(message) => Some(message),
                 // Its log lines follow in the stage's failure message.
-                Health::Exited(exit) => Some(exit.headline()),
+                Health::Exited(exit) => Some(exit.masked(&self.plan.masks).headline()),
             };
             if let Some(message) = failure {
                 tail.lock().unwrap_or_else(|e| e.into_inner()).push(message);
@@ -128,6 +128,7 @@ impl StageRun {
                 Listen::NotListening(port) => Some(not_listening(&step.name, port, budget)),
                 // A background step's exit code is information: say so, and go on.
                 Listen::Exited(exit) => {
+                    let exit = exit.masked(&self.plan.masks);
                     self.observer
                         .on_event(&Event::ServiceExited { exit: &exit });
                     None
@@ -141,6 +142,7 @@ impl StageRun {
         self.state().services.push(Service {
             name: step.name.clone(),
             container_id: id,
+            masks: self.plan.masks.clone().into(),
             hostnames: step.aliases.clone(),
             image: step.resolved_image.clone(),
             ports,
