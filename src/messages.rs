@@ -29,23 +29,6 @@ pub(crate) fn body_failed(stage: &str) -> String {
     format!("test body failed; stage `{stage}` had passed")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages() {
-        insta::assert_snapshot!(
-            [
-                stage_timed_out(Some(3000)),
-                body_timed_out(Some(90_000)),
-                body_failed("redis"),
-            ]
-            .join("\n")
-        );
-    }
-}
-
 /// Why the stage of a test does not run for the test's build (its `when`, or a stage type
 /// that runs only on Harness), if it does not.
 pub(crate) fn stage_does_not_run(
@@ -63,5 +46,22 @@ pub(crate) fn stage_does_not_run(
             "the stage `{name}` runs only after a failed stage (`when: failure()`), so a test cannot run it alone"
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        insta::assert_snapshot!(
+            [
+                stage_timed_out(Some(3000)),
+                body_timed_out(Some(90_000)),
+                body_failed("redis"),
+            ]
+            .join("\n")
+        );
     }
 }

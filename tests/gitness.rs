@@ -17,7 +17,11 @@ fn a_push_to_a_release_branch(stage: &Stage) {
     assert_eq!(get(stage, "branch"), "release/1.0");
     assert_eq!(get(stage, "event"), "push");
     assert_eq!(get(stage, "workspace"), "/gitness");
-    assert_eq!(get(stage, "root"), "yes", "the workspace is the repository's root");
+    assert_eq!(
+        get(stage, "root"),
+        "yes",
+        "the workspace is the repository's root"
+    );
     assert_eq!(get(stage, "pushed"), "yes");
     assert_eq!(get(stage, "failed"), "");
     let versions = stage
@@ -27,7 +31,11 @@ fn a_push_to_a_release_branch(stage: &Stage) {
     let mut versions: Vec<&str> = versions.stdout.lines().collect();
     versions.sort();
     assert_eq!(versions, ["v1", "v2"]);
-    let skipped = stage.steps().iter().find(|s| s.name == "on failure").unwrap();
+    let skipped = stage
+        .steps()
+        .iter()
+        .find(|s| s.name == "on failure")
+        .unwrap();
     assert_eq!(
         skipped.status,
         StepStatus::NotRun {

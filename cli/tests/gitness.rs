@@ -352,7 +352,10 @@ fn secrets_are_never_printed_even_split_across_reads() {
         "split across two reads: {lines:#?}"
     );
     assert!(lines.contains(&"missing=[]"), "{lines:#?}");
-    assert!(out.contains("  | service says ******"), "a stopped service's log lines: {out}");
+    assert!(
+        out.contains("  | service says ******"),
+        "a stopped service's log lines: {out}"
+    );
     assert!(
         err.contains(
             "warning: the secret `nope` is not supplied: it expands to \"\", as on Gitness"
@@ -436,7 +439,10 @@ fn lint_accepts_the_samples_of_drone_spec_and_go_convert_and_refuses_nextgen_exp
     args.extend(accepted.iter().map(String::as_str));
     let (code, out, err) = pt(&args);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().filter(|l| l.contains(": ok: ")).count(), accepted.len());
+    assert_eq!(
+        out.lines().filter(|l| l.contains(": ok: ")).count(),
+        accepted.len()
+    );
     assert!(!err.contains("error"), "{err}");
     for name in ["service.yaml", "go.1.yaml", "if.yaml"] {
         let file = dir.join("refused").join(format!(
@@ -449,6 +455,11 @@ fn lint_accepts_the_samples_of_drone_spec_and_go_convert_and_refuses_nextgen_exp
         ));
         let (code, _, err) = pt(&["lint", file.to_str().unwrap()]);
         assert_eq!(code, 1, "{name}");
-        assert!(err.contains("error: `<+ ... >` is a Harness NextGen expression, which Gitness does not evaluate"), "{err}");
+        assert!(
+            err.contains(
+                "error: `<+ ... >` is a Harness NextGen expression, which Gitness does not evaluate"
+            ),
+            "{err}"
+        );
     }
 }

@@ -209,8 +209,8 @@ impl Service {
                     .await
                     {
                         return Err(Error::ServiceExited {
-                exit: exit.masked(&self.masks),
-            });
+                            exit: exit.masked(&self.masks),
+                        });
                     }
                     looked = std::time::Instant::now();
                 }

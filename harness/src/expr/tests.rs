@@ -58,7 +58,10 @@ fn operators() {
 fn hyphenated_keys_read_as_one_name() {
     let mut s = scope();
     s.set("matrix", Value::map([("python-version", "3.12")]));
-    assert_eq!(expand("py${{ matrix.python-version }}", &s).unwrap(), "py3.12");
+    assert_eq!(
+        expand("py${{ matrix.python-version }}", &s).unwrap(),
+        "py3.12"
+    );
     assert!(s.take_quirks()[0].contains("`matrix.python - version`"));
     assert_eq!(eval("1 - 1", &s), Ok(Value::Int(0)));
 }

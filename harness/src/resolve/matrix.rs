@@ -85,16 +85,18 @@ mod tests {
 
     #[test]
     fn two_by_two_with_an_exclude_and_an_include() {
-        let mut m = Matrix::default();
-        m.axis = vec![
-            (s("go"), vec![s("1.21"), s("1.22")]),
-            (s("os"), vec![s("linux"), s("mac")]),
-        ];
-        m.exclude = vec![pairs(&[("go", "1.21"), ("os", "mac")])];
-        m.include = vec![
-            pairs(&[("go", "1.22"), ("os", "linux"), ("race", "yes")]),
-            pairs(&[("go", "tip")]),
-        ];
+        let m = Matrix {
+            axis: vec![
+                (s("go"), vec![s("1.21"), s("1.22")]),
+                (s("os"), vec![s("linux"), s("mac")]),
+            ],
+            exclude: vec![pairs(&[("go", "1.21"), ("os", "mac")])],
+            include: vec![
+                pairs(&[("go", "1.22"), ("os", "linux"), ("race", "yes")]),
+                pairs(&[("go", "tip")]),
+            ],
+            concurrency: None,
+        };
         let got = combinations(&m);
         assert_eq!(
             got,

@@ -9,11 +9,12 @@ fn pipeline(steps: &str) -> Pipeline {
 }
 
 fn ctx() -> BuildContext {
-    let mut c = BuildContext::default();
-    c.branch = "main".into();
-    c.event = "push".into();
-    c.secrets.insert("token".into(), "s3cret".into());
-    c
+    BuildContext {
+        branch: "main".into(),
+        event: "push".into(),
+        secrets: [("token".to_string(), "s3cret".to_string())].into(),
+        ..BuildContext::default()
+    }
 }
 
 fn names(p: &Pipeline) -> Vec<String> {
