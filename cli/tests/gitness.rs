@@ -463,3 +463,28 @@ fn lint_accepts_the_samples_of_drone_spec_and_go_convert_and_refuses_nextgen_exp
         );
     }
 }
+
+#[test]
+fn steps_and_stages_that_run_only_on_harness_are_skipped_with_a_notice() {
+    let yaml = "kind: pipeline\nspec:\n  stages:\n  - name: build\n    type: ci\n    spec:\n      steps:\n      - {name: gate, type: barrier, spec: {name: b}}\n      - {name: from-template, type: template, spec: {name: t}}\n      - {name: after, type: run, spec: {container: redis, script: echo after}}\n  - name: deploy\n    type: cd\n    spec: {}\n";
+    let dir = repo("harness-only", &[("p.yaml", yaml)]);
+    let (code, out, err) = pt(&["run", &file(&dir, "p.yaml")]);
+    assert_eq!(code, 0, "skipped steps do not change the exit status");
+    assert!(
+        out.contains("<-- gate: skipped: a `barrier` step runs only on Harness"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<-- from-template: skipped: a `template` step runs only on Harness"),
+        "{out}"
+    );
+    assert!(out.contains("[after] after"), "{out}");
+    assert!(
+        err.contains("stage `deploy` skipped: a `cd` stage runs only on Harness"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: a `barrier` step runs only on Harness; pipeline-test skips it"),
+        "{err}"
+    );
+}

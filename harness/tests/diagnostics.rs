@@ -33,3 +33,21 @@ fn a_yaml_syntax_error() {
 fn a_tab() {
     insta::assert_snapshot!(render("kind: pipeline\nspec:\n\tstages: []\n"));
 }
+
+/// What `lint` prints for a valid file: warnings (it runs, but likely not as meant) and notes
+/// (where pipeline-test runs it differently from Gitness), then what resolving it for a build
+/// finds.
+#[test]
+fn warnings_and_notes_of_a_valid_file() {
+    let yaml = "kind: pipeline\nspec:\n  stages:\n  - name: build\n    type: ci\n    cloneCodebase: true\n    spec:\n      steps:\n      - name: my-db\n        type: background\n        spec:\n          image: mysql:8.0\n          script: [echo starting]\n      - name: test\n        type: run\n        timeout: 10m\n        when: {branch: {eq: main}}\n        spec:\n          container: {image: rust, workdir: /src}\n          shell: bash\n          script:\n          - cargo build\n          - echo ${{ secrets.token }}\n      - name: checks\n        type: parallel\n        spec:\n          steps:\n          - {name: fmt, type: run, spec: {script: cargo fmt --check}}\n          - {name: gate, type: barrier, spec: {name: x}}\n";
+    let file = SourceFile::new("ci/stage.yaml", yaml);
+    let p = Pipeline::parse(&file).unwrap_or_else(|d| panic!("{d}"));
+    let resolved = pipeline_test_harness::resolve::resolve(
+        &p,
+        &pipeline_test_harness::context::BuildContext::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    insta::assert_snapshot!(
+        pipeline_test_harness::Diagnostics::new(file, resolved.warnings).to_string()
+    );
+}

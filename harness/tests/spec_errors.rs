@@ -74,11 +74,11 @@ case!(
     "1:1",
     "the file has no `kind`"
 );
-case!(
+warning_case!(
     template_kind,
     "kind: template\nspec:\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
     "1:7",
-    "`kind: template` is not supported by pipeline-test"
+    "a `template` file has nothing to run on its own"
 );
 case!(
     empty_stages,
@@ -86,7 +86,7 @@ case!(
     "3:3",
     "`stages` is empty"
 );
-case!(
+warning_case!(
     no_stages,
     "kind: pipeline\nspec:\n  options: {}\n",
     "2:1",
@@ -214,13 +214,13 @@ case!(
     "4:14",
     "invalid duration for `timeout`: unknown unit `min` in `5min`: use ms, s, m, h or d"
 );
-case!(
+warning_case!(
     duplicate_step_names,
     with_steps(
         "      - name: a\n        type: run\n        spec: {container: alpine}\n      - name: a\n        type: run\n        spec: {container: alpine}\n"
     ),
     "10:15",
-    "duplicate step name `a`"
+    "another step is named `a`"
 );
 case!(
     hostname_collision,
@@ -325,11 +325,11 @@ case!(
     "12:19",
     "mount of unknown volume `cache`"
 );
-case!(
+warning_case!(
     duplicate_stage_names,
     "kind: pipeline\nspec:\n  stages:\n  - name: s\n    type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n  - name: s\n    type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
     "7:11",
-    "duplicate stage name `s`"
+    "another stage is named `s`"
 );
 case!(
     container_and_image,

@@ -89,6 +89,16 @@ fn failed() -> StageReport {
                 &["+ make test", "FAIL: 1 of 12"],
             ),
             step("deploy", StepKind::Run, StepStatus::Skipped, 0, &[]),
+            step(
+                "notify",
+                StepKind::Run,
+                StepStatus::NotRun {
+                    reason: "it runs only after a failure (`when: failure()`)".into(),
+                },
+                0,
+                &[],
+            ),
+            step("cleanup", StepKind::Run, StepStatus::Passed, 20, &[]),
         ],
         vec![
             ("db".into(), vec!["starting".into(), "ready".into()]),

@@ -458,7 +458,10 @@ impl Resolver<'_> {
         let missing_before = scope.missing_secrets();
         let expanded = expr::expand(&s.value, scope);
         for quirk in scope.take_quirks() {
-            let at = expr::find(&s.value).first().map_or(0, |f| f.inner.0);
+            let at = expr::find(&s.value).first().map_or(0, |f| {
+                let inner = &s.value[f.inner.0..f.inner.1];
+                f.inner.0 + (inner.len() - inner.trim_start().len())
+            });
             let span = self.at(s, at);
             self.diags.push(Diagnostic::new(span, quirk).warning());
         }

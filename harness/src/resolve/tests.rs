@@ -168,3 +168,88 @@ fn plugins_without_an_image_are_skipped_unless_mapped() {
         "plugins/slack"
     );
 }
+
+#[test]
+fn every_place_engine2_expands_is_expanded() {
+    let yaml = "kind: pipeline\nspec:\n  stages:\n  - id: s-${{ build.branch }}\n    name: stage ${{ build.branch }}\n    type: ci\n    spec:\n      envs: {S: \"${{ build.event }}\"}\n      steps:\n      - id: r-${{ build.branch }}\n        name: run ${{ build.branch }}\n        type: run\n        spec:\n          container: {image: \"img:${{ build.branch }}\", entrypoint: \"ep-${{ build.branch }}\", args: [\"a-${{ build.branch }}\"]}\n          envs: {R: \"${{ build.branch }}\"}\n          script: [\"echo ${{ build.branch }}\"]\n      - name: flat\n        type: script\n        spec: {image: \"i-${{ build.branch }}\", entrypoint: \"e-${{ build.branch }}\", args: [\"x-${{ build.branch }}\"], envs: {F: \"${{ build.branch }}\"}, run: \"echo ${{ build.branch }}\"}\n      - name: bg\n        type: background\n        spec: {image: \"b-${{ build.branch }}\", entrypoint: \"be-${{ build.branch }}\", args: [\"ba-${{ build.branch }}\"], run: \"echo ${{ build.branch }}\"}\n";
+    let p = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap_or_else(|d| panic!("{d}"));
+    let r = resolve(&p, &ctx()).unwrap();
+    let stage = &r.stages[0];
+    assert_eq!(stage.id.as_ref().unwrap().value, "s-main");
+    assert_eq!(stage.name.as_ref().unwrap().value, "stage main");
+    assert_eq!(stage.envs.get("S"), Some("push"));
+    let [run, flat, bg] = &stage.steps[..] else {
+        panic!()
+    };
+    assert_eq!(run.id.as_ref().unwrap().value, "r-main");
+    assert_eq!(run.name.as_ref().unwrap().value, "run main");
+    let StepSpec::Run(r) = &run.spec else {
+        panic!()
+    };
+    let c = r.container.as_ref().unwrap();
+    assert_eq!(
+        (
+            c.image.as_str(),
+            c.entrypoint.as_ref().unwrap().as_str(),
+            c.args[0].as_str()
+        ),
+        ("img:main", "ep-main", "a-main")
+    );
+    assert_eq!(
+        (r.envs.get("R"), r.script[0].as_str()),
+        (Some("main"), "echo main")
+    );
+    let StepSpec::Script(f) = &flat.spec else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            f.image.as_ref().unwrap().as_str(),
+            f.entrypoint.as_ref().unwrap().as_str(),
+            f.args[0].as_str(),
+            f.envs.get("F"),
+            f.run[0].as_str()
+        ),
+        ("i-main", "e-main", "x-main", Some("main"), "echo main")
+    );
+    let StepSpec::Background(b) = &bg.spec else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            b.image.as_ref().unwrap().as_str(),
+            b.entrypoint.as_ref().unwrap().as_str(),
+            b.args[0].as_str(),
+            b.run.as_ref().unwrap().as_str()
+        ),
+        ("b-main", "be-main", "ba-main", "echo main")
+    );
+    assert_eq!(
+        run.hostnames[0], "rmain",
+        "hostnames follow the expanded id"
+    );
+}
+
+#[test]
+fn matrix_concurrency_runs_copies_in_that_many_lanes() {
+    let p = pipeline(
+        "      - name: t\n        type: run\n        strategy:\n          type: matrix\n          spec:\n            axis: {n: ['1', '2', '3', '4', '5']}\n            concurrency: 2\n        spec: {container: alpine, script: 'true'}\n",
+    );
+    let r = resolve(&p, &ctx()).unwrap();
+    let StepSpec::Parallel(lanes) = &r.stages[0].steps[0].spec else {
+        panic!()
+    };
+    let sizes: Vec<usize> = lanes
+        .iter()
+        .map(|l| match &l.spec {
+            StepSpec::Group(g) => g.len(),
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(sizes, [3, 2]);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.message.contains("Gitness uses only a matrix's `axis`"))
+    );
+}
