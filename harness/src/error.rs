@@ -38,6 +38,25 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A step cannot be given to the engine as it is (a NUL byte, a variable over the
+    /// kernel's limit).
+    #[error("{message}")]
+    StepRefused {
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The engine refused to start a step's container; its own words, and what to do.
+    #[error("the engine could not start the container of step `{step}` (image `{image}`): {said}{}", if hint.is_empty() { String::new() } else { format!("\n  help: {hint}") })]
+    StartRefused {
+        /// The step.
+        step: String,
+        /// Its image.
+        image: String,
+        /// What the engine said.
+        said: String,
+        /// What to do, when the cause is a usual one.
+        hint: String,
+    },
     /// A run or script step names no image and no default image was given.
     #[error(
         "the step `{step}` ({place}) names no image: Harness Cloud runs it on its build VM\n  help: give it `container: IMAGE` (run) or `image: IMAGE` (script), or run with `--default-image IMAGE` / PIPELINE_TEST_DEFAULT_IMAGE=IMAGE"

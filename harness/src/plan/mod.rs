@@ -18,6 +18,10 @@ use crate::spec::{Pipeline, Pull, RunPolicy};
 /// `PIPELINE_TEST_WORKSPACE_PATH` says otherwise.
 pub const DEFAULT_WORKSPACE_PATH: &str = "/gitness";
 
+/// Where a step's script is put in its container (uploaded before it starts, so that a script
+/// of any size reaches it: an environment variable or an argument stops at 128 KiB).
+pub const SCRIPT_PATH: &str = "/pipeline-test/script";
+
 /// Defaults for a declared health check's missing fields. Docker's own defaults (30 s between
 /// checks) suit production, not tests.
 pub const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
@@ -213,7 +217,8 @@ pub struct PlanOptions {
 /// let pipeline = Pipeline::parse(&SourceFile::new("ci.yaml", yaml)).unwrap();
 /// let plan = plan_stage(&pipeline, 0, &PlanOptions::default());
 /// assert_eq!(plan.steps[0].kind, StepKind::Service);
-/// assert_eq!(plan.steps[1].entrypoint.as_deref(), Some(&["/bin/sh".to_string(), "-c".to_string()][..]));
+/// assert_eq!(plan.steps[1].entrypoint.as_deref(), Some(&["/bin/sh".to_string()][..]));
+/// assert_eq!(plan.steps[1].cmd.as_deref(), Some(&["/pipeline-test/script".to_string()][..]));
 /// assert!(plan.steps[1].script.as_deref().unwrap().contains("redis-cli -h cache ping"));
 /// ```
 pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> StagePlan {

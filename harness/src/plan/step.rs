@@ -182,9 +182,9 @@ impl Planner<'_> {
             }
         }
         if p.script.is_some() {
-            let sh = shell_path(shell);
-            p.entrypoint = Some(vec![sh.to_string(), "-c".to_string()]);
-            p.cmd = p.script.clone().map(|s| vec![s]);
+            // The script itself is uploaded to SCRIPT_PATH before the container starts.
+            p.entrypoint = Some(vec![shell_path(shell).to_string()]);
+            p.cmd = Some(vec![super::SCRIPT_PATH.to_string()]);
         }
         p.resolved_image = self.options.images.resolve(&p.image);
         p.env = self.environment(&p, step_envs);

@@ -1,9 +1,14 @@
 //! Run steps' containers started ahead of their turn, each held at a gate.
 //!
-//! The gate is the step's own shell reading one line of standard input: on `run` it runs the
-//! step's script, then prints an exit mark with the script's exit code on both streams, so a
-//! step ends when its script does, not when its container has stopped. On anything else (end
-//! of input: the harness went away) it exits without running the script.
+//! The gate is the step's own shell reading one line of standard input: on `run` it becomes
+//! the shell running the step's script (uploaded as a file before the container started), so
+//! the container's exit code is the script's, read from the engine once the container stops:
+//! nothing the script prints can change it. On anything else (end of input: the harness went
+//! away) it exits without running the script.
+//!
+//! At most a few containers wait at their gates at once ([`RunOptions::lookahead`]
+//! (crate::RunOptions::lookahead)): one started ahead of its turn holds a permit until its step
+//! takes it.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -11,23 +16,18 @@ use std::time::Instant;
 use bollard::container::AttachContainerResults;
 use bollard::query_parameters::AttachContainerOptionsBuilder;
 use futures::StreamExt;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::step::StageRun;
-use crate::plan::{PlannedStep, StepKind};
+use crate::Error;
+use crate::docker::engine_error;
+use crate::plan::{PlannedStep, SCRIPT_PATH, StepKind};
 use crate::spec::RunPolicy;
 
-/// How many run steps' containers are started ahead of their turn at once.
+/// How many run steps' containers are being started ahead of their turn at once.
 pub(crate) const PREFETCH: usize = 4;
-/// The variable a gated container finds its script in.
-pub(crate) const SCRIPT_ENV: &str = "PIPELINE_TEST_SCRIPT";
-/// The variable holding the mark the gate prints, with the script's exit code, when the
-/// script ends.
-pub(crate) const MARK_ENV: &str = "PIPELINE_TEST_EXIT_MARK";
-
-/// The exit mark of step `index` of run `run_id`: not something a script prints by chance.
-pub(crate) fn exit_mark(run_id: &str, index: usize) -> String {
-    format!("pipeline-test-exit-{run_id}-{index}")
-}
+/// How many started containers may wait at their gates at once, by default.
+pub const DEFAULT_LOOKAHEAD: usize = 4;
 
 /// The command that holds a run step's container at its gate. `None` for steps that do not
 /// run a script through a shell with an absolute path (they run the ordinary way).
@@ -40,47 +40,25 @@ pub(crate) fn gate_command(step: &PlannedStep) -> Option<Vec<String>> {
         vec![
             shell.clone(),
             "-c".into(),
-            format!(
-                "read -r go && [ \"$go\" = run ] && {{ {shell} -c \"${SCRIPT_ENV}\"; c=$?; printf '%s %d\\n' \"${MARK_ENV}\" $c; printf '%s %d\\n' \"${MARK_ENV}\" $c >&2; exit $c; }}"
-            ),
+            format!("read -r go && [ \"$go\" = run ] && exec {shell} {SCRIPT_PATH}"),
         ]
     })
-}
-
-/// Finds `mark` in an output line: what the line held before it, and the exit code after it.
-pub(crate) fn find_mark<'a>(line: &'a [u8], mark: &str) -> Option<(&'a [u8], Option<i64>)> {
-    let mark = mark.as_bytes();
-    let at = line.windows(mark.len()).position(|w| w == mark)?;
-    let code = std::str::from_utf8(&line[at + mark.len()..])
-        .ok()
-        .and_then(|s| s.trim().parse().ok());
-    Some((&line[..at], code))
-}
-
-/// The exit marks seen so far on standard output (0) and standard error (1).
-#[derive(Debug, Default)]
-pub(crate) struct ExitMarks([Option<i64>; 2]);
-
-impl ExitMarks {
-    /// Records a mark on `stream`; the script's exit code once both streams have theirs.
-    pub fn seen(&mut self, stream: usize, code: Option<i64>) -> Option<i64> {
-        self.0[stream] = code;
-        match self.0 {
-            [Some(code), Some(_)] => Some(code),
-            _ => None,
-        }
-    }
 }
 
 /// A run step's container, started ahead of its turn, waiting at its gate.
 pub(crate) struct Gated {
     pub id: String,
     pub attached: AttachContainerResults,
+    /// The look-ahead place it takes until its step starts.
+    pub _permit: Option<OwnedSemaphorePermit>,
 }
 
+/// What the gate of a step holds: nothing yet taken, or why its container could not start.
+pub(crate) type GateCell = tokio::sync::OnceCell<Mutex<Option<Result<Gated, Error>>>>;
+
 impl StageRun {
-    /// Starts the run steps' containers ahead of their turn, a few at a time and in order,
-    /// while the services start and earlier steps run.
+    /// Starts the run steps' containers ahead of their turn, in order, while the services
+    /// start and earlier steps run; never more than the look-ahead waiting at once.
     pub(crate) async fn prefetch(&self) {
         // Only steps that run while the stage passes: a failure stops the prefetching anyway.
         let steps = self.plan.steps.iter().filter(|s| {
@@ -89,51 +67,66 @@ impl StageRun {
         });
         futures::stream::iter(steps)
             .for_each_concurrent(PREFETCH, |step| async move {
-                if !self.state().stopped() {
-                    self.gated(step).await;
+                let Ok(permit) = self.lookahead.clone().acquire_owned().await else {
+                    return;
+                };
+                if self.state().stopped() || self.gates[step.index].initialized() {
+                    return;
                 }
+                self.gates[step.index]
+                    .get_or_init(|| async {
+                        Mutex::new(Some(self.start_gated(step, Some(permit)).await))
+                    })
+                    .await;
             })
             .await;
     }
 
-    /// Step `step`'s gated container: started now, or already by the prefetcher; `None` when
-    /// that was not possible (the step then runs the ordinary way) or it was taken already.
-    pub(crate) async fn take_gated(&self, step: &PlannedStep) -> Option<Gated> {
+    /// Step `step`'s gated container: started now, or already by the prefetcher, or the
+    /// engine's reason it could not start; `None` when the step has no gate or it was taken.
+    pub(crate) async fn take_gated(&self, step: &PlannedStep) -> Option<Result<Gated, Error>> {
         gate_command(step)?;
-        self.gated(step)
+        self.gates[step.index]
+            .get_or_init(|| async { Mutex::new(Some(self.start_gated(step, None).await)) })
             .await
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
     }
 
-    async fn gated(&self, step: &PlannedStep) -> &Mutex<Option<Gated>> {
-        self.gates[step.index]
-            .get_or_init(|| async { Mutex::new(self.start_gated(step).await) })
-            .await
-    }
-
-    /// Creates and starts a run step's container with its script behind the gate, and
-    /// attaches to it.
-    async fn start_gated(&self, step: &PlannedStep) -> Option<Gated> {
-        let gate = gate_command(step)?;
+    /// Creates a run step's container with its script behind the gate, attaches to it (before
+    /// it starts, so that not a byte and not an early exit is missed), and starts it.
+    async fn start_gated(
+        &self,
+        step: &PlannedStep,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<Gated, Error> {
+        let gate = gate_command(step).unwrap_or_default();
         let started = Instant::now();
-        let id = self.create(step, Some(gate)).await.ok()?;
+        let id = self.create(step, Some(gate)).await?;
         let opts = AttachContainerOptionsBuilder::default()
             .stdin(true)
             .stdout(true)
             .stderr(true)
             .stream(true)
             .build();
-        let attached = self.docker.attach_container(&id, Some(opts)).await.ok();
+        let attached = self
+            .docker
+            .attach_container(&id, Some(opts))
+            .await
+            .map_err(|e| {
+                engine_error(
+                    format!("attach to the container of step `{}`", step.name),
+                    e,
+                )
+            })?;
+        self.start(step, &id).await?;
         self.state().timings.start_run_containers += started.elapsed();
-        match attached {
-            Some(attached) => Some(Gated { id, attached }),
-            None => {
-                self.removals.remove_soon(&self.docker, id);
-                None
-            }
-        }
+        Ok(Gated {
+            id,
+            attached,
+            _permit: permit,
+        })
     }
 }
 
@@ -148,18 +141,19 @@ mod tests {
     }
 
     #[test]
-    fn the_gate_runs_the_script_with_the_steps_shell_and_prints_the_mark_twice() {
+    fn the_gate_becomes_the_steps_shell_running_the_script_file() {
         let gate = gate_command(&step(
             "type: run, spec: {container: alpine, shell: bash, script: x}",
         ))
         .unwrap();
-        assert_eq!(gate[0], "/bin/bash");
-        assert_eq!(gate[1], "-c");
-        assert!(gate[2].starts_with(
-            "read -r go && [ \"$go\" = run ] && { /bin/bash -c \"$PIPELINE_TEST_SCRIPT\""
-        ));
-        assert_eq!(gate[2].matches("$PIPELINE_TEST_EXIT_MARK").count(), 2);
-        assert!(gate[2].ends_with(">&2; exit $c; }"));
+        assert_eq!(
+            gate,
+            [
+                "/bin/bash",
+                "-c",
+                "read -r go && [ \"$go\" = run ] && exec /bin/bash /pipeline-test/script"
+            ]
+        );
     }
 
     #[test]
@@ -171,24 +165,5 @@ mod tests {
             ))
             .is_none()
         );
-    }
-
-    #[test]
-    fn marks() {
-        let mark = exit_mark("0123456789ab", 2);
-        assert_eq!(mark, "pipeline-test-exit-0123456789ab-2");
-        let line = format!("partial{mark} 3");
-        assert_eq!(
-            find_mark(line.as_bytes(), &mark),
-            Some((&b"partial"[..], Some(3)))
-        );
-        assert_eq!(
-            find_mark(format!("{mark} x").as_bytes(), &mark),
-            Some((&b""[..], None))
-        );
-        assert_eq!(find_mark(b"no mark here", &mark), None);
-        let mut seen = ExitMarks::default();
-        assert_eq!(seen.seen(1, Some(3)), None);
-        assert_eq!(seen.seen(0, Some(3)), Some(3));
     }
 }

@@ -45,6 +45,8 @@ pub const KEEP_ENV: &str = "PIPELINE_TEST_KEEP";
 pub const READY_TIMEOUT_ENV: &str = "PIPELINE_TEST_READY_TIMEOUT";
 /// Where the workspace is mounted in the containers, instead of `/gitness`.
 pub const WORKSPACE_PATH_ENV: &str = "PIPELINE_TEST_WORKSPACE_PATH";
+/// How many run steps' containers may wait, started, ahead of their turn.
+pub const LOOKAHEAD_ENV: &str = "PIPELINE_TEST_LOOKAHEAD";
 /// The image of run and script steps that name none (Harness Cloud runs them on its VM).
 pub const DEFAULT_IMAGE_ENV: &str = "PIPELINE_TEST_DEFAULT_IMAGE";
 
@@ -89,6 +91,10 @@ pub struct RunOptions {
     /// On SIGINT or SIGTERM, remove every running stage's resources and exit with 130 or 143
     /// (for test binaries; off by default, since it takes over those signals).
     pub handle_signals: bool,
+    /// How many run steps' containers may wait, started, ahead of their turn
+    /// (`PIPELINE_TEST_LOOKAHEAD`, by default 4): more makes long sequences of quick steps
+    /// faster, and costs idle containers.
+    pub lookahead: usize,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -102,6 +108,7 @@ impl std::fmt::Debug for RunOptions {
             .field("publish_ports", &self.publish_ports)
             .field("reuse_networks", &self.reuse_networks)
             .field("handle_signals", &self.handle_signals)
+            .field("lookahead", &self.lookahead)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +164,15 @@ impl RunOptions {
         }
         let dir: PathBuf = dir.into();
         let context = crate::context::BuildContext::from_git(&dir).with_env();
+        let lookahead = match std::env::var(LOOKAHEAD_ENV) {
+            Ok(v) if !v.trim().is_empty() => {
+                v.trim().parse::<usize>().map_err(|_| Error::InvalidEnv {
+                    name: LOOKAHEAD_ENV,
+                    reason: format!("`{v}` is not a whole number (for example `4`)"),
+                })?
+            }
+            _ => gate::DEFAULT_LOOKAHEAD,
+        };
         let default_image = std::env::var(DEFAULT_IMAGE_ENV)
             .ok()
             .filter(|i| !i.trim().is_empty());
@@ -177,6 +193,7 @@ impl RunOptions {
             publish_ports: true,
             reuse_networks: true,
             handle_signals: false,
+            lookahead,
         })
     }
 }
@@ -292,6 +309,8 @@ impl Runner {
         let stage = StageRun {
             docker: self.docker.clone(),
             gates: plan.steps.iter().map(|_| Default::default()).collect(),
+            lookahead: Arc::new(tokio::sync::Semaphore::new(self.options.lookahead.max(1))),
+            keep_steps: self.options.keep != Keep::Never,
             plan,
             prepared,
             guard,

@@ -1,53 +1,89 @@
-//! A container's output: split into lines per stream, passed to the observer, the last lines
-//! kept for the report.
+//! A container's output: split into lines per stream (a line longer than [`MAX_LINE`] is cut
+//! into marked pieces, so memory stays bounded whatever a step prints), masked, escaped,
+//! passed to the observer, the last lines kept for the report.
 
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
 use std::sync::Mutex;
 
 use bollard::container::LogOutput;
 use futures::{Stream, StreamExt};
 
-use super::gate::{ExitMarks, find_mark};
 use crate::report::{Event, Observer};
 
 /// Lines of output kept per step for failure messages.
 pub(crate) const TAIL_LINES: usize = 40;
+/// The longest line passed on whole; a longer one is cut into pieces of this size, each but
+/// the last ending with [`CONTINUES`].
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+/// What ends a piece of a line that was cut.
+pub(crate) const CONTINUES: &str = " [line continues]";
 
-/// Splits a byte stream into lines. Each byte is looked at once, however long the line.
-#[derive(Debug, Default)]
+/// Splits a byte stream into lines. Each byte is looked at once, however long the line, and a
+/// line longer than `max` bytes comes out in pieces (cut where a UTF-8 character starts).
+#[derive(Debug)]
 pub(crate) struct LineSplitter {
     buf: Vec<u8>,
     /// Bytes of `buf` already known to hold no newline.
     scanned: usize,
+    max: usize,
+}
+
+impl Default for LineSplitter {
+    fn default() -> Self {
+        LineSplitter {
+            buf: Vec::new(),
+            scanned: 0,
+            max: MAX_LINE,
+        }
+    }
+}
+
+/// A piece of output: a whole line, or a piece of a longer one.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    Line(&'a [u8]),
+    Cut(&'a [u8]),
 }
 
 impl LineSplitter {
-    /// Adds `bytes` and calls `each` with every line they complete (without its `\n`), until
-    /// `each` breaks.
-    pub fn push<B>(
-        &mut self,
-        bytes: &[u8],
-        mut each: impl FnMut(&[u8]) -> ControlFlow<B>,
-    ) -> ControlFlow<B> {
+    #[cfg(test)]
+    fn with_max(max: usize) -> Self {
+        LineSplitter {
+            max,
+            ..Default::default()
+        }
+    }
+
+    /// Adds `bytes` and calls `each` with every line they complete (without its `\n`), and
+    /// every piece of a line that grew past the limit.
+    pub fn push(&mut self, bytes: &[u8], mut each: impl FnMut(Piece<'_>)) {
         self.buf.extend_from_slice(bytes);
         let mut start = 0;
-        let mut flow = ControlFlow::Continue(());
-        while let Some(offset) = self.buf[self.scanned..].iter().position(|b| *b == b'\n') {
-            let end = self.scanned + offset;
-            flow = each(&self.buf[start..end]);
-            start = end + 1;
-            self.scanned = start;
-            if flow.is_break() {
-                break;
+        loop {
+            match self.buf[self.scanned..].iter().position(|b| *b == b'\n') {
+                Some(offset) if self.scanned + offset - start <= self.max => {
+                    let end = self.scanned + offset;
+                    each(Piece::Line(&self.buf[start..end]));
+                    start = end + 1;
+                    self.scanned = start;
+                }
+                _ if self.buf.len() - start > self.max => {
+                    let mut cut = start + self.max;
+                    // Back to the start of a UTF-8 character (at most three bytes).
+                    while cut > start + self.max - 3 && (self.buf[cut] & 0b1100_0000) == 0b1000_0000
+                    {
+                        cut -= 1;
+                    }
+                    each(Piece::Cut(&self.buf[start..cut]));
+                    start = cut;
+                    self.scanned = self.scanned.max(start);
+                }
+                _ => break,
             }
         }
-        if flow.is_continue() {
-            self.scanned = self.buf.len();
-        }
+        self.scanned = self.buf.len();
         self.buf.drain(..start);
         self.scanned -= start;
-        flow
     }
 
     /// What is left after the last newline.
@@ -73,92 +109,94 @@ impl Tail {
     }
 }
 
-/// Reads a container's output line by line, to its end or, with `exit_mark`, until the gate
-/// has printed its mark and the script's exit code on both streams (each stream keeps its
-/// order, so by then all of both has arrived). Returns that exit code.
+/// Reads a container's output line by line, to its end: each line masked (secrets), escaped
+/// (control characters that would move the cursor), to the observer and the tail.
 pub(crate) async fn pump_lines(
     mut stream: impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + Unpin,
     step: &str,
     observer: &dyn Observer,
     tail: &Mutex<Tail>,
-    exit_mark: Option<&str>,
     masks: &[String],
-) -> Option<i64> {
+) {
     let mut splitters: [LineSplitter; 2] = Default::default();
-    let mut marks = ExitMarks::default();
-    let emit = |line: &[u8]| {
-        let line = String::from_utf8_lossy(line);
-        let line = crate::mask::apply(line.trim_end_matches('\r'), masks);
-        let line = line.as_ref();
-        observer.on_event(&Event::Output { step, line });
-        tail.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(line.to_string());
+    let emit = |bytes: &[u8], cut: bool| {
+        let text = String::from_utf8_lossy(bytes);
+        let text = crate::mask::apply(text.trim_end_matches('\r'), masks);
+        let text = crate::report::escape_controls(&text);
+        let line = if cut {
+            format!("{text}{CONTINUES}")
+        } else {
+            text.into_owned()
+        };
+        observer.on_event(&Event::Output { step, line: &line });
+        tail.lock().unwrap_or_else(|e| e.into_inner()).push(line);
     };
     while let Some(Ok(chunk)) = stream.next().await {
         let (which, bytes) = match chunk {
             LogOutput::StdErr { message } => (1, message),
             other => (0, other.into_bytes()),
         };
-        let flow = splitters[which].push(&bytes, |line| {
-            if let Some((before, code)) = exit_mark.and_then(|m| find_mark(line, m)) {
-                if !before.is_empty() {
-                    emit(before);
-                }
-                if let Some(code) = marks.seen(which, code) {
-                    return ControlFlow::Break(code);
-                }
-            } else {
-                emit(line);
-            }
-            ControlFlow::Continue(())
+        splitters[which].push(&bytes, |piece| match piece {
+            Piece::Line(l) => emit(l, false),
+            Piece::Cut(l) => emit(l, true),
         });
-        if let ControlFlow::Break(code) = flow {
-            return Some(code);
-        }
     }
     for rest in splitters.into_iter().filter_map(LineSplitter::rest) {
-        emit(&rest);
+        emit(&rest, false);
     }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn split(chunks: &[&str]) -> (Vec<String>, Option<Vec<u8>>) {
-        let mut s = LineSplitter::default();
+    fn split_with(s: &mut LineSplitter, chunks: &[&str]) -> Vec<String> {
         let mut lines = Vec::new();
         for c in chunks {
-            let _ = s.push::<()>(c.as_bytes(), |l| {
-                lines.push(String::from_utf8_lossy(l).into_owned());
-                ControlFlow::Continue(())
+            s.push(c.as_bytes(), |p| {
+                lines.push(match p {
+                    Piece::Line(l) => String::from_utf8_lossy(l).into_owned(),
+                    Piece::Cut(l) => format!("{}+", String::from_utf8_lossy(l)),
+                });
             });
         }
-        (lines, s.rest())
+        lines
     }
 
     #[test]
     fn lines_across_chunks() {
-        let (lines, rest) = split(&["a\nb", "c\n\nd", "e"]);
-        assert_eq!(lines, ["a", "bc", ""]);
-        assert_eq!(rest.as_deref(), Some(&b"de"[..]));
-        assert_eq!(split(&["x\n"]).1, None);
+        let mut s = LineSplitter::default();
+        assert_eq!(
+            split_with(&mut s, &["a\nb", "c\n\nd", "e"]),
+            ["a", "bc", ""]
+        );
+        assert_eq!(s.rest().as_deref(), Some(&b"de"[..]));
     }
 
     #[test]
-    fn a_break_keeps_the_rest() {
+    fn long_lines_come_in_pieces_cut_between_characters() {
+        let mut s = LineSplitter::with_max(4);
+        assert_eq!(
+            split_with(&mut s, &["abcdefghij\nxy", "z\n"]),
+            ["abcd+", "efgh+", "ij", "xyz"]
+        );
+        let mut s = LineSplitter::with_max(4);
+        // `é` is two bytes: never split in the middle.
+        assert_eq!(split_with(&mut s, &["abcé", "fg"]), ["abc+"]);
+        assert_eq!(s.rest().as_deref(), Some("éfg".as_bytes()));
+    }
+
+    #[test]
+    fn memory_stays_bounded_for_a_line_without_end() {
         let mut s = LineSplitter::default();
-        let flow = s.push(b"one\ntwo\nthree", |l| {
-            if l == b"one" {
-                ControlFlow::Break(1)
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        assert_eq!(flow, ControlFlow::Break(1));
-        assert_eq!(s.rest().as_deref(), Some(&b"two\nthree"[..]));
+        let chunk = vec![b'x'; 8192];
+        let mut pieces = 0;
+        for _ in 0..1000 {
+            s.push(&chunk, |_| pieces += 1);
+            assert!(s.buf.len() <= MAX_LINE);
+        }
+        // A full piece is passed on once more follows it (it may be the whole line).
+        assert_eq!(pieces, (8192 * 1000 - 1) / MAX_LINE);
     }
 
     #[test]

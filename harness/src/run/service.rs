@@ -50,7 +50,7 @@ impl StageRun {
         tail: &Mutex<Tail>,
     ) -> Result<Ended, Error> {
         let creating = Instant::now();
-        let id = self.create(step, None).await?;
+        let id = self.create_and_start(step).await?;
         self.state().timings.start_services += creating.elapsed();
         let budget = readiness_budget(step.timeout, step.healthcheck.as_ref(), self.ready_timeout);
         let ready_by = creating + budget;

@@ -12,7 +12,7 @@ use futures::{FutureExt, TryFutureExt};
 use tokio::io::AsyncWriteExt;
 
 use super::container::Removals;
-use super::gate::{Gated, exit_mark};
+use super::gate::{GateCell, Gated};
 use super::output::{Tail, pump_lines};
 use super::prepare::Prepared;
 use super::schedule::{Start, batches};
@@ -43,7 +43,12 @@ pub(crate) struct StageRun {
     pub ready_timeout: std::time::Duration,
     pub state: Mutex<RunState>,
     /// Per step: its container, started ahead of its turn and waiting at the gate.
-    pub gates: Vec<tokio::sync::OnceCell<Mutex<Option<Gated>>>>,
+    pub gates: Vec<GateCell>,
+    /// Places for containers waiting at their gates ahead of their turn.
+    pub lookahead: Arc<tokio::sync::Semaphore>,
+    /// Finished steps' containers are kept for `PIPELINE_TEST_KEEP` (removed with the rest
+    /// at teardown, or kept).
+    pub keep_steps: bool,
     pub removals: Removals,
 }
 
@@ -151,8 +156,7 @@ impl StageRun {
         let observer = self.observer.as_ref();
         let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) =
             match self.take_gated(step).await {
-                Some(Gated { id, attached }) => {
-                    let mark = exit_mark(self.guard.run_id(), step.index);
+                Some(Ok(Gated { id, attached, .. })) => {
                     let wait_id = id.clone();
                     let work = async move {
                         let AttachContainerResults { output, mut input } = attached;
@@ -162,24 +166,15 @@ impl StageRun {
                             .await
                             .map_err(|err| bollard::errors::Error::IOError { err })?;
                         let _ = input.shutdown().await;
-                        match pump_lines(
-                            output,
-                            &step.name,
-                            observer,
-                            tail,
-                            Some(&mark),
-                            &self.plan.masks,
-                        )
-                        .await
-                        {
-                            Some(code) => Ok(code),
-                            None => wait_exit(docker, &wait_id).await,
-                        }
+                        pump_lines(output, &step.name, observer, tail, &self.plan.masks).await;
+                        // The output ended with the script: its exit code, from the engine.
+                        wait_exit(docker, &wait_id).await
                     };
                     (id, work.boxed())
                 }
+                Some(Err(e)) => return Err(e),
                 None => {
-                    let id = self.create(step, None).await?;
+                    let id = self.create_and_start(step).await?;
                     let container = id.clone();
                     let work = async move {
                         let logs = LogsOptionsBuilder::default()
@@ -189,7 +184,7 @@ impl StageRun {
                             .build();
                         let stream = docker.logs(&container, Some(logs));
                         let lines =
-                            pump_lines(stream, &step.name, observer, tail, None, &self.plan.masks);
+                            pump_lines(stream, &step.name, observer, tail, &self.plan.masks);
                         tokio::join!(lines, wait_exit(docker, &container)).1
                     };
                     (id, work.boxed())
@@ -199,7 +194,9 @@ impl StageRun {
             Some(t) => tokio::time::timeout(t, work).map_err(|_| t).await,
             None => Ok(work.await),
         };
-        self.removals.remove_soon(docker, id);
+        if !self.keep_steps {
+            self.removals.remove_soon(docker, id);
+        }
         let code = match exit {
             Err(after) => {
                 return Ok(Ended {
