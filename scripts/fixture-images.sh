@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds stand-in images for `redis`, `mysql:8.0` and a Drone-style plugin (`plugins/env`, which
-# prints its PLUGIN_* settings) from Debian packages, for machines that cannot pull from a
-# registry. Idempotent: an image whose recipe has not changed is kept.
+# Builds stand-in images for `redis`, `mysql:8.0`, a Drone-style plugin (`plugins/env`, which
+# prints its PLUGIN_* settings) and an image without a shell (`no-shell`) from Debian packages,
+# for machines that cannot pull from a registry. Idempotent: an image whose recipe has not changed is kept.
 #
 # The last line printed is the value for PIPELINE_TEST_IMAGES, which maps the public names a
 # pipeline uses onto these images:
@@ -106,9 +106,12 @@ build mysql "$prefix/mysql:8.0" &
 mysql_pid=$!
 build plugin-env "$prefix/plugin-env:1" &
 plugin_pid=$!
+build no-shell "$prefix/no-shell:1" &
+noshell_pid=$!
 wait "$redis_pid" || die "building the redis image failed"
 wait "$mysql_pid" || die "building the mysql image failed"
 wait "$plugin_pid" || die "building the plugin-env image failed"
+wait "$noshell_pid" || die "building the no-shell image failed"
 docker image prune -f --filter "label=pipeline-test.fixture-hash" --filter dangling=true >/dev/null 2>&1 || true
 
-echo "redis=$prefix/redis:7,mysql:8.0=$prefix/mysql:8.0,plugins/env=$prefix/plugin-env:1"
+echo "redis=$prefix/redis:7,mysql:8.0=$prefix/mysql:8.0,plugins/env=$prefix/plugin-env:1,no-shell=$prefix/no-shell:1"

@@ -434,3 +434,36 @@ fn every_problem_is_reported_at_once() {
     assert!(found[2].starts_with("15:18 invalid duration"));
     assert!(diags.to_string().contains("3 problems in many.yaml"));
 }
+case!(
+    env_name_with_an_equals_sign,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          envs: {\"A=B\": x}\n"
+    ),
+    "11:18",
+    "`A=B` is not an environment variable name"
+);
+case!(
+    nul_byte_in_an_env_value,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          envs: {A: \"x\\0y\"}\n"
+    ),
+    "11:21",
+    "`A` holds a NUL byte (`\\0`)"
+);
+case!(
+    nul_byte_in_a_script,
+    with_steps(
+        "      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: \"echo \\0\"\n"
+    ),
+    "11:19",
+    "`script` holds a NUL byte (`\\0`)"
+);
+case!(
+    a_hostname_longer_than_63_characters,
+    with_steps(&format!(
+        "      - name: {}\n        type: run\n        spec:\n          container: alpine\n          script: 'true'\n",
+        "a".repeat(70)
+    )),
+    "7:15",
+    "the hostname of this step, `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa`, has 70 characters: a DNS name stops at 63"
+);

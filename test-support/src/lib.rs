@@ -20,7 +20,7 @@ use bollard::query_parameters::{
 use pipeline_test_harness::ImageMap;
 
 /// The stand-in images `scripts/fixture-images.sh` builds, under the names tests use.
-pub const DEFAULT_IMAGES: &str = "redis=pipeline-test-fixtures/redis:7,mysql:8.0=pipeline-test-fixtures/mysql:8.0,plugins/env=pipeline-test-fixtures/plugin-env:1";
+pub const DEFAULT_IMAGES: &str = "redis=pipeline-test-fixtures/redis:7,mysql:8.0=pipeline-test-fixtures/mysql:8.0,plugins/env=pipeline-test-fixtures/plugin-env:1,no-shell=pipeline-test-fixtures/no-shell:1";
 
 /// The label every resource of the harness carries.
 pub const MANAGED: &str = "pipeline-test.managed=true";

@@ -121,6 +121,26 @@ impl Ctx<'_> {
                 }
             }
         }
+        if candidates[0].len() > 63 && !step.matrix.is_empty() {
+            // A matrix copy's generated name: cut, as the author wrote no such name.
+            candidates[0].truncate(63);
+        }
+        if candidates[0].len() > 63 {
+            self.diags.push(
+                Diagnostic::new(
+                    label.span,
+                    format!(
+                        "the hostname of this step, `{}`, has {} characters: a DNS name stops at 63",
+                        candidates[0],
+                        candidates[0].len()
+                    ),
+                )
+                .with_label("other steps could not reach it by name")
+                .with_help("give the step a shorter `name`, or an `id` of at most 63 letters and digits"),
+            );
+            return;
+        }
+        candidates.retain(|c| c.len() <= 63);
         let who = step.display_name();
         for host in &candidates {
             if let Some((other, line)) = self.hosts.get(host) {

@@ -100,6 +100,15 @@ fn step_notes(step: &Step, out: &mut Vec<Diagnostic>) {
             if let Some(c) = &b.container {
                 container_notes(c, out);
             }
+            let host = b
+                .container
+                .as_ref()
+                .and_then(|c| c.network_mode.as_ref().or(c.network.as_ref()))
+                .or(b.network.as_ref())
+                .filter(|n| n.value == "host");
+            if let Some(n) = host {
+                out.push(note(n.span, "with the host's network, this service listens on every interface of this machine, not only 127.0.0.1, and other steps reach it at the host's address, not its name"));
+            }
             if let Some(p) = b.ports.first() {
                 out.push(note(
                     p.span,

@@ -93,6 +93,14 @@ impl<'n> Fields<'n> {
     }
 }
 
+/// A NUL byte in a value: no program can receive one (in its arguments, environment or a
+/// script), so the engine would refuse the step.
+fn nul_byte(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(span, format!("`{what}` holds a NUL byte (`\\0`)"))
+        .with_label("no program can receive a NUL byte")
+        .with_help("remove the `\\0` escape from the string")
+}
+
 /// The v1 spelling of a key from the older Harness (NextGen) format, when there is one.
 fn v1_spelling(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -191,6 +199,10 @@ pub(super) fn string(
     let node = node?;
     match &node.value {
         Value::Null => None,
+        Value::Scalar { text, .. } if text.contains('\0') => {
+            diags.push(nul_byte(node.span, what));
+            None
+        }
         Value::Scalar { text, .. } => Some(Spanned::new(text.to_string(), node.span)),
         _ => {
             diags.push(
@@ -406,6 +418,14 @@ pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> En
     f.used.fill(true);
     for (k, v) in f.entries {
         let Some(name) = k.as_scalar() else { continue };
+        if name.is_empty() || name.contains('=') || name.contains('\0') {
+            diags.push(
+                Diagnostic::new(k.span, format!("`{}` is not an environment variable name", name.replace('\0', "\\0")))
+                    .with_label(if name.is_empty() { "empty" } else { "a name cannot hold `=` or a NUL byte" })
+                    .with_help("names are letters, digits and `_`; with `=` inside, `A=B: x` would set `A` to `B=x`"),
+            );
+            continue;
+        }
         let value = match &v.value {
             Value::Null => String::new(),
             Value::Scalar { text, plain: true } if yaml11_type(text).is_some() => {
@@ -420,6 +440,10 @@ pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> En
                     .with_label("Gitness refuses the whole file for this")
                     .with_help(format!("quote it: `{name}: \"{text}\"`")),
                 );
+                continue;
+            }
+            Value::Scalar { text, .. } if text.contains('\0') => {
+                diags.push(nul_byte(v.span, name));
                 continue;
             }
             Value::Scalar { text, .. } => text.to_string(),
