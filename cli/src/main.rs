@@ -338,14 +338,23 @@ async fn run(
             ExitCode::SUCCESS
         }
     };
-    tokio::select! {
-        code = work => code,
-        signal = shutdown_signal() => {
-            // Dropping `work` dropped the run's guard, which removed its resources.
-            eprintln!("pipeline-test: {signal}: stopped; the run's containers, network and volumes were removed");
-            ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
-        }
+    let signal = tokio::select! {
+        code = work => return code,
+        signal = shutdown_signal() => signal,
+    };
+    // Dropping `work` dropped the run's guard, which removed its resources (or said why not,
+    // above). Say "removed" only when the engine agrees.
+    match runner.leftovers().await {
+        Ok(left) if left.is_empty() => eprintln!(
+            "pipeline-test: {signal}: stopped; the run's containers, network and volumes were removed"
+        ),
+        Ok(left) => eprintln!(
+            "pipeline-test: {signal}: stopped, but these are left: {}; the next run removes them, or: docker rm -f -v $(docker ps -aq --filter label=pipeline-test.managed)",
+            left.join(", ")
+        ),
+        Err(e) => eprintln!("pipeline-test: {signal}: stopped; could not check what is left: {e}"),
     }
+    ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
 }
 
 /// Resolves on SIGINT or SIGTERM with the signal's name.

@@ -321,3 +321,53 @@ fn forty_runs_at_once_all_pass_and_leave_nothing() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn sigint_in_a_long_stage_of_quick_steps_leaves_no_network() {
+    // Steps finish, and their containers are being removed, while teardown starts.
+    let mut steps = String::new();
+    for i in 0..400 {
+        steps.push_str(&format!(
+            "      - {{name: q{i}, type: run, spec: {{container: redis, script: echo step {i}}}}}\n"
+        ));
+    }
+    let file = write(
+        "many-quick.yaml",
+        &format!(
+            "kind: pipeline\nspec:\n  stages:\n  - name: many\n    type: ci\n    spec:\n      steps:\n{steps}"
+        ),
+    );
+    let mut child = bin()
+        .args(["run", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l == "[q30] step 30" => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the run ended early"),
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    signal(&child, "-INT");
+    let status = wait_exit(&mut child);
+    let err = err.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_eq!(owned_by(child.id()), 0, "{:?}", owners());
+    assert!(
+        err.contains("SIGINT: stopped; the run's containers, network and volumes were removed"),
+        "{err}"
+    );
+}

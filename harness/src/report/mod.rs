@@ -344,10 +344,16 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
             }
         }
         if needs(c) {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
             match c {
                 '\r' => out.push_str("\\r"),
                 '\n' => out.push_str("\\n"),
-                c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c if (c as u32) < 0x100 => {
+                    let b = c as u32 as usize;
+                    out.push_str("\\x");
+                    out.push(HEX[b >> 4] as char);
+                    out.push(HEX[b & 15] as char);
+                }
                 c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             }
         } else {

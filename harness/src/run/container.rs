@@ -297,19 +297,40 @@ impl StageRun {
 }
 
 /// Removals of finished steps' containers, running in the background until the stage ends.
+/// Each container has one owner at a time: a removal takes it out of the run's record of
+/// containers (into `removing`) and gives it back only if it failed.
 #[derive(Debug, Default)]
 pub(crate) struct Removals(Mutex<Vec<tokio::task::JoinHandle<()>>>);
 
 impl Removals {
     /// Kills and removes container `id` in the background.
-    pub fn remove_soon(&self, docker: &Docker, id: String) {
+    pub fn remove_soon(
+        &self,
+        docker: &Docker,
+        id: String,
+        resources: std::sync::Arc<Mutex<crate::teardown::Resources>>,
+    ) {
+        {
+            let mut r = resources.lock().unwrap_or_else(|e| e.into_inner());
+            r.containers.retain(|c| *c != id);
+            r.removing.push(id.clone());
+        }
         let docker = docker.clone();
         let handle = tokio::spawn(async move {
             let opts = RemoveContainerOptionsBuilder::default()
                 .force(true)
                 .v(true)
                 .build();
-            let _ = docker.remove_container(&id, Some(opts)).await;
+            let removed = match docker.remove_container(&id, Some(opts)).await {
+                Ok(()) => true,
+                Err(e) => crate::docker::is_not_found(&e),
+            };
+            let mut r = resources.lock().unwrap_or_else(|e| e.into_inner());
+            r.removing.retain(|c| *c != id);
+            if !removed {
+                // Back to teardown, which reports what the engine says.
+                r.containers.push(id);
+            }
         });
         self.0
             .lock()

@@ -240,6 +240,54 @@ impl Runner {
         })
     }
 
+    /// What this process created that still exists (containers and networks, by their owner
+    /// label), as `kind name` strings: after an interrupted run, empty when everything was
+    /// really removed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Docker`] when the engine cannot list them.
+    pub async fn leftovers(&self) -> Result<Vec<String>, Error> {
+        let label = format!("{}={}", crate::OWNER_LABEL, crate::docker::OWNER.as_str());
+        let filters = std::collections::HashMap::from([("label".to_string(), vec![label])]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                bollard::query_parameters::ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| crate::docker::engine_error("list containers", e))?;
+        let networks = self
+            .docker
+            .list_networks(Some(
+                bollard::query_parameters::ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| crate::docker::engine_error("list networks", e))?;
+        let mut out: Vec<String> = containers
+            .into_iter()
+            .filter_map(|c| {
+                c.names?
+                    .first()
+                    .map(|n| format!("container {}", n.trim_start_matches('/')))
+            })
+            .collect();
+        // Networks kept in this runner's pool for the next stage are not left over.
+        out.extend(
+            networks
+                .into_iter()
+                .filter_map(|n| n.name)
+                .filter(|n| !network::pooled(n))
+                .map(|n| format!("network {n}")),
+        );
+        Ok(out)
+    }
+
     /// The options this runner was made with.
     pub fn options(&self) -> &RunOptions {
         &self.options

@@ -163,6 +163,11 @@ pub(crate) fn give(network: String) -> bool {
     true
 }
 
+/// True when `network` waits in the pool for the next stage.
+pub(crate) fn pooled(network: &str) -> bool {
+    pool().free.iter().any(|n| n == network)
+}
+
 /// Takes every pooled network out of the pool (for cleanup on a signal).
 pub(crate) fn drain() -> Vec<String> {
     std::mem::take(&mut pool().free)

@@ -195,7 +195,8 @@ impl StageRun {
             None => Ok(work.await),
         };
         if !self.keep_steps {
-            self.removals.remove_soon(docker, id);
+            self.removals
+                .remove_soon(docker, id, self.guard.resources());
         }
         let code = match exit {
             Err(after) => {

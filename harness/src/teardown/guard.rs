@@ -52,6 +52,11 @@ impl Guard {
         self.keep.keeps(failed)
     }
 
+    /// The run's record of its resources, shared with the per-step removals.
+    pub fn resources(&self) -> Arc<Mutex<Resources>> {
+        self.resources.clone()
+    }
+
     /// Records a resource; call it as soon as the engine has created it.
     pub fn track(&self, f: impl FnOnce(&mut Resources)) {
         f(&mut self.resources.lock().unwrap_or_else(|e| e.into_inner()));

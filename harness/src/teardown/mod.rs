@@ -22,6 +22,10 @@ pub(crate) use sweep::sweep;
 #[derive(Debug, Default)]
 pub(crate) struct Resources {
     pub containers: Vec<String>,
+    /// Containers a finished step's removal owns while it runs: teardown waits for them
+    /// instead of removing them a second time at once (which can leave Docker with a network
+    /// it will not remove).
+    pub removing: Vec<String>,
     pub volumes: Vec<String>,
     pub network: Option<String>,
 }

@@ -12,6 +12,11 @@ use crate::docker::{RUN_LABEL, containers_labelled, is_not_found, remove_contain
 /// After a dropped run's containers are removed, how long before looking again for one whose
 /// create was in flight.
 pub(crate) const LATE_CREATE_RECHECK: Duration = Duration::from_millis(500);
+/// How long teardown waits for a finished step's removal, already under way, before it removes
+/// that container itself (the removal's task may have been cut short).
+const IN_FLIGHT_REMOVAL_WAIT: Duration = Duration::from_secs(15);
+/// How often teardown looks whether those containers are gone.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 /// How many times removing a network is tried while the engine detaches its endpoints.
 const NETWORK_REMOVAL_TRIES: u32 = 20;
 /// The pause after the first failed try; the n-th pause is n times this.
@@ -51,6 +56,29 @@ pub(crate) async fn remove_all(
         return report;
     }
     let mut containers = resources.containers;
+    // Containers whose removal is under way have that one owner: wait for it, and remove only
+    // what is still there after a while (its task was cut short). Never two removals at once.
+    if !resources.removing.is_empty() {
+        let deadline = tokio::time::Instant::now() + IN_FLIGHT_REMOVAL_WAIT;
+        let mut left = resources.removing.clone();
+        while !left.is_empty() && tokio::time::Instant::now() < deadline {
+            let present = join_all(left.iter().map(|id| docker.inspect_container(id, None))).await;
+            left = left
+                .into_iter()
+                .zip(present)
+                .filter(|(_, r)| !matches!(r, Err(e) if is_not_found(e)))
+                .map(|(id, _)| id)
+                .collect();
+            if !left.is_empty() {
+                tokio::time::sleep(IN_FLIGHT_POLL).await;
+            }
+        }
+        for id in left {
+            if !containers.contains(&id) {
+                containers.push(id);
+            }
+        }
+    }
     // Stragglers: anything of this run not recorded (a create cut short by a panic or a
     // cancelled future). On the normal path every create returned and was recorded.
     if !complete {
