@@ -6,22 +6,27 @@
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pipeline_test::harness::{Pipeline, PrintObserver, RunOptions, Runner};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let dir = env!("CARGO_MANIFEST_DIR");
     let pipeline = Pipeline::from_path(format!("{dir}/examples/seed/communication.yaml"))?;
     let mut options = RunOptions::from_env(dir)?;
     options.observer = Arc::new(PrintObserver);
     let runner = Runner::connect(options).await?;
 
-    // Run the steps, keeping the services up.
+    // Run the steps, keeping the services up. (An error returned from here on still tears the
+    // stage down: dropping `running` does.)
     let running = runner.start_stage(&pipeline, 0).await?;
-    if running.passed() {
+    let talked = async {
+        if !running.passed() {
+            return Ok(());
+        }
         running.wait_for_ports(Duration::from_secs(60)).await?;
         let addr = running
             .service("cache")
@@ -36,9 +41,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await??;
         println!("cache at {addr} answered {}", reply.trim());
+        Ok::<_, Box<dyn std::error::Error>>(())
     }
+    .await;
 
-    // Tear down and report.
+    // Tear down and report, on every path; the runner is dropped on return, which removes the
+    // networks it kept for reuse (`std::process::exit` would skip that).
     let report = running.finish().await;
-    std::process::exit(if report.passed() { 0 } else { 1 });
+    talked?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

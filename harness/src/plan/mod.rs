@@ -218,7 +218,7 @@ pub struct PlanOptions {
 /// let plan = plan_stage(&pipeline, 0, &PlanOptions::default());
 /// assert_eq!(plan.steps[0].kind, StepKind::Service);
 /// assert_eq!(plan.steps[1].entrypoint.as_deref(), Some(&["/bin/sh".to_string()][..]));
-/// assert_eq!(plan.steps[1].cmd.as_deref(), Some(&["/pipeline-test/script".to_string()][..]));
+/// assert_eq!(plan.steps[1].cmd.as_ref().unwrap()[1], "/bin/sh /pipeline-test/script; exit $?");
 /// assert!(plan.steps[1].script.as_deref().unwrap().contains("redis-cli -h cache ping"));
 /// ```
 pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> StagePlan {

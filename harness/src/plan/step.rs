@@ -182,9 +182,15 @@ impl Planner<'_> {
             }
         }
         if p.script.is_some() {
-            // The script itself is uploaded to SCRIPT_PATH before the container starts.
-            p.entrypoint = Some(vec![shell_path(shell).to_string()]);
-            p.cmd = Some(vec![super::SCRIPT_PATH.to_string()]);
+            // The script itself is uploaded to SCRIPT_PATH before the container starts. It
+            // runs as a child of the container's first process, not as that process: a
+            // process 1 ignores signals it has no handler for (`kill -9 $$` would do nothing).
+            let sh = shell_path(shell);
+            p.entrypoint = Some(vec![sh.to_string()]);
+            p.cmd = Some(vec![
+                "-c".to_string(),
+                format!("{sh} {}; exit $?", super::SCRIPT_PATH),
+            ]);
         }
         p.resolved_image = self.options.images.resolve(&p.image);
         p.env = self.environment(&p, step_envs);

@@ -1,9 +1,9 @@
 //! Run steps' containers started ahead of their turn, each held at a gate.
 //!
-//! The gate is the step's own shell reading one line of standard input: on `run` it becomes
-//! the shell running the step's script (uploaded as a file before the container started), so
-//! the container's exit code is the script's, read from the engine once the container stops:
-//! nothing the script prints can change it. On anything else (end of input: the harness went
+//! The gate is the step's own shell reading one line of standard input: on `run` it runs the
+//! step's script (uploaded as a file before the container started) and exits with its status,
+//! so the container's exit code is the script's, read from the engine once the container
+//! stops: nothing the script prints can change it. On anything else (end of input: the harness went
 //! away) it exits without running the script.
 //!
 //! At most a few containers wait at their gates at once ([`RunOptions::lookahead`]
@@ -40,7 +40,9 @@ pub(crate) fn gate_command(step: &PlannedStep) -> Option<Vec<String>> {
         vec![
             shell.clone(),
             "-c".into(),
-            format!("read -r go && [ \"$go\" = run ] && exec {shell} {SCRIPT_PATH}"),
+            // The script runs as a child (a process 1 ignores signals it has no handler
+            // for), and its status is the container's exit code.
+            format!("read -r go && [ \"$go\" = run ] || exit 1; {shell} {SCRIPT_PATH}; exit $?"),
         ]
     })
 }
@@ -151,7 +153,7 @@ mod tests {
             [
                 "/bin/bash",
                 "-c",
-                "read -r go && [ \"$go\" = run ] && exec /bin/bash /pipeline-test/script"
+                "read -r go && [ \"$go\" = run ] || exit 1; /bin/bash /pipeline-test/script; exit $?"
             ]
         );
     }
