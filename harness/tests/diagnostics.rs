@@ -51,3 +51,15 @@ fn warnings_and_notes_of_a_valid_file() {
         pipeline_test_harness::Diagnostics::new(file, resolved.warnings).to_string()
     );
 }
+
+#[test]
+fn a_service_on_the_hosts_network_gets_a_note() {
+    let yaml = "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - name: web\n        type: background\n        spec:\n          container: {image: nginx, network_mode: host}\n";
+    let p = Pipeline::parse(&SourceFile::new("ci/stage.yaml", yaml)).unwrap();
+    let note = p
+        .warnings
+        .iter()
+        .find(|d| d.message.contains("every interface"))
+        .expect("a note about the host's network");
+    assert_eq!(note.span.start.to_string(), "10:51");
+}

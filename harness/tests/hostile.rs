@@ -180,3 +180,35 @@ async fn steps_queued_behind_a_slow_one_keep_at_most_the_look_ahead_waiting() {
     assert!(most >= 1, "the look-ahead is used");
     assert_nothing_left(&report.run_id).await;
 }
+
+#[tokio::test]
+async fn keep_keeps_every_container_of_the_run_and_names_only_that_run() {
+    let yaml = stage(
+        "      - name: cache\n        type: background\n        spec:\n          container: redis\n      - name: \"one\\e[2J\"\n        type: run\n        spec:\n          container: redis\n          script: echo one\n      - name: two\n        type: run\n        spec:\n          container: redis\n          script: echo two\n",
+    );
+    let observer = Arc::new(CollectObserver::default());
+    let mut opts = options(observer.clone());
+    opts.keep = pipeline_test_harness::Keep::Always;
+    let runner = Runner::connect(opts).await.unwrap();
+    let report = tokio::time::timeout(BOUND, runner.run_stage(&pipeline(&yaml), 0))
+        .await
+        .expect("the run ended")
+        .unwrap();
+    let label = format!("pipeline-test.run={}", report.run_id);
+    let kept = pipeline_test_support::labelled(&label);
+    let containers = kept.iter().filter(|r| r.kind == "container").count();
+    let lines = observer.take();
+    pipeline_test_support::remove(&kept);
+    assert_eq!(
+        containers, 3,
+        "the service and both steps are kept: {kept:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("--filter label={label}"))),
+        "the hint removes only this run: {lines:#?}"
+    );
+    assert_eq!(report.steps[1].name, "one\\x1b[2J", "names are escaped too");
+    assert_nothing_left(&report.run_id).await;
+}

@@ -41,7 +41,8 @@ impl Planner<'_> {
 
     fn step(&self, step: &Step) -> PlannedStep {
         let index = self.steps.len();
-        let name = step.display_name();
+        // What people read: a name cannot move the cursor or rewrite the terminal.
+        let name = crate::report::escape_controls(&step.display_name()).into_owned();
         let mut p = PlannedStep {
             index,
             name: name.clone(),
