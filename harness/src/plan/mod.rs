@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+mod env;
 mod mount;
 mod step;
 

@@ -7,6 +7,7 @@
 mod container;
 mod gate;
 mod network;
+mod options;
 mod output;
 mod prepare;
 mod running;
@@ -16,12 +17,16 @@ mod state;
 mod step;
 mod wait;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
+pub use gate::DEFAULT_LOOKAHEAD;
+pub use options::{
+    DEFAULT_IMAGE_ENV, KEEP_ENV, LOOKAHEAD_ENV, READY_TIMEOUT_ENV, RunOptions, WORKSPACE_PATH_ENV,
+    Workspace,
+};
 pub use running::RunningStage;
 pub use wait::DEFAULT_READY_TIMEOUT;
 
@@ -34,169 +39,10 @@ use self::state::RunState;
 use self::step::StageRun;
 use crate::Error;
 use crate::docker::{connect, new_run_id};
-use crate::plan::{PlanOptions, plan_stage};
-use crate::report::{Event, Observer, PrintObserver, StageReport, Timings};
+use crate::plan::plan_stage;
+use crate::report::{Event, StageReport, Timings};
 use crate::spec::Pipeline;
 use crate::teardown::{Guard, Keep};
-
-/// Set (to anything but empty, `0`, `false` or `no`) to keep every resource of a run.
-pub const KEEP_ENV: &str = "PIPELINE_TEST_KEEP";
-/// A service's readiness budget, when it has none of its own (`90s`, `2m`).
-pub const READY_TIMEOUT_ENV: &str = "PIPELINE_TEST_READY_TIMEOUT";
-/// Where the workspace is mounted in the containers, instead of `/gitness`.
-pub const WORKSPACE_PATH_ENV: &str = "PIPELINE_TEST_WORKSPACE_PATH";
-/// How many run steps' containers may wait, started, ahead of their turn.
-pub const LOOKAHEAD_ENV: &str = "PIPELINE_TEST_LOOKAHEAD";
-/// The image of run and script steps that name none (Harness Cloud runs them on its VM).
-pub const DEFAULT_IMAGE_ENV: &str = "PIPELINE_TEST_DEFAULT_IMAGE";
-
-/// What the workspace of a stage holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Workspace {
-    /// A host directory, bind-mounted: the root of the git repository holding the pipeline
-    /// file (the file's directory outside a repository).
-    Directory(PathBuf),
-    /// A fresh, empty volume, removed with the run.
-    Volume,
-}
-
-/// How to run stages.
-///
-/// Made by [`RunOptions::from_env`]; its fields may be changed afterwards, and more may come
-/// (it is `#[non_exhaustive]`).
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct RunOptions {
-    /// Image map, workspace path, extra environment.
-    pub plan: PlanOptions,
-    /// What the workspace holds.
-    pub workspace: Workspace,
-    /// The build the pipeline runs for: `build.*`, `repo.*`, inputs, secrets, plugin images.
-    pub context: crate::context::BuildContext,
-    /// Which runs' resources are kept instead of removed (`PIPELINE_TEST_KEEP`).
-    pub keep: Keep,
-    /// A service's readiness budget unless it has one of its own (its `timeout`, or a health
-    /// check that takes longer): `PIPELINE_TEST_READY_TIMEOUT`, by default
-    /// [`DEFAULT_READY_TIMEOUT`].
-    pub ready_timeout: Duration,
-    /// Who hears about the run as it goes.
-    pub observer: Arc<dyn Observer>,
-    /// Publish the services' ports on 127.0.0.1 (for [`crate::service::Service::addr`]).
-    /// The command line turns it off: nothing outside the stage talks to the services there.
-    pub publish_ports: bool,
-    /// Reuse networks from one stage to the next while a runner is alive (see the README's
-    /// speed section); off, every stage creates and removes its own.
-    pub reuse_networks: bool,
-    /// On SIGINT or SIGTERM, remove every running stage's resources and exit with 130 or 143
-    /// (for test binaries; off by default, since it takes over those signals).
-    pub handle_signals: bool,
-    /// How many run steps' containers may wait, started, ahead of their turn
-    /// (`PIPELINE_TEST_LOOKAHEAD`, by default 4): more makes long sequences of quick steps
-    /// faster, and costs idle containers.
-    pub lookahead: usize,
-}
-
-impl std::fmt::Debug for RunOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions")
-            .field("plan", &self.plan)
-            .field("workspace", &self.workspace)
-            .field("context", &self.context)
-            .field("keep", &self.keep)
-            .field("ready_timeout", &self.ready_timeout)
-            .field("publish_ports", &self.publish_ports)
-            .field("reuse_networks", &self.reuse_networks)
-            .field("handle_signals", &self.handle_signals)
-            .field("lookahead", &self.lookahead)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RunOptions {
-    /// Options from the environment: `PIPELINE_TEST_IMAGES`, `PIPELINE_TEST_KEEP`,
-    /// `PIPELINE_TEST_WORKSPACE_PATH`, `PIPELINE_TEST_DEFAULT_IMAGE`, inputs, secrets and
-    /// plugin images (`PIPELINE_TEST_INPUT_*`, `PIPELINE_TEST_SECRET_*`,
-    /// `PIPELINE_TEST_PLUGINS`). `dir` is the pipeline file's directory: the build context
-    /// comes from the git repository holding it, whose root is the workspace (`dir` itself
-    /// outside a repository). Events are printed.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidEnv`] for a malformed variable.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pipeline_test_harness::{RunOptions, Workspace};
-    /// let options = RunOptions::from_env("/").unwrap();
-    /// assert_eq!(options.workspace, Workspace::Directory("/".into()));
-    /// assert_eq!(options.context.event, "manual");
-    /// ```
-    pub fn from_env(dir: impl Into<PathBuf>) -> Result<Self, Error> {
-        let images = crate::images::ImageMap::from_env()?;
-        let keep = match std::env::var(KEEP_ENV) {
-            Ok(v) => Keep::parse(&v).ok_or_else(|| Error::InvalidEnv {
-                name: KEEP_ENV,
-                reason: format!("`{v}` is not one of `1` (keep every run), `on-failure` (keep failed runs) or `0`"),
-            })?,
-            Err(_) => Keep::Never,
-        };
-        let ready_timeout = match std::env::var(READY_TIMEOUT_ENV) {
-            Ok(v) if !v.trim().is_empty() => {
-                crate::duration::parse_duration(&v).map_err(|e| Error::InvalidEnv {
-                    name: READY_TIMEOUT_ENV,
-                    reason: format!("{e} (for example `2m`)"),
-                })?
-            }
-            _ => DEFAULT_READY_TIMEOUT,
-        };
-        let workspace_path = std::env::var(WORKSPACE_PATH_ENV)
-            .ok()
-            .filter(|p| !p.is_empty());
-        if let Some(p) = &workspace_path {
-            if !p.starts_with('/') {
-                return Err(Error::InvalidEnv {
-                    name: WORKSPACE_PATH_ENV,
-                    reason: format!("`{p}` is not an absolute path inside the container"),
-                });
-            }
-        }
-        let dir: PathBuf = dir.into();
-        let context = crate::context::BuildContext::from_git(&dir).with_env();
-        let lookahead = match std::env::var(LOOKAHEAD_ENV) {
-            Ok(v) if !v.trim().is_empty() => {
-                v.trim().parse::<usize>().map_err(|_| Error::InvalidEnv {
-                    name: LOOKAHEAD_ENV,
-                    reason: format!("`{v}` is not a whole number (for example `4`)"),
-                })?
-            }
-            _ => gate::DEFAULT_LOOKAHEAD,
-        };
-        let default_image = std::env::var(DEFAULT_IMAGE_ENV)
-            .ok()
-            .filter(|i| !i.trim().is_empty());
-        Ok(RunOptions {
-            plan: PlanOptions {
-                images,
-                workspace_path,
-                env: Vec::new(),
-                build_env: Vec::new(),
-                default_image,
-                masks: Vec::new(),
-            },
-            workspace: Workspace::Directory(context.root.clone().unwrap_or(dir)),
-            context,
-            keep,
-            ready_timeout,
-            observer: Arc::new(PrintObserver),
-            publish_ports: true,
-            reuse_networks: true,
-            handle_signals: false,
-            lookahead,
-        })
-    }
-}
 
 /// Runs stages on the Docker engine that `DOCKER_HOST` names.
 ///

@@ -101,31 +101,6 @@ fn nul_byte(span: Span, what: &str) -> Diagnostic {
         .with_help("remove the `\\0` escape from the string")
 }
 
-/// The v1 spelling of a key from the older Harness (NextGen) format, when there is one.
-fn v1_spelling(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "identifier" => "`id`",
-        "cloneCodebase" => {
-            "`clone:` under the stage's `spec` (`clone: {disabled: true}` to turn it off)"
-        }
-        "connectorRef" => "`connector` inside `container:`",
-        "envVariables" => "`envs`",
-        "command" => "`script` (run steps) or `run` (script steps)",
-        "imagePullPolicy" => "`pull` (`always`, `never`, `if-not-exists`)",
-        "portBindings" => "`ports`",
-        "variables" => "`inputs` under the pipeline's `spec`",
-        "execution" => "`steps` under the stage's `spec`",
-        "infrastructure" => "`runtime` or `platform` under the stage's `spec`",
-        "sharedPaths" => "`volumes` under the stage's `spec`",
-        "description" => "`desc`",
-        "timeout_minutes" | "timeoutMinutes" => "`timeout` (`30m`)",
-        "orgIdentifier" | "projectIdentifier" | "tags" | "properties" => {
-            "nothing: Harness project settings have no v1 equivalent"
-        }
-        _ => return None,
-    })
-}
-
 /// Opens a mapping node for reading its keys.
 pub(super) fn fields<'n>(
     node: &'n Node<'n>,
@@ -289,71 +264,6 @@ pub(super) fn duration_or_expr(
     (duration(node, what, diags), None)
 }
 
-/// A scalar as text, or a list or map as JSON (for plugin settings).
-pub(super) fn json_text(node: &Node<'_>) -> String {
-    fn quote(s: &str) -> String {
-        let mut out = String::with_capacity(s.len() + 2);
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
-    }
-    fn json(node: &Node<'_>) -> String {
-        match &node.value {
-            Value::Null => "null".into(),
-            Value::Scalar { text, plain } => {
-                if *plain && (yaml11_type(text).is_some() || text == "null") {
-                    match text.as_ref() {
-                        "true" | "True" | "TRUE" | "yes" | "on" => "true".into(),
-                        "false" | "False" | "FALSE" | "no" | "off" => "false".into(),
-                        t if t.parse::<f64>().is_ok() => t.to_string(),
-                        t => quote(t),
-                    }
-                } else {
-                    quote(text)
-                }
-            }
-            Value::Seq(items) => {
-                let parts: Vec<String> = items.iter().map(json).collect();
-                format!("[{}]", parts.join(","))
-            }
-            Value::Map(entries) => {
-                let parts: Vec<String> = entries
-                    .iter()
-                    .map(|(k, v)| format!("{}:{}", quote(k.as_scalar().unwrap_or("")), json(v)))
-                    .collect();
-                format!("{{{}}}", parts.join(","))
-            }
-        }
-    }
-    match &node.value {
-        Value::Null => String::new(),
-        Value::Scalar { text, .. } => text.to_string(),
-        Value::Seq(items)
-            if items
-                .iter()
-                .all(|i| matches!(i.value, Value::Scalar { .. })) =>
-        {
-            items
-                .iter()
-                .filter_map(Node::as_scalar)
-                .collect::<Vec<_>>()
-                .join(",")
-        }
-        _ => json(node),
-    }
-}
-
 /// The items of a list; a null is an empty list.
 pub(super) fn list<'n>(
     node: Option<&'n Node<'n>>,
@@ -468,32 +378,6 @@ pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> En
         });
     }
     out
-}
-
-/// What YAML 1.1 (the parser behind Gitness) reads a plain scalar as, when not a string:
-/// `"a boolean"` for `true`, `yes`, `on`, ... and `"a number"` for `6379`, `1.5`, `0x1F`.
-pub(super) fn yaml11_type(text: &str) -> Option<&'static str> {
-    const BOOLS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-    ];
-    if BOOLS.contains(&text) {
-        return Some("a boolean");
-    }
-    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let digits =
-        |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix) || c == '_');
-    let number = digits(t, 10)
-        || t.strip_prefix("0x").is_some_and(|h| digits(h, 16))
-        || t.strip_prefix("0o").is_some_and(|o| digits(o, 8))
-        || t.strip_prefix("0b").is_some_and(|b| digits(b, 2))
-        || matches!(t, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN")
-        || (t.contains(['.', 'e', 'E'])
-            && t.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit() || c == '.')
-            && t.replace('_', "").parse::<f64>().is_ok());
-    number.then_some("a number")
 }
 
 pub(super) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
