@@ -35,18 +35,36 @@ pub(crate) fn install_signal_cleanup(endpoint: &str) {
             };
             let runs: Vec<(String, Arc<Mutex<Resources>>)> = std::mem::take(&mut *active());
             let work = async {
-                join_all(runs.iter().map(|(id, r)| {
+                let reports = join_all(runs.iter().map(|(id, r)| {
                     let resources =
                         std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner()));
                     remove_all(&docker, id, resources, false, false, false)
                 }))
                 .await;
                 crate::run::remove_networks(&docker, crate::run::drain_pool()).await;
+                reports
+                    .into_iter()
+                    .flat_map(|r| r.errors)
+                    .collect::<Vec<String>>()
             };
-            let _ = tokio::time::timeout(SIGNAL_CLEANUP_LIMIT, work).await;
-            eprintln!(
-                "pipeline-test: interrupted; removed the containers, networks and volumes of the running stages"
-            );
+            // "Removed" only when it is true: every removal answered, none failed.
+            match tokio::time::timeout(SIGNAL_CLEANUP_LIMIT, work).await {
+                Ok(errors) if errors.is_empty() => eprintln!(
+                    "pipeline-test: interrupted; removed the containers, networks and volumes of the running stages"
+                ),
+                Ok(errors) => {
+                    for e in &errors {
+                        eprintln!("pipeline-test: teardown: {e}");
+                    }
+                    eprintln!(
+                        "pipeline-test: interrupted; some resources could not be removed (above); the next run removes them"
+                    );
+                }
+                Err(_) => eprintln!(
+                    "pipeline-test: interrupted; removing the running stages took over {}s: the next run removes what is left",
+                    SIGNAL_CLEANUP_LIMIT.as_secs()
+                ),
+            }
             std::process::exit(code);
         });
         if spawned.is_ok() {
