@@ -154,10 +154,18 @@ where
     }
     // Expressions, matrices and `when` for this build; a warning (a secret not supplied) is
     // printed with the test's output.
+    let written = pipeline.stages[spec.stage].span;
     let pipeline = match pipeline_test_harness::resolve::resolve(&pipeline, &options.context) {
         Ok(p) => p,
         Err(d) => panic!("pipeline test `{}`:\n{d}", spec.name),
     };
+    // The stage as resolved: a stage matrix before it adds copies; of the test's own stage's
+    // copies, the first combination runs.
+    let stage_index = pipeline
+        .stages
+        .iter()
+        .position(|s| s.span == written)
+        .unwrap_or(spec.stage);
     let warnings: Vec<_> = pipeline
         .warnings
         .iter()
@@ -170,7 +178,7 @@ where
             pipeline_test_harness::Diagnostics::new(file.clone(), warnings)
         );
     }
-    if let Some(why) = messages::stage_does_not_run(&pipeline, spec.stage) {
+    if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
         panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file);
     }
     options.observer = observer.clone();
@@ -191,7 +199,7 @@ where
     let start = async {
         let runner = Runner::connect(options).await.map_err(|e| e.to_string())?;
         let mut running = runner
-            .start_stage(&pipeline, spec.stage)
+            .start_stage(&pipeline, stage_index)
             .await
             .map_err(|e| e.to_string())?;
         if running.passed() {

@@ -259,6 +259,17 @@ async fn run(
     if build.default_image.is_some() {
         options.plan.default_image = build.default_image.clone();
     }
+    // The stage asked for, as written (a stage matrix makes several of it once resolved).
+    let selected = match &stage {
+        None => None,
+        Some(name) => match pipeline.select_stage(name) {
+            Ok(i) => Some(pipeline.stages[i].span),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     // Expressions, matrices and `when`, for this build; warnings (a secret not supplied)
     // are shown before anything runs.
     let pipeline = match resolve(&pipeline, &options.context) {
@@ -279,16 +290,9 @@ async fn run(
             return ExitCode::from(2);
         }
     };
-    let indices: Vec<usize> = match &stage {
-        None => (0..pipeline.stages.len()).collect(),
-        Some(name) => match pipeline.select_stage(name) {
-            Ok(i) => vec![i],
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-    };
+    let indices: Vec<usize> = (0..pipeline.stages.len())
+        .filter(|&i| selected.is_none_or(|span| pipeline.stages[i].span == span))
+        .collect();
     options.plan.env = env;
     if keep {
         options.keep = Keep::Always;

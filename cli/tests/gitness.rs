@@ -488,3 +488,24 @@ fn steps_and_stages_that_run_only_on_harness_are_skipped_with_a_notice() {
         "{err}"
     );
 }
+
+#[test]
+fn a_stage_matrix_runs_one_stage_per_combination_and_stays_selectable_by_name() {
+    let yaml = "kind: pipeline\nspec:\n  stages:\n  - name: build\n    type: ci\n    strategy:\n      type: matrix\n      spec:\n        axis: {os: [linux, bsd]}\n    spec:\n      steps:\n      - {name: say, type: run, spec: {container: redis, script: 'echo on ${{ matrix.os }}'}}\n  - name: other\n    type: ci\n    spec:\n      steps:\n      - {name: other, type: run, spec: {container: redis, script: echo other}}\n";
+    let dir = repo("stage-matrix", &[("p.yaml", yaml)]);
+    let (code, out, err) = pt(&["run", &file(&dir, "p.yaml"), "--stage", "build"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("stage `build (os=linux)`") && out.contains("stage `build (os=bsd)`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[say] on linux") && out.contains("[say] on bsd"),
+        "{out}"
+    );
+    assert!(!out.contains("[other] other"), "{out}");
+    assert!(
+        err.contains("warning: Gitness cannot run a stage `matrix`"),
+        "{err}"
+    );
+}
