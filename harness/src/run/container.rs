@@ -1,23 +1,15 @@
-//! A planned step -> the container the engine is asked for (pure), then its creation, start
-//! and removal.
+//! A planned step -> the container the engine is asked for: its name, its body, the ports it
+//! publishes. Pure; `launch.rs` asks the engine for it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
-use bollard::Docker;
-use bollard::body_full;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
 };
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
-};
 
 use super::prepare::Prepared;
-use super::step::StageRun;
-use crate::Error;
-use crate::docker::{STEP_LABEL, engine_error, labels};
-use crate::plan::{PlannedStep, SCRIPT_PATH, StepKind, VolumeSource};
+use crate::docker::{STEP_LABEL, labels};
+use crate::plan::{PlannedStep, StepKind, VolumeSource};
 use crate::ports::{ContainerPort, PortMapping};
 
 /// The name of step `step`'s container in run `run_id`.
@@ -167,217 +159,9 @@ fn slug(name: &str) -> String {
     }
 }
 
-/// The longest environment variable (`NAME=value`) Linux passes to a program: 32 pages
-/// (`MAX_ARG_STRLEN`), its final NUL included.
-pub(crate) const MAX_ENV_ENTRY: usize = 128 * 1024 - 1;
-
-/// Why `step`'s environment cannot reach its program, if it cannot: a NUL byte, or a variable
-/// over the kernel's limit of 128 KiB per string.
-pub(crate) fn env_problem(step: &PlannedStep) -> Option<String> {
-    for (k, v) in &step.env {
-        if k.contains('\0') || v.contains('\0') {
-            return Some(format!(
-                "the environment variable `{}` of step `{}` holds a NUL byte, which no program can receive",
-                k.replace('\0', "\\0"),
-                step.name
-            ));
-        }
-        let len = k.len() + 1 + v.len();
-        if len > MAX_ENV_ENTRY {
-            return Some(format!(
-                "the environment variable `{k}` of step `{}` is {len} bytes: Linux passes at most 128 KiB per variable (MAX_ARG_STRLEN); put the value in a file in the workspace instead",
-                step.name
-            ));
-        }
-    }
-    None
-}
-
-/// The script as a tar archive holding [`SCRIPT_PATH`], for the engine's upload.
-fn script_archive(script: &str) -> Vec<u8> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(script.len() as u64);
-    header.set_mode(0o755);
-    header.set_mtime(0);
-    header.set_entry_type(tar::EntryType::Regular);
-    let mut archive = tar::Builder::new(Vec::with_capacity(script.len() + 2048));
-    let path = SCRIPT_PATH.trim_start_matches('/');
-    // Writing to memory cannot fail.
-    let _ = archive.append_data(&mut header, path, script.as_bytes());
-    archive.into_inner().unwrap_or_default()
-}
-
-impl StageRun {
-    /// Creates and starts the container of `step` (see [`container_body`]); it is in the
-    /// guard and the run state as soon as it exists.
-    pub(crate) async fn create_and_start(&self, step: &PlannedStep) -> Result<String, Error> {
-        let id = self.create(step, None).await?;
-        self.start(step, &id).await?;
-        Ok(id)
-    }
-
-    /// Creates the container of `step`, with its script in place; it is in the guard and the
-    /// run state as soon as it exists.
-    pub(crate) async fn create(
-        &self,
-        step: &PlannedStep,
-        gate: Option<Vec<String>>,
-    ) -> Result<String, Error> {
-        if let Some(problem) = env_problem(step) {
-            return Err(Error::StepRefused { message: problem });
-        }
-        let run_id = self.guard.run_id();
-        let body = container_body(step, gate, run_id, &self.prepared, self.publish_ports);
-        let name = container_name(run_id, step);
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-                body,
-            )
-            .await
-            .map_err(|e| {
-                engine_error(format!("create the container of step `{}`", step.name), e)
-            })?;
-        self.guard.track(|t| t.containers.push(created.id.clone()));
-        self.state().container_created(step.index, &created.id);
-        if let Some(script) = &step.script {
-            let opts = UploadToContainerOptionsBuilder::default().path("/").build();
-            self.docker
-                .upload_to_container(
-                    &created.id,
-                    Some(opts),
-                    body_full(script_archive(script).into()),
-                )
-                .await
-                .map_err(|e| {
-                    engine_error(
-                        format!("put the script of step `{}` in its container", step.name),
-                        e,
-                    )
-                })?;
-        }
-        Ok(created.id)
-    }
-
-    /// Starts container `id` of `step`; a refusal comes back with the engine's own words and
-    /// what to do about the usual causes.
-    pub(crate) async fn start(&self, step: &PlannedStep, id: &str) -> Result<(), Error> {
-        let Err(e) = self.docker.start_container(id, None).await else {
-            return Ok(());
-        };
-        let said = e.to_string();
-        let program = step
-            .entrypoint
-            .as_ref()
-            .and_then(|e| e.first())
-            .cloned()
-            .unwrap_or_default();
-        let hint = if said.contains("no such file or directory") && step.script.is_some() {
-            format!(
-                "the image `{}` has no `{program}`: a step with a script needs a shell in its image; use an image that has one (or, for a background step, leave out `run` and `script` to run the image's own command)",
-                step.image
-            )
-        } else if said.contains("no such file or directory")
-            || said.contains("executable file not found")
-        {
-            format!("the image `{}` has no `{program}`", step.image)
-        } else if said.contains("privileged") || said.contains("operation not permitted") {
-            "the engine refused a privileged container: remove `privileged: true`, or run where privileged containers are allowed".to_string()
-        } else {
-            String::new()
-        };
-        Err(Error::StartRefused {
-            step: step.name.clone(),
-            image: step.image.clone(),
-            said,
-            hint,
-        })
-    }
-}
-
-/// Removals of finished steps' containers, running in the background until the stage ends.
-/// Each container has one owner at a time: a removal takes it out of the run's record of
-/// containers (into `removing`) and gives it back only if it failed.
-#[derive(Debug, Default)]
-pub(crate) struct Removals(Mutex<Vec<tokio::task::JoinHandle<()>>>);
-
-impl Removals {
-    /// Kills and removes container `id` in the background.
-    pub fn remove_soon(
-        &self,
-        docker: &Docker,
-        id: String,
-        resources: std::sync::Arc<Mutex<crate::teardown::Resources>>,
-    ) {
-        {
-            let mut r = resources.lock().unwrap_or_else(|e| e.into_inner());
-            r.containers.retain(|c| *c != id);
-            r.removing.push(id.clone());
-        }
-        let docker = docker.clone();
-        let handle = tokio::spawn(async move {
-            let opts = RemoveContainerOptionsBuilder::default()
-                .force(true)
-                .v(true)
-                .build();
-            let removed = match docker.remove_container(&id, Some(opts)).await {
-                Ok(()) => true,
-                Err(e) => crate::docker::is_not_found(&e),
-            };
-            let mut r = resources.lock().unwrap_or_else(|e| e.into_inner());
-            r.removing.retain(|c| *c != id);
-            if !removed {
-                // Back to teardown, which reports what the engine says.
-                r.containers.push(id);
-            }
-        });
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(handle);
-    }
-
-    /// The removals still under way, to await.
-    pub fn take(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_script_archive_holds_one_executable_file() {
-        let archive = script_archive("echo hi\n");
-        let mut a = tar::Archive::new(&archive[..]);
-        let mut entries = a.entries().unwrap();
-        let mut e = entries.next().unwrap().unwrap();
-        assert_eq!(e.path().unwrap().to_str(), Some("pipeline-test/script"));
-        assert_eq!(e.header().mode().unwrap(), 0o755);
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut e, &mut text).unwrap();
-        assert_eq!(text, "echo hi\n");
-    }
-
-    #[test]
-    fn environments_the_kernel_would_refuse_are_named() {
-        let p = plan(
-            "      - {name: s, type: run, spec: {container: alpine, script: 'true', envs: {BIG: x}}}\n",
-        );
-        let mut step = p.steps[0].clone();
-        assert_eq!(env_problem(&step), None);
-        step.env.push(("BIG".into(), "x".repeat(MAX_ENV_ENTRY)));
-        assert!(
-            env_problem(&step)
-                .unwrap()
-                .contains("at most 128 KiB per variable (MAX_ARG_STRLEN)")
-        );
-        step.env.pop();
-        step.env.push(("NUL".into(), "a\0b".into()));
-        assert!(env_problem(&step).unwrap().contains("holds a NUL byte"));
-    }
 
     fn plan(steps: &str) -> crate::plan::StagePlan {
         crate::plan::plan_for_test(&format!(

@@ -6,6 +6,7 @@
 
 mod container;
 mod gate;
+mod launch;
 mod network;
 mod options;
 mod output;
@@ -34,7 +35,7 @@ pub(crate) use network::{
     Lease, drain as drain_pool, give as give_to_pool, remove as remove_networks,
 };
 
-use self::container::Removals;
+use self::launch::Removals;
 use self::state::RunState;
 use self::step::StageRun;
 use crate::Error;

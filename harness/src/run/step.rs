@@ -11,8 +11,8 @@ use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, TryFutureExt};
 use tokio::io::AsyncWriteExt;
 
-use super::container::Removals;
 use super::gate::{GateCell, Gated};
+use super::launch::Removals;
 use super::output::{Tail, pump_lines};
 use super::prepare::Prepared;
 use super::schedule::{Start, batches};

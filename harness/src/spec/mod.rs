@@ -32,8 +32,10 @@ mod decode;
 mod normalize;
 mod notes;
 mod step;
+mod strategy;
 
 pub use step::*;
+pub use strategy::*;
 
 use std::time::Duration;
 
