@@ -17,14 +17,7 @@ impl Observer for Quiet {
 }
 
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    pipeline_test_support::proc_status_kib("VmRSS")
 }
 
 /// Labelled containers, networks and volumes owned by this process.

@@ -162,9 +162,8 @@ where
     // The stage as resolved: a stage matrix before it adds copies; of the test's own stage's
     // copies, the first combination runs.
     let stage_index = pipeline
-        .stages
-        .iter()
-        .position(|s| s.span == written)
+        .stages_written_at(written)
+        .next()
         .unwrap_or(spec.stage);
     let warnings: Vec<_> = pipeline
         .warnings

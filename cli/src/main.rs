@@ -290,9 +290,10 @@ async fn run(
             return ExitCode::from(2);
         }
     };
-    let indices: Vec<usize> = (0..pipeline.stages.len())
-        .filter(|&i| selected.is_none_or(|span| pipeline.stages[i].span == span))
-        .collect();
+    let indices: Vec<usize> = match selected {
+        None => (0..pipeline.stages.len()).collect(),
+        Some(span) => pipeline.stages_written_at(span).collect(),
+    };
     options.plan.env = env;
     if keep {
         options.keep = Keep::Always;

@@ -14,24 +14,26 @@ use pipeline_test_harness::{CollectObserver, Runner, StageReport, StepStatus};
 /// Longer than any of these runs takes; reaching it is a hang.
 const BOUND: Duration = Duration::from_secs(120);
 
+/// Runs stage 0 of `yaml` (options changed by `tune`), within [`BOUND`].
 async fn run_with(
     yaml: &str,
     tune: impl FnOnce(&mut pipeline_test_harness::RunOptions),
 ) -> (StageReport, Vec<String>) {
-    let observer = Arc::new(CollectObserver::default());
-    let mut opts = options(observer.clone());
-    tune(&mut opts);
-    let runner = Runner::connect(opts).await.unwrap();
-    let report = tokio::time::timeout(BOUND, runner.run_stage(&pipeline(yaml), 0))
+    tokio::time::timeout(BOUND, common::run_with(yaml, tune))
         .await
         .expect("the run ended")
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_nothing_left(&report.run_id).await;
-    (report, observer.take())
 }
 
 async fn run(yaml: &str) -> (StageReport, Vec<String>) {
     run_with(yaml, |_| {}).await
+}
+
+/// The engine error step `i` ended with.
+fn error_of(report: &StageReport, i: usize) -> &str {
+    match &report.steps[i].status {
+        StepStatus::Error { message } => message,
+        other => panic!("step {i} ended {other:?}, not with an error"),
+    }
 }
 
 #[tokio::test]
@@ -69,9 +71,7 @@ async fn a_200_kb_environment_value_fails_with_the_kernels_limit_named() {
         "y".repeat(200_000)
     ));
     let (report, lines) = run(&yaml).await;
-    let StepStatus::Error { message } = &report.steps[0].status else {
-        panic!("{:?}", report.steps[0].status)
-    };
+    let message = error_of(&report, 0);
     assert!(
         message.contains(
             "is 200004 bytes: Linux passes at most 128 KiB per variable (MAX_ARG_STRLEN)"
@@ -104,9 +104,7 @@ async fn an_image_without_a_shell_is_named_as_the_cause() {
         "      - name: script\n        type: run\n        spec:\n          container: no-shell\n          script: echo hi\n",
     );
     let (report, _) = run(&yaml).await;
-    let StepStatus::Error { message } = &report.steps[0].status else {
-        panic!("{:?}", report.steps[0].status)
-    };
+    let message = error_of(&report, 0);
     assert!(
         message.contains(
             "the engine could not start the container of step `script` (image `no-shell`)"
@@ -131,9 +129,7 @@ async fn a_nul_byte_from_a_secret_is_named() {
         o.context.secrets.insert("token".into(), "a\0b".into());
     })
     .await;
-    let StepStatus::Error { message } = &report.steps[0].status else {
-        panic!("{:?}", report.steps[0].status)
-    };
+    let message = error_of(&report, 0);
     assert!(
         message.contains("the environment variable `TOKEN` of step `nul` holds a NUL byte"),
         "{message}"

@@ -28,12 +28,7 @@ impl Observer for Count {
 
 /// The process's peak resident memory so far, in KiB.
 fn peak_kib() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    usize::try_from(pipeline_test_support::proc_status_kib("VmHWM")).unwrap_or(0)
 }
 
 #[tokio::test]

@@ -6,20 +6,7 @@ use std::path::Path;
 use pipeline_test_harness::Pipeline;
 use pipeline_test_harness::SourceFile;
 
-/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap()
-    }
-}
+use pipeline_test_support::Rng;
 
 const SPICE: &[&str] = &[
     ":",

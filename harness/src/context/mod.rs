@@ -24,9 +24,10 @@
 
 mod environ;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{LazyLock, Mutex};
 
 use crate::expr::{Scope, Value};
 
@@ -125,8 +126,25 @@ impl BuildContext {
     /// The context of the git repository holding `dir` (the pipeline file's directory): its
     /// root, branch, commit, author and message, and its name from `remote.origin.url`. Outside
     /// a repository (or without `git`), `dir` itself is the workspace and the fields are empty.
+    ///
+    /// Read once per directory in a process (a handful of `git` commands): every test of a
+    /// test binary shares the answer.
     pub fn from_git(dir: impl AsRef<Path>) -> BuildContext {
+        static READ: LazyLock<Mutex<HashMap<PathBuf, BuildContext>>> =
+            LazyLock::new(Mutex::default);
         let dir = dir.as_ref();
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(ctx) = READ.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return ctx.clone();
+        }
+        let ctx = Self::read_git(dir);
+        READ.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, ctx.clone());
+        ctx
+    }
+
+    fn read_git(dir: &Path) -> BuildContext {
         let mut ctx = BuildContext::default();
         let Some(root) = git(dir, &["rev-parse", "--show-toplevel"]) else {
             ctx.repo_name = dir
@@ -233,7 +251,6 @@ impl BuildContext {
             .unwrap_or_default()
             .to_string();
         let title = self.message.lines().next().unwrap_or_default().to_string();
-        let number = self.number.to_string();
         let mut build: BTreeMap<String, Value> = [
             ("event", self.event.as_str()),
             ("action", ""),
@@ -266,7 +283,6 @@ impl BuildContext {
         );
         build.insert("debug".into(), Value::Bool(false));
         build.insert("params".into(), Value::Map(BTreeMap::new()));
-        let _ = number;
         let slug = self.slug();
         let mut repo: BTreeMap<String, Value> = [
             ("uid", self.repo_name.as_str()),

@@ -349,6 +349,16 @@ impl Pipeline {
             })
     }
 
+    /// The positions of the stages that came from the stage written at `span`: that stage, or,
+    /// once resolved, the copies a stage `matrix` made of it.
+    pub fn stages_written_at(&self, span: Span) -> impl Iterator<Item = usize> + '_ {
+        self.stages
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.span == span)
+            .map(|(i, _)| i)
+    }
+
     /// Every stage's display name, in order.
     pub fn stage_names(&self) -> Vec<String> {
         self.stages

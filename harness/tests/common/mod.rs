@@ -24,8 +24,18 @@ pub fn options(observer: Arc<CollectObserver>) -> RunOptions {
 
 /// Runs stage 0 of `yaml`; returns the report and everything the run printed.
 pub async fn run(yaml: &str) -> (StageReport, Vec<String>) {
+    run_with(yaml, |_| {}).await
+}
+
+/// [`run`] with options changed by `tune` first.
+pub async fn run_with(
+    yaml: &str,
+    tune: impl FnOnce(&mut pipeline_test_harness::RunOptions),
+) -> (StageReport, Vec<String>) {
     let observer = Arc::new(CollectObserver::default());
-    let runner = Runner::connect(options(observer.clone())).await.unwrap();
+    let mut opts = options(observer.clone());
+    tune(&mut opts);
+    let runner = Runner::connect(opts).await.unwrap();
     let report = runner
         .run_stage(&pipeline(yaml), 0)
         .await

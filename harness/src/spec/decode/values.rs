@@ -78,13 +78,16 @@ pub(super) fn json_text(node: &Node<'_>) -> String {
         match &node.value {
             Value::Null => "null".into(),
             Value::Scalar { text, plain } => {
-                if *plain && (yaml11_type(text).is_some() || text == "null") {
-                    match text.as_ref() {
-                        "true" | "True" | "TRUE" | "yes" | "on" => "true".into(),
-                        "false" | "False" | "FALSE" | "no" | "off" => "false".into(),
-                        t if t.parse::<f64>().is_ok() => t.to_string(),
-                        t => quote(t),
-                    }
+                if *plain && text == "null" {
+                    "null".into()
+                } else if *plain && yaml11_type(text) == Some("a boolean") {
+                    let on = matches!(
+                        text.to_ascii_lowercase().as_str(),
+                        "y" | "yes" | "true" | "on"
+                    );
+                    on.to_string()
+                } else if *plain && text.parse::<f64>().is_ok() {
+                    text.to_string()
                 } else {
                     quote(text)
                 }
