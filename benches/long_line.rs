@@ -33,6 +33,8 @@ fn peak_kib() -> usize {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // Its own watcher: if the bench is killed, its stages are removed all the same.
+    pipeline_test::serve_if_watcher();
     let yaml = "kind: pipeline\nspec:\n  stages:\n  - name: flood\n    type: ci\n    spec:\n      steps:\n      - name: flood\n        type: run\n        spec:\n          container: redis\n          script: head -c 100000000 /dev/zero | tr '\\0' x\n";
     let pipeline = Pipeline::parse(&SourceFile::new("flood.yaml", yaml)).expect("valid");
     let count = Arc::new(Count::default());

@@ -26,6 +26,8 @@ fn labelled() -> usize {
 }
 
 fn main() {
+    // Its own watcher: if the bench is killed, its stages are removed all the same.
+    pipeline_test::serve_if_watcher();
     let runs: usize = std::env::var("PIPELINE_TEST_SOAK_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -357,6 +357,8 @@ fn row(name: &str, samples: &[Sample]) -> Duration {
 }
 
 fn main() {
+    // Its own watcher: if the bench is killed, its stages are removed all the same.
+    pipeline_test::serve_if_watcher();
     let rounds: usize = std::env::var("PIPELINE_TEST_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())

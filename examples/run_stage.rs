@@ -14,6 +14,9 @@ use pipeline_test::harness::{Pipeline, PrintObserver, RunOptions, Runner};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    // This program's own executable is its watcher: if it is killed, that copy removes the
+    // stage's containers, network and volumes.
+    pipeline_test::serve_if_watcher();
     let dir = env!("CARGO_MANIFEST_DIR");
     let pipeline = Pipeline::from_path(format!("{dir}/examples/seed/communication.yaml"))?;
     let mut options = RunOptions::from_env(dir)?;

@@ -13,7 +13,26 @@ cargo test --workspace "$@" -- --skip scale_
 # Forty pipeline tests of one binary, all at once.
 cargo test -p pipeline-test --test scale "$@" -- --test-threads=40
 
-left="$(docker ps -aq --filter label=pipeline-test.managed | wc -l) containers, $(docker network ls -q --filter label=pipeline-test.managed | wc -l) networks, $(docker volume ls -q --filter label=pipeline-test.managed | wc -l) volumes"
+# Shared stages under cargo-nextest (one process per test: each a stage of its own).
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+cargo nextest run -p pipeline-test --test shared "$@"
+
+# The seed, Redis and MySQL tests on Podman and through a TCP engine.
+scripts/engines.sh
+
+# A passed test's stage is removed off its path, and a test binary's watcher removes what is
+# left when it exits: give them a moment.
+count() {
+  echo "$(docker ps -aq --filter label=pipeline-test.managed | wc -l) containers, $(docker network ls -q --filter label=pipeline-test.managed | wc -l) networks, $(docker volume ls -q --filter label=pipeline-test.managed | wc -l) volumes"
+}
+for _ in $(seq 50); do
+  [ "$(count)" = "0 containers, 0 networks, 0 volumes" ] && break
+  sleep 0.1
+done
+left="$(count)"
 if [ "$left" != "0 containers, 0 networks, 0 volumes" ]; then
   echo "error: the tests left Docker resources labelled pipeline-test.managed: $left" >&2
   exit 1

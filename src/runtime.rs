@@ -34,6 +34,9 @@ pub struct TestSpec {
     pub branch: Option<&'static str>,
     /// `event = "..."`: the event (`manual` by default).
     pub event: Option<&'static str>,
+    /// `shared`: one running stage for every test of the process with the same file, stage,
+    /// build and `shared`.
+    pub shared: bool,
 }
 
 /// What a test body may return: `()` or `Result<(), E: Debug>`.
@@ -79,14 +82,14 @@ pub fn run_async<R: TestResult + 'static>(
 /// only for a failing test); the stage's own summary is printed by [`run`], which knows how
 /// the test ended.
 #[derive(Default)]
-struct TestObserver(Mutex<Vec<(Option<String>, String)>>);
+pub(crate) struct TestObserver(Mutex<Vec<(Option<String>, String)>>);
 
 impl TestObserver {
     fn lines(&self) -> std::sync::MutexGuard<'_, Vec<(Option<String>, String)>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn print(&self) {
+    pub(crate) fn print(&self) {
         for (_, line) in std::mem::take(&mut *self.lines()) {
             println!("{line}");
         }
@@ -126,13 +129,20 @@ impl Observer for TestObserver {
 }
 
 /// How the body ended: its panic, or its result.
-type BodyOutcome = std::thread::Result<Result<(), String>>;
+pub(crate) type BodyOutcome = std::thread::Result<Result<(), String>>;
 
+/// A test's pipeline, resolved for its build, with the options to run it.
+pub(crate) struct Prepared {
+    pub pipeline: Pipeline,
+    pub options: RunOptions,
+    pub stage_index: usize,
+    pub observer: Arc<TestObserver>,
+}
+
+/// Parses and resolves the test's pipeline and reads its options; panics with the reason when
+/// the stage cannot run.
 #[track_caller]
-fn run<B>(spec: TestSpec, body: B)
-where
-    B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
-{
+fn prepare(spec: &TestSpec) -> Prepared {
     let file = SourceFile::new(spec.file, spec.yaml);
     let pipeline = match Pipeline::parse(&file) {
         Ok(p) => p,
@@ -183,7 +193,18 @@ where
     options.observer = observer.clone();
     // A test binary has no other way to clean up when it is interrupted.
     options.handle_signals = true;
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    Prepared {
+        pipeline,
+        options,
+        stage_index,
+        observer,
+    }
+}
+
+/// A runtime for one test: the stage's engine calls and an async body.
+#[track_caller]
+pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("pipeline-test")
         .enable_all()
@@ -191,10 +212,23 @@ where
     {
         Ok(rt) => rt,
         Err(e) => panic!("cannot start the async runtime: {e}"),
-    };
-    let deadline = spec
-        .timeout_ms
-        .map(|ms| Instant::now() + Duration::from_millis(ms));
+    }
+}
+
+/// Starts the stage on `rt` and waits until its services are ready, within the test's
+/// deadline; the message says why not (a stage whose steps failed is returned as it is).
+pub(crate) fn start_stage(
+    spec: &TestSpec,
+    prepared: Prepared,
+    rt: &tokio::runtime::Runtime,
+    deadline: Option<Instant>,
+) -> Result<pipeline_test_harness::RunningStage, String> {
+    let Prepared {
+        pipeline,
+        options,
+        stage_index,
+        ..
+    } = prepared;
     let start = async {
         let runner = Runner::connect(options).await.map_err(|e| e.to_string())?;
         let mut running = runner
@@ -212,7 +246,7 @@ where
         }
         Ok::<_, String>(running)
     };
-    let started = match deadline {
+    match deadline {
         // Running out of time drops the run; its guard removes what it created.
         Some(d) => rt
             .block_on(async {
@@ -220,8 +254,78 @@ where
             })
             .unwrap_or_else(|_| Err(messages::stage_timed_out(spec.timeout_ms))),
         None => rt.block_on(start),
+    }
+}
+
+/// A stage whose steps failed: its output (the failed step's last lines once, in the
+/// message), its summary, and the message the test fails with.
+pub(crate) fn steps_failed(
+    rt: &tokio::runtime::Runtime,
+    running: pipeline_test_harness::RunningStage,
+    observer: &TestObserver,
+) -> String {
+    let report = rt.block_on(running.finish());
+    let failed = match &report.outcome {
+        Outcome::Failed { step, .. } => report.step(step),
+        _ => None,
     };
-    let mut running = match started {
+    match failed {
+        Some(s) => observer.print_all_but_tail(&s.name, s.output_tail.len()),
+        None => observer.print(),
+    }
+    print!("{}", report.summary());
+    report
+        .failure_message()
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
+
+/// Runs the body: on this thread under `catch_unwind`, or with a deadline on a thread of its
+/// own.
+pub(crate) fn run_body<B>(
+    spec: TestSpec,
+    stage: Arc<Stage>,
+    handle: Handle,
+    body: B,
+    deadline: Option<Instant>,
+) -> BodyOutcome
+where
+    B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
+{
+    match deadline {
+        None => catch_unwind(AssertUnwindSafe(|| body(&stage, &handle))),
+        Some(d) => on_own_thread(spec, stage, handle, body, d),
+    }
+}
+
+/// Ends the test as the body did.
+pub(crate) fn conclude(outcome: BodyOutcome) {
+    match outcome {
+        Err(panic) => resume_unwind(panic),
+        Ok(Err(message)) => panic!("{message}"),
+        Ok(Ok(())) => {}
+    }
+}
+
+#[track_caller]
+fn run<B>(spec: TestSpec, body: B)
+where
+    B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
+{
+    // In this binary's watcher process, this test is where it turns into the watcher.
+    pipeline_test_harness::reaper::hook();
+    pipeline_test_harness::reaper::entry_test(libtest_name(spec.name));
+    let prepared = prepare(&spec);
+    let deadline = spec
+        .timeout_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
+    if spec.shared {
+        return crate::shared::run_shared(spec, prepared, body, deadline);
+    }
+    let observer = prepared.observer.clone();
+    let rt = test_runtime();
+    let mut running = match start_stage(&spec, prepared, &rt, deadline) {
         Ok(r) => r,
         Err(e) => {
             observer.print();
@@ -229,32 +333,18 @@ where
         }
     };
     if !running.passed() {
-        let report = rt.block_on(running.finish());
-        // The failed step's last lines are in the message: print them once, there.
-        let failed = match &report.outcome {
-            Outcome::Failed { step, .. } => report.step(step),
-            _ => None,
-        };
-        match failed {
-            Some(s) => observer.print_all_but_tail(&s.name, s.output_tail.len()),
-            None => observer.print(),
-        }
-        print!("{}", report.summary());
-        let message = report.failure_message().unwrap_or_default();
-        panic!("{}", message.trim_end());
+        let message = steps_failed(&rt, running, &observer);
+        panic!("{message}");
     }
     observer.print();
     let stage = Arc::new(Stage::new(&running));
-    let handle = rt.handle().clone();
-    let outcome: BodyOutcome = match deadline {
-        None => catch_unwind(AssertUnwindSafe(|| body(&stage, &handle))),
-        Some(d) => on_own_thread(spec, stage.clone(), handle, body, d),
-    };
+    let outcome = run_body(spec, stage, rt.handle().clone(), body, deadline);
     let failed = !matches!(outcome, Ok(Ok(())));
     if failed {
         running.mark_failed();
     }
-    let report = rt.block_on(running.finish());
+    // A passed test does not wait for its stage's removal; a failed one reports it.
+    let report = rt.block_on(running.finish_detached());
     observer.print();
     if failed {
         print!("{}", report.table());
@@ -267,11 +357,12 @@ where
     }
     // A body still running past its deadline keeps its thread; the runtime goes without it.
     rt.shutdown_background();
-    match outcome {
-        Err(panic) => resume_unwind(panic),
-        Ok(Err(message)) => panic!("{message}"),
-        Ok(Ok(())) => {}
-    }
+    conclude(outcome);
+}
+
+/// The name libtest gives test `crate::module::name`: `module::name`.
+fn libtest_name(name: &str) -> &str {
+    name.split_once("::").map_or(name, |(_, test)| test)
 }
 
 /// Runs the body on a thread of its own and waits for it until `deadline`; past it, the

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use pipeline_test_support::{DEFAULT_IMAGES, owned_by};
+use pipeline_test_support::DEFAULT_IMAGES;
 
 /// The outside crate's test binary, built once for every test here.
 fn binary() -> &'static PathBuf {
@@ -80,7 +80,7 @@ fn run(name: &str, env: &[(&str, &str)]) -> (String, Duration) {
         text.contains("1 failed"),
         "`{name}` did not fail as a test:\n{text}"
     );
-    let left = owned_by(pid);
+    let left = pipeline_test_support::owned_after_exit(pid);
     assert!(left.is_empty(), "`{name}` left resources behind: {left:?}");
     (text, took)
 }
@@ -212,5 +212,8 @@ fn keep_on_failure_keeps_a_failed_run_and_says_how_to_reach_it() {
 fn keep_on_failure_removes_a_passing_run() {
     let (pid, text, passed, _) = child("passing", &[("PIPELINE_TEST_KEEP", "on-failure")]);
     assert!(passed, "{text}");
-    assert_eq!(owned_by(pid), Vec::<String>::new());
+    assert_eq!(
+        pipeline_test_support::owned_after_exit(pid),
+        Vec::<String>::new()
+    );
 }

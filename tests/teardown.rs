@@ -18,9 +18,17 @@ fn take_run() -> String {
     RUN.with(|r| r.borrow_mut().take()).expect("the body ran")
 }
 
-/// Every container, network and volume labelled with run `id`.
+/// Every container, network and volume labelled with run `id`, once the removal a passed test
+/// leaves behind it (off its path) has had up to 5 seconds.
 fn leftovers(id: &str) -> Vec<String> {
-    pipeline_test_support::leftovers(&format!("pipeline-test.run={id}"))
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = pipeline_test_support::leftovers(&format!("pipeline-test.run={id}"));
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 // These are called by the tests below (and are tests of their own too).

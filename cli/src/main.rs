@@ -153,6 +153,8 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
+    // If this process was started as the watcher of another `pipeline-test`, it does that.
+    pipeline_test_harness::serve_if_watcher();
     let cli = Cli::parse();
     match cli.command {
         Command::Lint {

@@ -1,5 +1,5 @@
 //! The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m", branch = "main",
-//! event = "push"`, each option at most once.
+//! event = "push", shared`, each option at most once.
 
 use pipeline_test_harness::diagnostic::did_you_mean;
 use pipeline_test_harness::duration::parse_duration;
@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token};
 
-const OPTIONS: &[&str] = &["stage", "timeout", "branch", "event"];
+const OPTIONS: &[&str] = &["stage", "timeout", "branch", "event", "shared"];
 
 /// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
 pub(crate) struct Args {
@@ -16,6 +16,9 @@ pub(crate) struct Args {
     pub timeout: Option<(LitStr, u64)>,
     pub branch: Option<LitStr>,
     pub event: Option<LitStr>,
+    /// `shared`: one running stage for every test of the process that names the same file,
+    /// stage, build and `shared`.
+    pub shared: Option<Ident>,
 }
 
 fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -37,6 +40,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         timeout: None,
         branch: None,
         event: None,
+        shared: None,
     };
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
@@ -52,11 +56,12 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown option `{name}`; {hint}the options are `stage = \"name\"`, `timeout = \"2m\"`, `branch = \"main\"` and `event = \"push\"`"
+                    "unknown option `{name}`; {hint}the options are `stage = \"name\"`, `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"` and `shared`"
                 ),
             ));
         }
         let repeated = match name.as_str() {
+            "shared" => args.shared.is_some(),
             "stage" => args.stage.is_some(),
             "branch" => args.branch.is_some(),
             "event" => args.event.is_some(),
@@ -67,6 +72,16 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
                 key.span(),
                 format!("`{name}` is given twice; keep one"),
             ));
+        }
+        if name == "shared" {
+            if input.peek(Token![=]) {
+                return Err(syn::Error::new(
+                    input.span(),
+                    "`shared` takes no value: write `shared` alone",
+                ));
+            }
+            args.shared = Some(key);
+            continue;
         }
         input.parse::<Token![=]>()?;
         let value: LitStr = input.parse().map_err(|e| {

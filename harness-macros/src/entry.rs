@@ -212,6 +212,7 @@ fn spec_tokens(
     timeout_ms: Option<u64>,
     name: &Ident,
     build: (Option<&LitStr>, Option<&LitStr>),
+    shared: bool,
 ) -> TokenStream {
     let abs = abs_lit(abs, file.span());
     let timeout = match timeout_ms {
@@ -234,6 +235,7 @@ fn spec_tokens(
             path: #abs,
             branch: #branch,
             event: #event,
+            shared: #shared,
         }
     }
 }
@@ -265,6 +267,7 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
         args.timeout.as_ref().map(|t| t.1),
         name,
         (args.branch.as_ref(), args.event.as_ref()),
+        args.shared.is_some(),
     );
     let run = if is_async {
         quote! {
@@ -342,7 +345,7 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
         }
         used.push(ident.clone());
         let test = Ident::new(&ident, lit.span());
-        let spec = spec_tokens(&lit, &abs, i, None, &test, (None, None));
+        let spec = spec_tokens(&lit, &abs, i, None, &test, (None, None), false);
         tests.push(quote! {
             #[::core::prelude::v1::test]
             fn #test() {

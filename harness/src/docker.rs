@@ -12,13 +12,14 @@ pub const MANAGED_LABEL: &str = "pipeline-test.managed";
 pub const RUN_LABEL: &str = "pipeline-test.run";
 /// The process that created a resource: `host/pid/start-time`.
 pub const OWNER_LABEL: &str = "pipeline-test.owner";
+/// The lease of the process that created a resource (see the `reaper` module): alive while its
+/// heartbeat on the engine is fresh.
+pub const LEASE_LABEL: &str = "pipeline-test.lease";
 /// The step a container runs.
 pub const STEP_LABEL: &str = "pipeline-test.step";
 
 /// How long the engine may take to answer the first request of a process.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-/// Seconds a single request may take before bollard gives up.
-const REQUEST_TIMEOUT: u64 = 600;
 
 /// The API version negotiated with the engine, once per process.
 static VERSION: OnceLock<ClientVersion> = OnceLock::new();
@@ -31,14 +32,8 @@ pub(crate) fn endpoint() -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
-fn client(endpoint: &str, version: &ClientVersion) -> Result<Docker, bollard::errors::Error> {
-    if endpoint.starts_with("unix://") {
-        Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT, version)
-    } else if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") {
-        Docker::connect_with_http(endpoint, REQUEST_TIMEOUT, version)
-    } else {
-        Docker::connect_with_host(endpoint)
-    }
+fn client(endpoint: &str, version: &ClientVersion) -> Result<Docker, String> {
+    crate::endpoint::client(endpoint, version)
 }
 
 /// Connects to the engine `DOCKER_HOST` names. The first connection of a process negotiates
@@ -54,11 +49,10 @@ pub(crate) async fn connect() -> Result<(Docker, String), Error> {
         reason,
     };
     if let Some(version) = VERSION.get() {
-        let docker = client(&endpoint, version).map_err(|e| unreachable(e.to_string()))?;
+        let docker = client(&endpoint, version).map_err(unreachable)?;
         return Ok((docker, endpoint));
     }
-    let docker =
-        client(&endpoint, bollard::API_DEFAULT_VERSION).map_err(|e| unreachable(e.to_string()))?;
+    let docker = client(&endpoint, bollard::API_DEFAULT_VERSION).map_err(unreachable)?;
     let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| {
@@ -90,6 +84,16 @@ fn explain_connect_error(e: &bollard::errors::Error) -> String {
     }
 }
 
+/// True when the engine is Podman (its version names a "Podman Engine" component).
+pub(crate) async fn is_podman(docker: &Docker) -> bool {
+    docker.version().await.is_ok_and(|v| {
+        v.components
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.name.contains("Podman"))
+    })
+}
+
 /// Turns a bollard error into [`Error::Docker`], saying what was being done.
 pub(crate) fn engine_error(action: impl Into<String>, e: bollard::errors::Error) -> Error {
     Error::Docker {
@@ -108,6 +112,9 @@ pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
         }
     )
 }
+
+/// This process's lease token (12 hex digits).
+pub(crate) static LEASE: LazyLock<String> = LazyLock::new(new_run_id);
 
 /// This process's owner label value: `host/pid/start-time`.
 pub(crate) static OWNER: LazyLock<String> = LazyLock::new(|| {
@@ -143,6 +150,7 @@ pub(crate) fn labels(run_id: &str) -> std::collections::HashMap<String, String> 
         (MANAGED_LABEL, "true"),
         (RUN_LABEL, run_id),
         (OWNER_LABEL, OWNER.as_str()),
+        (LEASE_LABEL, LEASE.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -155,6 +163,7 @@ pub(crate) fn network_labels() -> std::collections::HashMap<String, String> {
     [
         (MANAGED_LABEL, "true"),
         (OWNER_LABEL, OWNER.as_str()),
+        (LEASE_LABEL, LEASE.as_str()),
         ("pipeline-test.pool", "true"),
     ]
     .into_iter()

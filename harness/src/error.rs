@@ -77,6 +77,11 @@ pub enum Error {
         /// The stages it has.
         available: Vec<String>,
     },
+    /// The process got SIGINT or SIGTERM: no new stage starts, the running ones are removed.
+    #[error(
+        "interrupted (SIGINT/SIGTERM): no new stage starts in this process; the running stages are being removed"
+    )]
+    Interrupted,
     /// The Docker engine could not be reached.
     #[error(
         "cannot reach the Docker engine at {endpoint}: {reason}\n  help: start Docker (`docker info` must work), or set DOCKER_HOST to a running engine: unix:///var/run/docker.sock, tcp://HOST:2375, or a Podman socket such as unix://$XDG_RUNTIME_DIR/podman/podman.sock"
@@ -108,7 +113,7 @@ pub enum Error {
     /// A service's published port did not accept connections within its readiness budget.
     #[cfg(feature = "engine")]
     #[error(
-        "port {port} of service `{service}` (127.0.0.1:{host_port}) did not accept connections within its readiness budget of {} (waited {} since the service started)\n  help: if the service is slow to start, give it a `healthcheck:` with a longer `start_period`, or set PIPELINE_TEST_READY_TIMEOUT (e.g. `2m`); check that it listens on {port} at all",
+        "port {port} of service `{service}` ({host}:{host_port}) did not accept connections within its readiness budget of {} (waited {} since the service started)\n  help: if the service is slow to start, give it a `healthcheck:` with a longer `start_period`, or set PIPELINE_TEST_READY_TIMEOUT (e.g. `2m`); check that it listens on {port} at all",
         crate::duration::format_duration(*budget),
         crate::duration::format_duration(*waited)
     )]
@@ -117,7 +122,9 @@ pub enum Error {
         service: String,
         /// The container port.
         port: crate::ports::ContainerPort,
-        /// The port on 127.0.0.1.
+        /// The address the port is published at.
+        host: std::net::IpAddr,
+        /// The port there.
         host_port: u16,
         /// The service's readiness budget.
         budget: std::time::Duration,
@@ -177,6 +184,7 @@ mod tests {
         let port = Error::PortNotReady {
             service: "cache".into(),
             port: ContainerPort::tcp(7777),
+            host: std::net::Ipv4Addr::LOCALHOST.into(),
             host_port: 49153,
             budget: Duration::from_secs(3),
             waited: Duration::from_millis(3140),

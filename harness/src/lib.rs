@@ -48,6 +48,8 @@ pub mod diagnostic;
 #[cfg(feature = "engine")]
 mod docker;
 pub mod duration;
+#[cfg(feature = "engine")]
+mod endpoint;
 mod error;
 #[cfg(feature = "engine")]
 mod exit;
@@ -60,6 +62,8 @@ pub mod mask;
 #[doc(hidden)]
 pub mod plan;
 pub mod ports;
+#[cfg(feature = "engine")]
+pub mod reaper;
 #[cfg(feature = "engine")]
 pub mod report;
 pub mod resolve;
@@ -75,8 +79,10 @@ mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 #[cfg(feature = "engine")]
-pub use docker::{MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
+pub use docker::{LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 pub use duration::DurationError;
+#[cfg(feature = "engine")]
+pub use endpoint::HOST_ENV;
 pub use error::Error;
 #[cfg(feature = "engine")]
 pub use exit::ServiceExit;
@@ -85,6 +91,8 @@ pub use images::{ImageMap, ImageMapError};
 #[cfg(feature = "engine")]
 pub use plan::{PlanOptions, StepKind};
 pub use ports::{ContainerPort, PortMapping};
+#[cfg(feature = "engine")]
+pub use reaper::serve_if_watcher;
 #[cfg(feature = "engine")]
 pub use report::{
     CollectObserver, Event, Observer, Outcome, PrintObserver, StageReport, StepReport, StepStatus,

@@ -1,7 +1,7 @@
 //! A running background service, as a test body sees it.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use bollard::Docker;
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -34,8 +34,11 @@ pub struct Service {
     pub(crate) masks: std::sync::Arc<[String]>,
     pub(crate) hostnames: Vec<String>,
     pub(crate) image: String,
-    /// Container port -> port on 127.0.0.1.
+    /// Container port -> port on [`Service::host`].
     pub(crate) ports: BTreeMap<ContainerPort, u16>,
+    /// Where the published ports are reached: 127.0.0.1, the remote engine's host, or
+    /// `PIPELINE_TEST_HOST`.
+    pub(crate) host: IpAddr,
     pub(crate) docker: Docker,
     /// The runtime the service was started on, for the blocking variants.
     pub(crate) handle: tokio::runtime::Handle,
@@ -85,6 +88,11 @@ impl Service {
         &self.ports
     }
 
+    /// Where the published ports are reached from here (see [`Service::addr`]).
+    pub fn host(&self) -> IpAddr {
+        self.host
+    }
+
     /// The port on 127.0.0.1 that reaches container port `port` (TCP), if it is published.
     pub fn try_host_port(&self, port: u16) -> Option<u16> {
         self.ports.get(&ContainerPort::tcp(port)).copied()
@@ -116,7 +124,9 @@ impl Service {
         }
     }
 
-    /// `127.0.0.1:<host port>` reaching container port `port`.
+    /// The address reaching container port `port`: `127.0.0.1:<host port>` for an engine on
+    /// this machine; for a remote one (`DOCKER_HOST=tcp://HOST:PORT`, `ssh://`), HOST; with
+    /// `PIPELINE_TEST_HOST`, that address.
     ///
     /// # Panics
     ///
@@ -124,7 +134,7 @@ impl Service {
     /// caller.
     #[track_caller]
     pub fn addr(&self, port: u16) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.host_port(port)))
+        SocketAddr::from((self.host, self.host_port(port)))
     }
 
     /// The service's log so far (standard output and error, interleaved).
@@ -196,7 +206,7 @@ impl Service {
             if port.protocol != Protocol::Tcp {
                 continue;
             }
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
+            let addr = SocketAddr::from((self.host, host_port));
             let mut looked = std::time::Instant::now();
             while !port_is_ready(addr).await {
                 if looked.elapsed() >= EXIT_POLL {
@@ -218,6 +228,7 @@ impl Service {
                     return Err(Error::PortNotReady {
                         service: self.name.clone(),
                         port: *port,
+                        host: self.host,
                         host_port,
                         budget: self.budget,
                         waited: self.started.elapsed(),
@@ -236,13 +247,25 @@ impl Service {
     /// [`Error::Docker`] when the engine cannot run it (a missing program is exit code 126 or
     /// 127, not an error).
     pub async fn exec(&self, cmd: &[&str]) -> Result<ExecOutput, Error> {
-        let action = || format!("run {cmd:?} in `{}`", self.name);
-        let created = self
-            .docker
+        let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        exec_in(&self.docker, &self.name, &self.container_id, cmd).await
+    }
+}
+
+/// Runs `cmd` in container `id` (of service `name`); its exit code and output.
+pub(crate) async fn exec_in(
+    docker: &Docker,
+    name: &str,
+    id: &str,
+    cmd: Vec<String>,
+) -> Result<ExecOutput, Error> {
+    {
+        let action = || format!("run {cmd:?} in `{name}`");
+        let created = docker
             .create_exec(
-                &self.container_id,
+                id,
                 CreateExecOptions {
-                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    cmd: Some(cmd.clone()),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     ..Default::default()
@@ -255,8 +278,7 @@ impl Service {
             stdout: String::new(),
             stderr: String::new(),
         };
-        if let StartExecResults::Attached { mut output, .. } = self
-            .docker
+        if let StartExecResults::Attached { mut output, .. } = docker
             .start_exec(&created.id, None)
             .await
             .map_err(|e| engine_error(action(), e))?
@@ -272,8 +294,7 @@ impl Service {
                 }
             }
         }
-        let inspect = self
-            .docker
+        let inspect = docker
             .inspect_exec(&created.id)
             .await
             .map_err(|e| engine_error(action(), e))?;

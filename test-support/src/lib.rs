@@ -236,3 +236,143 @@ pub fn proc_status_kib(field: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The lease token (`pipeline-test.lease`) of the resources process `pid` created.
+pub fn lease_of(pid: u32) -> Option<String> {
+    resources_of(pid)
+        .into_iter()
+        .find_map(|r| r.labels.get("pipeline-test.lease").cloned())
+}
+
+/// Everything carrying lease `token` (its heartbeat volumes included), as `kind name` lines.
+pub fn leased(token: &str) -> Vec<String> {
+    leftovers(&format!("pipeline-test.lease={token}"))
+}
+
+/// Waits until nothing carries lease `token`; returns how long that took, or what is still
+/// there after `limit`.
+///
+/// # Errors
+///
+/// What is left after `limit`, as `kind name` lines.
+pub fn gone_within(
+    token: &str,
+    limit: std::time::Duration,
+) -> Result<std::time::Duration, Vec<String>> {
+    let start = std::time::Instant::now();
+    loop {
+        let left = leased(token);
+        if left.is_empty() {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() >= limit {
+            return Err(left);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The process id of the watcher of lease `token` (found by its environment in `/proc`).
+pub fn watcher_of(token: &str) -> Option<u32> {
+    let wanted = format!("PIPELINE_TEST_WATCHER={token}");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|b| *b == 0)
+                .any(|v| v == wanted.as_bytes())
+                .then_some(pid)
+        })
+}
+
+/// The watcher of process `pid` (its child carrying `PIPELINE_TEST_WATCHER`): its pid and the
+/// lease token it watches.
+pub fn watcher_child_of(pid: u32) -> Option<(u32, String)> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let ppid: u32 = stat[stat.rfind(')')? + 1..]
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            if ppid != pid {
+                return None;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ.split(|b| *b == 0).find_map(|v| {
+                let token = v.strip_prefix(b"PIPELINE_TEST_WATCHER=")?;
+                Some((child, String::from_utf8_lossy(token).into_owned()))
+            })
+        })
+}
+
+/// How many containers process `pid` created from `since` (seconds since the epoch) until now,
+/// from the engine's event log.
+pub fn containers_created_by(pid: u32, since: u64) -> usize {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async move {
+                let docker = Docker::connect_with_defaults()
+                    .expect("a Docker client")
+                    .negotiate_version()
+                    .await
+                    .expect("the Docker engine answers");
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() + 1)
+                    .unwrap_or(0);
+                let filters = HashMap::from([
+                    ("type", vec!["container"]),
+                    ("event", vec!["create"]),
+                    ("label", vec![MANAGED]),
+                ]);
+                let options = bollard::query_parameters::EventsOptionsBuilder::default()
+                    .since(&since.to_string())
+                    .until(&now.to_string())
+                    .filters(&filters)
+                    .build();
+                let mut events = docker.events(Some(options));
+                let mut count = 0;
+                while let Some(Ok(event)) = futures_next(&mut events).await {
+                    let owner = event
+                        .actor
+                        .and_then(|a| a.attributes)
+                        .and_then(|a| a.get("pipeline-test.owner").cloned());
+                    if owner.and_then(|o| o.rsplit('/').nth(1)?.parse::<u32>().ok()) == Some(pid) {
+                        count += 1;
+                    }
+                }
+                count
+            })
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+async fn futures_next<S: futures::Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    futures::StreamExt::next(s).await
+}
+
+/// What process `pid`, which has ended, still owns once its watcher had up to 3 seconds to
+/// remove it (a passed test's stage is removed off the test's path, so it may outlive the
+/// process by a moment); empty when everything is gone.
+pub fn owned_after_exit(pid: u32) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let left = owned_by(pid);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -22,14 +22,14 @@ pub(crate) fn container_name(run_id: &str, step: &PlannedStep) -> String {
 }
 
 /// The container for `step`. With `gate`, that command replaces its entrypoint and command,
-/// and standard input stays open for the go. A service's
-/// ports are published on 127.0.0.1 when `publish_ports`.
+/// and standard input stays open for the go. A service's ports are published on address
+/// `bind` (127.0.0.1 for an engine on this machine, `""` for all interfaces) when given.
 pub(crate) fn container_body(
     step: &PlannedStep,
     gate: Option<Vec<String>>,
     run_id: &str,
     prepared: &Prepared,
-    publish_ports: bool,
+    bind: Option<&str>,
 ) -> ContainerCreateBody {
     let mut labels = labels(run_id);
     labels.insert(STEP_LABEL.to_string(), step.name.clone());
@@ -45,7 +45,7 @@ pub(crate) fn container_body(
             (_, None) => {}
         }
     }
-    let published = if step.kind == StepKind::Service && publish_ports {
+    let published = if step.kind == StepKind::Service && bind.is_some() {
         publish(
             &prepared.facts(&step.resolved_image).exposed_ports,
             &step.ports,
@@ -58,7 +58,7 @@ pub(crate) fn container_body(
         .iter()
         .map(|(port, host)| {
             let binding = PortBinding {
-                host_ip: Some("127.0.0.1".into()),
+                host_ip: bind.map(str::to_string),
                 host_port: Some(host.map(|h| h.to_string()).unwrap_or_default()),
             };
             (port.to_string(), Some(vec![binding]))
@@ -207,7 +207,7 @@ mod tests {
         let p = plan(
             "      - name: cache\n        type: background\n        spec:\n          image: redis\n          ports: ['7000:7000']\n          mount: [{name: tmp, path: /tmp/x}, {name: etc, path: /host-etc}]\n",
         );
-        let body = container_body(&p.steps[0], None, "r", &prepared(), true);
+        let body = container_body(&p.steps[0], None, "r", &prepared(), Some("127.0.0.1"));
         let host = body.host_config.unwrap();
         assert_eq!(
             host.binds.unwrap(),
@@ -236,7 +236,13 @@ mod tests {
         );
         let step = &p.steps[0];
         let gate = vec!["/bin/sh".to_string(), "-c".into(), "gate".into()];
-        let body = container_body(step, Some(gate.clone()), "r", &prepared(), true);
+        let body = container_body(
+            step,
+            Some(gate.clone()),
+            "r",
+            &prepared(),
+            Some("127.0.0.1"),
+        );
         assert_eq!(body.entrypoint.as_ref(), Some(&gate));
         assert!(body.cmd.is_none());
         assert_eq!(body.open_stdin, Some(true));

@@ -75,8 +75,12 @@ impl StageRun {
         if let Some(problem) = env_problem(step) {
             return Err(Error::StepRefused { message: problem });
         }
+        if crate::reaper::interrupted() {
+            return Err(Error::Interrupted);
+        }
         let run_id = self.guard.run_id();
-        let body = container_body(step, gate, run_id, &self.prepared, self.publish_ports);
+        let publish = self.publish_ports.then_some(self.reach.bind.as_str());
+        let body = container_body(step, gate, run_id, &self.prepared, publish);
         let name = container_name(run_id, step);
         let created = self
             .docker

@@ -65,6 +65,10 @@ pub struct Runner {
     endpoint: String,
     options: RunOptions,
     lease: Arc<Lease>,
+    reach: crate::endpoint::Reach,
+    /// The engine is Podman: it runs health checks only through systemd, which a CI machine or
+    /// a container may not have, so the harness runs them itself.
+    podman: bool,
 }
 
 impl Runner {
@@ -74,16 +78,26 @@ impl Runner {
     ///
     /// [`Error::DockerUnreachable`] naming the endpoint tried.
     pub async fn connect(options: RunOptions) -> Result<Self, Error> {
+        crate::reaper::hook();
+        if crate::reaper::interrupted() {
+            return Err(Error::Interrupted);
+        }
         let (docker, endpoint) = connect().await?;
         if options.handle_signals {
             crate::teardown::install_signal_cleanup(&endpoint);
         }
+        let host = std::env::var(crate::endpoint::HOST_ENV).ok();
+        let reach = crate::endpoint::reach(&endpoint, host.as_deref())?;
+        crate::reaper::ensure(&docker, &endpoint).await?;
+        let podman = crate::docker::is_podman(&docker).await;
         let lease = Lease::new(&endpoint);
         Ok(Runner {
             docker,
             endpoint,
             options,
             lease,
+            reach,
+            podman,
         })
     }
 
@@ -161,6 +175,9 @@ impl Runner {
         pipeline: &Pipeline,
         index: usize,
     ) -> Result<RunningStage, Error> {
+        if crate::reaper::interrupted() {
+            return Err(Error::Interrupted);
+        }
         let started = Instant::now();
         let resolved;
         let pipeline = if pipeline.resolved {
@@ -211,6 +228,8 @@ impl Runner {
             guard,
             observer,
             publish_ports: self.options.publish_ports,
+            reach: self.reach.clone(),
+            run_health_checks: self.podman,
             ready_timeout: self.options.ready_timeout,
             state: Mutex::new(state),
             removals: Removals::default(),

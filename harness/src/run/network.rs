@@ -41,6 +41,9 @@ pub(crate) async fn acquire_network(
     let mut delay = POOL_RETRY_FIRST;
     let mut said = false;
     loop {
+        if crate::reaper::interrupted() {
+            return Err(Error::Interrupted);
+        }
         if reuse {
             if let Some(pooled) = take() {
                 return Ok(pooled);

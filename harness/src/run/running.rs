@@ -66,7 +66,7 @@ impl RunningStage {
                 s.name
             ));
             for (port, host) in &s.ports {
-                out.push_str(&format!("; {port} at 127.0.0.1:{host}"));
+                out.push_str(&format!("; {port} at {}:{host}", s.host));
             }
         }
         out
@@ -140,6 +140,75 @@ impl RunningStage {
     /// `PIPELINE_TEST_KEEP=on-failure` keeps it.
     pub fn mark_failed(&mut self) {
         self.body_failed = true;
+    }
+
+    /// For a stage that passed and is not kept: returns the report at once and removes the
+    /// stage on a thread of its own, off the caller's path. Anything that thread has not
+    /// removed when the process exits is removed by the process's watcher (see
+    /// [`crate::reaper`]). A failed stage, or one `PIPELINE_TEST_KEEP` keeps, is finished as
+    /// [`RunningStage::finish`] does, before this returns.
+    pub async fn finish_detached(mut self) -> StageReport {
+        let failed = self.outcome != Outcome::Passed || self.body_failed;
+        let Some(guard) = self.guard.take() else {
+            return self.finish().await;
+        };
+        if failed || guard.keeps(false) {
+            self.guard = Some(guard);
+            return self.finish().await;
+        }
+        let ids: Vec<String> = self
+            .service_containers
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect();
+        let (recycle, lease) = (self.reuse_networks, self._lease.clone());
+        let endpoint = guard.endpoint().to_string();
+        let spawned = crate::async_drop::spawn(
+            "pipeline-test-teardown",
+            &endpoint,
+            move |docker| async move {
+                let _ = remove_containers(&docker, &ids).await;
+                let report = guard.teardown_with(&docker, recycle, false).await;
+                for e in &report.errors {
+                    eprintln!("pipeline-test: teardown: {e}");
+                }
+                // The network pool's lease goes last: an emptied network went back first.
+                drop(lease);
+            },
+        );
+        if let Err(why) = spawned {
+            eprintln!(
+                "pipeline-test: teardown could not start ({why}); the watcher removes the stage when the process exits"
+            );
+        }
+        let report = StageReport {
+            stage: self.name.clone(),
+            run_id: self.run_id.clone(),
+            network: self.network.clone(),
+            steps: std::mem::take(&mut self.steps),
+            outcome: self.outcome.clone(),
+            service_logs: Vec::new(),
+            teardown_errors: Vec::new(),
+            duration: self.started.elapsed(),
+            timings: self.timings,
+        };
+        self.observer
+            .on_event(&Event::StageFinished { report: &report });
+        report
+    }
+
+    /// Leaves the stage running for the rest of the process: it is removed when the process
+    /// ends, by its watcher (or by the signal handler on SIGINT/SIGTERM); with
+    /// `PIPELINE_TEST_KEEP=1` it is kept. For stages that many users share.
+    pub fn detach(mut self) {
+        if let Some(guard) = self.guard.take() {
+            if guard.keeps(false) {
+                crate::reaper::keep(&self.run_id);
+            }
+            guard.detach();
+        }
+        // The services' containers, the network and its pool lease live on with the process.
+        std::mem::forget(self._lease.clone());
     }
 
     /// Notes how services ended, collects their logs if the stage failed, tears everything

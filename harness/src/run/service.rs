@@ -60,7 +60,14 @@ impl StageRun {
         let mut confirmed = false;
         if wait_health {
             let waiting = Instant::now();
-            let health = wait_healthy(&self.docker, &step.name, &id, ready_by, budget).await;
+            let health = wait_healthy(
+                &self.docker,
+                (&step.name, &id),
+                ready_by,
+                budget,
+                self.run_health_checks,
+            )
+            .await;
             self.state().timings.health += waiting.elapsed();
             let failure = match health? {
                 Health::Healthy => {
@@ -98,10 +105,12 @@ impl StageRun {
                 .inspect_container(&id, None)
                 .await
                 .map_err(|e| engine_error(format!("inspect service `{}`", step.name), e))?;
+            // A remote engine's process ids are not this machine's.
             pid = inspect
                 .state
                 .and_then(|s| s.pid)
-                .and_then(|p| u32::try_from(p).ok());
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|_| self.reach.local);
             for (port, bindings) in inspect
                 .network_settings
                 .and_then(|n| n.ports)
@@ -119,7 +128,15 @@ impl StageRun {
         if !listen.is_empty() {
             let waiting = Instant::now();
             let who = (step.name.as_str(), id.as_str());
-            let listened = wait_listening(&self.docker, who, pid, &listen, &ports, ready_by).await;
+            let listened = wait_listening(
+                &self.docker,
+                who,
+                pid,
+                &listen,
+                (self.reach.host, &ports),
+                ready_by,
+            )
+            .await;
             let message = match listened {
                 Listen::Ready => {
                     confirmed = true;
@@ -146,6 +163,7 @@ impl StageRun {
             hostnames: step.aliases.clone(),
             image: step.resolved_image.clone(),
             ports,
+            host: self.reach.host,
             docker: self.docker.clone(),
             handle: tokio::runtime::Handle::current(),
             started: creating,

@@ -77,19 +77,24 @@ pub(crate) fn readiness_budget(
     })
 }
 
-/// Waits for service `name`'s health check until `deadline` (`budget` after its start).
+/// Waits for service `name`'s health check until `deadline` (`budget` after its start). With
+/// `run_checks` (an engine that schedules no checks itself: Podman without systemd), runs the
+/// container's check command here, at its interval, as the engine would.
 pub(crate) async fn wait_healthy(
     docker: &Docker,
-    name: &str,
-    id: &str,
+    (name, id): (&str, &str),
     deadline: Instant,
     budget: Duration,
+    run_checks: bool,
 ) -> Result<Health, Error> {
+    let mut own_check: Option<String> = None;
+    let mut next_check = Instant::now();
     loop {
         let inspect = docker
             .inspect_container(id, None)
             .await
             .map_err(|e| engine_error(format!("inspect service `{name}`"), e))?;
+        let check = inspect.config.and_then(|c| c.healthcheck);
         let state = inspect.state.unwrap_or_default();
         if state.running == Some(false) {
             let waiting = "waiting for its health check";
@@ -109,6 +114,7 @@ pub(crate) async fn wait_healthy(
                     r.output.as_deref().unwrap_or("").trim()
                 )
             })
+            .or_else(|| own_check.clone())
             .unwrap_or_else(|| "no check has run yet".into());
         match health.status {
             Some(HealthStatusEnum::HEALTHY) => return Ok(Health::Healthy),
@@ -122,6 +128,20 @@ pub(crate) async fn wait_healthy(
             }
             Some(HealthStatusEnum::STARTING) => {}
         }
+        if run_checks && Instant::now() >= next_check {
+            if let Some((cmd, interval)) = check.as_ref().and_then(check_command) {
+                next_check = Instant::now() + interval;
+                let ran = crate::service::exec_in(docker, name, id, cmd).await?;
+                if ran.exit_code == 0 {
+                    return Ok(Health::Healthy);
+                }
+                own_check = Some(format!(
+                    "exit code {}: {}",
+                    ran.exit_code,
+                    format!("{}{}", ran.stdout, ran.stderr).trim()
+                ));
+            }
+        }
         if Instant::now() >= deadline {
             return Ok(Health::Failed(format!(
                 "service `{name}` was not healthy within its readiness budget of {}; last check: {last_check}",
@@ -130,6 +150,19 @@ pub(crate) async fn wait_healthy(
         }
         tokio::time::sleep(HEALTH_POLL).await;
     }
+}
+
+/// The command of a health check as an exec runs it, and its interval (Docker's default 30 s).
+fn check_command(check: &bollard::models::HealthConfig) -> Option<(Vec<String>, Duration)> {
+    let test = check.test.as_ref()?;
+    let cmd = match test.first().map(String::as_str) {
+        Some("CMD") => test[1..].to_vec(),
+        Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
+        _ => return None,
+    };
+    let nanos = check.interval.filter(|n| *n > 0).unwrap_or(30_000_000_000);
+    let interval = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)).max(HEALTH_POLL);
+    Some((cmd, interval))
 }
 
 /// Waits until service `name` listens on every port of `ports`, until `deadline`. With a
@@ -141,7 +174,7 @@ pub(crate) async fn wait_listening(
     (name, id): (&str, &str),
     pid: Option<u32>,
     ports: &[u16],
-    published: &BTreeMap<ContainerPort, u16>,
+    (host, published): (std::net::IpAddr, &BTreeMap<ContainerPort, u16>),
     deadline: Instant,
 ) -> Listen {
     let exited = |port: u16| async move {
@@ -190,7 +223,7 @@ pub(crate) async fn wait_listening(
         let Some(&host_port) = published.get(&ContainerPort::tcp(port)) else {
             continue;
         };
-        let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, host_port));
+        let addr = std::net::SocketAddr::from((host, host_port));
         let mut looked = Instant::now();
         while !crate::service::port_is_ready(addr).await {
             if looked.elapsed() >= EXIT_POLL {

@@ -62,14 +62,36 @@ impl Guard {
         f(&mut self.resources.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
+    /// Leaves the run's resources to the process's end: nothing removes them when this goes,
+    /// the signal handler and the watcher still do.
+    pub fn detach(mut self) {
+        self.armed = false;
+    }
+
+    /// The engine's endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// Removes everything now, unless the keep policy keeps a run that `failed` (or not);
     /// with `recycle`, an emptied network goes back to the pool.
-    pub async fn teardown(mut self, recycle: bool, failed: bool) -> TeardownReport {
+    pub async fn teardown(self, recycle: bool, failed: bool) -> TeardownReport {
+        let docker = self.docker.clone();
+        self.teardown_with(&docker, recycle, failed).await
+    }
+
+    /// [`Guard::teardown`] through `docker` (a client of the runtime it runs on).
+    pub async fn teardown_with(
+        mut self,
+        docker: &Docker,
+        recycle: bool,
+        failed: bool,
+    ) -> TeardownReport {
         self.armed = false;
         let resources =
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
         let report = remove_all(
-            &self.docker,
+            docker,
             &self.run_id,
             resources,
             self.keeps(failed),

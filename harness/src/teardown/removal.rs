@@ -36,6 +36,7 @@ pub(crate) async fn remove_all(
 ) -> TeardownReport {
     let mut report = TeardownReport::default();
     if keep {
+        crate::reaper::keep(run_id);
         let mut cmds = Vec::new();
         if !resources.containers.is_empty() {
             cmds.push(format!(

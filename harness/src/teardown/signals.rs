@@ -33,6 +33,9 @@ pub(crate) fn install_signal_cleanup(endpoint: &str) {
                 _ = int.recv() => 130,
                 _ = term.recv() => 143,
             };
+            // First: no new stage starts, nothing new is created.
+            crate::reaper::interrupt();
+            crate::reaper::stop_heartbeat();
             let runs: Vec<(String, Arc<Mutex<Resources>>)> = std::mem::take(&mut *active());
             let work = async {
                 let reports = join_all(runs.iter().map(|(id, r)| {
@@ -42,10 +45,15 @@ pub(crate) fn install_signal_cleanup(endpoint: &str) {
                 }))
                 .await;
                 crate::run::remove_networks(&docker, crate::run::drain_pool()).await;
-                reports
-                    .into_iter()
-                    .flat_map(|r| r.errors)
-                    .collect::<Vec<String>>()
+                let mut errors: Vec<String> = reports.into_iter().flat_map(|r| r.errors).collect();
+                // Then whatever else carries this process's lease: a stage that was being
+                // created when the signal came, the lease itself.
+                let kept = crate::reaper::kept();
+                errors.extend(
+                    crate::reaper::remove_owned(&docker, crate::docker::LEASE.as_str(), &kept)
+                        .await,
+                );
+                errors
             };
             // "Removed" only when it is true: every removal answered, none failed.
             match tokio::time::timeout(SIGNAL_CLEANUP_LIMIT, work).await {

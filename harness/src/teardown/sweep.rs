@@ -1,8 +1,11 @@
-//! Removes what processes of this host left behind when they were killed.
+//! Removes what killed processes left behind, when their watcher could not (the second line;
+//! see the `reaper` module).
 //!
-//! Every resource carries `pipeline-test.owner=host/pid/start-time`. A run first removes the
-//! resources whose owner is on this host and no longer alive (no such pid, or a pid reused by
-//! a process that started at another time).
+//! A resource carrying `pipeline-test.lease=<token>` is removed when that lease has no fresh
+//! heartbeat on the engine, by the engine's clock: the same rule for a process of this host,
+//! of another PID namespace or container, or of another host sharing the engine. One without a
+//! lease (made by an older version) is judged by its `pipeline-test.owner=host/pid/start-time`:
+//! removed when that names a process of this host that is gone.
 
 use std::collections::HashMap;
 
@@ -13,9 +16,10 @@ use bollard::query_parameters::{
 use futures::future::join_all;
 
 use crate::docker::{
-    MANAGED_LABEL, OWNER_LABEL, containers_labelled, host_name, process_start_time,
+    LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, containers_labelled, host_name, process_start_time,
     remove_containers,
 };
+use crate::reaper::{alive_leases, engine_now};
 
 /// True when `owner` (`host/pid/start`) names a process of this host that is gone.
 pub(crate) fn is_dead_owner(owner: &str, this_host: &str) -> bool {
@@ -38,73 +42,79 @@ pub(crate) fn is_dead_owner(owner: &str, this_host: &str) -> bool {
     }
 }
 
-/// Removes the containers, networks and volumes of dead owners on this host. Returns how
-/// many resources were removed.
+/// Removes the containers, networks and volumes of dead owners. Returns how many resources
+/// were removed.
+///
+/// Everything is listed first and the leases after: a resource that exists was made after its
+/// owner's lease, so a live owner's lease is in the second list. (The other order took a run
+/// that started in between for a dead one.)
 pub(crate) async fn sweep(docker: &Docker) -> usize {
     let host = host_name();
     let filters = HashMap::from([("label".to_string(), vec![format!("{MANAGED_LABEL}=true")])]);
-    let dead = |labels: Option<&HashMap<String, String>>| {
-        labels
-            .and_then(|l| l.get(OWNER_LABEL))
-            .is_some_and(|o| is_dead_owner(o, &host))
-    };
-    let mut removed = 0;
-    let ids: Vec<String> = containers_labelled(docker, &format!("{MANAGED_LABEL}=true"))
-        .await
-        .into_iter()
-        .filter(|c| dead(c.labels.as_ref()))
-        .filter_map(|c| c.id)
-        .collect();
-    removed += ids.len() - remove_containers(docker, &ids).await.len();
-    if let Ok(list) = docker
+    let containers = containers_labelled(docker, &format!("{MANAGED_LABEL}=true")).await;
+    let volumes = docker
         .list_volumes(Some(
             ListVolumesOptionsBuilder::default()
                 .filters(&filters)
                 .build(),
         ))
         .await
-    {
-        let names: Vec<String> = list
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|v| {
-                v.labels
-                    .get(OWNER_LABEL)
-                    .is_some_and(|o| is_dead_owner(o, &host))
-            })
-            .map(|v| v.name)
-            .collect();
-        let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
-        removed += join_all(
-            names
-                .iter()
-                .map(|n| docker.remove_volume(n, Some(opts.clone()))),
-        )
-        .await
-        .into_iter()
-        .filter(Result::is_ok)
-        .count();
-    }
-    if let Ok(list) = docker
+        .map(|l| l.volumes.unwrap_or_default())
+        .unwrap_or_default();
+    let networks = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::default()
                 .filters(&filters)
                 .build(),
         ))
         .await
-    {
-        let ids: Vec<String> = list
-            .into_iter()
-            .filter(|n| dead(n.labels.as_ref()))
-            .filter_map(|n| n.id)
-            .collect();
-        removed += join_all(ids.iter().map(|id| docker.remove_network(id)))
-            .await
-            .into_iter()
-            .filter(Result::is_ok)
-            .count();
-    }
+        .unwrap_or_default();
+    // Without the engine's clock and its list of leases, no leased owner is judged dead.
+    let Some(now) = engine_now(docker).await else {
+        return 0;
+    };
+    let alive = alive_leases(docker, now).await;
+    let dead = |labels: Option<&HashMap<String, String>>| {
+        let Some(labels) = labels else { return false };
+        match labels.get(LEASE_LABEL) {
+            Some(token) => alive.as_ref().is_some_and(|a| !a.contains(token)),
+            None => labels
+                .get(OWNER_LABEL)
+                .is_some_and(|o| is_dead_owner(o, &host)),
+        }
+    };
+    let mut removed = 0;
+    let ids: Vec<String> = containers
+        .into_iter()
+        .filter(|c| dead(c.labels.as_ref()))
+        .filter_map(|c| c.id)
+        .collect();
+    removed += ids.len() - remove_containers(docker, &ids).await.len();
+    let names: Vec<String> = volumes
+        .into_iter()
+        .filter(|v| dead(Some(&v.labels)))
+        .map(|v| v.name)
+        .collect();
+    let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
+    removed += join_all(
+        names
+            .iter()
+            .map(|n| docker.remove_volume(n, Some(opts.clone()))),
+    )
+    .await
+    .into_iter()
+    .filter(Result::is_ok)
+    .count();
+    let ids: Vec<String> = networks
+        .into_iter()
+        .filter(|n| dead(n.labels.as_ref()))
+        .filter_map(|n| n.id)
+        .collect();
+    removed += join_all(ids.iter().map(|id| docker.remove_network(id)))
+        .await
+        .into_iter()
+        .filter(Result::is_ok)
+        .count();
     removed
 }
 

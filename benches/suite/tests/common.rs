@@ -1,0 +1,35 @@
+//! What each of the 20 tests does: connect, SET, GET, INCR.
+
+use std::net::SocketAddr;
+
+use redis::Commands;
+
+/// The Redis image testcontainers starts (`redis:7` unless the bench maps it).
+pub fn image() -> (String, String) {
+    let image = std::env::var("SUITE_REDIS_IMAGE").unwrap_or_else(|_| "redis:7".into());
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
+        _ => (image, "latest".to_string()),
+    }
+}
+
+pub fn exercise(addr: SocketAddr, test: &str) {
+    let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let key = format!("{test}:greeting");
+    let _: () = con.set(&key, "hello").unwrap();
+    let value: String = con.get(&key).unwrap();
+    assert_eq!(value, "hello");
+    let n: i64 = con.incr("tests-run", 1).unwrap();
+    assert!(n >= 1);
+}
+
+#[macro_export]
+macro_rules! twenty {
+    ($make:ident) => {
+        $make!(
+            t01, t02, t03, t04, t05, t06, t07, t08, t09, t10, t11, t12, t13, t14, t15, t16,
+            t17, t18, t19, t20
+        );
+    };
+}

@@ -1,0 +1,162 @@
+//! Starting the watcher process, once per process, and talking to it over its standard input.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bollard::Docker;
+
+use super::{COOPERATES, WATCHER_ENV};
+use crate::Error;
+use crate::docker::LEASE;
+
+/// How long the watcher may take to say it is ready.
+const READY_WAIT: Duration = Duration::from_secs(20);
+/// The line a watcher prints on its standard output once it watches.
+pub(crate) const READY_LINE: &str = "pipeline-test-watcher ready";
+
+/// The write end of the watcher's standard input; it closes when this process dies.
+static PIPE: Mutex<Option<ChildStdin>> = Mutex::new(None);
+/// A test of this binary that turns into the watcher before its body.
+static ENTRY_TEST: OnceLock<String> = OnceLock::new();
+/// Set once the lease and the watcher are in place (or the watcher could not start).
+static STARTED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+pub(super) fn set_entry_test(name: &str) {
+    let _ = ENTRY_TEST.set(name.to_string());
+}
+
+/// The command that runs this executable as a watcher, or why there is none.
+fn command(thread: Option<&str>) -> Result<Command, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let mut cmd = Command::new(&exe);
+    if COOPERATES.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(cmd);
+    }
+    // A test binary: run one test that enters the harness before its body.
+    let in_deps = exe
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d == "deps");
+    let test = ENTRY_TEST.get().cloned().or_else(|| {
+        thread
+            .filter(|t| in_deps && *t != "main" && !t.starts_with("tokio-runtime"))
+            .map(str::to_string)
+    });
+    let Some(test) = test else {
+        return Err(
+            "this program does not call `pipeline_test::serve_if_watcher()` first in `main`".into(),
+        );
+    };
+    cmd.args([
+        test.as_str(),
+        "--exact",
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    Ok(cmd)
+}
+
+/// Starts the watcher and waits until it watches.
+fn spawn_watcher(thread: Option<String>) -> Result<(), String> {
+    let mut cmd = command(thread.as_deref())?;
+    let mut child = cmd
+        .env(WATCHER_ENV, LEASE.as_str())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        // Its own process group: Ctrl-C in a terminal and a CI job's kill of the group reach
+        // the owner, not the watcher that cleans up after it.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start it: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no pipe from it")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("pipeline-test-watcher-ready".into())
+        .spawn(move || {
+            // A test binary prints libtest's own lines first.
+            let ready = BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l.trim_end().ends_with(READY_LINE));
+            let _ = tx.send(ready);
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    match rx.recv_timeout(READY_WAIT) {
+        Ok(true) => {
+            *PIPE.lock().unwrap_or_else(|e| e.into_inner()) = child.stdin.take();
+            // The child is reaped by init after this process ends; it ends with it.
+            std::mem::forget(child);
+            Ok(())
+        }
+        Ok(false) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err("it ended without watching".into())
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!(
+                "it did not answer within {}s",
+                READY_WAIT.as_secs()
+            ))
+        }
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+/// Takes this process's lease and starts its watcher, once per process; later calls return at
+/// once. A watcher that cannot start is reported once (the next run's sweep remains).
+///
+/// # Errors
+///
+/// [`Error::Docker`] when the engine refuses the lease volume.
+pub(crate) async fn ensure(docker: &Docker, endpoint: &str) -> Result<(), Error> {
+    if std::env::var_os(WATCHER_ENV).is_some() {
+        return Ok(()); // a watcher never watches itself
+    }
+    let thread = std::thread::current().name().map(str::to_string);
+    STARTED
+        .get_or_try_init(|| async {
+            super::start_heartbeat(docker, endpoint).await?;
+            let started = tokio::task::spawn_blocking(move || spawn_watcher(thread))
+                .await
+                .unwrap_or_else(|e| Err(format!("the start was cut short: {e}")));
+            if let Err(why) = started {
+                eprintln!(
+                    "pipeline-test: no watcher process for this process ({why}); if it is killed, the next run removes what it leaves"
+                );
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+}
+
+/// Runs this process keeps (`PIPELINE_TEST_KEEP`): no watcher or signal handler removes them.
+static KEPT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The runs this process keeps.
+pub(crate) fn kept() -> std::collections::HashSet<String> {
+    KEPT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect()
+}
+
+/// Tells the watcher to leave run `run_id` in place (`PIPELINE_TEST_KEEP`).
+pub(crate) fn keep(run_id: &str) {
+    KEPT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(run_id.to_string());
+    if let Some(pipe) = PIPE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        let _ = writeln!(pipe, "keep {run_id}");
+        let _ = pipe.flush();
+    }
+}
