@@ -81,7 +81,7 @@ fn left(variant: &str, image: &str) -> usize {
             "--filter",
             &format!("ancestor={image}"),
             "--filter",
-            "label=org.testcontainers=true",
+            "label=org.testcontainers.managed-by=testcontainers",
         ])
     } else {
         let label = "label=pipeline-test.managed";
@@ -93,7 +93,12 @@ fn left(variant: &str, image: &str) -> usize {
 
 fn remove_testcontainers() {
     let ids = Command::new("docker")
-        .args(["ps", "-aq", "--filter", "label=org.testcontainers=true"])
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=org.testcontainers.managed-by=testcontainers",
+        ])
         .output()
         .expect("docker");
     let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)

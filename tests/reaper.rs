@@ -145,11 +145,17 @@ fn when_the_watcher_is_killed_too_the_next_run_sweeps_after_the_lease_expires() 
     assert!(!owned_by(pid).is_empty(), "nobody removed them yet");
     // The lease expires 15s after its last heartbeat; a run after that removes the rest.
     std::thread::sleep(Duration::from_secs(16));
-    a_later_run();
-    match gone_within(&lease, Duration::from_secs(3)) {
-        Ok(_) => {}
-        Err(left) => panic!("the next run's sweep left: {left:?}"),
+    // A process sweeps at most every 5 s: a run of this one may have just done so.
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        a_later_run();
+        match gone_within(&lease, Duration::from_secs(3)) {
+            Ok(_) => return,
+            Err(l) => left = l,
+        }
+        std::thread::sleep(Duration::from_secs(3));
     }
+    panic!("the next runs' sweeps left: {left:?}");
 }
 
 /// Eight stage tests for the child below; each holds its stage for a moment.

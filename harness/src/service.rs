@@ -23,7 +23,7 @@ const EXIT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long a connection to a published port may take to open.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long an open connection must stay open, quiet, to count as reaching a server.
-const QUIET_OPEN: std::time::Duration = std::time::Duration::from_millis(150);
+pub(crate) const QUIET_OPEN: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// A background service of a running stage: its container, hostnames and published ports.
 #[derive(Debug, Clone)]
@@ -208,7 +208,14 @@ impl Service {
             }
             let addr = SocketAddr::from((self.host, host_port));
             let mut looked = std::time::Instant::now();
-            while !port_is_ready(addr).await {
+            // Seen listening inside (health, or its sockets): the proxy in front of it forwards,
+            // so a connection that opens is enough. Otherwise the port must stay open a moment.
+            let quiet = if self.ready_by.is_none() {
+                std::time::Duration::ZERO
+            } else {
+                QUIET_OPEN
+            };
+            while !port_is_ready(addr, quiet).await {
                 if looked.elapsed() >= EXIT_POLL {
                     if let Some(exit) = ServiceExit::inspect(
                         &self.docker,
@@ -305,15 +312,18 @@ pub(crate) async fn exec_in(
 
 /// Connects to `addr`; ready when the connection stays open (or the server speaks first).
 /// Docker's userland proxy accepts a connection and closes it when nothing listens behind it.
-pub(crate) async fn port_is_ready(addr: SocketAddr) -> bool {
+pub(crate) async fn port_is_ready(addr: SocketAddr, quiet: std::time::Duration) -> bool {
     use tokio::io::AsyncReadExt;
     let Ok(Ok(mut stream)) =
         tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
     else {
         return false;
     };
+    if quiet.is_zero() {
+        return true;
+    }
     let mut byte = [0u8; 1];
-    match tokio::time::timeout(QUIET_OPEN, stream.read(&mut byte)).await {
+    match tokio::time::timeout(quiet, stream.read(&mut byte)).await {
         Err(_) => true,      // open and quiet: a server waiting for its client
         Ok(Ok(n)) => n > 0,  // a greeting, or EOF from a proxy with nothing behind it
         Ok(Err(_)) => false, // reset

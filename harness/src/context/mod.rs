@@ -109,17 +109,26 @@ impl Default for BuildContext {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env_remove("GIT_DIR")
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+/// Runs the `git` commands in `dir` at once (each is a process: one after the other they
+/// are most of a short test's start); each one's output, or `None` when it failed.
+fn git_all<const N: usize>(dir: &Path, commands: [&[&str]; N]) -> [Option<String>; N] {
+    let children = commands.map(|args| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env_remove("GIT_DIR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()
+    });
+    children.map(|child| {
+        let out = child?.wait_with_output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    })
 }
 
 impl BuildContext {
@@ -146,7 +155,17 @@ impl BuildContext {
 
     fn read_git(dir: &Path) -> BuildContext {
         let mut ctx = BuildContext::default();
-        let Some(root) = git(dir, &["rev-parse", "--show-toplevel"]) else {
+        let [root, branch, log, remote_url, default_head] = git_all(
+            dir,
+            [
+                &["rev-parse", "--show-toplevel"],
+                &["symbolic-ref", "--short", "-q", "HEAD"],
+                &["log", "-1", "--format=%H%x00%P%x00%an%x00%ae%x00%B"],
+                &["config", "--get", "remote.origin.url"],
+                &["symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"],
+            ],
+        );
+        let Some(root) = root else {
             ctx.repo_name = dir
                 .canonicalize()
                 .ok()
@@ -155,11 +174,16 @@ impl BuildContext {
             return ctx;
         };
         let root = PathBuf::from(root);
-        ctx.branch = git(&root, &["symbolic-ref", "--short", "-q", "HEAD"]).unwrap_or_default();
-        ctx.commit = git(&root, &["rev-parse", "-q", "--verify", "HEAD"]).unwrap_or_default();
-        ctx.before = git(&root, &["rev-parse", "-q", "--verify", "HEAD~1"]).unwrap_or_default();
-        if let Some(log) = git(&root, &["log", "-1", "--format=%an%x00%ae%x00%B"]) {
-            let mut parts = log.splitn(3, '\0');
+        ctx.branch = branch.unwrap_or_default();
+        if let Some(log) = log {
+            let mut parts = log.splitn(5, '\0');
+            ctx.commit = parts.next().unwrap_or_default().to_string();
+            // The first parent; none for a repository's first commit.
+            ctx.before = parts
+                .next()
+                .and_then(|p| p.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string();
             ctx.author_name = parts.next().unwrap_or_default().to_string();
             ctx.author_email = parts.next().unwrap_or_default().to_string();
             ctx.message = parts.next().unwrap_or_default().trim_end().to_string();
@@ -170,7 +194,7 @@ impl BuildContext {
                 .unwrap_or_default()
                 .to_string();
         }
-        ctx.remote_url = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_default();
+        ctx.remote_url = remote_url.unwrap_or_default();
         let (namespace, name) = split_remote(&ctx.remote_url);
         ctx.repo_namespace = namespace;
         ctx.repo_name = if name.is_empty() {
@@ -180,10 +204,7 @@ impl BuildContext {
         } else {
             name
         };
-        if let Some(head) = git(
-            &root,
-            &["symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"],
-        ) {
+        if let Some(head) = default_head {
             ctx.default_branch = head.trim_start_matches("origin/").to_string();
         }
         ctx.root = Some(root);

@@ -1,6 +1,11 @@
 //! The heartbeat: a volume `pipeline-test-lease-<token>-<n>` that a live process replaces every
-//! [`HEARTBEAT`], and the rule every run applies to another owner: alive while its newest
-//! heartbeat volume is younger than [`LEASE_TTL`] by the engine's clock.
+//! [`HEARTBEAT`], labelled with the time by the engine's clock, and the rule every run applies
+//! to another owner: alive while its newest heartbeat is younger than [`LEASE_TTL`] by the
+//! engine's clock.
+//!
+//! The time is a label, not the volume's `CreatedAt`: that field's type changes with bollard's
+//! `time` and `chrono` features, which another crate of the user's build (testcontainers) may
+//! turn on.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +24,24 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_secs(3);
 pub(crate) const LEASE_TTL: Duration = Duration::from_secs(15);
 /// The label naming the token a heartbeat volume renews.
 pub(crate) const HEARTBEAT_LABEL: &str = "pipeline-test.heartbeat";
+/// The label holding when the heartbeat was made, in seconds since the epoch by the engine's
+/// clock.
+pub(crate) const HEARTBEAT_AT_LABEL: &str = "pipeline-test.heartbeat-at";
 
 static STOPPED: AtomicBool = AtomicBool::new(false);
+/// The engine's clock minus this machine's, in seconds, measured when the lease is taken.
+static SKEW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+fn local_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Now, by the engine's clock.
+fn engine_time() -> i64 {
+    local_now() + SKEW.get().copied().unwrap_or(0)
+}
 
 fn volume_name(seq: u64) -> String {
     format!("pipeline-test-lease-{}-{seq}", LEASE.as_str())
@@ -31,6 +52,7 @@ async fn create(docker: &Docker, seq: u64) -> Result<(), bollard::errors::Error>
         (MANAGED_LABEL.to_string(), "true".to_string()),
         (LEASE_LABEL.to_string(), LEASE.to_string()),
         (HEARTBEAT_LABEL.to_string(), LEASE.to_string()),
+        (HEARTBEAT_AT_LABEL.to_string(), engine_time().to_string()),
     ]);
     docker
         .create_volume(VolumeCreateRequest {
@@ -45,6 +67,9 @@ async fn create(docker: &Docker, seq: u64) -> Result<(), bollard::errors::Error>
 /// Takes the lease (its first heartbeat) and renews it from a thread of its own until the
 /// process ends or [`stop_heartbeat`] is called.
 pub(crate) async fn start_heartbeat(docker: &Docker, endpoint: &str) -> Result<(), Error> {
+    if let Some(engine) = engine_now(docker).await {
+        let _ = SKEW.set(engine - local_now());
+    }
     create(docker, 0)
         .await
         .map_err(|e| engine_error("create this process's lease volume", e))?;
@@ -100,10 +125,10 @@ pub(crate) async fn alive_leases(docker: &Docker, now: i64) -> Option<HashSet<St
             .unwrap_or_default()
             .into_iter()
             .filter(|v| {
-                v.created_at
-                    .as_deref()
-                    .and_then(parse_time)
-                    // A volume of unknown age counts as fresh: never remove a live run.
+                v.labels
+                    .get(HEARTBEAT_AT_LABEL)
+                    .and_then(|t| t.parse::<i64>().ok())
+                    // A heartbeat of unknown age counts as fresh: never remove a live run.
                     .is_none_or(|t| now - t <= ttl)
             })
             .filter_map(|v| v.labels.get(HEARTBEAT_LABEL).cloned())

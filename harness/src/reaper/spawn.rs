@@ -72,7 +72,28 @@ fn spawn_watcher(thread: Option<String>) -> Result<(), String> {
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start it: {e}"))?;
+    // The pipe exists from here on: if this process dies now, the watcher still sees it
+    // close. Whether it came up is checked off the caller's path.
     let stdout = child.stdout.take().ok_or("no pipe from it")?;
+    *PIPE.lock().unwrap_or_else(|e| e.into_inner()) = child.stdin.take();
+    std::thread::Builder::new()
+        .name("pipeline-test-watcher-check".into())
+        .spawn(move || {
+            if let Err(why) = check_ready(child, stdout) {
+                eprintln!(
+                    "pipeline-test: no watcher process for this process ({why}); if it is killed, the next run removes what it leaves"
+                );
+            }
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    Ok(())
+}
+
+/// Waits for the watcher's ready line; kills it when it does not come.
+fn check_ready(
+    mut child: std::process::Child,
+    stdout: std::process::ChildStdout,
+) -> Result<(), String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("pipeline-test-watcher-ready".into())
@@ -87,7 +108,6 @@ fn spawn_watcher(thread: Option<String>) -> Result<(), String> {
         .map_err(|e| format!("cannot start a thread: {e}"))?;
     match rx.recv_timeout(READY_WAIT) {
         Ok(true) => {
-            *PIPE.lock().unwrap_or_else(|e| e.into_inner()) = child.stdin.take();
             // The child is reaped by init after this process ends; it ends with it.
             std::mem::forget(child);
             Ok(())
@@ -124,9 +144,7 @@ pub(crate) async fn ensure(docker: &Docker, endpoint: &str) -> Result<(), Error>
     STARTED
         .get_or_try_init(|| async {
             super::start_heartbeat(docker, endpoint).await?;
-            let started = tokio::task::spawn_blocking(move || spawn_watcher(thread))
-                .await
-                .unwrap_or_else(|e| Err(format!("the start was cut short: {e}")));
+            let started = spawn_watcher(thread);
             if let Err(why) = started {
                 eprintln!(
                     "pipeline-test: no watcher process for this process ({why}); if it is killed, the next run removes what it leaves"

@@ -66,6 +66,10 @@ pub(crate) fn container_body(
         .collect();
     let (network_mode, networking) = match &step.network_mode {
         Some(mode) => (Some(mode.clone()), None),
+        // The engine's network takes no aliases: a lone container needs none.
+        None if prepared.network == super::prepare::DEFAULT_NETWORK => {
+            (Some(prepared.network.clone()), None)
+        }
         None => {
             let endpoint = EndpointSettings {
                 aliases: Some(step.aliases.clone()),

@@ -88,8 +88,11 @@ impl Runner {
         }
         let host = std::env::var(crate::endpoint::HOST_ENV).ok();
         let reach = crate::endpoint::reach(&endpoint, host.as_deref())?;
-        crate::reaper::ensure(&docker, &endpoint).await?;
-        let podman = crate::docker::is_podman(&docker).await;
+        let (ensured, podman) = tokio::join!(
+            crate::reaper::ensure(&docker, &endpoint),
+            crate::docker::is_podman(&docker)
+        );
+        ensured?;
         let lease = Lease::new(&endpoint);
         Ok(Runner {
             docker,
@@ -234,22 +237,26 @@ impl Runner {
             state: Mutex::new(state),
             removals: Removals::default(),
         };
-        // The steps; beside them, the run steps' containers started ahead of their turn, and
-        // the removal of what killed processes left behind.
+        // The removal of what killed processes left behind, off the stage's path (on a thread
+        // of its own: the engine's time goes to the stage first).
+        if crate::teardown::sweep_due() {
+            let _ = crate::async_drop::spawn(
+                "pipeline-test-sweep",
+                &self.endpoint,
+                |docker| async move {
+                    let swept = crate::teardown::sweep(&docker).await;
+                    if swept > 0 {
+                        eprintln!(
+                            "pipeline-test: removed {swept} containers, networks and volumes left by killed runs"
+                        );
+                    }
+                },
+            );
+        }
+        // The steps; beside them, the run steps' containers started ahead of their turn.
         let run = async {
             let steps_started = Instant::now();
-            let sweep = async {
-                let swept = crate::teardown::sweep(&stage.docker).await;
-                if swept > 0 {
-                    let message = format!(
-                        "removed {swept} containers, networks and volumes left by killed runs"
-                    );
-                    stage
-                        .observer
-                        .on_event(&Event::Notice { message: &message });
-                }
-            };
-            tokio::join!(stage.exec(&stage.plan.order), stage.prefetch(), sweep);
+            tokio::join!(stage.exec(&stage.plan.order), stage.prefetch());
             stage.state().timings.total_steps = steps_started.elapsed();
         };
         let timed_out = match stage.plan.timeout {

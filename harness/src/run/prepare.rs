@@ -74,6 +74,9 @@ impl Prepared {
     }
 }
 
+/// The engine's own network, for a stage of one container (Docker's and Podman's `bridge`).
+pub(crate) const DEFAULT_NETWORK: &str = "bridge";
+
 /// Checks or pulls the images, takes a network and creates the volumes, concurrently; every
 /// resource is in `guard` as soon as it exists. Records the phases' times in `timings`.
 pub(crate) async fn prepare(
@@ -96,7 +99,13 @@ pub(crate) async fn prepare(
     };
     let run_id = guard.run_id().to_string();
     let fresh_name = format!("pipeline-test-net-{run_id}");
+    // A stage of one container has nobody to talk to by name: the engine's default network
+    // spares creating one (and its DNS) for it.
+    let lone = plan.steps.iter().filter(|s| s.can_run()).count() <= 1;
     let network = async {
+        if lone {
+            return (Ok(DEFAULT_NETWORK.to_string()), started.elapsed());
+        }
         let r = acquire_network(docker, observer, &fresh_name, reuse_networks).await;
         (r, started.elapsed())
     };
@@ -125,7 +134,7 @@ pub(crate) async fn prepare(
             guard.track(|t| t.volumes.push(name.clone()));
         }
     }
-    if let Ok(name) = &network {
+    if let (Ok(name), false) = (&network, lone) {
         guard.track(|t| t.network = Some(name.clone()));
     }
     let mut facts = HashMap::new();

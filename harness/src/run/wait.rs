@@ -225,7 +225,7 @@ pub(crate) async fn wait_listening(
         };
         let addr = std::net::SocketAddr::from((host, host_port));
         let mut looked = Instant::now();
-        while !crate::service::port_is_ready(addr).await {
+        while !crate::service::port_is_ready(addr, crate::service::QUIET_OPEN).await {
             if looked.elapsed() >= EXIT_POLL {
                 if let Some(exit) = exited(port).await {
                     return Listen::Exited(exit);

@@ -16,7 +16,7 @@ mod sweep;
 
 pub(crate) use guard::Guard;
 pub(crate) use signals::install_signal_cleanup;
-pub(crate) use sweep::sweep;
+pub(crate) use sweep::{sweep, sweep_due};
 
 /// What a run created, recorded as soon as it exists.
 #[derive(Debug, Default)]

@@ -21,6 +21,21 @@ use crate::docker::{
 };
 use crate::reaper::{alive_leases, engine_now};
 
+/// How often a process sweeps at most: the watchers do the work; the sweep is the second line.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// True when this process has not swept in the last [`SWEEP_EVERY`] (and now counts as having
+/// swept): a suite of many stages pays for one sweep, not one each.
+pub(crate) fn sweep_due() -> bool {
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if last.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
+        return false;
+    }
+    *last = Some(std::time::Instant::now());
+    true
+}
+
 /// True when `owner` (`host/pid/start`) names a process of this host that is gone.
 pub(crate) fn is_dead_owner(owner: &str, this_host: &str) -> bool {
     let mut parts = owner.rsplitn(3, '/');

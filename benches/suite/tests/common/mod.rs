@@ -1,4 +1,5 @@
 //! What each of the 20 tests does: connect, SET, GET, INCR.
+#![allow(dead_code)] // each test file uses part of it
 
 use std::net::SocketAddr;
 
