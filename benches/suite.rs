@@ -39,32 +39,10 @@ fn redis_image() -> String {
 
 /// Builds the four test binaries; their paths by target name.
 fn build() -> Vec<(String, PathBuf)> {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "test",
-            "--no-run",
-            "--message-format=json",
-            "--manifest-path",
-        ])
-        .arg(root().join("benches/suite/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(root().join("target/suite-bench"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "benches/suite builds");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut found = Vec::new();
-    for line in text.lines().filter(|l| l.contains("\"executable\":\"")) {
-        let field = |key: &str| {
-            let start = line.find(key)? + key.len();
-            Some(line[start..].split('"').next()?.to_string())
-        };
-        if let (Some(name), Some(exe)) = (field("\"name\":\""), field("\"executable\":\"")) {
-            found.push((name, PathBuf::from(exe)));
-        }
-    }
-    found
+    pipeline_test_support::test_binaries(
+        &root().join("benches/suite/Cargo.toml"),
+        &root().join("target/suite-bench"),
+    )
 }
 
 fn docker_count(args: &[&str]) -> usize {

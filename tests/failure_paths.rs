@@ -15,31 +15,14 @@ fn binary() -> &'static PathBuf {
     BINARY.get_or_init(|| {
         let root = env!("CARGO_MANIFEST_DIR");
         let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outside");
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "test",
-                "--no-run",
-                "--message-format=json",
-                "--manifest-path",
-            ])
-            .arg(format!("{root}/tests/outside/Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .expect("cargo runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "building tests/outside failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The line of the `failures` test target names its executable.
-        let line = stdout
-            .lines()
-            .find(|l| l.contains("\"name\":\"failures\"") && l.contains("\"executable\":\""))
-            .expect("cargo names the test binary");
-        let start = line.find("\"executable\":\"").unwrap() + "\"executable\":\"".len();
-        let end = start + line[start..].find('"').unwrap();
-        PathBuf::from(&line[start..end])
+        pipeline_test_support::test_binaries(
+            &PathBuf::from(format!("{root}/tests/outside/Cargo.toml")),
+            &target,
+        )
+        .into_iter()
+        .find(|(name, _)| name == "failures")
+        .map(|(_, exe)| exe)
+        .expect("cargo names the test binary `failures`")
     })
 }
 

@@ -376,3 +376,43 @@ pub fn owned_after_exit(pid: u32) -> Vec<String> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Builds the tests of the crate at `manifest` (`cargo test --no-run`, into `target_dir`) and
+/// returns each test target's name and executable.
+///
+/// # Panics
+///
+/// When cargo cannot run or the build fails (with cargo's own words).
+pub fn test_binaries(
+    manifest: &std::path::Path,
+    target_dir: &std::path::Path,
+) -> Vec<(String, std::path::PathBuf)> {
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "test",
+            "--no-run",
+            "--message-format=json",
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the tests of {} failed:\n{}",
+        manifest.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |line: &str, key: &str| {
+        let start = line.find(key)? + key.len();
+        Some(line[start..].split('"').next()?.to_string())
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let exe = field(l, "\"executable\":\"")?;
+            Some((field(l, "\"name\":\"")?, std::path::PathBuf::from(exe)))
+        })
+        .collect()
+}

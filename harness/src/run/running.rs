@@ -181,14 +181,23 @@ impl RunningStage {
                 "pipeline-test: teardown could not start ({why}); the watcher removes the stage when the process exits"
             );
         }
+        self.report(Vec::new(), Vec::new())
+    }
+
+    /// The stage's report, told to the observer.
+    fn report(
+        &mut self,
+        service_logs: Vec<(String, Vec<String>)>,
+        teardown_errors: Vec<String>,
+    ) -> StageReport {
         let report = StageReport {
             stage: self.name.clone(),
             run_id: self.run_id.clone(),
             network: self.network.clone(),
             steps: std::mem::take(&mut self.steps),
             outcome: self.outcome.clone(),
-            service_logs: Vec::new(),
-            teardown_errors: Vec::new(),
+            service_logs,
+            teardown_errors,
             duration: self.started.elapsed(),
             timings: self.timings,
         };
@@ -285,19 +294,6 @@ impl RunningStage {
             let message = format!("{kept}{}", self.how_to_reach());
             self.observer.on_event(&Event::Notice { message: &message });
         }
-        let report = StageReport {
-            stage: self.name.clone(),
-            run_id: self.run_id.clone(),
-            network: self.network.clone(),
-            steps: std::mem::take(&mut self.steps),
-            outcome: self.outcome.clone(),
-            service_logs,
-            teardown_errors: teardown.errors,
-            duration: self.started.elapsed(),
-            timings: self.timings,
-        };
-        self.observer
-            .on_event(&Event::StageFinished { report: &report });
-        report
+        self.report(service_logs, teardown.errors)
     }
 }
