@@ -56,6 +56,10 @@ else
   echo "engines: SKIPPED the TCP engine: socat could not be installed (see $work/apt-socat.log)"
 fi
 
+# --- PIPELINE_TEST_HOST: the local engine, services reached at another address ----------------
+echo "engines: Docker's socket with PIPELINE_TEST_HOST=127.0.0.3"
+PIPELINE_TEST_HOST=127.0.0.3 cargo test -p pipeline-test --test engines
+
 # --- Podman ---------------------------------------------------------------------------------
 if have podman podman; then
   # Podman's default ulimits are refused in this machine's containers; the engine needs none.

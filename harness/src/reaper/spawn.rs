@@ -1,6 +1,7 @@
 //! Starting the watcher process, once per process, and talking to it over its standard input.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -107,11 +108,9 @@ fn check_ready(
         })
         .map_err(|e| format!("cannot start a thread: {e}"))?;
     match rx.recv_timeout(READY_WAIT) {
-        Ok(true) => {
-            // The child is reaped by init after this process ends; it ends with it.
-            std::mem::forget(child);
-            Ok(())
-        }
+        // The child is left running (dropping the handle neither waits nor kills); init reaps
+        // it after it has cleaned up behind this process.
+        Ok(true) => Ok(()),
         Ok(false) => {
             let _ = child.kill();
             let _ = child.wait();
@@ -127,8 +126,6 @@ fn check_ready(
         }
     }
 }
-
-use std::os::unix::process::CommandExt;
 
 /// Takes this process's lease and starts its watcher, once per process; later calls return at
 /// once. A watcher that cannot start is reported once (the next run's sweep remains).
