@@ -247,6 +247,8 @@ fn a_run_in_another_pid_namespace_leaves_a_live_run_alone() {
         Some(0),
         "the run in another PID namespace passed"
     );
+    // Its watcher sweeps once it has ended, from the other namespace too: give it time.
+    std::thread::sleep(Duration::from_secs(2));
     std::fs::write(marker("live").with_extension("go"), "").unwrap();
     assert_eq!(
         wait_exit(&mut live),

@@ -24,6 +24,19 @@ const NETWORK_TRIES: u32 = 20;
 
 /// Runs the watcher of lease `token`; returns the process's exit code.
 pub(super) fn serve(token: &str) -> i32 {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "\n{READY_LINE}");
+    let _ = out.flush();
+    drop(out);
+    // The owner's lines until its end of the pipe closes (it wrote them, or it died). Nothing
+    // else happens until then: the watcher takes no CPU from the tests it watches.
+    let mut kept = HashSet::new();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if let Some(run) = line.strip_prefix("keep ") {
+            kept.insert(run.trim().to_string());
+        }
+    }
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -31,30 +44,17 @@ pub(super) fn serve(token: &str) -> i32 {
         return 2;
     };
     rt.block_on(async {
-        let Ok((docker, _)) = crate::docker::connect().await else {
-            return 2;
-        };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "\n{READY_LINE}");
-        let _ = out.flush();
-        drop(out);
-        // The owner's lines until its end of the pipe closes (it wrote them, or it died).
-        let kept = tokio::task::spawn_blocking(|| {
-            let mut kept = HashSet::new();
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if let Some(run) = line.strip_prefix("keep ") {
-                    kept.insert(run.trim().to_string());
-                }
-            }
-            kept
-        })
-        .await
-        .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + ENGINE_RETRY_FOR;
         loop {
-            let errors = remove_owned(&docker, token, &kept).await;
+            let (errors, docker) = match crate::docker::connect().await {
+                Ok((docker, _)) => (remove_owned(&docker, token, &kept).await, Some(docker)),
+                Err(e) => (vec![e.to_string()], None),
+            };
             if errors.is_empty() || tokio::time::Instant::now() >= deadline {
+                // Then the second line, for owners whose watcher could not do its job.
+                if let Some(docker) = docker {
+                    crate::teardown::sweep(&docker).await;
+                }
                 return i32::from(!errors.is_empty());
             }
             tokio::time::sleep(Duration::from_millis(500)).await;

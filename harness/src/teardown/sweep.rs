@@ -21,13 +21,20 @@ use crate::docker::{
 };
 use crate::reaper::{alive_leases, engine_now};
 
-/// How often a process sweeps at most: the watchers do the work; the sweep is the second line.
+/// How often a process sweeps at most, and how long after its first stage it starts: the
+/// watchers do the work, the sweep is the second line, and a process's first seconds belong to
+/// its stages. (Every watcher also sweeps once its owner has ended, off everyone's path.)
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// True when this process has not swept in the last [`SWEEP_EVERY`] (and now counts as having
-/// swept): a suite of many stages pays for one sweep, not one each.
+/// True when this process's first stage was at least [`SWEEP_EVERY`] ago and it has not swept
+/// in the last [`SWEEP_EVERY`] (it then counts as having swept): a suite of many stages pays
+/// for one sweep now and then, not one each.
 pub(crate) fn sweep_due() -> bool {
+    static FIRST: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    if FIRST.get_or_init(std::time::Instant::now).elapsed() < SWEEP_EVERY {
+        return false;
+    }
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
     if last.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
         return false;
