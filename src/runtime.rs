@@ -142,7 +142,7 @@ pub(crate) struct Prepared {
 /// Parses and resolves the test's pipeline and reads its options; panics with the reason when
 /// the stage cannot run.
 #[track_caller]
-fn prepare(spec: &TestSpec) -> Prepared {
+pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
     let file = SourceFile::new(spec.file, spec.yaml);
     let pipeline = match Pipeline::parse(&file) {
         Ok(p) => p,
@@ -316,13 +316,13 @@ where
     // In this binary's watcher process, this test is where it turns into the watcher.
     pipeline_test_harness::reaper::hook();
     pipeline_test_harness::reaper::entry_test(libtest_name(spec.name));
-    let prepared = prepare(&spec);
     let deadline = spec
         .timeout_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     if spec.shared {
-        return crate::shared::run_shared(spec, prepared, body, deadline);
+        return crate::shared::run_shared(spec, body, deadline);
     }
+    let prepared = prepare(&spec);
     let observer = prepared.observer.clone();
     let rt = test_runtime();
     let mut running = match start_stage(&spec, prepared, &rt, deadline) {

@@ -12,7 +12,7 @@ use tokio::runtime::{Handle, Runtime};
 
 use crate::Stage;
 use crate::runtime::{
-    Prepared, TestSpec, conclude, run_body, start_stage, steps_failed, test_runtime,
+    TestSpec, conclude, prepare, run_body, start_stage, steps_failed, test_runtime,
 };
 
 /// A shared stage: up, or the message every test using it fails with.
@@ -25,15 +25,18 @@ static STAGES: LazyLock<Mutex<HashMap<String, Arc<OnceLock<Shared>>>>> =
 /// The runtime shared stages start on and live on: it outlives every test.
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(test_runtime);
 
-fn key(spec: &TestSpec, stage: usize) -> String {
+/// The stage as written (its index in the file) and the build pick the shared stage.
+fn key(spec: &TestSpec) -> String {
     format!(
-        "{}\u{0}{stage}\u{0}{:?}\u{0}{:?}",
-        spec.path, spec.branch, spec.event
+        "{}\u{0}{}\u{0}{:?}\u{0}{:?}",
+        spec.path, spec.stage, spec.branch, spec.event
     )
 }
 
-/// Starts the stage for the first test that asks; `Err` is the message every test gets.
-fn start(spec: &TestSpec, prepared: Prepared, deadline: Option<Instant>) -> Shared {
+/// Starts the stage for the first test that asks (the pipeline is read and resolved only
+/// then); `Err` is the message every test gets.
+fn start(spec: &TestSpec, deadline: Option<Instant>) -> Shared {
+    let prepared = prepare(spec);
     let observer = prepared.observer.clone();
     let running = match start_stage(spec, prepared, &RUNTIME, deadline) {
         Ok(r) => r,
@@ -65,20 +68,20 @@ fn start(spec: &TestSpec, prepared: Prepared, deadline: Option<Instant>) -> Shar
 
 /// Runs a test on its shared stage.
 #[track_caller]
-pub(crate) fn run_shared<B>(spec: TestSpec, prepared: Prepared, body: B, deadline: Option<Instant>)
+pub(crate) fn run_shared<B>(spec: TestSpec, body: B, deadline: Option<Instant>)
 where
     B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
 {
     let cell = STAGES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .entry(key(&spec, prepared.stage_index))
+        .entry(key(&spec))
         .or_default()
         .clone();
     let mut started_here = false;
     let shared = cell.get_or_init(|| {
         started_here = true;
-        start(&spec, prepared, deadline)
+        start(&spec, deadline)
     });
     let stage = match shared {
         Ok(stage) => stage.clone(),

@@ -84,14 +84,20 @@ fn explain_connect_error(e: &bollard::errors::Error) -> String {
     }
 }
 
-/// True when the engine is Podman (its version names a "Podman Engine" component).
+/// True when the engine is Podman (its version names a "Podman Engine" component). Asked
+/// once per process, like the API version.
 pub(crate) async fn is_podman(docker: &Docker) -> bool {
-    docker.version().await.is_ok_and(|v| {
-        v.components
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.name.contains("Podman"))
-    })
+    static PODMAN: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
+    *PODMAN
+        .get_or_init(|| async {
+            docker.version().await.is_ok_and(|v| {
+                v.components
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.name.contains("Podman"))
+            })
+        })
+        .await
 }
 
 /// Turns a bollard error into [`Error::Docker`], saying what was being done.
@@ -226,6 +232,81 @@ pub(crate) async fn remove_containers(
             _ => None,
         })
         .collect()
+}
+
+/// Every volume carrying `label` (`key` or `key=value`).
+pub(crate) async fn volumes_labelled(
+    docker: &Docker,
+    label: &str,
+) -> Result<Vec<bollard::models::Volume>, bollard::errors::Error> {
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    Ok(docker
+        .list_volumes(Some(options))
+        .await?
+        .volumes
+        .unwrap_or_default())
+}
+
+/// Every network carrying `label` (`key` or `key=value`).
+pub(crate) async fn networks_labelled(
+    docker: &Docker,
+    label: &str,
+) -> Result<Vec<bollard::models::Network>, bollard::errors::Error> {
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    docker.list_networks(Some(options)).await
+}
+
+/// Removes volumes `names` (forced), concurrently; the failures, but for volumes already gone.
+pub(crate) async fn remove_volumes(
+    docker: &Docker,
+    names: &[String],
+) -> Vec<(String, bollard::errors::Error)> {
+    let options = bollard::query_parameters::RemoveVolumeOptionsBuilder::default()
+        .force(true)
+        .build();
+    let results = futures::future::join_all(
+        names
+            .iter()
+            .map(|n| docker.remove_volume(n, Some(options.clone()))),
+    )
+    .await;
+    names
+        .iter()
+        .zip(results)
+        .filter_map(|(name, r)| match r {
+            Err(e) if !is_not_found(&e) => Some((name.clone(), e)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many times removing a network is tried while the engine detaches its endpoints.
+const NETWORK_REMOVAL_TRIES: u32 = 20;
+/// The pause after the first failed try; the n-th pause is n times this.
+const NETWORK_REMOVAL_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Removes network `id`, trying again for a while as the engine may still be detaching the
+/// last endpoints; `Ok` once it is gone (or was already).
+pub(crate) async fn remove_network(
+    docker: &Docker,
+    id: &str,
+) -> Result<(), bollard::errors::Error> {
+    let mut attempt = 1;
+    loop {
+        match docker.remove_network(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) if attempt == NETWORK_REMOVAL_TRIES => return Err(e),
+            Err(_) => tokio::time::sleep(NETWORK_REMOVAL_BACKOFF * attempt).await,
+        }
+        attempt += 1;
+    }
 }
 
 /// The last `n` lines of a container's log.

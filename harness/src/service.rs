@@ -266,48 +266,46 @@ pub(crate) async fn exec_in(
     id: &str,
     cmd: Vec<String>,
 ) -> Result<ExecOutput, Error> {
+    let action = || format!("run {cmd:?} in `{name}`");
+    let created = docker
+        .create_exec(
+            id,
+            CreateExecOptions {
+                cmd: Some(cmd.clone()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| engine_error(action(), e))?;
+    let mut out = ExecOutput {
+        exit_code: -1,
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    if let StartExecResults::Attached { mut output, .. } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| engine_error(action(), e))?
     {
-        let action = || format!("run {cmd:?} in `{name}`");
-        let created = docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(cmd.clone()),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| engine_error(action(), e))?;
-        let mut out = ExecOutput {
-            exit_code: -1,
-            stdout: String::new(),
-            stderr: String::new(),
-        };
-        if let StartExecResults::Attached { mut output, .. } = docker
-            .start_exec(&created.id, None)
-            .await
-            .map_err(|e| engine_error(action(), e))?
-        {
-            while let Some(chunk) = output.next().await {
-                match chunk.map_err(|e| engine_error(action(), e))? {
-                    bollard::container::LogOutput::StdErr { message } => {
-                        out.stderr.push_str(&String::from_utf8_lossy(&message));
-                    }
-                    other => out
-                        .stdout
-                        .push_str(&String::from_utf8_lossy(&other.into_bytes())),
+        while let Some(chunk) = output.next().await {
+            match chunk.map_err(|e| engine_error(action(), e))? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    out.stderr.push_str(&String::from_utf8_lossy(&message));
                 }
+                other => out
+                    .stdout
+                    .push_str(&String::from_utf8_lossy(&other.into_bytes())),
             }
         }
-        let inspect = docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(|e| engine_error(action(), e))?;
-        out.exit_code = inspect.exit_code.unwrap_or(-1);
-        Ok(out)
     }
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| engine_error(action(), e))?;
+    out.exit_code = inspect.exit_code.unwrap_or(-1);
+    Ok(out)
 }
 
 /// Connects to `addr`; ready when the connection stays open (or the server speaks first).

@@ -272,22 +272,6 @@ pub fn gone_within(
     }
 }
 
-/// The process id of the watcher of lease `token` (found by its environment in `/proc`).
-pub fn watcher_of(token: &str) -> Option<u32> {
-    let wanted = format!("PIPELINE_TEST_WATCHER={token}");
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let environ = std::fs::read(entry.path().join("environ")).ok()?;
-            environ
-                .split(|b| *b == 0)
-                .any(|v| v == wanted.as_bytes())
-                .then_some(pid)
-        })
-}
-
 /// The watcher of process `pid` (its child carrying `PIPELINE_TEST_WATCHER`): its pid and the
 /// lease token it watches.
 pub fn watcher_child_of(pid: u32) -> Option<(u32, String)> {

@@ -13,19 +13,17 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::VolumeCreateRequest;
-use bollard::query_parameters::{ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder};
+use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 
 use crate::Error;
-use crate::docker::{LEASE, LEASE_LABEL, MANAGED_LABEL, engine_error};
+use crate::docker::{LEASE, LEASE_LABEL, MANAGED_LABEL, engine_error, volumes_labelled};
 
 /// How often a live process renews its lease.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(3);
 /// How old a lease may be before its owner counts as dead.
 pub(crate) const LEASE_TTL: Duration = Duration::from_secs(15);
-/// The label naming the token a heartbeat volume renews.
-pub(crate) const HEARTBEAT_LABEL: &str = "pipeline-test.heartbeat";
-/// The label holding when the heartbeat was made, in seconds since the epoch by the engine's
-/// clock.
+/// The label that makes a volume a heartbeat (its lease is its `pipeline-test.lease`): when it
+/// was made, in seconds since the epoch by the engine's clock.
 pub(crate) const HEARTBEAT_AT_LABEL: &str = "pipeline-test.heartbeat-at";
 
 static STOPPED: AtomicBool = AtomicBool::new(false);
@@ -51,7 +49,6 @@ async fn create(docker: &Docker, seq: u64) -> Result<(), bollard::errors::Error>
     let labels = HashMap::from([
         (MANAGED_LABEL.to_string(), "true".to_string()),
         (LEASE_LABEL.to_string(), LEASE.to_string()),
-        (HEARTBEAT_LABEL.to_string(), LEASE.to_string()),
         (HEARTBEAT_AT_LABEL.to_string(), engine_time().to_string()),
     ]);
     docker
@@ -110,19 +107,10 @@ pub(crate) async fn engine_now(docker: &Docker) -> Option<i64> {
 /// The tokens whose heartbeat is fresh at engine time `now`; `None` when the engine cannot list
 /// volumes (then no owner may be judged dead).
 pub(crate) async fn alive_leases(docker: &Docker, now: i64) -> Option<HashSet<String>> {
-    let filters = HashMap::from([("label".to_string(), vec![HEARTBEAT_LABEL.to_string()])]);
-    let list = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .ok()?;
+    let volumes = volumes_labelled(docker, HEARTBEAT_AT_LABEL).await.ok()?;
     let ttl = i64::try_from(LEASE_TTL.as_secs()).unwrap_or(i64::MAX);
     Some(
-        list.volumes
-            .unwrap_or_default()
+        volumes
             .into_iter()
             .filter(|v| {
                 v.labels
@@ -131,7 +119,7 @@ pub(crate) async fn alive_leases(docker: &Docker, now: i64) -> Option<HashSet<St
                     // A heartbeat of unknown age counts as fresh: never remove a live run.
                     .is_none_or(|t| now - t <= ttl)
             })
-            .filter_map(|v| v.labels.get(HEARTBEAT_LABEL).cloned())
+            .filter_map(|v| v.labels.get(LEASE_LABEL).cloned())
             .collect(),
     )
 }

@@ -1,26 +1,22 @@
 //! The watcher's side: wait for the owner's pipe to close, then remove everything carrying its
-//! lease; and that removal, which the signal handler and the sweep use too.
+//! lease; and that removal, which the signal handler uses too.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::{
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder,
-};
 use futures::future::join_all;
 
 use super::spawn::READY_LINE;
-use crate::docker::{LEASE_LABEL, RUN_LABEL, containers_labelled, is_not_found, remove_containers};
+use crate::docker::{
+    LEASE_LABEL, RUN_LABEL, containers_labelled, networks_labelled, remove_containers,
+    remove_network, remove_volumes, volumes_labelled,
+};
+use crate::teardown::LATE_CREATE_RECHECK;
 
-/// After the first pass, how long before looking again for a container whose create was in
-/// flight when the owner died.
-const LATE_CREATE_RECHECK: Duration = Duration::from_millis(500);
 /// How long the watcher keeps trying when the engine does not answer.
 const ENGINE_RETRY_FOR: Duration = Duration::from_secs(30);
-/// How many times removing a network is tried while the engine detaches its endpoints.
-const NETWORK_TRIES: u32 = 20;
 
 /// Runs the watcher of lease `token`; returns the process's exit code.
 pub(super) fn serve(token: &str) -> i32 {
@@ -75,6 +71,7 @@ pub(crate) async fn remove_owned(
 ) -> Vec<String> {
     let label = format!("{LEASE_LABEL}={token}");
     let mut errors = Vec::new();
+    // Twice: a create that was in flight when the owner died may land in between.
     for pass in 0..2 {
         let ids: Vec<String> = containers_labelled(docker, &label)
             .await
@@ -95,69 +92,42 @@ pub(crate) async fn remove_owned(
             tokio::time::sleep(LATE_CREATE_RECHECK).await;
         }
     }
-    let filters = HashMap::from([("label".to_string(), vec![label.clone()])]);
-    match docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    {
-        Ok(list) => {
-            let names: Vec<String> = list
-                .volumes
-                .unwrap_or_default()
+    match volumes_labelled(docker, &label).await {
+        Ok(volumes) => {
+            let names: Vec<String> = volumes
                 .into_iter()
-                .filter(|v| !v.labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r)))
+                .filter(|v| !run_of(Some(&v.labels)).is_some_and(|r| kept.contains(r)))
                 .map(|v| v.name)
                 .collect();
-            let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
-            let results = join_all(
-                names
-                    .iter()
-                    .map(|n| docker.remove_volume(n, Some(opts.clone()))),
-            )
-            .await;
-            for (name, r) in names.iter().zip(results) {
-                match r {
-                    Err(e) if !is_not_found(&e) => errors.push(format!("volume {name}: {e}")),
-                    _ => {}
-                }
-            }
+            errors.extend(
+                remove_volumes(docker, &names)
+                    .await
+                    .into_iter()
+                    .map(|(name, e)| format!("volume {name}: {e}")),
+            );
         }
         Err(e) => errors.push(format!("list volumes: {e}")),
     }
-    match docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    {
-        Ok(list) => {
-            let ids: Vec<String> = list.into_iter().filter_map(|n| n.id).collect();
-            let results = join_all(ids.iter().map(|id| remove_network(docker, id, kept))).await;
-            errors.extend(results.into_iter().flatten());
+    match networks_labelled(docker, &label).await {
+        Ok(networks) => {
+            let ids: Vec<String> = networks.into_iter().filter_map(|n| n.id).collect();
+            // A network a kept run still uses stays: one try, and no complaint.
+            let results = join_all(ids.iter().map(|id| async move {
+                if kept.is_empty() {
+                    remove_network(docker, id).await
+                } else {
+                    let _ = docker.remove_network(id).await;
+                    Ok(())
+                }
+            }))
+            .await;
+            for (id, r) in ids.iter().zip(results) {
+                if let Err(e) = r {
+                    errors.push(format!("network {id}: {e}"));
+                }
+            }
         }
         Err(e) => errors.push(format!("list networks: {e}")),
     }
     errors
-}
-
-/// Removes a network, trying again while the engine detaches its endpoints; one still used
-/// by a kept run stays.
-async fn remove_network(docker: &Docker, id: &str, kept: &HashSet<String>) -> Option<String> {
-    for attempt in 1..=NETWORK_TRIES {
-        match docker.remove_network(id).await {
-            Ok(()) => return None,
-            Err(e) if is_not_found(&e) => return None,
-            Err(e) if attempt == NETWORK_TRIES || !kept.is_empty() => {
-                return (kept.is_empty()).then(|| format!("network {id}: {e}"));
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50) * attempt).await,
-        }
-    }
-    None
 }

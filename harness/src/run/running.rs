@@ -156,11 +156,7 @@ impl RunningStage {
             self.guard = Some(guard);
             return self.finish().await;
         }
-        let ids: Vec<String> = self
-            .service_containers
-            .iter()
-            .map(|(_, id)| id.clone())
-            .collect();
+        let ids = self.service_ids();
         let (recycle, lease) = (self.reuse_networks, self._lease.clone());
         let endpoint = guard.endpoint().to_string();
         let spawned = crate::async_drop::spawn(
@@ -182,6 +178,14 @@ impl RunningStage {
             );
         }
         self.report(Vec::new(), Vec::new())
+    }
+
+    /// Every service container that was created.
+    fn service_ids(&self) -> Vec<String> {
+        self.service_containers
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 
     /// The stage's report, told to the observer.
@@ -269,11 +273,7 @@ impl RunningStage {
             .is_some_and(|g| g.keeps(failed || self.body_failed));
         if !keep {
             // Finished steps' containers are already going; remove the services beside them.
-            let ids: Vec<String> = self
-                .service_containers
-                .iter()
-                .map(|(_, id)| id.clone())
-                .collect();
+            let ids = self.service_ids();
             let services = remove_containers(&self.docker, &ids);
             tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
         }

@@ -15,6 +15,7 @@ mod signals;
 mod sweep;
 
 pub(crate) use guard::Guard;
+pub(crate) use removal::LATE_CREATE_RECHECK;
 pub(crate) use signals::install_signal_cleanup;
 pub(crate) use sweep::{sweep, sweep_due};
 

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 use futures::future::join_all;
 
 use super::{Resources, TeardownReport};
-use crate::docker::{RUN_LABEL, containers_labelled, is_not_found, remove_containers};
+use crate::docker::{
+    RUN_LABEL, containers_labelled, is_not_found, remove_containers, remove_network, remove_volumes,
+};
 
 /// After a dropped run's containers are removed, how long before looking again for one whose
 /// create was in flight.
@@ -17,10 +18,6 @@ pub(crate) const LATE_CREATE_RECHECK: Duration = Duration::from_millis(500);
 const IN_FLIGHT_REMOVAL_WAIT: Duration = Duration::from_secs(15);
 /// How often teardown looks whether those containers are gone.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
-/// How many times removing a network is tried while the engine detaches its endpoints.
-const NETWORK_REMOVAL_TRIES: u32 = 20;
-/// The pause after the first failed try; the n-th pause is n times this.
-const NETWORK_REMOVAL_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Kills and removes every container (with its anonymous volumes), then the volumes, then
 /// the network (or, with `recycle`, gives the emptied network back to the pool). Unless
@@ -108,21 +105,8 @@ pub(crate) async fn remove_all(
                 .push(format!("removing container {}: {e}", short(&id)));
         }
     }
-    let vol = RemoveVolumeOptionsBuilder::default().force(true).build();
-    for (name, r) in resources.volumes.iter().zip(
-        join_all(
-            resources
-                .volumes
-                .iter()
-                .map(|v| docker.remove_volume(v, Some(vol.clone()))),
-        )
-        .await,
-    ) {
-        if let Err(e) = r {
-            if !is_not_found(&e) {
-                report.errors.push(format!("removing volume {name}: {e}"));
-            }
-        }
+    for (name, e) in remove_volumes(docker, &resources.volumes).await {
+        report.errors.push(format!("removing volume {name}: {e}"));
     }
     if let Some(network) = resources.network.clone() {
         if recycle && report.errors.is_empty() && crate::run::give_to_pool(network.clone()) {
@@ -130,23 +114,7 @@ pub(crate) async fn remove_all(
         }
     }
     if let Some(network) = &resources.network {
-        // The engine may still be detaching the last endpoints: retry briefly.
-        let mut last = None;
-        for attempt in 1..=NETWORK_REMOVAL_TRIES {
-            match docker.remove_network(network).await {
-                Ok(()) => {
-                    last = None;
-                    break;
-                }
-                Err(e) if is_not_found(&e) => {
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-            tokio::time::sleep(NETWORK_REMOVAL_BACKOFF * attempt).await;
-        }
-        if let Some(e) = last {
+        if let Err(e) = remove_network(docker, network).await {
             report
                 .errors
                 .push(format!("removing network {network}: {e}"));

@@ -10,14 +10,11 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::query_parameters::{
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder,
-};
 use futures::future::join_all;
 
 use crate::docker::{
-    LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, containers_labelled, host_name, process_start_time,
-    remove_containers,
+    LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, containers_labelled, host_name, networks_labelled,
+    process_start_time, remove_containers, remove_network, remove_volumes, volumes_labelled,
 };
 use crate::reaper::{alive_leases, engine_now};
 
@@ -72,23 +69,10 @@ pub(crate) fn is_dead_owner(owner: &str, this_host: &str) -> bool {
 /// that started in between for a dead one.)
 pub(crate) async fn sweep(docker: &Docker) -> usize {
     let host = host_name();
-    let filters = HashMap::from([("label".to_string(), vec![format!("{MANAGED_LABEL}=true")])]);
-    let containers = containers_labelled(docker, &format!("{MANAGED_LABEL}=true")).await;
-    let volumes = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map(|l| l.volumes.unwrap_or_default())
-        .unwrap_or_default();
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
+    let managed = format!("{MANAGED_LABEL}=true");
+    let containers = containers_labelled(docker, &managed).await;
+    let volumes = volumes_labelled(docker, &managed).await.unwrap_or_default();
+    let networks = networks_labelled(docker, &managed)
         .await
         .unwrap_or_default();
     // Without the engine's clock and its list of leases, no leased owner is judged dead.
@@ -105,34 +89,24 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
                 .is_some_and(|o| is_dead_owner(o, &host)),
         }
     };
-    let mut removed = 0;
     let ids: Vec<String> = containers
         .into_iter()
         .filter(|c| dead(c.labels.as_ref()))
         .filter_map(|c| c.id)
         .collect();
-    removed += ids.len() - remove_containers(docker, &ids).await.len();
     let names: Vec<String> = volumes
         .into_iter()
         .filter(|v| dead(Some(&v.labels)))
         .map(|v| v.name)
         .collect();
-    let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
-    removed += join_all(
-        names
-            .iter()
-            .map(|n| docker.remove_volume(n, Some(opts.clone()))),
-    )
-    .await
-    .into_iter()
-    .filter(Result::is_ok)
-    .count();
-    let ids: Vec<String> = networks
+    let networks: Vec<String> = networks
         .into_iter()
         .filter(|n| dead(n.labels.as_ref()))
         .filter_map(|n| n.id)
         .collect();
-    removed += join_all(ids.iter().map(|id| docker.remove_network(id)))
+    let mut removed = ids.len() - remove_containers(docker, &ids).await.len();
+    removed += names.len() - remove_volumes(docker, &names).await.len();
+    removed += join_all(networks.iter().map(|id| remove_network(docker, id)))
         .await
         .into_iter()
         .filter(Result::is_ok)
