@@ -200,3 +200,14 @@ fn keep_on_failure_removes_a_passing_run() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn an_outside_crate_reaches_its_github_actions_redis_service() {
+    let (pid, text, passed, _) = child("github_actions_redis", &[]);
+    assert!(passed, "{text}");
+    assert!(text.contains("test github_actions_redis ... ok"), "{text}");
+    assert_eq!(
+        pipeline_test_support::owned_after_exit(pid),
+        Vec::<String>::new()
+    );
+}

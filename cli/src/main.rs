@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use pipeline_test_harness::context::BuildContext;
 use pipeline_test_harness::resolve::resolve;
-use pipeline_test_harness::spec::RunPolicy;
+use pipeline_test_harness::spec::{Format, RunPolicy};
 use pipeline_test_harness::{Diagnostics, Pipeline, Severity, SourceFile};
 use pipeline_test_harness::{Keep, RunOptions, Runner, Workspace};
 
@@ -41,8 +41,8 @@ enum Command {
     Run {
         /// The pipeline file.
         file: PathBuf,
-        /// Run only the stage with this name (or id).
-        #[arg(long)]
+        /// Run only the stage with this name (or id): a GitHub Actions job, a Drone pipeline.
+        #[arg(long, visible_alias = "job")]
         stage: Option<String>,
         /// Add an environment variable to every step (lowest precedence), as NAME=value.
         #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
@@ -216,7 +216,12 @@ fn lint(files: &[PathBuf], deny_warnings: bool, build: &BuildArgs) -> ExitCode {
         if report(&diags, deny_warnings) {
             bad += 1;
         } else {
-            println!("{}: ok: {}", file.name(), pipeline.summary());
+            println!(
+                "{}: ok ({}): {}",
+                file.name(),
+                pipeline.format,
+                pipeline.summary()
+            );
         }
     }
     if bad == 0 {
@@ -300,8 +305,9 @@ async fn run(
     if keep {
         options.keep = Keep::Always;
     }
-    // Nothing outside the stage talks to its services here.
-    options.publish_ports = false;
+    // Nothing outside the stage talks to its services here, but for the run steps of a
+    // GitHub Actions job without a `container:`: they reach them on the host's ports.
+    options.publish_ports = pipeline.format == Format::GitHubActions;
     if workspace_volume {
         options.workspace = Workspace::Volume;
     }

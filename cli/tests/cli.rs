@@ -180,7 +180,7 @@ fn lint_reports_good_and_bad_files() {
     ]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("examples/seed/communication.yaml: ok: 1 stage, 2 steps, images: redis"),
+        out.contains("examples/seed/communication.yaml: ok (Harness v1 pipeline): 1 stage, 2 steps, images: redis"),
         "{out}"
     );
     let bad = write(
@@ -367,4 +367,77 @@ fn sigint_in_a_long_stage_of_quick_steps_leaves_no_network() {
         err.contains("SIGINT: stopped; the run's containers, network and volumes were removed"),
         "{err}"
     );
+}
+
+#[test]
+fn lint_says_which_format_it_read() {
+    let (code, out, _) = run(&[
+        "lint",
+        "tests/formats/run/github.yml",
+        "tests/formats/run/drone.yml",
+        "tests/formats/run/nextgen.yaml",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("github.yml: ok (GitHub Actions workflow): 3 stages"),
+        "{out}"
+    );
+    assert!(
+        out.contains("drone.yml: ok (Drone pipeline): 2 stages"),
+        "{out}"
+    );
+    assert!(
+        out.contains("nextgen.yaml: ok (Harness NextGen pipeline): 1 stage"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_github_job_without_a_container_reaches_its_service_on_the_host() {
+    let (code, out, err) = run(&[
+        "run",
+        "tests/formats/run/github.yml",
+        "--job",
+        "on-the-host",
+        "--default-image",
+        "redis",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("[Reach the service on the host's port] + redis-cli -p 16379 ping"),
+        "{out}"
+    );
+    assert!(out.contains("stage `on-the-host` passed"), "{out}");
+}
+
+#[test]
+fn an_unknown_job_lists_the_jobs() {
+    let (code, _, err) = run(&["run", "tests/formats/run/github.yml", "--job", "tset"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no job named `tset` in tests/formats/run/github.yml; its jobs are: test, on-the-host, matrix"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_drone_file_runs_its_pipelines_in_order_with_secrets_and_when() {
+    let (code, out, err) = run(&[
+        "run",
+        "tests/formats/run/drone.yml",
+        "--branch",
+        "feature/x",
+        "--secret",
+        "db_password=root",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("[query] 1"), "{out}");
+    assert!(
+        out.contains("only on main: skipped: `when: (build.branch matches \"^main$\" || build.branch matches \"^release/[^/]*$\")` is false"),
+        "{out}"
+    );
+    assert!(out.contains("[never on main] not on main"), "{out}");
+    let test = out.find("stage `test`").unwrap();
+    let after = out.find("stage `after` passed").unwrap();
+    assert!(test < after, "{out}");
 }

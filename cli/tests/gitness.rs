@@ -440,7 +440,7 @@ fn lint_accepts_the_samples_of_drone_spec_and_go_convert_and_refuses_nextgen_exp
     let (code, out, err) = pt(&args);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        out.lines().filter(|l| l.contains(": ok: ")).count(),
+        out.lines().filter(|l| l.contains(": ok (")).count(),
         accepted.len()
     );
     assert!(!err.contains("error"), "{err}");

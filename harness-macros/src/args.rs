@@ -1,4 +1,5 @@
-//! The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m", branch = "main",
+//! The attribute's arguments: `"file.yaml", stage = "name"` (`job = "name"` for a GitHub Actions
+//! job), `timeout = "2m", branch = "main",
 //! event = "push", shared`, each option at most once.
 
 use pipeline_test_harness::diagnostic::did_you_mean;
@@ -7,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token};
 
-const OPTIONS: &[&str] = &["stage", "timeout", "branch", "event", "shared"];
+const OPTIONS: &[&str] = &["stage", "job", "timeout", "branch", "event", "shared"];
 
 /// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
 pub(crate) struct Args {
@@ -56,13 +57,13 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown option `{name}`; {hint}the options are `stage = \"name\"`, `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"` and `shared`"
+                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` (or `job = \"name\"`), `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"` and `shared`"
                 ),
             ));
         }
         let repeated = match name.as_str() {
             "shared" => args.shared.is_some(),
-            "stage" => args.stage.is_some(),
+            "stage" | "job" => args.stage.is_some(),
             "branch" => args.branch.is_some(),
             "event" => args.event.is_some(),
             _ => args.timeout.is_some(),
@@ -91,7 +92,8 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             )
         })?;
         match name.as_str() {
-            "stage" => args.stage = Some(value),
+            // `job` names a GitHub Actions job: the same as `stage`.
+            "stage" | "job" => args.stage = Some(value),
             "branch" => args.branch = Some(value),
             "event" => args.event = Some(value),
             _ => {

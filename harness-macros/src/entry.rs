@@ -49,10 +49,17 @@ fn select_stage(p: &Pipeline, args: &Args) -> syn::Result<usize> {
         None => Err(syn::Error::new(
             args.path.span(),
             format!(
-                "`{}` has {} stages ({listed}); choose one with `stage = \"{}\"`, or make every stage a test with `pipeline_tests!(\"{}\")`",
+                "`{}` has {} {}s ({listed}); choose one with `{} = \"{}\"`, or make every {} a test with `pipeline_tests!(\"{}\")`",
                 args.path.value(),
                 p.stages.len(),
+                p.format.stage_word(),
+                if p.format == pipeline_test_harness::spec::Format::GitHubActions {
+                    "job"
+                } else {
+                    "stage"
+                },
                 names[0],
+                p.format.stage_word(),
                 args.path.value()
             ),
         )),
@@ -298,7 +305,21 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
     }
 }
 
-/// `pipeline_tests!("file.yaml")`: one test per stage.
+/// True when a stage has something to run here: a `ci` stage with a step that is not
+/// skipped for running only on its CI system (`uses:` actions, Harness-only step types).
+fn runnable(stage: &pipeline_test_harness::spec::Stage) -> bool {
+    use pipeline_test_harness::spec::{StageType, StepSpec};
+    stage.stage_type.value == StageType::Ci
+        && stage.all_steps().iter().any(|s| {
+            !matches!(
+                s.spec,
+                StepSpec::Unsupported(_) | StepSpec::Group(_) | StepSpec::Parallel(_)
+            )
+        })
+}
+
+/// `pipeline_tests!("file.yaml")`: one test per stage (per job of a GitHub Actions workflow,
+/// per pipeline of a Drone file) that has something to run.
 pub(crate) fn pipeline_tests(input: TokenStream) -> TokenStream {
     match expand_all(input) {
         Ok(ts) => ts,
@@ -317,6 +338,9 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
     let mut used: Vec<String> = Vec::new();
     let mut tests = Vec::new();
     for (i, name) in pipeline.stage_names().into_iter().enumerate() {
+        if !runnable(&pipeline.stages[i]) {
+            continue;
+        }
         let mut ident: String = name
             .chars()
             .map(|c| {

@@ -68,8 +68,11 @@ pub enum Error {
         place: String,
     },
     /// No stage has the name asked for ([`crate::spec::Pipeline::select_stage`]).
-    #[error("no stage named `{name}` in {file}; its stages are: {}", available.join(", "))]
+    #[error("no {word} named `{name}` in {file}; its {word}s are: {}", available.join(", "))]
     StageNotFound {
+        /// What the file's format calls a stage: `stage`, `job` (GitHub Actions), `pipeline`
+        /// (Drone).
+        word: &'static str,
         /// The name asked for.
         name: String,
         /// The pipeline file.

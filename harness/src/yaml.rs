@@ -58,15 +58,16 @@ impl Node<'_> {
     }
 }
 
-/// Parses `file` into one document's root node.
-pub(crate) fn parse(file: &SourceFile) -> Result<Node<'_>, Diagnostic> {
+/// Parses every document of `file` (`---` separated), each with the place it starts; empty
+/// documents are left out, and a file with none is an error.
+pub(crate) fn parse_documents(file: &SourceFile) -> Result<Vec<(Span, Node<'_>)>, Diagnostic> {
     let mut builder = Builder {
         parser: Parser::new_from_str(file.text()),
         anchors: HashMap::new(),
         nodes: 0,
         file,
     };
-    builder.document()
+    builder.documents()
 }
 
 struct Builder<'a> {
@@ -94,40 +95,38 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn document(&mut self) -> Result<Node<'a>, Diagnostic> {
-        let mut root = None;
+    fn documents(&mut self) -> Result<Vec<(Span, Node<'a>)>, Diagnostic> {
+        let mut docs = Vec::new();
         loop {
             let (ev, span) = self.next()?;
             match ev {
                 Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
                 Event::StreamEnd => break,
                 Event::DocumentStart(_) => {
-                    if root.is_some() {
-                        return Err(Diagnostic::new(
-                            Span::from_saphyr(span),
-                            "a second YAML document in the same file",
-                        )
-                        .with_label("a pipeline file holds one document")
-                        .with_help("move the second pipeline into a file of its own"));
+                    let (ev, inner) = self.next()?;
+                    let node = self.node(ev, inner, 0)?;
+                    if node.value != Value::Null {
+                        docs.push((Span::from_saphyr(span), node));
                     }
-                    let (ev, span) = self.next()?;
-                    root = Some(self.node(ev, span, 0)?);
                 }
                 _ => {
-                    root = Some(self.node(ev, span, 0)?);
+                    let node = self.node(ev, span, 0)?;
+                    if node.value != Value::Null {
+                        docs.push((node.span, node));
+                    }
                 }
             }
         }
-        match root {
-            Some(node) if node.value != Value::Null => Ok(node),
-            _ => Err(
+        if docs.is_empty() {
+            return Err(
                 Diagnostic::new(Span::point(Pos::new(1, 1)), "the file holds no pipeline")
                     .with_label("expected `kind: pipeline`")
                     .with_help(
                         "a pipeline file starts with `kind: pipeline` and a `spec:` with `stages:`",
                     ),
-            ),
+            );
         }
+        Ok(docs)
     }
 
     fn count(&mut self, span: Span) -> Result<(), Diagnostic> {
@@ -367,7 +366,7 @@ mod tests {
 
     fn p(text: &str) -> Result<Node<'static>, Diagnostic> {
         let file: &'static SourceFile = Box::leak(Box::new(SourceFile::new("t.yaml", text)));
-        parse(file)
+        parse_documents(file).map(|mut d| d.swap_remove(0).1)
     }
 
     #[test]

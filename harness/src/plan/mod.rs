@@ -17,7 +17,7 @@ use crate::spec::{Pipeline, Pull, RunPolicy};
 
 /// Where the workspace is mounted in every step, as on Gitness, unless
 /// `PIPELINE_TEST_WORKSPACE_PATH` says otherwise.
-pub const DEFAULT_WORKSPACE_PATH: &str = "/gitness";
+pub const DEFAULT_WORKSPACE_PATH: &str = crate::spec::Format::HarnessV1.workspace_path();
 
 /// Where a step's script is put in its container (uploaded before it starts, so that a script
 /// of any size reaches it: an environment variable or an argument stops at 128 KiB).
@@ -102,6 +102,8 @@ pub struct PlannedStep {
     pub span: Span,
     /// When it runs: after passing steps, after a failure, always, or never (and why).
     pub policy: RunPolicy,
+    /// Its failure is reported but does not fail the stage (`continue-on-error`).
+    pub continue_on_error: bool,
 }
 
 impl PlannedStep {
@@ -227,7 +229,7 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
     let workspace_path = options
         .workspace_path
         .clone()
-        .unwrap_or_else(|| DEFAULT_WORKSPACE_PATH.to_string());
+        .unwrap_or_else(|| pipeline.format.workspace_path().to_string());
     let mut planner = step::Planner {
         pipeline,
         stage,

@@ -76,6 +76,7 @@ impl Planner<'_> {
             healthcheck: None,
             span: step.span,
             policy: step.policy.clone(),
+            continue_on_error: step.continue_on_error,
         };
         let step_envs: &Envs;
         let shell;

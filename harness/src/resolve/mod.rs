@@ -50,7 +50,9 @@ use crate::context::BuildContext;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::expr::{self, Scope, Value};
 use crate::source::{SourceFile, Span, Spanned};
-use crate::spec::{EnvVar, Envs, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec, When};
+use crate::spec::{
+    EnvVar, Envs, Format, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec, When,
+};
 
 /// Resolves `pipeline` for the build `ctx` describes.
 ///
@@ -63,6 +65,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         file: pipeline.file.clone(),
         diags: Vec::new(),
         ctx,
+        runner: pipeline.format.runner(),
     };
     for input in &pipeline.inputs {
         if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
@@ -105,18 +108,30 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     }
     let mut stages = Vec::new();
     for stage in &pipeline.stages {
+        let with_github;
+        let base = if pipeline.format == Format::GitHubActions {
+            let mut scope = base.clone();
+            let workflow = pipeline.name.as_ref().map_or("", |n| n.as_str());
+            for (name, value) in crate::spec::github_scope(ctx, stage, workflow) {
+                scope.set(name, value);
+            }
+            with_github = scope;
+            &with_github
+        } else {
+            &base
+        };
         let combos = stage
             .strategy
             .as_ref()
             .and_then(|s| s.matrix.as_ref())
             .map(matrix::combinations);
         match combos {
-            None => stages.push(r.stage(stage.clone(), &base)),
+            None => stages.push(r.stage(stage.clone(), base)),
             Some(combos) => {
                 let name = stage.display_name(stages.len());
                 for combo in combos.clone() {
                     let mut copy = stage.clone();
-                    let scope = with_matrix(&base, &combo, &combos);
+                    let scope = with_matrix(base, &combo, &combos);
                     if !copy.name.as_ref().is_some_and(|n| n.value.contains("${{")) {
                         let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
                         copy.name = Some(Spanned::new(matrix::label(&name, &combo), span));
@@ -170,6 +185,8 @@ struct Resolver<'a> {
     file: SourceFile,
     diags: Vec<Diagnostic>,
     ctx: &'a BuildContext,
+    /// The CI system the file was written for, for messages ("as on Gitness").
+    runner: &'static str,
 }
 
 impl Resolver<'_> {
@@ -179,10 +196,12 @@ impl Resolver<'_> {
         self.envs(&mut stage.envs, scope);
         stage.policy = self.policy(stage.when.as_ref(), scope);
         if stage.stage_type.value != StageType::Ci {
-            stage.policy = RunPolicy::Never(format!(
-                "a `{}` stage runs only on Harness",
-                stage.type_name.value
-            ));
+            // Other formats write the whole reason (`the job calls the reusable workflow ...`).
+            stage.policy = RunPolicy::Never(if stage.type_name.value.contains(' ') {
+                stage.type_name.value.clone()
+            } else {
+                format!("a `{}` stage runs only on Harness", stage.type_name.value)
+            });
         }
         let steps = std::mem::take(&mut stage.steps);
         stage.steps = steps
@@ -335,8 +354,11 @@ impl Resolver<'_> {
                 }
             }
             StepSpec::Unsupported(t) => {
-                step.policy =
-                    RunPolicy::Never(format!("a `{}` step runs only on Harness", t.value));
+                step.policy = RunPolicy::Never(if t.value.contains(' ') {
+                    t.value.clone()
+                } else {
+                    format!("a `{}` step runs only on Harness", t.value)
+                });
             }
             StepSpec::Group(children) | StepSpec::Parallel(children) => {
                 let inherited = step.when.is_some().then_some(&policy).or(parent);
@@ -374,7 +396,11 @@ impl Resolver<'_> {
                                 span,
                                 format!("cannot evaluate this `when`: {}", err.message),
                             )
-                            .with_help("Gitness would treat it as false and never run the step"),
+                            .with_help(if self.runner == "Gitness" {
+                                "Gitness would treat it as false and never run the step"
+                            } else {
+                                "pipeline-test does not guess what it means: fix the condition"
+                            }),
                         );
                         RunPolicy::OnSuccess
                     }

@@ -54,6 +54,8 @@ pub(crate) struct RunState {
     stopped: bool,
     /// Set once a step exited 78: nothing more runs.
     skip_rest: bool,
+    /// By step index: its failure does not fail the stage (`continue-on-error`).
+    tolerated: Vec<bool>,
     pub timings: Timings,
 }
 
@@ -70,17 +72,24 @@ impl RunState {
     /// Records step `index`'s result; true when the steps after it may run.
     pub fn record(&mut self, index: usize, result: StepResult) -> bool {
         let go_on = result.goes_on();
-        if !go_on || result.status.is_failure() {
+        let failed =
+            result.status.is_failure() && !self.tolerated.get(index).copied().unwrap_or(false);
+        if !go_on || failed {
             self.stopped = true;
         }
         if !go_on {
             self.skip_rest = true;
         }
-        if result.status.is_failure() {
+        if failed {
             self.first_failure.get_or_insert(index);
         }
         self.results[index] = Some(result);
         go_on
+    }
+
+    /// Marks the steps whose failure does not fail the stage.
+    pub fn tolerate(&mut self, steps: &[PlannedStep]) {
+        self.tolerated = steps.iter().map(|s| s.continue_on_error).collect();
     }
 
     /// Records the container of step `index`.

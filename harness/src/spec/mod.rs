@@ -28,12 +28,19 @@
 //! assert!(matches!(step.spec, StepSpec::Background(_)));
 //! ```
 
+mod build;
 mod decode;
+mod drone;
+mod format;
+mod github;
+mod nextgen;
 mod normalize;
 mod notes;
 mod step;
 mod strategy;
 
+pub use format::Format;
+pub(crate) use github::scope as github_scope;
 pub use step::*;
 pub use strategy::*;
 
@@ -64,6 +71,8 @@ pub struct Pipeline {
     pub warnings: Vec<crate::diagnostic::Diagnostic>,
     /// True once `${{ }}`, `matrix` and `when` have been resolved ([`crate::resolve`]).
     pub resolved: bool,
+    /// The format the file was written in.
+    pub format: Format,
 }
 
 /// One `spec.inputs` entry.
@@ -220,9 +229,43 @@ impl Pipeline {
     /// assert_eq!(places, ["1:7 unknown kind `pipelin`", "3:3 `stages` is empty"]);
     /// ```
     pub fn parse(file: &SourceFile) -> Result<Pipeline, Diagnostics> {
-        let root = crate::yaml::parse(file).map_err(|d| Diagnostics::new(file.clone(), vec![d]))?;
+        let docs = crate::yaml::parse_documents(file)
+            .map_err(|d| Diagnostics::new(file.clone(), vec![d]))?;
+        let format = format::detect(file, &docs[0].1);
         let mut diags = Vec::new();
-        let pipeline = decode::pipeline(file, &root, &mut diags);
+        if format != Format::Drone {
+            if let Some((span, _)) = docs.get(1) {
+                diags.push(
+                    crate::diagnostic::Diagnostic::new(
+                        *span,
+                        "a second YAML document in the same file",
+                    )
+                    .with_label(format!("a {format} file holds one document"))
+                    .with_help("move the second pipeline into a file of its own"),
+                );
+                return Err(Diagnostics::new(file.clone(), diags));
+            }
+        }
+        let root = &docs[0].1;
+        // The readers are shared; what they say of Gitness is said of this format's runner.
+        let reword = |diags: &mut Vec<crate::diagnostic::Diagnostic>| {
+            if format == Format::HarnessV1 {
+                return;
+            }
+            for d in diags.iter_mut() {
+                if d.label.as_deref() == Some("Gitness ignores this key, and so does pipeline-test")
+                {
+                    d.label = Some("pipeline-test does not act on it".into());
+                }
+            }
+        };
+        let pipeline = match format {
+            Format::HarnessV1 => decode::pipeline(file, root, &mut diags),
+            Format::GitHubActions => github::workflow(file, root, &mut diags),
+            Format::Drone => drone::pipelines(file, &docs, &mut diags),
+            Format::HarnessNextGen => nextgen::pipeline(file, root, &mut diags),
+        };
+        reword(&mut diags);
         let errors = |d: &[crate::diagnostic::Diagnostic]| {
             d.iter()
                 .any(|d| d.severity == crate::diagnostic::Severity::Error)
@@ -233,7 +276,9 @@ impl Pipeline {
                 if errors(&diags) {
                     return Err(Diagnostics::new(file.clone(), diags));
                 }
-                diags.extend(notes::notes(&p));
+                if format == Format::HarnessV1 {
+                    diags.extend(notes::notes(&p));
+                }
                 diags.sort_by_key(|d| (d.span.start, d.severity));
                 p.warnings = diags;
                 Ok(p)
@@ -288,7 +333,7 @@ impl Pipeline {
         let mut images: Vec<&str> = Vec::new();
         for stage in &self.stages {
             for step in stage.all_steps() {
-                if let Some(image) = step.spec.image() {
+                if let Some(image) = step.spec.image().filter(|i| !i.value.is_empty()) {
                     if !images.contains(&image.as_str()) {
                         images.push(image.as_str());
                     }
@@ -343,9 +388,22 @@ impl Pipeline {
                     || s.id.as_ref().is_some_and(|n| n.value == name)
             })
             .ok_or_else(|| crate::Error::StageNotFound {
+                word: self.format.stage_word(),
                 name: name.to_string(),
                 file: self.file.name().to_string(),
-                available: self.stage_names(),
+                // A job is selected by its key, which its `name` may hide.
+                available: if self.format == Format::GitHubActions {
+                    self.stages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            s.id.as_ref()
+                                .map_or_else(|| s.display_name(i), |id| id.value.clone())
+                        })
+                        .collect()
+                } else {
+                    self.stage_names()
+                },
             })
     }
 

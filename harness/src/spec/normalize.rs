@@ -46,6 +46,7 @@ pub(super) fn normalize(pipeline: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
         let mut names = HashMap::new();
         let mut hosts = HashMap::new();
         let mut ctx = Ctx {
+            warn_duplicates: pipeline.format == super::Format::HarnessV1,
             names: &mut names,
             hosts: &mut hosts,
             volumes: &volumes,
@@ -67,6 +68,9 @@ fn for_each_step(steps: &mut [Step], f: &mut dyn FnMut(&mut Step)) {
 }
 
 struct Ctx<'a> {
+    /// Only Gitness's own format warns about steps of the same name: the others name steps
+    /// freely (`uses: actions/cache` twice).
+    warn_duplicates: bool,
     /// Step name -> where it was first written.
     names: &'a mut HashMap<String, Span>,
     /// Hostname -> the step (display name, line) that has it.
@@ -91,12 +95,14 @@ impl Ctx<'_> {
         let mut duplicate = false;
         if let Some(name) = &step.name {
             if let Some(first) = self.names.get(&name.value) {
-                self.diags.push(
+                if self.warn_duplicates {
+                    self.diags.push(
                     Diagnostic::new(name.span, format!("another step is named `{}`", name.value))
                         .warning()
                         .with_label(format!("first used at line {}", first.start.line))
                         .with_help("Gitness gives it a numbered hostname, as pipeline-test does; give each step a name of its own to reach it by name"),
-                );
+                    );
+                }
                 duplicate = true;
             } else {
                 self.names.insert(name.value.clone(), name.span);

@@ -42,6 +42,9 @@ pub struct Step {
     pub policy: RunPolicy,
     /// For a copy made by a `matrix`: its axis values, in axis order.
     pub matrix: Vec<(String, String)>,
+    /// A failure of this step does not fail the stage (GitHub Actions' `continue-on-error`,
+    /// Drone's `failure: ignore`). Never set for v1 files: Gitness does not act on `failure`.
+    pub continue_on_error: bool,
 }
 
 impl Step {

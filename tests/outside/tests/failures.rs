@@ -39,3 +39,14 @@ fn failing_body(_stage: &Stage) {
 fn passing(stage: &Stage) {
     let _ = stage.service("cache").addr(6379);
 }
+
+/// Passes: the Redis service of the crate's own GitHub Actions workflow, reached from the body.
+#[pipeline_test(".github/workflows/ci.yml", job = "test")]
+fn github_actions_redis(stage: &Stage) {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(stage.service("redis").addr(6379)).unwrap();
+    conn.write_all(b"PING\r\n").unwrap();
+    let mut answer = [0u8; 7];
+    conn.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"+PONG\r\n");
+}

@@ -10,24 +10,27 @@ use crate::source::{Span, Spanned};
 use crate::yaml::{Node, Value};
 
 /// The keys of one mapping, handed out one by one; what is left at the end is unknown.
-pub(super) struct Fields<'n> {
-    pub(super) entries: &'n [(Node<'n>, Node<'n>)],
-    pub(super) used: Vec<bool>,
-    pub(super) asked: Vec<&'static str>,
-    pub(super) context: &'static str,
-    pub(super) span: Span,
+pub(in crate::spec) struct Fields<'n> {
+    pub(in crate::spec) entries: &'n [(Node<'n>, Node<'n>)],
+    pub(in crate::spec) used: Vec<bool>,
+    pub(in crate::spec) asked: Vec<&'static str>,
+    pub(in crate::spec) context: &'static str,
+    pub(in crate::spec) span: Span,
 }
 
 impl<'n> Fields<'n> {
     /// The value of `key`, if present and not null.
-    pub(super) fn get(&mut self, key: &'static str) -> Option<&'n Node<'n>> {
+    pub(in crate::spec) fn get(&mut self, key: &'static str) -> Option<&'n Node<'n>> {
         self.entry(key)
             .map(|(_, v)| v)
             .filter(|v| v.value != Value::Null)
     }
 
     /// The key and value nodes of `key`, if present.
-    pub(super) fn entry(&mut self, key: &'static str) -> Option<(&'n Node<'n>, &'n Node<'n>)> {
+    pub(in crate::spec) fn entry(
+        &mut self,
+        key: &'static str,
+    ) -> Option<(&'n Node<'n>, &'n Node<'n>)> {
         self.asked.push(key);
         let i = self
             .entries
@@ -39,7 +42,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Accepts `key` without acting on it; records it in `ignored`.
-    pub(super) fn accept(
+    pub(in crate::spec) fn accept(
         &mut self,
         key: &'static str,
         ignored: &mut Vec<Spanned<String>>,
@@ -50,7 +53,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Reports every key nobody asked for. `hint` may explain a key that belongs elsewhere.
-    pub(super) fn finish(self, diags: &mut Diags, hint: &dyn Fn(&str) -> Option<String>) {
+    pub(in crate::spec) fn finish(self, diags: &mut Diags, hint: &dyn Fn(&str) -> Option<String>) {
         for (i, (k, _)) in self.entries.iter().enumerate() {
             if self.used[i] {
                 continue;
@@ -102,7 +105,7 @@ fn nul_byte(span: Span, what: &str) -> Diagnostic {
 }
 
 /// Opens a mapping node for reading its keys.
-pub(super) fn fields<'n>(
+pub(in crate::spec) fn fields<'n>(
     node: &'n Node<'n>,
     context: &'static str,
     diags: &mut Diags,
@@ -152,7 +155,7 @@ pub(super) fn fields<'n>(
 }
 
 /// Checks that `node` is a mapping whose keys are among `known`, without reading the values.
-pub(super) fn check_keys(
+pub(in crate::spec) fn check_keys(
     node: &Node<'_>,
     context: &'static str,
     known: &[&'static str],
@@ -166,7 +169,7 @@ pub(super) fn check_keys(
     }
 }
 
-pub(super) fn string(
+pub(in crate::spec) fn string(
     node: Option<&Node<'_>>,
     what: &str,
     diags: &mut Diags,
@@ -192,7 +195,7 @@ pub(super) fn string(
     }
 }
 
-pub(super) fn boolean(
+pub(in crate::spec) fn boolean(
     node: Option<&Node<'_>>,
     what: &str,
     diags: &mut Diags,
@@ -218,7 +221,11 @@ pub(super) fn boolean(
     }
 }
 
-pub(super) fn uint(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Option<Spanned<u32>> {
+pub(in crate::spec) fn uint(
+    node: Option<&Node<'_>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Option<Spanned<u32>> {
     let node = node?;
     match node.as_scalar().map(str::parse::<u32>) {
         Some(Ok(n)) => Some(Spanned::new(n, node.span)),
@@ -232,7 +239,7 @@ pub(super) fn uint(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Op
     }
 }
 
-pub(super) fn duration(
+pub(in crate::spec) fn duration(
     node: Option<&Node<'_>>,
     what: &str,
     diags: &mut Diags,
@@ -251,7 +258,7 @@ pub(super) fn duration(
 }
 
 /// A duration, or the text of a `${{ }}` expression that will give one once expanded.
-pub(super) fn duration_or_expr(
+pub(in crate::spec) fn duration_or_expr(
     node: Option<&Node<'_>>,
     what: &str,
     diags: &mut Diags,
@@ -265,7 +272,7 @@ pub(super) fn duration_or_expr(
 }
 
 /// The items of a list; a null is an empty list.
-pub(super) fn list<'n>(
+pub(in crate::spec) fn list<'n>(
     node: Option<&'n Node<'n>>,
     what: &str,
     diags: &mut Diags,
@@ -288,7 +295,7 @@ pub(super) fn list<'n>(
 }
 
 /// A `ports:` list: each entry must read as a port mapping (`6379`, `8080:80/udp`).
-pub(super) fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
+pub(in crate::spec) fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
     let out = strings(node, "ports", diags);
     for port in &out {
         if let Err(e) = port.value.parse::<crate::ports::PortMapping>() {
@@ -302,7 +309,7 @@ pub(super) fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<S
 }
 
 /// A string, or a list of strings.
-pub(super) fn strings(
+pub(in crate::spec) fn strings(
     node: Option<&Node<'_>>,
     what: &str,
     diags: &mut Diags,
@@ -316,7 +323,7 @@ pub(super) fn strings(
     }
 }
 
-pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Envs {
+pub(in crate::spec) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Envs {
     let mut out = Envs::default();
     let Some(node) = node else { return out };
     if node.value == Value::Null {
@@ -380,7 +387,7 @@ pub(super) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> En
     out
 }
 
-pub(super) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
+pub(in crate::spec) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
     let s = string(node, "pull", diags)?;
     let value = match s.as_str() {
         "always" => Pull::Always,
@@ -399,7 +406,7 @@ pub(super) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned
     Some(Spanned::new(value, s.span))
 }
 
-pub(super) fn image(
+pub(in crate::spec) fn image(
     node: Option<&Node<'_>>,
     what: &str,
     diags: &mut Diags,

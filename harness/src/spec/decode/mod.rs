@@ -4,10 +4,10 @@
 //! several mistakes reports them all at once.
 
 mod container;
-mod fields;
+pub(super) mod fields;
 mod step;
 mod strategy;
-mod values;
+pub(super) mod values;
 
 use self::container::*;
 use self::fields::*;
@@ -19,7 +19,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::yaml::{Node, Value};
 
-type Diags = Vec<Diagnostic>;
+pub(in crate::spec) type Diags = Vec<Diagnostic>;
 
 const UNSUPPORTED_STAGES: &[&str] = &[
     "cd", "custom", "iacm", "flag", "template", "group", "parallel",
@@ -65,6 +65,7 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
                             ignored,
                             warnings: Vec::new(),
                             resolved: false,
+                            format: Format::HarnessV1,
                         });
                     }
                     other => {
@@ -147,6 +148,7 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
         ignored,
         warnings: Vec::new(),
         resolved: false,
+        format: Format::HarnessV1,
     })
 }
 

@@ -141,6 +141,7 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
         spec,
         policy: RunPolicy::OnSuccess,
         matrix: Vec::new(),
+        continue_on_error: false,
     };
     if UNSUPPORTED_STEPS.contains(&step_type.as_str()) {
         diags.push(

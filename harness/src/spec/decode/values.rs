@@ -5,7 +5,7 @@
 use crate::yaml::{Node, Value};
 
 /// The v1 spelling of a key from the older Harness (NextGen) format, when there is one.
-pub(super) fn v1_spelling(key: &str) -> Option<&'static str> {
+pub(in crate::spec) fn v1_spelling(key: &str) -> Option<&'static str> {
     Some(match key {
         "identifier" => "`id`",
         "cloneCodebase" => {
@@ -31,7 +31,7 @@ pub(super) fn v1_spelling(key: &str) -> Option<&'static str> {
 
 /// What YAML 1.1 (the parser behind Gitness) reads a plain scalar as, when not a string:
 /// `"a boolean"` for `true`, `yes`, `on`, ... and `"a number"` for `6379`, `1.5`, `0x1F`.
-pub(super) fn yaml11_type(text: &str) -> Option<&'static str> {
+pub(in crate::spec) fn yaml11_type(text: &str) -> Option<&'static str> {
     const BOOLS: &[&str] = &[
         "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
         "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
@@ -56,7 +56,7 @@ pub(super) fn yaml11_type(text: &str) -> Option<&'static str> {
 }
 
 /// A scalar as text, or a list or map as JSON (for plugin settings).
-pub(super) fn json_text(node: &Node<'_>) -> String {
+pub(in crate::spec) fn json_text(node: &Node<'_>) -> String {
     fn quote(s: &str) -> String {
         let mut out = String::with_capacity(s.len() + 2);
         out.push('"');

@@ -1,0 +1,178 @@
+//! Constructors the front ends of other formats (GitHub Actions, Drone, NextGen) build the
+//! model with: every value keeps the place it was written.
+
+use super::*;
+use crate::diagnostic::Diagnostic;
+
+impl Pipeline {
+    /// An empty pipeline of `format` read from `file`.
+    pub(crate) fn empty(file: &SourceFile, format: Format) -> Pipeline {
+        Pipeline {
+            file: file.clone(),
+            version: None,
+            name: None,
+            options: Options::default(),
+            stages: Vec::new(),
+            inputs: Vec::new(),
+            ignored: Vec::new(),
+            warnings: Vec::new(),
+            resolved: false,
+            format,
+        }
+    }
+}
+
+impl Stage {
+    /// A `ci` stage written at `span`, with no steps yet.
+    pub(crate) fn ci(span: Span) -> Stage {
+        Stage {
+            span,
+            id: None,
+            name: None,
+            desc: None,
+            stage_type: Spanned::new(StageType::Ci, span),
+            type_name: Spanned::new("ci".to_string(), span),
+            envs: Envs::default(),
+            steps: Vec::new(),
+            volumes: Vec::new(),
+            when: None,
+            failure: Vec::new(),
+            strategy: None,
+            ignored: Vec::new(),
+            policy: RunPolicy::OnSuccess,
+            matrix: Vec::new(),
+        }
+    }
+}
+
+impl Step {
+    /// A step written at `span` doing `spec`.
+    pub(crate) fn new(span: Span, spec: StepSpec) -> Step {
+        Step {
+            span,
+            id: None,
+            name: None,
+            desc: None,
+            type_span: span,
+            timeout: None,
+            timeout_expr: None,
+            when: None,
+            failure: Vec::new(),
+            strategy: None,
+            ignored: Vec::new(),
+            hostnames: Vec::new(),
+            spec,
+            policy: RunPolicy::OnSuccess,
+            matrix: Vec::new(),
+            continue_on_error: false,
+        }
+    }
+}
+
+impl Container {
+    /// A container of `image`, written where the image was.
+    pub(crate) fn of(image: Spanned<String>) -> Container {
+        Container {
+            span: image.span,
+            image,
+            ..Container::default()
+        }
+    }
+}
+
+impl Envs {
+    /// Adds `name: value`, both written at `span`.
+    pub(crate) fn push(&mut self, name: &str, value: impl Into<String>, span: Span) {
+        self.0.push(EnvVar {
+            name: Spanned::new(name.to_string(), span),
+            value: Spanned::new(value.into(), span),
+        });
+    }
+}
+
+/// Stages in an order where each comes after those it needs (`needs`, `depends_on`); a need
+/// that names no stage is an error at its place, a cycle at the first stage in it.
+pub(crate) fn order_stages(
+    mut jobs: Vec<(Stage, Vec<Spanned<String>>)>,
+    key: &str,
+    diags: &mut super::decode::Diags,
+) -> Vec<Stage> {
+    let ids: Vec<String> = jobs.iter().map(|(s, _)| id_of(s)).collect();
+    for (_, needs) in &jobs {
+        for n in needs {
+            if !ids.contains(&n.value) {
+                let known: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let mut d = Diagnostic::new(
+                    n.span,
+                    format!("`{key}` names `{}`, which is not in this file", n.value),
+                )
+                .with_help(format!("the names are: {}", known.join(", ")));
+                if let Some(m) = crate::diagnostic::did_you_mean(&n.value, &known) {
+                    d = d.with_label(format!("did you mean `{m}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    let mut done: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    while !jobs.is_empty() {
+        let ready = jobs.iter().position(|(_, needs)| {
+            needs
+                .iter()
+                .all(|n| done.contains(&n.value) || !ids.contains(&n.value))
+        });
+        let Some(i) = ready else {
+            let (s, needs) = &jobs[0];
+            diags.push(
+                Diagnostic::new(
+                    needs[0].span,
+                    format!("`{}` needs itself through a cycle of `{key}`", id_of(s)),
+                )
+                .with_help(format!("remove one `{key}` of the cycle")),
+            );
+            break;
+        };
+        let (stage, _) = jobs.remove(i);
+        done.push(id_of(&stage));
+        out.push(stage);
+    }
+    out
+}
+
+fn id_of(s: &Stage) -> String {
+    s.id.as_ref()
+        .or(s.name.as_ref())
+        .map(|i| i.value.clone())
+        .unwrap_or_default()
+}
+
+/// A pull policy in a format's own spellings (`always`/`never`/`if-not-exists` for Drone,
+/// `Always`/`Never`/`IfNotPresent` for NextGen); anything else is an error at its place.
+pub(crate) fn pull_policy(
+    s: Spanned<String>,
+    spellings: [&str; 3],
+    diags: &mut super::decode::Diags,
+) -> Option<Spanned<Pull>> {
+    let policies = [Pull::Always, Pull::Never, Pull::IfNotExists];
+    match spellings.iter().position(|p| *p == s.as_str()) {
+        Some(i) => Some(Spanned::new(policies[i], s.span)),
+        None => {
+            diags.push(
+                Diagnostic::new(s.span, format!("unknown pull policy `{}`", s.value)).with_help(
+                    format!(
+                        "write {}, {} or {}",
+                        spellings[0], spellings[1], spellings[2]
+                    ),
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The error for a container written at `node` without an image.
+pub(crate) fn no_image(at: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(Span::point(at.start), format!("{what} has no `image`"))
+        .with_help("add `image: NAME:TAG`")
+}

@@ -1,0 +1,564 @@
+//! Drone pipelines (`.drone.yml`): every `kind: pipeline` document is a stage, its
+//! `services:` background steps reachable by name, its `steps:` run steps (`commands:`) or
+//! plugins (`settings:` as `PLUGIN_*`). `when:` and `trigger:` become the conditions the
+//! resolver evaluates; `depends_on` orders the pipelines.
+
+use super::build::{no_image, order_stages, pull_policy};
+use super::decode::Diags;
+use super::decode::fields::{Fields, boolean, fields, list, string, strings};
+use super::decode::values::json_text;
+use super::*;
+use crate::diagnostic::Diagnostic;
+use crate::yaml::{Node, Value};
+
+/// Pipeline types that run in containers; `kubernetes` runs here as `docker` would.
+const CONTAINER_TYPES: &[&str] = &["docker", "kubernetes"];
+const OTHER_TYPES: &[&str] = &["exec", "ssh", "digitalocean", "macstadium", "vm", "aws"];
+
+pub(super) fn pipelines(
+    file: &SourceFile,
+    docs: &[(Span, Node<'_>)],
+    diags: &mut Diags,
+) -> Option<Pipeline> {
+    let mut p = Pipeline::empty(file, Format::Drone);
+    let mut stages = Vec::new();
+    for (_, doc) in docs {
+        let mut f = fields(doc, "a Drone document", diags)?;
+        let kind = string(f.get("kind"), "kind", diags);
+        match kind.as_ref().map(|k| k.as_str()) {
+            Some("pipeline") => {
+                if let Some(s) = pipeline(doc, f, diags) {
+                    stages.push(s);
+                }
+            }
+            Some("secret" | "signature" | "template") => {
+                // Secrets come from `--secret`; signatures and templates are the server's.
+                for (k, _) in f.entries {
+                    if let Some(k) = k.as_scalar() {
+                        p.ignored.push(Spanned::new(k.to_string(), doc.span));
+                    }
+                }
+            }
+            Some(other) => {
+                let k = kind.as_ref().unwrap();
+                let mut d = Diagnostic::new(k.span, format!("unknown kind `{other}`"))
+                    .with_help("Drone's kinds are: pipeline, secret, signature, template");
+                if let Some(m) =
+                    crate::diagnostic::did_you_mean(other, &["pipeline", "secret", "signature"])
+                {
+                    d = d.with_label(format!("did you mean `{m}`?"));
+                }
+                diags.push(d);
+            }
+            None => diags.push(
+                Diagnostic::new(Span::point(doc.span.start), "the document has no `kind`")
+                    .with_help("add `kind: pipeline`"),
+            ),
+        }
+    }
+    p.stages = order_stages(stages, "depends_on", diags);
+    Some(p)
+}
+
+fn pipeline(
+    doc: &Node<'_>,
+    mut f: Fields<'_>,
+    diags: &mut Diags,
+) -> Option<(Stage, Vec<Spanned<String>>)> {
+    let mut stage = Stage::ci(doc.span);
+    stage.name = string(f.get("name"), "name", diags).or_else(|| {
+        Some(Spanned::new(
+            "default".to_string(),
+            Span::point(doc.span.start),
+        ))
+    });
+    if let Some(t) = string(f.get("type"), "type", diags) {
+        if OTHER_TYPES.contains(&t.as_str()) {
+            diags.push(
+                Diagnostic::new(
+                    t.span,
+                    format!(
+                        "a `{}` pipeline runs outside containers; pipeline-test skips it",
+                        t.value
+                    ),
+                )
+                .warning()
+                .with_label("only `docker` (and `kubernetes`) pipelines run locally"),
+            );
+            stage.stage_type = Spanned::new(StageType::Other, t.span);
+        } else if !CONTAINER_TYPES.contains(&t.as_str()) {
+            diags.push(
+                Diagnostic::new(t.span, format!("unknown pipeline type `{}`", t.value)).with_help(
+                    "Drone's types are: docker, kubernetes, exec, ssh, digitalocean, macstadium",
+                ),
+            );
+        }
+    }
+    let needs = strings(f.get("depends_on"), "depends_on", diags);
+    stage.when = f.get("trigger").and_then(|t| when(t, diags));
+    stage.envs = environment(f.get("environment"), diags);
+    for k in [
+        "platform",
+        "clone",
+        "node",
+        "concurrency",
+        "image_pull_secrets",
+        "workspace",
+        "version",
+        "pool",
+        "server",
+    ] {
+        f.accept(k, &mut stage.ignored);
+    }
+    stage.volumes = list(f.get("volumes"), "volumes", diags)
+        .iter()
+        .filter_map(|v| volume(v, diags))
+        .collect();
+    let services = f.get("services");
+    let steps = f.entry("steps");
+    f.finish(diags, &|k| {
+        matches!(k, "commands" | "image" | "settings")
+            .then(|| format!("`{k}` belongs to a step: `steps: [{{name: ..., {k}: ...}}]`"))
+    });
+    if stage.stage_type.value != StageType::Ci {
+        // Steps of an `exec`/`vm` pipeline run on a machine, not in images: not read.
+        return Some((stage, needs));
+    }
+    for s in list(services, "services", diags) {
+        stage.steps.extend(step(s, true, diags));
+    }
+    match steps {
+        None if stage.stage_type.value == StageType::Ci => diags.push(
+            Diagnostic::new(Span::point(doc.span.start), "the pipeline has no `steps`")
+                .with_help("add `steps:` with at least one step that has an `image`"),
+        ),
+        None => {}
+        Some((_, v)) => {
+            for s in list(Some(v), "steps", diags) {
+                stage.steps.extend(step(s, false, diags));
+            }
+        }
+    }
+    Some((stage, needs))
+}
+
+/// `environment:`: values, or `{from_secret: name}`.
+fn environment(node: Option<&Node<'_>>, diags: &mut Diags) -> Envs {
+    let mut out = Envs::default();
+    let Some(f) = node.and_then(|n| fields(n, "`environment`", diags)) else {
+        return out;
+    };
+    for (k, v) in f.entries {
+        let Some(name) = k.as_scalar() else { continue };
+        let value = match &v.value {
+            Value::Map(_) => match secret(v, diags) {
+                Some(s) => s,
+                None => continue,
+            },
+            Value::Null => String::new(),
+            Value::Scalar { text, .. } => subst(text, v.span, diags),
+            Value::Seq(_) => json_text(v),
+        };
+        out.0.push(EnvVar {
+            name: Spanned::new(name.to_string(), k.span),
+            value: Spanned::new(value, v.span),
+        });
+    }
+    out
+}
+
+/// `{from_secret: name}` as the expression that reads the secret.
+fn secret(v: &Node<'_>, diags: &mut Diags) -> Option<String> {
+    let mut sf = fields(v, "a secret reference", diags)?;
+    let name = string(sf.get("from_secret"), "from_secret", diags);
+    sf.finish(diags, &|_| None);
+    match name {
+        Some(n) => Some(format!(
+            "${{{{ secrets.get(\"{}\") }}}}",
+            n.value.replace('"', "\\\"")
+        )),
+        None => {
+            diags.push(
+                Diagnostic::new(v.span, "a mapping value here must be `{from_secret: NAME}`")
+                    .with_help("write the value, or `from_secret: NAME` to read a secret"),
+            );
+            None
+        }
+    }
+}
+
+/// Drone's substitution before the pipeline runs: `$$` is `$`; `${DRONE_*}` and `${CI_*}`
+/// stay for the step's shell, which has the same values; any other `${NAME}` is replaced
+/// by nothing, as Drone does, with a warning.
+fn subst(text: &str, span: Span, diags: &mut Diags) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(inner) = after
+            .strip_prefix('{')
+            .and_then(|a| a.find('}').map(|e| &a[..e]))
+        {
+            let name = inner
+                .split([':', '=', '#', '%', '/', '^', ','])
+                .next()
+                .unwrap_or(inner);
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid
+                || name.starts_with("DRONE_")
+                || name.starts_with("CI_")
+                || name.starts_with("${")
+            {
+                out.push_str(&rest[i..i + 1 + inner.len() + 2]);
+            } else {
+                diags.push(
+                    Diagnostic::new(span, format!("Drone replaces `${{{inner}}}` before the step runs: it is empty here, as there"))
+                        .warning()
+                        .with_help(format!("write `$${{{inner}}}` for the shell's own variable")),
+                );
+            }
+            rest = &after[inner.len() + 2..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn volume(node: &Node<'_>, diags: &mut Diags) -> Option<Volume> {
+    let mut f = fields(node, "a volume", diags)?;
+    let name = string(f.get("name"), "name", diags)?;
+    let temp = f.entry("temp");
+    let host = f.get("host");
+    f.finish(diags, &|_| None);
+    let host_path = host.and_then(|h| {
+        let mut hf = fields(h, "`host`", diags)?;
+        let p = string(hf.get("path"), "path", diags);
+        hf.finish(diags, &|_| None);
+        p
+    });
+    let kind = match (&temp, &host_path) {
+        (_, Some(_)) => "host",
+        (Some(_), None) => "temp",
+        (None, None) => {
+            diags.push(
+                Diagnostic::new(
+                    name.span,
+                    format!("the volume `{}` is neither `temp` nor `host`", name.value),
+                )
+                .with_help("add `temp: {}` or `host: {path: /dir}`"),
+            );
+            return None;
+        }
+    };
+    Some(Volume {
+        volume_type: Spanned::new(kind.to_string(), name.span),
+        name,
+        host_path,
+    })
+}
+
+fn step(node: &Node<'_>, is_service: bool, diags: &mut Diags) -> Option<Step> {
+    let what = if is_service { "a service" } else { "a step" };
+    let mut f = fields(node, if is_service { "a service" } else { "a step" }, diags)?;
+    let name = string(f.get("name"), "name", diags);
+    let image = string(f.get("image"), "image", diags).map(|i| {
+        let v = subst(&i.value, i.span, diags);
+        Spanned::new(v, i.span)
+    });
+    let commands: Vec<Spanned<String>> = strings(f.get("commands"), "commands", diags)
+        .into_iter()
+        .map(|c| Spanned::new(subst(&c.value, c.span, diags), c.span))
+        .collect();
+    let envs = environment(f.get("environment"), diags);
+    let settings = f.get("settings");
+    let when = f.get("when").and_then(|w| when(w, diags));
+    let detach = boolean(f.get("detach"), "detach", diags).is_some_and(|b| b.value);
+    let privileged = boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value);
+    let pull = string(f.get("pull"), "pull", diags).and_then(|p| {
+        let p = match p.as_str() {
+            "default" => Spanned::new("if-not-exists".to_string(), p.span),
+            _ => p,
+        };
+        pull_policy(p, ["always", "never", "if-not-exists"], diags)
+    });
+    let entrypoint = strings(f.get("entrypoint"), "entrypoint", diags);
+    let command = strings(f.get("command"), "command", diags);
+    let failure = string(f.get("failure"), "failure", diags);
+    let user = string(f.get("user"), "user", diags);
+    let network_mode = string(f.get("network_mode"), "network_mode", diags);
+    let shm_size = string(f.get("shm_size"), "shm_size", diags);
+    let extra_hosts = strings(f.get("extra_hosts"), "extra_hosts", diags);
+    let dns = strings(f.get("dns"), "dns", diags);
+    let ports = strings(f.get("ports"), "ports", diags);
+    let mounts: Vec<Mount> = list(f.get("volumes"), "volumes", diags)
+        .iter()
+        .filter_map(|v| {
+            let mut vf = fields(v, "a volume mount", diags)?;
+            let name = string(vf.get("name"), "name", diags);
+            let path = string(vf.get("path"), "path", diags);
+            vf.finish(diags, &|_| None);
+            match (name, path) {
+                (Some(name), Some(path)) => Some(Mount { name, path }),
+                _ => {
+                    diags.push(
+                        Diagnostic::new(v.span, "a volume mount needs `name` and `path`")
+                            .with_help("write `- name: cache` and `path: /cache`"),
+                    );
+                    None
+                }
+            }
+        })
+        .collect();
+    let depends_on = f.entry("depends_on");
+    let mut ignored = Vec::new();
+    for k in [
+        "resources",
+        "devices",
+        "cpu_period",
+        "cpu_quota",
+        "cpu_shares",
+        "cpu_set",
+        "mem_limit",
+        "memswap_limit",
+        "working_dir",
+        "dns_search",
+        "shell",
+    ] {
+        f.accept(k, &mut ignored);
+    }
+    f.finish(diags, &|k| {
+        matches!(k, "steps" | "services" | "trigger")
+            .then(|| format!("`{k}` belongs to the pipeline, not to {what}"))
+    });
+    let Some(image) = image else {
+        diags.push(no_image(node.span, what));
+        return None;
+    };
+    if let Some((k, _)) = depends_on {
+        diags.push(
+            Diagnostic::new(k.span, "steps run one after another, in the order written")
+                .note()
+                .with_label("`depends_on` between steps is not acted on"),
+        );
+    }
+    let mut container = Container::of(image.clone());
+    container.privileged = privileged;
+    container.pull = pull;
+    container.user = user;
+    container.network_mode = network_mode;
+    container.shm_size = shm_size;
+    container.extra_hosts = extra_hosts;
+    container.dns = dns;
+    container.ports = ports;
+    if !entrypoint.is_empty() {
+        let words: Vec<&str> = entrypoint.iter().map(|e| e.as_str()).collect();
+        container.entrypoint = Some(Spanned::new(words.join(" "), entrypoint[0].span));
+    }
+    container.args = command;
+    let spec = if is_service || detach {
+        StepSpec::Background(Box::new(BackgroundStep {
+            envs,
+            container: Some(container),
+            mount: mounts,
+            run: (!commands.is_empty()).then(|| {
+                let text: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
+                Spanned::new(text.join("\n"), commands[0].span)
+            }),
+            ..BackgroundStep::default()
+        }))
+    } else if !commands.is_empty() {
+        StepSpec::Run(Box::new(RunStep {
+            script: commands,
+            container: Some(container),
+            envs,
+            mount: mounts,
+            ..RunStep::default()
+        }))
+    } else {
+        let mut plugin = PluginStep {
+            image: Some(image),
+            envs,
+            privileged,
+            pull: container.pull,
+            user: container.user.clone(),
+            network: container.network_mode.clone(),
+            ..PluginStep::default()
+        };
+        if let Some(s) = settings {
+            if let Some(sf) = fields(s, "`settings`", diags) {
+                for (k, v) in sf.entries {
+                    let Some(key) = k.as_scalar() else { continue };
+                    let value = match &v.value {
+                        Value::Map(m)
+                            if m.iter().any(|(k, _)| k.as_scalar() == Some("from_secret")) =>
+                        {
+                            match secret(v, diags) {
+                                Some(s) => s,
+                                None => continue,
+                            }
+                        }
+                        Value::Scalar { text, .. } => subst(text, v.span, diags),
+                        Value::Null => String::new(),
+                        _ => json_text(v),
+                    };
+                    plugin.settings.push((
+                        Spanned::new(key.to_string(), k.span),
+                        Spanned::new(value, v.span),
+                    ));
+                }
+            }
+        }
+        StepSpec::Plugin(Box::new(plugin))
+    };
+    let mut step = Step::new(node.span, spec);
+    step.name = name;
+    step.when = when;
+    step.continue_on_error = failure.is_some_and(|f| f.as_str() == "ignore");
+    Some(step)
+}
+
+/// `when:` / `trigger:` as an expression over the build: each key's `include` (or list) and
+/// `exclude`, every key true; `status` picks success, failure or both.
+fn when(node: &Node<'_>, diags: &mut Diags) -> Option<When> {
+    let f = fields(node, "`when`", diags)?;
+    let mut terms = Vec::new();
+    let (mut on_success, mut on_failure) = (true, false);
+    for (k, v) in f.entries {
+        let Some(key) = k.as_scalar() else { continue };
+        let (include, exclude) = include_exclude(v, diags);
+        let field = match key {
+            "branch" => "build.branch",
+            "event" => "build.event",
+            "ref" => "build.ref",
+            "repo" => "repo.slug",
+            "target" => "build.target",
+            "status" => {
+                on_success = include.iter().any(|s| s.as_str() == "success");
+                on_failure = include.iter().any(|s| s.as_str() == "failure");
+                for s in include.iter().chain(&exclude) {
+                    if !matches!(s.as_str(), "success" | "failure") {
+                        diags.push(
+                            Diagnostic::new(s.span, format!("unknown status `{}`", s.value))
+                                .with_help("statuses are: success, failure"),
+                        );
+                    }
+                }
+                if include.is_empty() {
+                    on_success = !exclude.iter().any(|s| s.as_str() == "success");
+                    on_failure = !exclude.iter().any(|s| s.as_str() == "failure");
+                }
+                continue;
+            }
+            "instance" | "cron" | "action" | "paths" | "plugin" => {
+                diags.push(
+                    Diagnostic::new(
+                        k.span,
+                        format!("`{key}` is not tested locally: read as true"),
+                    )
+                    .note(),
+                );
+                continue;
+            }
+            other => {
+                diags.push(
+                    Diagnostic::new(k.span, format!("unknown condition `{other}`"))
+                        .with_help("conditions are: branch, event, ref, repo, target, status, instance, cron, action, paths"),
+                );
+                continue;
+            }
+        };
+        // `drone exec` builds a push; a build pipeline-test calls `manual` is Drone's `push`.
+        let value = if key == "event" {
+            "(build.event == \"manual\" ? \"push\" : build.event)".to_string()
+        } else {
+            field.to_string()
+        };
+        let test = |p: &Spanned<String>| format!("{value} matches \"{}\"", glob_regex(&p.value));
+        if !include.is_empty() {
+            let any: Vec<String> = include.iter().map(test).collect();
+            terms.push(format!("({})", any.join(" || ")));
+        }
+        for e in &exclude {
+            terms.push(format!("!({})", test(e)));
+        }
+    }
+    let status = match (on_success, on_failure) {
+        (true, true) => Some("always()"),
+        (false, true) => Some("failure()"),
+        (false, false) => Some("false"),
+        (true, false) => None,
+    };
+    terms.splice(0..0, status.map(str::to_string));
+    if terms.is_empty() {
+        return None;
+    }
+    Some(When::Expr(Spanned::new(terms.join(" && "), node.span)))
+}
+
+fn include_exclude(
+    v: &Node<'_>,
+    diags: &mut Diags,
+) -> (Vec<Spanned<String>>, Vec<Spanned<String>>) {
+    if let Value::Map(_) = v.value {
+        let Some(mut f) = fields(v, "a condition", diags) else {
+            return (Vec::new(), Vec::new());
+        };
+        let inc = strings(f.get("include"), "include", diags);
+        let exc = strings(f.get("exclude"), "exclude", diags);
+        f.finish(diags, &|_| None);
+        return (inc, exc);
+    }
+    (strings(Some(v), "a condition", diags), Vec::new())
+}
+
+/// Drone's glob (`feature/*`, `v1.?`) as an anchored regular expression: `*` and `?` stop
+/// at `/`.
+fn glob_regex(glob: &str) -> String {
+    let mut out = String::from("^");
+    for c in glob.chars() {
+        match c {
+            '*' => out.push_str("[^/]*"),
+            '?' => out.push_str("[^/]"),
+            c if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' => out.push(c),
+            '"' => out.push_str("\\\""),
+            c => {
+                out.push_str("\\\\");
+                out.push(c);
+            }
+        }
+    }
+    out.push('$');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitution_as_drone_does_it() {
+        let mut d = Vec::new();
+        let s = Span::point(crate::source::Pos::new(1, 1));
+        assert_eq!(
+            subst("echo $${HOME} ${DRONE_BRANCH}", s, &mut d),
+            "echo ${HOME} ${DRONE_BRANCH}"
+        );
+        assert!(d.is_empty());
+        assert_eq!(subst("echo ${TOKEN}!", s, &mut d), "echo !");
+        assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn globs() {
+        assert_eq!(glob_regex("feature/*"), "^feature/[^/]*$");
+        assert_eq!(glob_regex("v1.?"), "^v1\\\\.[^/]$");
+    }
+}

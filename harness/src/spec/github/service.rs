@@ -1,0 +1,303 @@
+//! A job's `services:` and `container:`: images, env, ports, volumes, credentials, and the
+//! `options:` Docker flags (`--health-cmd` and its siblings become the health check).
+
+use std::time::Duration;
+
+use super::expr::rewrite;
+use crate::diagnostic::Diagnostic;
+use crate::duration::parse_duration;
+use crate::source::{Span, Spanned};
+use crate::spec::decode::Diags;
+use crate::spec::decode::fields::{fields, string, strings};
+use crate::spec::{
+    BackgroundStep, Container, Credentials, Envs, HealthTest, Healthcheck, Step, StepSpec,
+};
+use crate::yaml::{Node, Value};
+
+/// Flags of `options:` that are accepted and not acted on.
+const IGNORED_FLAGS: &[&str] = &[
+    "--network-alias",
+    "--hostname",
+    "--name",
+    "--label",
+    "--add-host",
+    "--restart",
+    "--ulimit",
+    "--tmpfs",
+    "--init",
+    "--rm",
+];
+
+/// An `env:` mapping, each value's `${{ }}` rewritten. Actions takes numbers and booleans
+/// as their text.
+pub(super) fn env(node: Option<&Node<'_>>, what: &'static str, diags: &mut Diags) -> Envs {
+    let mut out = Envs::default();
+    let Some(node) = node else { return out };
+    if let Some(text) = node.as_scalar() {
+        diags.push(
+            Diagnostic::new(
+                node.span,
+                format!("`{what}` computed by an expression (`{text}`) is not supported"),
+            )
+            .with_help("write the variables as a mapping: `NAME: value`"),
+        );
+        return out;
+    }
+    let Some(f) = fields(node, "`env`", diags) else {
+        return out;
+    };
+    for (k, v) in f.entries {
+        let Some(name) = k.as_scalar() else { continue };
+        let value = match &v.value {
+            Value::Scalar { text, .. } => rewrite(text),
+            Value::Null => String::new(),
+            _ => {
+                diags.push(
+                    Diagnostic::new(
+                        v.span,
+                        format!("the value of `{name}` is {}, not a string", v.kind_name()),
+                    )
+                    .with_help("quote it, or write it on one line"),
+                );
+                continue;
+            }
+        };
+        out.0.push(crate::spec::EnvVar {
+            name: Spanned::new(name.to_string(), k.span),
+            value: Spanned::new(value, v.span),
+        });
+    }
+    out
+}
+
+/// `ports:` entries; a range (`7000-7005:7000-7005`) becomes one entry per port.
+fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
+    let mut out = Vec::new();
+    for p in strings(node, "ports", diags) {
+        let range = |s: &str| -> Option<(u16, u16)> {
+            let (a, b) = s.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
+        let (host, rest) = match p.value.split_once(':') {
+            Some((h, c)) => (Some(h), c),
+            None => (None, p.value.as_str()),
+        };
+        let (proto, rest) = match rest.split_once('/') {
+            Some((c, proto)) => (Some(proto), c),
+            None => (None, rest),
+        };
+        let expanded = match (host.map(range), range(rest)) {
+            (Some(Some((h0, h1))), Some((c0, c1))) if h1 - h0 == c1 - c0 && h0 <= h1 => Some(
+                (0..=c1 - c0)
+                    .map(|i| format!("{}:{}", h0 + i, c0 + i))
+                    .collect::<Vec<_>>(),
+            ),
+            (None, Some((c0, c1))) if c0 <= c1 => Some((c0..=c1).map(|c| c.to_string()).collect()),
+            _ => None,
+        };
+        match expanded {
+            Some(list) => out.extend(list.into_iter().map(|v| {
+                let v = match proto {
+                    Some(p) => format!("{v}/{p}"),
+                    None => v,
+                };
+                Spanned::new(v, p.span)
+            })),
+            None => out.push(p),
+        }
+    }
+    out
+}
+
+/// `container:` of a job or an entry of `services:`: an image string or a mapping.
+/// Returns the container, its env and its health check.
+pub(super) fn container(
+    node: &Node<'_>,
+    what: &'static str,
+    diags: &mut Diags,
+) -> Option<(Container, Envs, Option<Healthcheck>)> {
+    if let Value::Scalar { .. } = node.value {
+        let image = string(Some(node), "image", diags)?;
+        let image = Spanned::new(rewrite(&image.value), image.span);
+        return Some((Container::of(image), Envs::default(), None));
+    }
+    let mut f = fields(node, what, diags)?;
+    let image = string(f.get("image"), "image", diags);
+    let envs = env(f.get("env"), "env", diags);
+    let ports = ports(f.get("ports"), diags);
+    let volumes = strings(f.get("volumes"), "volumes", diags);
+    let credentials = f.get("credentials").and_then(|c| {
+        let mut cf = fields(c, "`credentials`", diags)?;
+        let username = string(cf.get("username"), "username", diags);
+        let password = string(cf.get("password"), "password", diags);
+        cf.finish(diags, &|_| None);
+        let fix = |s: Option<Spanned<String>>| s.map(|s| Spanned::new(rewrite(&s.value), s.span));
+        Some(Credentials {
+            username: fix(username),
+            password: fix(password),
+        })
+    });
+    let options = string(f.get("options"), "options", diags);
+    f.finish(diags, &|_| None);
+    let Some(image) = image else {
+        diags.push(crate::spec::build::no_image(node.span, what));
+        return None;
+    };
+    let mut c = Container::of(Spanned::new(rewrite(&image.value), image.span));
+    c.ports = ports;
+    c.volumes = volumes;
+    c.credentials = credentials;
+    for p in &c.ports {
+        if let Err(e) = p.value.parse::<crate::ports::PortMapping>() {
+            diags.push(
+                Diagnostic::new(p.span, format!("`{}` is not a valid port", p.value))
+                    .with_label(e.reason),
+            );
+        }
+    }
+    let health = options.and_then(|o| self::options(&o, &mut c, diags));
+    Some((c, envs, health))
+}
+
+/// The Docker flags of `options:`; the health check, if they give one.
+fn options(o: &Spanned<String>, c: &mut Container, diags: &mut Diags) -> Option<Healthcheck> {
+    let Some(words) = shlex::split(&o.value) else {
+        diags.push(
+            Diagnostic::new(o.span, "`options` has an unclosed quote")
+                .with_help("close the quote, as `docker create` would need"),
+        );
+        return None;
+    };
+    let mut health: Option<Healthcheck> = None;
+    let mut disabled = false;
+    let mut it = words.into_iter();
+    while let Some(word) = it.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
+            _ => (word.clone(), None),
+        };
+        if !flag.starts_with('-') {
+            diags.push(
+                Diagnostic::new(o.span, format!("`{word}` in `options` is not a flag"))
+                    .with_help("`options` holds `docker create` flags, such as `--health-cmd \"redis-cli ping\"`"),
+            );
+            continue;
+        }
+        let boolean = matches!(
+            flag.as_str(),
+            "--privileged" | "--init" | "--rm" | "--no-healthcheck"
+        );
+        let value = if boolean {
+            inline.unwrap_or_else(|| "true".into())
+        } else if let Some(v) = inline.or_else(|| it.next()) {
+            v
+        } else {
+            diags.push(
+                Diagnostic::new(o.span, format!("`{flag}` in `options` has no value"))
+                    .with_help(format!("write `{flag} VALUE`")),
+            );
+            break;
+        };
+        let dur = |diags: &mut Diags| -> Option<Spanned<Duration>> {
+            match parse_duration(&value) {
+                Ok(d) => Some(Spanned::new(d, o.span)),
+                Err(m) => {
+                    diags.push(
+                        Diagnostic::new(o.span, format!("invalid `{flag}` in `options`: {m}"))
+                            .with_help("durations are written like `10s` or `1m30s`"),
+                    );
+                    None
+                }
+            }
+        };
+        match flag.as_str() {
+            "--health-cmd" => hc(&mut health, o.span).test = HealthTest::Shell(value),
+            "--health-interval" => hc(&mut health, o.span).interval = dur(diags),
+            "--health-timeout" => hc(&mut health, o.span).timeout = dur(diags),
+            "--health-start-period" => hc(&mut health, o.span).start_period = dur(diags),
+            "--health-start-interval" => hc(&mut health, o.span).start_interval = dur(diags),
+            "--health-retries" => match value.parse::<u32>() {
+                Ok(n) => hc(&mut health, o.span).retries = Some(Spanned::new(n, o.span)),
+                Err(_) => diags.push(
+                    Diagnostic::new(o.span, format!("`--health-retries {value}` is not a whole number"))
+                        .with_help("write `--health-retries 5`"),
+                ),
+            },
+            "--no-healthcheck" => disabled = true,
+            "--entrypoint" => c.entrypoint = Some(Spanned::new(value, o.span)),
+            "--user" | "-u" => c.user = Some(Spanned::new(value, o.span)),
+            "--workdir" | "-w" => c.workdir = Some(Spanned::new(value, o.span)),
+            "--privileged" => c.privileged = value != "false",
+            "--shm-size" => c.shm_size = Some(Spanned::new(value, o.span)),
+            "--memory" | "-m" => c.memory = Some(Spanned::new(value, o.span)),
+            "--cpus" => c.cpu = Some(Spanned::new(value, o.span)),
+            "--dns" => c.dns.push(Spanned::new(value, o.span)),
+            "--volume" | "-v" => c.volumes.push(Spanned::new(value, o.span)),
+            f if IGNORED_FLAGS.contains(&f) => diags.push(
+                Diagnostic::new(o.span, format!("`{f}` in `options` is not acted on"))
+                    .note()
+                    .with_label("pipeline-test names and labels its containers itself"),
+            ),
+            f => diags.push(
+                Diagnostic::new(o.span, format!("`{f}` in `options` is not supported"))
+                    .warning()
+                    .with_label("the container is created without it")
+                    .with_help("supported: --health-cmd, --health-interval, --health-timeout, --health-retries, --health-start-period, --entrypoint, --user, --workdir, --privileged, --shm-size, --memory, --cpus, --dns, --volume"),
+            ),
+        }
+    }
+    if disabled {
+        let h = hc(&mut health, o.span);
+        h.test = HealthTest::Disabled;
+        return health;
+    }
+    if health
+        .as_ref()
+        .is_some_and(|h| h.test == HealthTest::Disabled)
+    {
+        diags.push(
+            Diagnostic::new(
+                o.span,
+                "`options` sets health check timings but no `--health-cmd`",
+            )
+            .warning()
+            .with_label("not acted on: the image's own check, if it has one, runs as it is"),
+        );
+        return None;
+    }
+    health
+}
+
+/// One entry of `services:`, as a background step reachable by its key.
+pub(super) fn service(key: &Node<'_>, node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
+    let name = Spanned::new(key.as_scalar()?.to_string(), key.span);
+    let (container, envs, healthcheck) = container(node, "a service", diags)?;
+    if container.image.value.is_empty() {
+        // Actions skips a service whose image is empty.
+        return None;
+    }
+    let spec = BackgroundStep {
+        envs,
+        container: Some(container),
+        healthcheck,
+        ..BackgroundStep::default()
+    };
+    let mut step = Step::new(node.span, StepSpec::Background(Box::new(spec)));
+    step.type_span = key.span;
+    step.id = Some(name.clone());
+    step.name = Some(name);
+    Some(step)
+}
+
+/// The health check being built from `options:`.
+fn hc(h: &mut Option<Healthcheck>, span: Span) -> &mut Healthcheck {
+    h.get_or_insert_with(|| Healthcheck {
+        span,
+        test: HealthTest::Disabled,
+        interval: None,
+        timeout: None,
+        retries: None,
+        start_period: None,
+        start_interval: None,
+    })
+}

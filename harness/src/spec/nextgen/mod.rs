@@ -1,0 +1,303 @@
+//! Harness NextGen pipelines (`pipeline:` with `stages: - stage: {type: CI}`): each CI stage
+//! is a stage, `execution.steps` its steps (`Run`, `Background`, `RunTests`, `Plugin`, step
+//! groups, `parallel`), `serviceDependencies` background steps. `<+ >` expressions are
+//! evaluated while reading ([`expr`]).
+
+mod expr;
+mod step;
+
+use self::expr::{Form, Names, substitute};
+use super::decode::Diags;
+use super::decode::fields::{fields, list, string};
+use super::*;
+use crate::diagnostic::Diagnostic;
+use crate::yaml::{Node, Value};
+
+/// Keys of `pipeline:` that are accepted and not acted on.
+const PIPELINE_KEYS: &[&str] = &[
+    "identifier",
+    "projectIdentifier",
+    "orgIdentifier",
+    "accountIdentifier",
+    "tags",
+    "description",
+    "properties",
+    "timeout",
+    "notificationRules",
+    "delegateSelectors",
+    "flowControl",
+    "allowStageExecutions",
+    "fixedInputsOnRerun",
+    "labels",
+];
+
+/// Keys of a stage's `spec` that are accepted and not acted on.
+const STAGE_SPEC_KEYS: &[&str] = &[
+    "cloneCodebase",
+    "caching",
+    "cache",
+    "buildIntelligence",
+    "platform",
+    "runtime",
+    "infrastructure",
+    "sharedPaths",
+    "slsa_provenance",
+    "sbom",
+];
+
+pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) -> Option<Pipeline> {
+    let mut top = fields(root, "the file", diags)?;
+    let mut p = Pipeline::empty(file, Format::HarnessNextGen);
+    top.accept("version", &mut p.ignored);
+    let body = top.entry("pipeline");
+    top.finish(diags, &|_| None);
+    let (_, body) = body?;
+    let mut f = fields(body, "`pipeline`", diags)?;
+    p.name = string(f.get("name"), "name", diags);
+    let mut names = Names::default();
+    if let Some(n) = &p.name {
+        names.fixed.insert("pipeline.name", n.value.clone());
+    }
+    if let Some(id) = string(f.get("identifier"), "identifier", diags) {
+        names.fixed.insert("pipeline.identifier", id.value);
+    }
+    for k in PIPELINE_KEYS {
+        f.accept(k, &mut p.ignored);
+    }
+    names.pipeline_vars = variables(f.get("variables"), &names, &mut p.inputs, diags)
+        .into_iter()
+        .map(|(k, v, _)| (k, v))
+        .collect();
+    if let Some(t) = f.get("template") {
+        diags.push(
+            Diagnostic::new(
+                t.span,
+                "the pipeline comes from a template, which only Harness can read",
+            )
+            .warning()
+            .with_label("nothing to run")
+            .with_help("point pipeline-test at a pipeline whose stages are written in the file"),
+        );
+    }
+    let stages = f.entry("stages");
+    f.finish(diags, &|k| {
+        matches!(k, "steps" | "execution").then(|| format!("`{k}` belongs to a stage's `spec`"))
+    });
+    if let Some((_, v)) = stages {
+        for item in list(Some(v), "stages", diags) {
+            stage_item(item, &names, &mut p.stages, diags);
+        }
+    }
+    Some(p)
+}
+
+/// `variables:`: `- {name, type, value}`; each value substituted. Returns
+/// (name, value, where). A `<+input>` value becomes a pipeline input.
+fn variables(
+    node: Option<&Node<'_>>,
+    names: &Names,
+    inputs: &mut Vec<Input>,
+    diags: &mut Diags,
+) -> Vec<(String, String, Span)> {
+    let mut out = Vec::new();
+    for v in list(node, "variables", diags) {
+        let Some(mut f) = fields(v, "a variable", diags) else {
+            continue;
+        };
+        let name = string(f.get("name"), "name", diags);
+        let kind = string(f.get("type"), "type", diags);
+        let value = f.get("value");
+        for k in ["description", "required", "default"] {
+            f.entry(k);
+        }
+        f.finish(diags, &|_| None);
+        let Some(name) = name else {
+            diags.push(
+                Diagnostic::new(v.span, "a variable has no `name`").with_help("add `name: NAME`"),
+            );
+            continue;
+        };
+        let text = value.map_or(String::new(), |v| match &v.value {
+            Value::Scalar { text, .. } => text.to_string(),
+            _ => super::decode::values::json_text(v),
+        });
+        let span = value.map_or(name.span, |v| v.span);
+        let trimmed = text.trim();
+        let value = if trimmed == "<+input>" || trimmed.starts_with("<+input>.") {
+            let default = trimmed.split_once(".default(").map(|(_, d)| {
+                d.trim_end_matches(')')
+                    .trim_matches(|c| c == '\'' || c == '"')
+                    .to_string()
+            });
+            inputs.push(Input {
+                name: name.clone(),
+                default: default.map(|d| Spanned::new(d, span)),
+                required: false,
+            });
+            format!("${{{{ inputs.{} }}}}", name.value)
+        } else if kind.as_ref().is_some_and(|k| k.as_str() == "Secret") {
+            format!(
+                "${{{{ secrets.get(\"{}\") }}}}",
+                trimmed.replace('"', "\\\"")
+            )
+        } else {
+            substitute(&text, span, names, Form::Text, diags)
+        };
+        out.push((name.value, value, span));
+    }
+    out
+}
+
+fn stage_item(item: &Node<'_>, names: &Names, out: &mut Vec<Stage>, diags: &mut Diags) {
+    let Some(mut f) = fields(item, "an entry of `stages`", diags) else {
+        return;
+    };
+    let stage = f.get("stage");
+    let parallel = f.get("parallel");
+    f.finish(diags, &|_| None);
+    if let Some(s) = stage {
+        out.extend(self::stage(s, names, diags));
+    }
+    if let Some(p) = parallel {
+        for item in list(Some(p), "parallel", diags) {
+            stage_item(item, names, out, diags);
+        }
+    }
+    if stage.is_none() && parallel.is_none() {
+        diags.push(
+            Diagnostic::new(
+                Span::point(item.span.start),
+                "an entry of `stages` holds neither `stage` nor `parallel`",
+            )
+            .with_help("write `- stage: {name: ..., type: CI, spec: ...}`"),
+        );
+    }
+}
+
+fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
+    let mut f = fields(node, "a stage", diags)?;
+    let mut stage = Stage::ci(node.span);
+    stage.name = string(f.get("name"), "name", diags);
+    stage.id = string(f.get("identifier"), "identifier", diags);
+    stage.desc = string(f.get("description"), "description", diags);
+    let mut names = names.clone();
+    if let Some(n) = &stage.name {
+        names.fixed.insert("stage.name", n.value.clone());
+    }
+    if let Some(i) = &stage.id {
+        names.fixed.insert("stage.identifier", i.value.clone());
+    }
+    let mut ignored_inputs = Vec::new();
+    let vars = variables(f.get("variables"), &names, &mut ignored_inputs, diags);
+    for (k, v, span) in &vars {
+        names.stage_vars.insert(k.clone(), v.clone());
+        // CI stages hand their variables to every step as environment variables.
+        stage.envs.push(k, v.clone(), *span);
+    }
+    stage.when = f
+        .get("when")
+        .and_then(|w| step::when(w, "pipelineStatus", &names, diags));
+    for k in [
+        "tags",
+        "failureStrategies",
+        "delegateSelectors",
+        "strategy",
+        "timeout",
+    ] {
+        f.accept(k, &mut stage.ignored);
+    }
+    let template = f.get("template");
+    let type_entry = string(f.get("type"), "type", diags);
+    let spec = f.entry("spec");
+    f.finish(diags, &|k| {
+        matches!(k, "execution" | "steps" | "serviceDependencies")
+            .then(|| format!("`{k}` belongs under the stage's `spec:`"))
+    });
+    if let Some(t) = template {
+        stage.stage_type = Spanned::new(StageType::Other, t.span);
+        stage.type_name = Spanned::new(
+            "the stage comes from a template, which only Harness can read".into(),
+            t.span,
+        );
+        diags.push(
+            Diagnostic::new(
+                t.span,
+                "the stage comes from a template; pipeline-test skips it",
+            )
+            .warning(),
+        );
+        return Some(stage);
+    }
+    match type_entry {
+        None => {
+            diags.push(
+                Diagnostic::new(Span::point(node.span.start), "the stage has no `type`")
+                    .with_help("add `type: CI`"),
+            );
+            return None;
+        }
+        Some(t) if t.as_str() != "CI" => {
+            if t.as_str().eq_ignore_ascii_case("ci") {
+                diags.push(
+                    Diagnostic::new(t.span, format!("stage type `{}` is written `CI`", t.value))
+                        .with_label("did you mean `CI`?"),
+                );
+                return None;
+            }
+            diags.push(
+                Diagnostic::new(
+                    t.span,
+                    format!(
+                        "a `{}` stage runs only on Harness; pipeline-test skips it",
+                        t.value
+                    ),
+                )
+                .warning()
+                .with_label("only `CI` stages run locally"),
+            );
+            stage.stage_type = Spanned::new(StageType::Other, t.span);
+            stage.type_name = Spanned::new(t.value.clone(), t.span);
+            return Some(stage);
+        }
+        Some(_) => {}
+    }
+    let Some((_, spec)) = spec else {
+        diags.push(
+            Diagnostic::new(Span::point(node.span.start), "the stage has no `spec`")
+                .with_help("add `spec:` with `execution: {steps: [...]}`"),
+        );
+        return None;
+    };
+    let mut s = fields(spec, "a CI stage's `spec`", diags)?;
+    for k in STAGE_SPEC_KEYS {
+        s.accept(k, &mut stage.ignored);
+    }
+    for d in list(s.get("serviceDependencies"), "serviceDependencies", diags) {
+        stage
+            .steps
+            .extend(step::service_dependency(d, &names, diags));
+    }
+    let execution = s.entry("execution");
+    s.finish(diags, &|k| {
+        matches!(k, "steps").then(|| "`steps` belongs under `execution:`".to_string())
+    });
+    let Some((key, execution)) = execution else {
+        diags.push(
+            Diagnostic::new(Span::point(spec.span.start), "the stage has no `execution`")
+                .with_help("add `execution: {steps: [...]}`"),
+        );
+        return Some(stage);
+    };
+    let mut e = fields(execution, "`execution`", diags)?;
+    e.accept("rollbackSteps", &mut stage.ignored);
+    let steps = e.get("steps");
+    e.finish(diags, &|_| None);
+    if steps.is_none() {
+        diags.push(
+            Diagnostic::new(key.span, "`execution` has no `steps`")
+                .with_help("add `steps:` with at least one `- step:`"),
+        );
+    }
+    stage.steps.extend(step::items(steps, &names, diags));
+    Some(stage)
+}

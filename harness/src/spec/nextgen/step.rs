@@ -1,0 +1,529 @@
+//! NextGen steps: `- step: {type: Run | Background | RunTests | Plugin}`, `- stepGroup:`,
+//! `- parallel:`, `serviceDependencies`, and `when` / `failureStrategies`.
+
+use super::expr::{Form, Names, substitute};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::{Span, Spanned};
+use crate::spec::decode::Diags;
+use crate::spec::decode::fields::{Fields, boolean, fields, list, string, strings};
+use crate::spec::decode::values::json_text;
+use crate::spec::*;
+use crate::yaml::{Node, Value};
+
+/// Step types that run locally.
+const TYPES: &[&str] = &["Run", "Background", "RunTests", "Plugin"];
+
+/// The entries of a `steps:` list.
+pub(super) fn items(node: Option<&Node<'_>>, names: &Names, diags: &mut Diags) -> Vec<Step> {
+    let mut out = Vec::new();
+    for item in list(node, "steps", diags) {
+        let Some(mut f) = fields(item, "an entry of `steps`", diags) else {
+            continue;
+        };
+        let step = f.get("step");
+        let group = f.get("stepGroup");
+        let parallel = f.get("parallel");
+        f.finish(diags, &|_| None);
+        if let Some(s) = step {
+            out.extend(self::step(s, names, diags));
+        } else if let Some(g) = group {
+            out.extend(self::group(g, names, diags));
+        } else if let Some(p) = parallel {
+            let children = items(Some(p), names, diags);
+            out.push(Step::new(p.span, StepSpec::Parallel(children)));
+        } else {
+            diags.push(
+                Diagnostic::new(
+                    Span::point(item.span.start),
+                    "an entry of `steps` holds neither `step`, `stepGroup` nor `parallel`",
+                )
+                .with_help("write `- step: {type: Run, name: ..., identifier: ..., spec: {...}}`"),
+            );
+        }
+    }
+    out
+}
+
+fn group(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Step> {
+    let mut f = fields(node, "a step group", diags)?;
+    let name = string(f.get("name"), "name", diags);
+    let id = string(f.get("identifier"), "identifier", diags);
+    let when = f
+        .get("when")
+        .and_then(|w| when(w, "stageStatus", names, diags));
+    let mut ignored = Vec::new();
+    for k in [
+        "failureStrategies",
+        "delegateSelectors",
+        "strategy",
+        "stepGroupInfra",
+        "sharedPaths",
+        "variables",
+        "timeout",
+        "contextType",
+    ] {
+        f.accept(k, &mut ignored);
+    }
+    let steps = f.get("steps");
+    f.finish(diags, &|_| None);
+    let mut step = Step::new(node.span, StepSpec::Group(items(steps, names, diags)));
+    step.name = name;
+    step.id = id;
+    step.when = when;
+    Some(step)
+}
+
+/// `when: {stageStatus: Success | Failure | All, condition: ...}` (`pipelineStatus` for a
+/// stage) as an expression.
+pub(super) fn when(
+    node: &Node<'_>,
+    status_key: &'static str,
+    names: &Names,
+    diags: &mut Diags,
+) -> Option<When> {
+    let mut f = fields(node, "`when`", diags)?;
+    let status = string(f.get(status_key), status_key, diags);
+    let condition = string(f.get("condition"), "condition", diags);
+    f.finish(diags, &|_| None);
+    let mut terms = Vec::new();
+    if let Some(s) = &status {
+        match s.as_str() {
+            "Success" => {}
+            "Failure" => terms.push("failure()".to_string()),
+            "All" => terms.push("always()".to_string()),
+            other => {
+                let mut d = Diagnostic::new(s.span, format!("unknown {status_key} `{other}`"))
+                    .with_help("write Success, Failure or All");
+                if let Some(m) = did_you_mean(other, &["Success", "Failure", "All"]) {
+                    d = d.with_label(format!("did you mean `{m}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    if let Some(c) = &condition {
+        let code = substitute(&c.value, c.span, names, Form::Code, diags);
+        if !code.trim().is_empty() && code.trim() != "true" {
+            terms.push(format!("({code})"));
+        }
+    }
+    let span = condition
+        .as_ref()
+        .or(status.as_ref())
+        .map_or(node.span, |s| s.span);
+    (!terms.is_empty()).then(|| When::Expr(Spanned::new(terms.join(" && "), span)))
+}
+
+/// A scalar, substituted.
+fn text(
+    f: &mut Fields<'_>,
+    key: &'static str,
+    names: &Names,
+    diags: &mut Diags,
+) -> Option<Spanned<String>> {
+    let s = string(f.get(key), key, diags)?;
+    let v = substitute(&s.value, s.span, names, Form::Text, diags);
+    Some(Spanned::new(v, s.span))
+}
+
+/// `envVariables` / `settings`: a mapping of values, each substituted.
+fn pairs(
+    node: Option<&Node<'_>>,
+    what: &'static str,
+    names: &Names,
+    diags: &mut Diags,
+) -> Vec<(Spanned<String>, Spanned<String>)> {
+    let Some(f) = node.and_then(|n| fields(n, what, diags)) else {
+        return Vec::new();
+    };
+    f.entries
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = Spanned::new(k.as_scalar()?.to_string(), k.span);
+            let raw = match &v.value {
+                Value::Scalar { text, .. } => text.to_string(),
+                Value::Null => String::new(),
+                _ => json_text(v),
+            };
+            Some((
+                key,
+                Spanned::new(substitute(&raw, v.span, names, Form::Text, diags), v.span),
+            ))
+        })
+        .collect()
+}
+
+fn envs_of(pairs: Vec<(Spanned<String>, Spanned<String>)>) -> Envs {
+    Envs(
+        pairs
+            .into_iter()
+            .map(|(name, value)| EnvVar { name, value })
+            .collect(),
+    )
+}
+
+fn shell(s: Option<Spanned<String>>, diags: &mut Diags) -> Option<Spanned<String>> {
+    let s = s?;
+    let v = match s.as_str().to_ascii_lowercase().as_str() {
+        "sh" => "sh",
+        "bash" => "bash",
+        "powershell" | "pwsh" => "pwsh",
+        "python" => "python",
+        other => {
+            let _ = other;
+            diags.push(
+                Diagnostic::new(s.span, format!("unknown shell `{}`", s.value))
+                    .with_help("shells are: Sh, Bash, Powershell, Pwsh, Python"),
+            );
+            return None;
+        }
+    };
+    Some(Spanned::new(v.to_string(), s.span))
+}
+
+fn pull(s: Option<Spanned<String>>, diags: &mut Diags) -> Option<Spanned<Pull>> {
+    crate::spec::build::pull_policy(s?, ["Always", "Never", "IfNotPresent"], diags)
+}
+
+/// The command a `RunTests` step runs for its build tool.
+fn test_command(tool: &str) -> Option<&'static str> {
+    Some(match tool {
+        "Maven" => "mvn",
+        "Gradle" => "./gradlew",
+        "Bazel" => "bazel",
+        "Dotnet" => "dotnet",
+        "Nunitconsole" => "nunit3-console",
+        "Sbt" => "sbt",
+        "Pytest" => "pytest",
+        "Unittest" => "python -m unittest",
+        "Rspec" => "bundle exec rspec",
+        "Go" => "go test",
+        _ => return None,
+    })
+}
+
+fn step(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Step> {
+    let mut f = fields(node, "a step", diags)?;
+    let name = string(f.get("name"), "name", diags);
+    let id = string(f.get("identifier"), "identifier", diags);
+    let step_type = string(f.get("type"), "type", diags);
+    let when = f
+        .get("when")
+        .and_then(|w| when(w, "stageStatus", names, diags));
+    let timeout = f
+        .get("timeout")
+        .and_then(|t| crate::spec::decode::fields::duration(Some(t), "timeout", diags));
+    let continue_on_error = f.get("failureStrategies").is_some_and(ignores_failure);
+    let strategy = f.get("strategy").and_then(|s| strategy(s, diags));
+    let mut ignored = Vec::new();
+    for k in [
+        "description",
+        "delegateSelectors",
+        "enforce",
+        "template",
+        "contextType",
+    ] {
+        f.accept(k, &mut ignored);
+    }
+    let spec = f.entry("spec");
+    f.finish(diags, &|k| {
+        matches!(
+            k,
+            "image" | "command" | "envVariables" | "shell" | "settings"
+        )
+        .then(|| format!("`{k}` belongs under the step's `spec:`"))
+    });
+    let Some(step_type) = step_type else {
+        diags.push(
+            Diagnostic::new(Span::point(node.span.start), "the step has no `type`")
+                .with_help("add `type: Run`"),
+        );
+        return None;
+    };
+    let spec_node = spec.map(|(_, v)| v);
+    let out = match step_type.as_str() {
+        "Run" | "Background" | "RunTests" | "Plugin" => {
+            let Some(s) = spec_node else {
+                diags.push(
+                    Diagnostic::new(Span::point(node.span.start), "the step has no `spec`")
+                        .with_help("add `spec:` with `image` and `command`"),
+                );
+                return None;
+            };
+            container_step(step_type.as_str(), s, names, diags)?
+        }
+        other => {
+            if let Some(m) = TYPES.iter().find(|t| t.eq_ignore_ascii_case(other)) {
+                diags.push(
+                    Diagnostic::new(step_type.span, format!("unknown step type `{other}`"))
+                        .with_label(format!("did you mean `{m}`?"))
+                        .with_help("step types are written as Harness writes them: Run, Background, RunTests, Plugin"),
+                );
+                return None;
+            }
+            diags.push(
+                Diagnostic::new(
+                    step_type.span,
+                    format!("a `{other}` step runs only on Harness; pipeline-test skips it"),
+                )
+                .warning()
+                .with_label("only Run, Background, RunTests and Plugin steps run locally"),
+            );
+            StepSpec::Unsupported(Spanned::new(other.to_string(), step_type.span))
+        }
+    };
+    let mut step = Step::new(node.span, out);
+    step.type_span = step_type.span;
+    step.name = name;
+    step.id = id;
+    step.when = when;
+    step.timeout = timeout;
+    step.strategy = strategy;
+    step.continue_on_error = continue_on_error;
+    Some(step)
+}
+
+/// True when a failure strategy ignores every error (`Ignore`, `MarkAsSuccess`).
+fn ignores_failure(node: &Node<'_>) -> bool {
+    let Value::Seq(items) = &node.value else {
+        return false;
+    };
+    items.iter().any(|i| {
+        let text = json_text(i);
+        (text.contains("\"Ignore\"") || text.contains("\"MarkAsSuccess\""))
+            && text.contains("AllErrors")
+    })
+}
+
+fn strategy(node: &Node<'_>, diags: &mut Diags) -> Option<Strategy> {
+    let mut f = fields(node, "`strategy`", diags)?;
+    let matrix = f.entry("matrix");
+    let mut ignored = Vec::new();
+    for k in ["parallelism", "repeat"] {
+        if let Some(v) = f.accept(k, &mut ignored) {
+            diags.push(
+                Diagnostic::new(
+                    v.span,
+                    format!("`{k}` is not supported: the step runs once"),
+                )
+                .warning(),
+            );
+        }
+    }
+    f.finish(diags, &|_| None);
+    let (key, m) = matrix?;
+    let mf = fields(m, "`matrix`", diags)?;
+    let mut out = Matrix::default();
+    for (k, v) in mf.entries {
+        let Some(axis) = k.as_scalar() else { continue };
+        match axis {
+            "maxConcurrency" => {
+                out.concurrency =
+                    crate::spec::decode::fields::uint(Some(v), "maxConcurrency", diags)
+            }
+            "exclude" => {
+                out.exclude = list(Some(v), "exclude", diags)
+                    .iter()
+                    .filter_map(|e| match &e.value {
+                        Value::Map(p) => Some(
+                            p.iter()
+                                .filter_map(|(k, v)| {
+                                    Some((k.as_scalar()?.to_string(), v.as_scalar()?.to_string()))
+                                })
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            "nodeName" => {}
+            _ => out.axis.push((
+                Spanned::new(axis.to_string(), k.span),
+                strings(Some(v), axis, diags),
+            )),
+        }
+    }
+    Some(Strategy {
+        strategy_type: Spanned::new("matrix".into(), key.span),
+        matrix: Some(out),
+    })
+}
+
+fn container_step(kind: &str, s: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<StepSpec> {
+    let mut f = fields(s, "the step's `spec`", diags)?;
+    let image = text(&mut f, "image", names, diags);
+    let command = text(&mut f, "command", names, diags);
+    let shell = shell(string(f.get("shell"), "shell", diags), diags);
+    let envs = envs_of(pairs(f.get("envVariables"), "`envVariables`", names, diags));
+    let privileged = boolean(f.get("privileged"), "privileged", diags).is_some_and(|b| b.value);
+    let pull = pull(
+        string(f.get("imagePullPolicy"), "imagePullPolicy", diags),
+        diags,
+    );
+    let user = string(f.get("runAsUser"), "runAsUser", diags);
+    let entrypoint = strings(f.get("entrypoint"), "entrypoint", diags);
+    let settings = pairs(f.get("settings"), "`settings`", names, diags);
+    let ports = f
+        .get("portBindings")
+        .map(|p| pairs(Some(p), "`portBindings`", names, diags))
+        .unwrap_or_default();
+    let args = text(&mut f, "args", names, diags);
+    let tool = string(f.get("buildTool"), "buildTool", diags);
+    let pre = text(&mut f, "preCommand", names, diags);
+    let post = text(&mut f, "postCommand", names, diags);
+    let mut ignored = Vec::new();
+    for k in [
+        "connectorRef",
+        "reports",
+        "outputVariables",
+        "resources",
+        "language",
+        "packages",
+        "runOnlySelectedTests",
+        "testAnnotations",
+        "enableTestSplitting",
+        "testSplitStrategy",
+        "testGlobs",
+        "uses",
+        "with",
+        "buildEnvironment",
+        "frameworkVersion",
+        "namespaces",
+        "pythonVersion",
+        "testRoot",
+        "env",
+    ] {
+        f.accept(k, &mut ignored);
+    }
+    f.finish(diags, &|_| None);
+    let image = image.filter(|i| !i.value.is_empty());
+    let mut container = image.clone().map(Container::of);
+    if let Some(c) = &mut container {
+        c.privileged = privileged;
+        c.pull = pull.clone();
+        c.user = user;
+        c.ports = ports
+            .iter()
+            .map(|(h, c)| Spanned::new(format!("{}:{}", h.value, c.value), h.span))
+            .collect();
+        if !entrypoint.is_empty() {
+            let words: Vec<&str> = entrypoint.iter().map(|e| e.as_str()).collect();
+            c.entrypoint = Some(Spanned::new(words.join(" "), entrypoint[0].span));
+        }
+    }
+    Some(match kind {
+        "Run" => StepSpec::Run(Box::new(RunStep {
+            shell,
+            script: command.into_iter().collect(),
+            container,
+            envs,
+            ..RunStep::default()
+        })),
+        "Background" => StepSpec::Background(Box::new(BackgroundStep {
+            envs,
+            container,
+            run: command,
+            ..BackgroundStep::default()
+        })),
+        "RunTests" => {
+            let mut script: Vec<Spanned<String>> = pre.into_iter().collect();
+            match (
+                &tool,
+                test_command(tool.as_ref().map_or("", |t| t.as_str())),
+            ) {
+                (Some(t), Some(cmd)) => {
+                    let args = args.as_ref().map_or(String::new(), |a| a.value.clone());
+                    script.push(Spanned::new(
+                        format!("{cmd} {args}").trim().to_string(),
+                        t.span,
+                    ));
+                }
+                (Some(t), None) => {
+                    diags.push(Diagnostic::new(t.span, format!("unknown buildTool `{}`", t.value)).with_help("build tools are: Maven, Gradle, Bazel, Dotnet, Nunitconsole, Sbt, Pytest, Unittest, Rspec, Go"));
+                    return None;
+                }
+                (None, _) => {
+                    diags.push(
+                        Diagnostic::new(
+                            Span::point(s.span.start),
+                            "a RunTests step has no `buildTool`",
+                        )
+                        .with_help("add `buildTool: Maven` (or Gradle, Bazel, ...)"),
+                    );
+                    return None;
+                }
+            }
+            script.extend(post);
+            StepSpec::Run(Box::new(RunStep {
+                shell,
+                script,
+                container,
+                envs,
+                ..RunStep::default()
+            }))
+        }
+        _ => StepSpec::Plugin(Box::new(PluginStep {
+            image,
+            settings,
+            envs,
+            privileged,
+            pull,
+            ..PluginStep::default()
+        })),
+    })
+}
+
+/// An entry of the older `serviceDependencies:` list: a background step.
+pub(super) fn service_dependency(
+    node: &Node<'_>,
+    names: &Names,
+    diags: &mut Diags,
+) -> Option<Step> {
+    let mut f = fields(node, "a service dependency", diags)?;
+    let name = string(f.get("name"), "name", diags);
+    let id = string(f.get("identifier"), "identifier", diags);
+    f.accept("type", &mut Vec::new());
+    f.accept("description", &mut Vec::new());
+    let spec = f.get("spec");
+    f.finish(diags, &|_| None);
+    let mut sf = fields(spec?, "the service's `spec`", diags)?;
+    let image = text(&mut sf, "image", names, diags);
+    let envs = envs_of(pairs(
+        sf.get("envVariables"),
+        "`envVariables`",
+        names,
+        diags,
+    ));
+    let entrypoint = strings(sf.get("entrypoint"), "entrypoint", diags);
+    let args = strings(sf.get("args"), "args", diags);
+    let privileged = boolean(sf.get("privileged"), "privileged", diags).is_some_and(|b| b.value);
+    for k in ["connectorRef", "resources", "imagePullPolicy", "runAsUser"] {
+        sf.entry(k);
+    }
+    sf.finish(diags, &|_| None);
+    let Some(image) = image else {
+        diags.push(
+            Diagnostic::new(Span::point(node.span.start), "the service has no `image`")
+                .with_help("add `image:` under its `spec`"),
+        );
+        return None;
+    };
+    let mut c = Container::of(image);
+    c.privileged = privileged;
+    c.args = args;
+    if !entrypoint.is_empty() {
+        let words: Vec<&str> = entrypoint.iter().map(|e| e.as_str()).collect();
+        c.entrypoint = Some(Spanned::new(words.join(" "), entrypoint[0].span));
+    }
+    let mut step = Step::new(
+        node.span,
+        StepSpec::Background(Box::new(BackgroundStep {
+            envs,
+            container: Some(c),
+            ..BackgroundStep::default()
+        })),
+    );
+    step.name = name;
+    step.id = id;
+    Some(step)
+}

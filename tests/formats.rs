@@ -1,0 +1,224 @@
+//! The CI files teams already have: GitHub Actions workflows, Drone pipelines and Harness
+//! NextGen pipelines.
+//!
+//! - `tests/formats/<format>/*.y*ml`: real files from public repositories (each named with its
+//!   repository, path and commit in that folder's `SOURCES.md`), linted as they are.
+//! - `tests/formats/<format>/broken/`: files with one mistake each; every one is refused with
+//!   its `file:line:column`.
+//! - `tests/formats/run/`: files written in the shape of the real ones, with the fixture
+//!   images, run against the engine (here through the attribute; `cli/tests/formats.rs` runs
+//!   them through `pipeline-test run`).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+
+use pipeline_test::harness::context::BuildContext;
+use pipeline_test::harness::resolve::resolve;
+use pipeline_test::harness::spec::Format;
+use pipeline_test::harness::{Pipeline, Severity, SourceFile};
+use pipeline_test::{Stage, StepStatus, pipeline_test};
+
+fn files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn read(path: &Path) -> SourceFile {
+    let name = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    SourceFile::new(name, std::fs::read_to_string(path).unwrap())
+}
+
+/// What `pipeline-test lint` finds in `path`, for a build of `main` by a push: the format,
+/// then the summary, or every error at its `line:column`; and the number of warnings.
+fn lint(path: &Path) -> String {
+    let file = read(path);
+    let format = Format::of(&file).map_or("not YAML".to_string(), |f| f.to_string());
+    let mut ctx = BuildContext::default();
+    ctx.branch = "main".into();
+    ctx.event = "push".into();
+    let result =
+        Pipeline::parse(&file).and_then(|p| resolve(&p, &ctx).map(|r| (p.summary(), r.warnings)));
+    let name = path.file_name().unwrap().to_string_lossy();
+    match result {
+        Ok((summary, warnings)) => {
+            format!(
+                "{name}: {format}: ok: {summary}; {} warnings",
+                warnings.len()
+            )
+        }
+        Err(diags) => {
+            let mut out = format!("{name}: {format}:");
+            for d in diags.iter().filter(|d| d.severity == Severity::Error) {
+                out.push_str(&format!("\n  error at {}: {}", d.span.start, d.message));
+            }
+            out
+        }
+    }
+}
+
+fn lint_all(format: &str) -> String {
+    let found = files(&format!("tests/formats/{format}"));
+    assert!(
+        found.len() >= 8,
+        "at least 8 real {format} files, found {}",
+        found.len()
+    );
+    let sources = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/formats/{format}/SOURCES.md")),
+    )
+    .unwrap();
+    for f in &found {
+        let name = f.file_name().unwrap().to_string_lossy();
+        assert!(
+            sources.contains(&format!("`{name}`")),
+            "{name} is not named in SOURCES.md"
+        );
+    }
+    found.iter().map(|f| lint(f)).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn real_github_actions_workflows() {
+    insta::assert_snapshot!(lint_all("github"));
+}
+
+#[test]
+fn real_drone_pipelines() {
+    insta::assert_snapshot!(lint_all("drone"));
+}
+
+#[test]
+fn real_harness_nextgen_pipelines() {
+    insta::assert_snapshot!(lint_all("nextgen"));
+}
+
+/// Every broken file of `format` refused, each problem rendered as the user sees it.
+fn broken(format: &str) -> String {
+    let found = files(&format!("tests/formats/{format}/broken"));
+    assert!(found.len() >= 10, "at least 10 broken {format} files");
+    let mut out = String::new();
+    for path in found {
+        let file = read(&path);
+        let diags = match Pipeline::parse(&file) {
+            Err(d) => d,
+            Ok(p) => resolve(&p, &BuildContext::default())
+                .err()
+                .unwrap_or_else(|| panic!("{} is accepted", file.name())),
+        };
+        let errors: Vec<_> = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        assert!(!errors.is_empty(), "{} has no error", file.name());
+        for d in errors {
+            let at = format!("--> {}:{}", file.name(), d.span.start);
+            let rendered = d.render(&file);
+            assert!(rendered.contains(&at), "{rendered}");
+            out.push_str(&rendered);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn broken_github_actions_workflows() {
+    insta::assert_snapshot!(broken("github"));
+}
+
+#[test]
+fn broken_drone_pipelines() {
+    insta::assert_snapshot!(broken("drone"));
+}
+
+#[test]
+fn broken_harness_nextgen_pipelines() {
+    insta::assert_snapshot!(broken("nextgen"));
+}
+
+/// Sends one Redis command and returns the first line of the answer.
+fn redis(addr: std::net::SocketAddr, command: &str) -> String {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    let mut buf = [0u8; 256];
+    let n = conn.read(&mut buf).unwrap();
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A GitHub Actions job with a Redis and a MySQL service (each with `--health-cmd`) and a job
+/// container: its run steps reach the services by their keys, and so does the body.
+#[pipeline_test("tests/formats/run/github.yml", job = "test")]
+fn github_actions_job_with_redis_and_mysql(stage: &Stage) {
+    assert_eq!(redis(stage.service("redis").addr(6379), "PING"), "+PONG");
+    let mysql = stage.service("mysql");
+    let url = format!("mysql://root:root@{}/app", mysql.addr(3306));
+    let pool = mysql::Pool::new(url.as_str()).unwrap();
+    let mut conn = pool.get_conn().unwrap();
+    let one: Option<u32> = mysql::prelude::Queryable::query_first(&mut conn, "SELECT 1").unwrap();
+    assert_eq!(one, Some(1));
+    let steps: Vec<String> = stage.steps().iter().map(|s| s.name.clone()).collect();
+    assert!(
+        steps.contains(&"MySQL answers by its key".to_string()),
+        "{steps:?}"
+    );
+}
+
+/// The matrix job: one copy per combination, a step allowed to fail, a step skipped by `if:`.
+#[pipeline_test("tests/formats/run/github.yml", job = "matrix")]
+fn github_actions_matrix_with_continue_on_error(stage: &Stage) {
+    let steps = stage.steps();
+    assert_eq!(steps[0].name, "Run echo \"n=1\"");
+    assert!(
+        matches!(steps[1].status, StepStatus::Failed { exit_code: 3 }),
+        "{steps:?}"
+    );
+    assert!(
+        matches!(steps[2].status, StepStatus::NotRun { .. }),
+        "{steps:?}"
+    );
+}
+
+/// A Drone pipeline with services and `when:`, built on `main`.
+#[pipeline_test("tests/formats/run/drone.yml", stage = "test", branch = "main")]
+fn drone_pipeline_with_services_and_when(stage: &Stage) {
+    assert_eq!(redis(stage.service("cache").addr(6379), "PING"), "+PONG");
+    let status = |name: &str| {
+        stage
+            .steps()
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.status.clone())
+            .unwrap()
+    };
+    assert_eq!(status("only on main"), StepStatus::Passed);
+    assert!(matches!(status("never on main"), StepStatus::NotRun { .. }));
+    assert_eq!(status("notify"), StepStatus::Passed);
+}
+
+/// A NextGen stage whose Background step the Run steps reach by its identifier; variables and
+/// `<+ >` expressions evaluated.
+#[pipeline_test("tests/formats/run/nextgen.yaml")]
+fn nextgen_stage_with_a_background_step(stage: &Stage) {
+    let addr = stage.service("redis").addr(6379);
+    assert_eq!(redis(addr, "GET greeting"), "$10");
+}
+
+/// `pipeline_tests!` over a Drone file: one test per pipeline (`test`, then `after`).
+mod every_drone_pipeline {
+    pipeline_test::pipeline_tests!("tests/formats/run/drone.yml");
+}
