@@ -184,7 +184,7 @@ fn github_actions_matrix_with_continue_on_error(stage: &Stage) {
     let steps = stage.steps();
     assert_eq!(steps[0].name, "Run echo \"n=1\"");
     assert!(
-        matches!(steps[1].status, StepStatus::Failed { exit_code: 3 }),
+        matches!(steps[1].status, StepStatus::FailedAllowed { exit_code: 3 }),
         "{steps:?}"
     );
     assert!(

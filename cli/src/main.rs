@@ -200,6 +200,9 @@ fn lint(files: &[PathBuf], deny_warnings: bool, build: &BuildArgs) -> ExitCode {
             Ok(p) => p,
             Err(diags) => {
                 report(&diags, deny_warnings);
+                if let Some(format) = Format::of(&file) {
+                    eprintln!("{}: read as a {format}", file.name());
+                }
                 bad += 1;
                 continue;
             }

@@ -441,3 +441,36 @@ fn a_drone_file_runs_its_pipelines_in_order_with_secrets_and_when() {
     let after = out.find("stage `after` passed").unwrap();
     assert!(test < after, "{out}");
 }
+
+/// A real workflow (apalis's MySQL job, tests/formats/github/SOURCES.md), as it is: its MySQL
+/// service comes up on the port it publishes, and its `cargo test` step runs in the default
+/// image, where it stops for want of the repository it expects.
+#[test]
+fn a_real_github_workflow_runs_up_to_its_toolchain() {
+    let out = bin()
+        .args([
+            "run",
+            "tests/formats/github/geofmureithi__apalis__mysql.yaml",
+            "--default-image",
+            "mysql:8.0",
+        ])
+        .env(
+            "PIPELINE_TEST_IMAGES",
+            format!("{DEFAULT_IMAGES},mysql:8=pipeline-test-fixtures/mysql:8.0"),
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("--> mysql (background, mysql:8 as pipeline-test-fixtures/mysql:8.0)"),
+        "{text}"
+    );
+    assert!(text.contains("<-- mysql is started after"), "{text}");
+    assert!(text.contains("+ cd packages/apalis-sql"), "{text}");
+    assert!(
+        text.contains("skipped: the action `actions-rs/toolchain@v1` runs only on GitHub"),
+        "{text}"
+    );
+}

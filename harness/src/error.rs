@@ -59,7 +59,7 @@ pub enum Error {
     },
     /// A run or script step names no image and no default image was given.
     #[error(
-        "the step `{step}` ({place}) names no image: Harness Cloud runs it on its build VM\n  help: give it `container: IMAGE` (run) or `image: IMAGE` (script), or run with `--default-image IMAGE` / PIPELINE_TEST_DEFAULT_IMAGE=IMAGE"
+        "the step `{step}` ({place}) names no image: its CI system runs it on the build machine (Harness Cloud's VM, a GitHub runner)\n  help: give it an image (`container: IMAGE` for a run step, `image: IMAGE` for a script step, the job's `container:` on GitHub Actions), or run with `--default-image IMAGE` / PIPELINE_TEST_DEFAULT_IMAGE=IMAGE"
     )]
     NoImage {
         /// The step.

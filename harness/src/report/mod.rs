@@ -21,6 +21,12 @@ pub enum StepStatus {
         /// The exit code.
         exit_code: i64,
     },
+    /// Exited non-zero, and its failure does not fail the stage (GitHub Actions'
+    /// `continue-on-error`, Drone's `failure: ignore`, NextGen's `Ignore` strategy).
+    FailedAllowed {
+        /// The exit code.
+        exit_code: i64,
+    },
     /// Ran longer than its `timeout` and was killed.
     TimedOut {
         /// The timeout.
@@ -70,6 +76,9 @@ impl StepStatus {
         match self {
             StepStatus::Passed => "passed".into(),
             StepStatus::Failed { exit_code } => format!("FAILED (exit {exit_code})"),
+            StepStatus::FailedAllowed { exit_code } => {
+                format!("failed (exit {exit_code}), allowed to fail")
+            }
             StepStatus::TimedOut { after } => {
                 format!("TIMED OUT after {}", format_duration(*after))
             }

@@ -54,8 +54,7 @@ pub(crate) struct RunState {
     stopped: bool,
     /// Set once a step exited 78: nothing more runs.
     skip_rest: bool,
-    /// By step index: its failure does not fail the stage (`continue-on-error`).
-    tolerated: Vec<bool>,
+
     pub timings: Timings,
 }
 
@@ -72,8 +71,7 @@ impl RunState {
     /// Records step `index`'s result; true when the steps after it may run.
     pub fn record(&mut self, index: usize, result: StepResult) -> bool {
         let go_on = result.goes_on();
-        let failed =
-            result.status.is_failure() && !self.tolerated.get(index).copied().unwrap_or(false);
+        let failed = result.status.is_failure();
         if !go_on || failed {
             self.stopped = true;
         }
@@ -85,11 +83,6 @@ impl RunState {
         }
         self.results[index] = Some(result);
         go_on
-    }
-
-    /// Marks the steps whose failure does not fail the stage.
-    pub fn tolerate(&mut self, steps: &[PlannedStep]) {
-        self.tolerated = steps.iter().map(|s| s.continue_on_error).collect();
     }
 
     /// Records the container of step `index`.

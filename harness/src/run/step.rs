@@ -216,6 +216,7 @@ impl StageRun {
         let status = match code {
             0 => StepStatus::Passed,
             78 => StepStatus::SkippedRest,
+            exit_code if step.continue_on_error => StepStatus::FailedAllowed { exit_code },
             exit_code => StepStatus::Failed { exit_code },
         };
         Ok(Ended {

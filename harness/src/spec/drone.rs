@@ -23,6 +23,16 @@ pub(super) fn pipelines(
     let mut p = Pipeline::empty(file, Format::Drone);
     let mut stages = Vec::new();
     for (_, doc) in docs {
+        if super::format::is_drone_08(doc) {
+            diags.push(
+                Diagnostic::new(
+                    Span::point(doc.span.start),
+                    "this is Drone 0.8's `pipeline:` form, which pipeline-test does not read",
+                )
+                .with_help("convert it to Drone 1.0 (`drone convert .drone.yml`), which pipeline-test runs"),
+            );
+            return None;
+        }
         let mut f = fields(doc, "a Drone document", diags)?;
         let kind = string(f.get("kind"), "kind", diags);
         match kind.as_ref().map(|k| k.as_str()) {

@@ -129,6 +129,24 @@ const DRONE_TYPES: &[&str] = &[
     "vm",
 ];
 
+/// Drone 0.8 wrote its steps as a `pipeline:` map of step name -> `{image, commands}`.
+pub(crate) fn is_drone_08(root: &Node<'_>) -> bool {
+    let Value::Map(top) = &root.value else {
+        return false;
+    };
+    let Some((_, pipeline)) = top.iter().find(|(k, _)| k.as_scalar() == Some("pipeline")) else {
+        return false;
+    };
+    let Value::Map(entries) = &pipeline.value else {
+        return false;
+    };
+    !entries.iter().any(|(k, _)| k.as_scalar() == Some("stages"))
+        && entries.iter().any(|(_, v)| match &v.value {
+            Value::Map(m) => m.iter().any(|(k, _)| k.as_scalar() == Some("image")),
+            _ => false,
+        })
+}
+
 /// The format of a file whose first document is `root`.
 pub(crate) fn detect(file: &SourceFile, root: &Node<'_>) -> Format {
     let name = file.name().replace('\\', "/");
@@ -141,7 +159,11 @@ pub(crate) fn detect(file: &SourceFile, root: &Node<'_>) -> Format {
         return Format::GitHubActions;
     }
     if keys.contains(&"pipeline") && !keys.contains(&"kind") {
-        return Format::HarnessNextGen;
+        return if is_drone_08(root) {
+            Format::Drone
+        } else {
+            Format::HarnessNextGen
+        };
     }
     match scalar(root, "kind") {
         Some("secret" | "signature") => Format::Drone,

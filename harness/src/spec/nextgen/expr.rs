@@ -17,6 +17,24 @@ pub(super) struct Names {
     pub stage_vars: HashMap<String, String>,
     /// `pipeline.name`, `pipeline.identifier`, `stage.name`, `stage.identifier`.
     pub fixed: HashMap<&'static str, String>,
+    /// The file, to point at an expression inside a value.
+    pub file: Option<crate::source::SourceFile>,
+}
+
+/// Where `needle` is written, at or after the start of `span`; `span` when it is not found
+/// on one line (a folded or quoted value).
+fn place(names: &Names, span: Span, needle: &str) -> Span {
+    let Some(file) = &names.file else { return span };
+    let start = file.offset(span.start);
+    let Some(n) = file.text().get(start..).and_then(|t| t.find(needle)) else {
+        return span;
+    };
+    let (from, to) = (file.pos(start + n), file.pos(start + n + needle.len()));
+    if from.line == to.line {
+        Span::new(from, to)
+    } else {
+        span
+    }
 }
 
 /// The form the result takes: text with `${{ }}` in it, or code for a condition.
@@ -67,7 +85,8 @@ pub(super) fn substitute(
         };
         out.push_str(&rest[..start]);
         let inner = rest[start + 2..start + 2 + len].trim();
-        out.push_str(&one(inner, span, names, form, diags));
+        let at = place(names, span, &rest[start..start + 2 + len + 1]);
+        out.push_str(&one(inner, at, names, form, diags));
         rest = &rest[start + 2 + len + 1..];
     }
     out.push_str(rest);

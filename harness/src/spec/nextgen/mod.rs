@@ -15,7 +15,6 @@ use crate::yaml::{Node, Value};
 
 /// Keys of `pipeline:` that are accepted and not acted on.
 const PIPELINE_KEYS: &[&str] = &[
-    "identifier",
     "projectIdentifier",
     "orgIdentifier",
     "accountIdentifier",
@@ -54,7 +53,10 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     let (_, body) = body?;
     let mut f = fields(body, "`pipeline`", diags)?;
     p.name = string(f.get("name"), "name", diags);
-    let mut names = Names::default();
+    let mut names = Names {
+        file: Some(file.clone()),
+        ..Names::default()
+    };
     if let Some(n) = &p.name {
         names.fixed.insert("pipeline.name", n.value.clone());
     }
