@@ -87,7 +87,12 @@ impl Planner<'_> {
                     apply_container(&mut p, c);
                 }
                 shell = r.shell.as_ref().map(|s| s.value.as_str());
-                p.script = Some(script_text(r.script.iter().map(|s| s.as_str())));
+                let script = script_text(r.script.iter().map(|s| s.as_str()));
+                p.script = Some(if r.pipefail {
+                    script.replacen("set -e\n", "set -eo pipefail\n", 1)
+                } else {
+                    script
+                });
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
                 p.mounts.extend(self.mounts(&r.mount));
                 step_envs = &r.envs;

@@ -150,6 +150,9 @@ pub struct RunStep {
     pub outputs: Vec<Spanned<String>>,
     /// `mount:`.
     pub mount: Vec<Mount>,
+    /// A pipe fails when any of its commands fails (`set -o pipefail`), as GitHub Actions runs
+    /// `bash` steps. Never set for v1 files.
+    pub pipefail: bool,
 }
 
 /// `type: background`.

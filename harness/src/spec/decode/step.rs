@@ -367,6 +367,7 @@ pub(super) fn run_step(node: &Node<'_>, diags: &mut Diags) -> Option<RunStep> {
         reports: reports(f.get("reports"), diags),
         outputs: strings(f.get("outputs"), "outputs", diags),
         mount: mounts(f.get("mount"), diags),
+        pipefail: false,
     };
     f.finish(diags, &|k| match k {
         "image" => Some("a run step names its image with `container: <image>`".into()),

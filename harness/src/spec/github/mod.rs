@@ -5,13 +5,15 @@
 
 mod expr;
 mod service;
+mod step;
 
 pub(crate) use expr::scope;
 
 use self::expr::{condition, rewrite};
+use self::step::step;
 use super::build::order_stages;
 use super::decode::Diags;
-use super::decode::fields::{Fields, boolean, fields, list, string};
+use super::decode::fields::{fields, list, string};
 use super::decode::values::json_text;
 use super::*;
 use crate::diagnostic::Diagnostic;
@@ -315,181 +317,5 @@ fn text_of(n: &Node<'_>) -> String {
     match n.as_scalar() {
         Some(s) => s.to_string(),
         None => json_text(n),
-    }
-}
-
-fn step(
-    node: &Node<'_>,
-    container: Option<&(Container, Envs, Option<Healthcheck>)>,
-    defaults: &RunDefaults,
-    diags: &mut Diags,
-) -> Option<Step> {
-    let mut f: Fields<'_> = fields(node, "a step", diags)?;
-    let id = string(f.get("id"), "id", diags);
-    let mut name =
-        string(f.get("name"), "name", diags).map(|n| Spanned::new(rewrite(&n.value), n.span));
-    let when = string(f.get("if"), "if", diags)
-        .map(|c| When::Expr(Spanned::new(condition(&c.value), c.span)));
-    let continue_on_error = match f.get("continue-on-error") {
-        Some(n) if n.as_scalar().is_some_and(|t| t.contains("${{")) => {
-            diags.push(
-                Diagnostic::new(
-                    n.span,
-                    "`continue-on-error` computed by an expression is read as false",
-                )
-                .warning()
-                .with_help("write `true` or `false`"),
-            );
-            false
-        }
-        n => boolean(n, "continue-on-error", diags).is_some_and(|b| b.value),
-    };
-    let timeout = f.get("timeout-minutes").and_then(|t| {
-        let text = t.as_scalar()?;
-        match text.parse::<f64>() {
-            Ok(m) if m > 0.0 => Some(Spanned::new(
-                std::time::Duration::from_secs_f64(m * 60.0),
-                t.span,
-            )),
-            _ => {
-                diags.push(
-                    Diagnostic::new(
-                        t.span,
-                        format!("`timeout-minutes: {text}` is not a number of minutes"),
-                    )
-                    .with_help("write `timeout-minutes: 10`"),
-                );
-                None
-            }
-        }
-    });
-    let run = string(f.get("run"), "run", diags);
-    let uses = string(f.get("uses"), "uses", diags);
-    let shell = string(f.get("shell"), "shell", diags).or_else(|| defaults.shell.clone());
-    let dir = string(f.get("working-directory"), "working-directory", diags)
-        .or_else(|| defaults.dir.clone());
-    let envs = service::env(f.get("env"), "env", diags);
-    let with = f.get("with");
-    f.finish(diags, &|k| {
-        matches!(k, "image" | "container" | "services")
-            .then(|| format!("`{k}` belongs to the job, not to a step"))
-    });
-    let spec = match (run, uses) {
-        (Some(run), None) => {
-            if name.is_none() && id.is_none() {
-                // As Actions names it: `Run` and the command's first line.
-                let first = run.value.lines().next().unwrap_or_default();
-                name = Some(Spanned::new(format!("Run {}", short(first)), run.span));
-            }
-            let mut script = Vec::new();
-            if let Some(d) = dir {
-                script.push(Spanned::new(
-                    format!("cd {}", shell_quote(&rewrite(&d.value))),
-                    d.span,
-                ));
-            }
-            script.push(Spanned::new(rewrite(&run.value), run.span));
-            let mut step_container = match container {
-                Some((c, _, _)) => c.clone(),
-                None => {
-                    let mut c = Container::of(Spanned::new(String::new(), run.span));
-                    c.network_mode = Some(Spanned::new("host".to_string(), run.span));
-                    c
-                }
-            };
-            step_container.span = run.span;
-            let mut all_envs = container.map(|(_, e, _)| e.clone()).unwrap_or_default();
-            all_envs.0.extend(envs.0);
-            let shell = shell
-                .map(|s| {
-                    let word = s
-                        .value
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("sh")
-                        .to_string();
-                    Spanned::new(word, s.span)
-                })
-                .or_else(|| {
-                    let image = &step_container.image.value;
-                    (!image.contains("alpine") && !image.contains("busybox"))
-                        .then(|| Spanned::new("bash".to_string(), run.span))
-                });
-            StepSpec::Run(Box::new(RunStep {
-                shell,
-                script,
-                container: Some(step_container),
-                envs: all_envs,
-                ..RunStep::default()
-            }))
-        }
-        (None, Some(uses)) => {
-            let _ = with;
-            if uses.value.starts_with("actions/checkout") {
-                // The workspace is the checkout.
-                return None;
-            }
-            diags.push(
-                Diagnostic::new(
-                    uses.span,
-                    format!(
-                        "the action `{}` runs only on GitHub; pipeline-test skips it",
-                        uses.value
-                    ),
-                )
-                .warning()
-                .with_label("only `run:` steps run locally")
-                .with_help(
-                    "do what it sets up in the job's `container:` image, or in `--default-image`",
-                ),
-            );
-            let name = name.get_or_insert_with(|| Spanned::new(short(&uses.value), uses.span));
-            let _ = name;
-            StepSpec::Unsupported(Spanned::new(
-                format!("the action `{}` runs only on GitHub", uses.value),
-                uses.span,
-            ))
-        }
-        (Some(run), Some(uses)) => {
-            diags.push(
-                Diagnostic::new(uses.span, "a step has both `run` and `uses`")
-                    .with_label(format!("`run` is at line {}", run.span.start.line))
-                    .with_help("split it into two steps"),
-            );
-            return None;
-        }
-        (None, None) => {
-            diags.push(
-                Diagnostic::new(Span::point(node.span.start), "a step needs `run` or `uses`")
-                    .with_help("add `run: COMMAND`"),
-            );
-            return None;
-        }
-    };
-    let mut step = Step::new(node.span, spec);
-    step.id = id;
-    step.name = name;
-    step.when = when;
-    step.timeout = timeout;
-    step.continue_on_error = continue_on_error;
-    Some(step)
-}
-
-/// `s` cut to 40 characters, for a step's generated name.
-fn short(s: &str) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(40) {
-        Some((i, _)) => format!("{}...", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }

@@ -4,6 +4,7 @@
 //! evaluated while reading ([`expr`]).
 
 mod expr;
+mod flow;
 mod step;
 
 use self::expr::{Form, Names, substitute};
@@ -198,7 +199,7 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
     }
     stage.when = f
         .get("when")
-        .and_then(|w| step::when(w, "pipelineStatus", &names, diags));
+        .and_then(|w| flow::when(w, "pipelineStatus", &names, diags));
     for k in [
         "tags",
         "failureStrategies",
