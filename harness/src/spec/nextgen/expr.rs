@@ -23,7 +23,7 @@ pub(super) struct Names {
 
 /// Where `needle` is written, at or after the start of `span`; `span` when it is not found
 /// on one line (a folded or quoted value).
-fn place(names: &Names, span: Span, needle: &str) -> Span {
+pub(super) fn place(names: &Names, span: Span, needle: &str) -> Span {
     let Some(file) = &names.file else { return span };
     let start = file.offset(span.start);
     let Some(n) = file.text().get(start..).and_then(|t| t.find(needle)) else {

@@ -302,5 +302,43 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
         );
     }
     stage.steps.extend(step::items(steps, &names, diags));
+    localhost_notes(&stage, &names, diags);
     Some(stage)
+}
+
+/// On Harness's Kubernetes infrastructure a stage's steps share one pod, where `localhost`
+/// reaches a Background step; here every step has a container of its own, on the stage's
+/// network, and reaches a Background step by its identifier (as on Harness Cloud and VMs).
+/// Each run step that says `localhost` in a stage with Background steps gets a warning there.
+fn localhost_notes(stage: &Stage, names: &Names, diags: &mut Diags) {
+    let services: Vec<String> = stage
+        .all_steps()
+        .iter()
+        .filter(|s| matches!(s.spec, StepSpec::Background(_)))
+        .filter_map(|s| s.id.as_ref().map(|i| i.value.clone()))
+        .collect();
+    if services.is_empty() {
+        return;
+    }
+    for step in stage.all_steps() {
+        let StepSpec::Run(run) = &step.spec else {
+            continue;
+        };
+        for line in &run.script {
+            if line.value.contains("localhost") {
+                diags.push(
+                    Diagnostic::new(
+                        self::expr::place(names, line.span, "localhost"),
+                        "`localhost` here is this step's own container",
+                    )
+                    .warning()
+                    .with_label("on Harness's Kubernetes pods it reaches the Background steps")
+                    .with_help(format!(
+                        "reach a Background step by its identifier ({}), which works on every Harness infrastructure",
+                        services.join(", ")
+                    )),
+                );
+            }
+        }
+    }
 }

@@ -24,6 +24,8 @@ pub(super) fn items(node: Option<&Node<'_>>, names: &Names, diags: &mut Diags) -
         let step = f.get("step");
         let group = f.get("stepGroup");
         let parallel = f.get("parallel");
+        // Written beside `step:` by Harness's editor; no meaning for a run.
+        f.entry("contextType");
         f.finish(diags, &|_| None);
         if let Some(s) = step {
             out.extend(self::step(s, names, diags));
