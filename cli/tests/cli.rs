@@ -474,3 +474,21 @@ fn a_real_github_workflow_runs_up_to_its_toolchain() {
         "{text}"
     );
 }
+
+#[test]
+fn a_host_port_taken_by_another_program_is_named_with_the_fix() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:16391").unwrap();
+    let file = write(
+        "taken.yml",
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    services:\n      cache:\n        image: redis\n        ports: ['16391:6379']\n    steps:\n      - run: redis-cli -p 16391 ping\n",
+    );
+    let (code, out, err) = run(&["run", file.to_str().unwrap(), "--default-image", "redis"]);
+    drop(taken);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("16391"), "{all}");
+    assert!(
+        all.contains("help: another container or program holds that host port"),
+        "{all}"
+    );
+}

@@ -135,6 +135,10 @@ impl StageRun {
             || said.contains("executable file not found")
         {
             format!("the image `{}` has no `{program}`", step.image)
+        } else if said.contains("port is already allocated")
+            || said.contains("address already in use")
+        {
+            "another container or program holds that host port: a port written with a host part (`8080:80`, or a GitHub Actions service of a job without `container:`) is published on that number, so only one run at a time can have it; stop the other run, run these tests one at a time, or leave the host part out (give the job a `container:`)".to_string()
         } else if said.contains("privileged") || said.contains("operation not permitted") {
             "the engine refused a privileged container: remove `privileged: true`, or run where privileged containers are allowed".to_string()
         } else {
