@@ -182,7 +182,7 @@ fn github_actions_job_with_redis_and_mysql(stage: &Stage) {
 #[pipeline_test("tests/formats/run/github.yml", job = "matrix")]
 fn github_actions_matrix_with_continue_on_error(stage: &Stage) {
     let steps = stage.steps();
-    assert_eq!(steps[0].name, "Run echo \"n=1\"");
+    assert_eq!(steps[0].name, "Run echo \"hello n=1\"");
     assert!(
         matches!(steps[1].status, StepStatus::FailedAllowed { exit_code: 3 }),
         "{steps:?}"

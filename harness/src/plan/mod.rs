@@ -229,6 +229,7 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
     let workspace_path = options
         .workspace_path
         .clone()
+        .or_else(|| stage.workspace.as_ref().map(|w| w.value.clone()))
         .unwrap_or_else(|| pipeline.format.workspace_path().to_string());
     let mut planner = step::Planner {
         pipeline,
@@ -252,7 +253,11 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
             .map(|v| v.name.value.clone())
             .collect(),
         workspace_path,
-        timeout: pipeline.options.timeout.as_ref().map(|t| t.value),
+        timeout: stage
+            .timeout
+            .as_ref()
+            .or(pipeline.options.timeout.as_ref())
+            .map(|t| t.value),
         masks: options.masks.clone(),
     }
 }

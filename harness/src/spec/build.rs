@@ -41,6 +41,8 @@ impl Stage {
             ignored: Vec::new(),
             policy: RunPolicy::OnSuccess,
             matrix: Vec::new(),
+            timeout: None,
+            workspace: None,
         }
     }
 }

@@ -182,6 +182,11 @@ pub struct Stage {
     pub policy: RunPolicy,
     /// For a copy made by a `matrix`: its axis values.
     pub matrix: Vec<(String, String)>,
+    /// How long the stage may run (GitHub Actions' job `timeout-minutes`, NextGen's stage
+    /// `timeout`); the pipeline's `options.timeout` when `None`.
+    pub timeout: Option<Spanned<Duration>>,
+    /// Where the workspace is mounted, when the file says (Drone's `workspace.path`).
+    pub workspace: Option<Spanned<String>>,
 }
 
 impl Stage {

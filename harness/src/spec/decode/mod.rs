@@ -296,6 +296,8 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         ignored,
         policy: RunPolicy::OnSuccess,
         matrix: Vec::new(),
+        timeout: None,
+        workspace: None,
     };
     if out.stage_type.value != StageType::Ci {
         return Some(out);

@@ -112,13 +112,13 @@ fn pipeline(
     let needs = strings(f.get("depends_on"), "depends_on", diags);
     stage.when = f.get("trigger").and_then(|t| when(t, diags));
     stage.envs = environment(f.get("environment"), diags);
+    stage.workspace = f.get("workspace").and_then(|w| workspace(w, diags));
     for k in [
         "platform",
         "clone",
         "node",
         "concurrency",
         "image_pull_secrets",
-        "workspace",
         "version",
         "pool",
         "server",
@@ -155,6 +155,23 @@ fn pipeline(
         }
     }
     Some((stage, needs))
+}
+
+/// `workspace: {base, path}`: where the workspace is mounted, `base` joined with a relative
+/// `path` (Drone's default is `/drone/src`).
+fn workspace(node: &Node<'_>, diags: &mut Diags) -> Option<Spanned<String>> {
+    let mut f = fields(node, "`workspace`", diags)?;
+    let base = string(f.get("base"), "base", diags);
+    let path = string(f.get("path"), "path", diags);
+    f.finish(diags, &|_| None);
+    let span = path.as_ref().or(base.as_ref())?.span;
+    let base = base.map_or("/drone".to_string(), |b| b.value);
+    let full = match path {
+        Some(p) if p.value.starts_with('/') => p.value,
+        Some(p) => format!("{}/{}", base.trim_end_matches('/'), p.value),
+        None => format!("{}/src", base.trim_end_matches('/')),
+    };
+    Some(Spanned::new(full, span))
 }
 
 fn volume(node: &Node<'_>, diags: &mut Diags) -> Option<Volume> {

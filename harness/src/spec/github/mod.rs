@@ -13,7 +13,7 @@ use self::expr::{condition, rewrite};
 use self::step::step;
 use super::build::order_stages;
 use super::decode::Diags;
-use super::decode::fields::{fields, list, string};
+use super::decode::fields::{boolean, fields, list, string};
 use super::decode::values::json_text;
 use super::*;
 use crate::diagnostic::Diagnostic;
@@ -30,7 +30,10 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     let mut f = fields(root, "the workflow", diags)?;
     let mut p = Pipeline::empty(file, Format::GitHubActions);
     p.name = string(f.get("name"), "name", diags);
-    for k in ["on", "true", "run-name", "permissions", "concurrency"] {
+    if let Some(on) = f.accept("on", &mut p.ignored) {
+        p.inputs = inputs(on, diags);
+    }
+    for k in ["true", "run-name", "permissions", "concurrency"] {
         f.accept(k, &mut p.ignored);
     }
     let env = service::env(f.get("env"), "env", diags);
@@ -67,6 +70,80 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     }
     p.stages = order_stages(stages, "needs", diags);
     Some(p)
+}
+
+/// `timeout-minutes` of a job or a step.
+pub(super) fn minutes(t: &Node<'_>, diags: &mut Diags) -> Option<Spanned<std::time::Duration>> {
+    let text = t.as_scalar()?;
+    match text.parse::<f64>() {
+        Ok(m) if m > 0.0 && m.is_finite() => Some(Spanned::new(
+            std::time::Duration::from_secs_f64(m * 60.0),
+            t.span,
+        )),
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    t.span,
+                    format!("`timeout-minutes: {text}` is not a number of minutes"),
+                )
+                .with_help("write `timeout-minutes: 10`"),
+            );
+            None
+        }
+    }
+}
+
+/// The inputs of `on.workflow_dispatch` and `on.workflow_call`, with their defaults:
+/// `inputs.<name>` in expressions, `--input name=value` to override.
+fn inputs(on: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
+    let Value::Map(events) = &on.value else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (event, body) in events {
+        if !matches!(
+            event.as_scalar(),
+            Some("workflow_dispatch" | "workflow_call")
+        ) {
+            continue;
+        }
+        let Value::Map(keys) = &body.value else {
+            continue;
+        };
+        let Some((_, declared)) = keys.iter().find(|(k, _)| k.as_scalar() == Some("inputs")) else {
+            continue;
+        };
+        let Value::Map(declared) = &declared.value else {
+            continue;
+        };
+        for (name, spec) in declared {
+            let Some(n) = name.as_scalar() else { continue };
+            if out.iter().any(|i: &Input| i.name.value == n) {
+                continue;
+            }
+            let field = |key: &str| match &spec.value {
+                Value::Map(m) => m
+                    .iter()
+                    .find(|(k, _)| k.as_scalar() == Some(key))
+                    .map(|(_, v)| v),
+                _ => None,
+            };
+            let default = field("default").map(|d| Spanned::new(json_text_or_scalar(d), d.span));
+            let required = field("required")
+                .and_then(|r| boolean(Some(r), "required", diags))
+                .is_some_and(|b| b.value);
+            out.push(Input {
+                name: Spanned::new(n.to_string(), name.span),
+                default,
+                required,
+            });
+        }
+    }
+    out
+}
+
+fn json_text_or_scalar(n: &Node<'_>) -> String {
+    n.as_scalar().map_or_else(|| json_text(n), str::to_string)
 }
 
 fn defaults(node: Option<&Node<'_>>, outer: &RunDefaults, diags: &mut Diags) -> RunDefaults {
@@ -139,13 +216,13 @@ fn job(
     stage.when = string(f.get("if"), "if", diags)
         .map(|c| When::Expr(Spanned::new(condition(&c.value), c.span)));
     stage.strategy = f.get("strategy").and_then(|s| strategy(s, diags));
+    stage.timeout = f.get("timeout-minutes").and_then(|t| minutes(t, diags));
     for k in [
         "runs-on",
         "permissions",
         "environment",
         "concurrency",
         "outputs",
-        "timeout-minutes",
         "continue-on-error",
         "with",
         "secrets",

@@ -35,25 +35,9 @@ pub(super) fn step(
         }
         n => boolean(n, "continue-on-error", diags).is_some_and(|b| b.value),
     };
-    let timeout = f.get("timeout-minutes").and_then(|t| {
-        let text = t.as_scalar()?;
-        match text.parse::<f64>() {
-            Ok(m) if m > 0.0 => Some(Spanned::new(
-                std::time::Duration::from_secs_f64(m * 60.0),
-                t.span,
-            )),
-            _ => {
-                diags.push(
-                    Diagnostic::new(
-                        t.span,
-                        format!("`timeout-minutes: {text}` is not a number of minutes"),
-                    )
-                    .with_help("write `timeout-minutes: 10`"),
-                );
-                None
-            }
-        }
-    });
+    let timeout = f
+        .get("timeout-minutes")
+        .and_then(|t| super::minutes(t, diags));
     let run = string(f.get("run"), "run", diags);
     let uses = string(f.get("uses"), "uses", diags);
     let shell = string(f.get("shell"), "shell", diags).or_else(|| defaults.shell.clone());
@@ -169,11 +153,27 @@ pub(super) fn step(
     Some(step)
 }
 
-/// `s` cut to 40 characters, for a step's generated name.
+/// `s` cut to 40 characters, for a step's generated name; never inside a `${{ }}`, which
+/// the name is expanded with.
 fn short(s: &str) -> String {
     let s = s.trim();
     match s.char_indices().nth(40) {
-        Some((i, _)) => format!("{}...", &s[..i]),
+        Some((mut i, _)) => {
+            if let Some(open) = s[..i].rfind("${{") {
+                if !s[open..i].contains("}}") {
+                    i = match s[open..].find("}}") {
+                        Some(close) => open + close + 2,
+                        None => open,
+                    };
+                }
+            }
+            // Not cut for the last few characters.
+            if i + 10 >= s.len() {
+                s.to_string()
+            } else {
+                format!("{}...", s[..i].trim_end())
+            }
+        }
         None => s.to_string(),
     }
 }
@@ -236,5 +236,16 @@ jobs:
         let script: Vec<&str> = run.script.iter().map(|s| s.as_str()).collect();
         assert_eq!(script, ["cd crates/app", "cargo test"]);
         assert_eq!(steps[1].display_name(), "Run cargo test");
+    }
+
+    #[test]
+    fn dispatch_inputs_and_job_timeouts() {
+        let yaml = "on:\n  workflow_dispatch:\n    inputs:\n      level:\n        default: info\n        required: true\njobs:\n  a:\n    timeout-minutes: 1.5\n    container: alpine\n    steps:\n      - run: echo ${{ inputs.level }}\n";
+        let p = Pipeline::parse(&SourceFile::new("ci.yml", yaml)).unwrap();
+        assert_eq!(p.inputs[0].name.value, "level");
+        assert_eq!(p.inputs[0].default.as_ref().unwrap().value, "info");
+        assert!(p.inputs[0].required);
+        let timeout = p.stages[0].timeout.as_ref().unwrap().value;
+        assert_eq!(timeout, std::time::Duration::from_secs(90));
     }
 }

@@ -200,13 +200,10 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
     stage.when = f
         .get("when")
         .and_then(|w| flow::when(w, "pipelineStatus", &names, diags));
-    for k in [
-        "tags",
-        "failureStrategies",
-        "delegateSelectors",
-        "strategy",
-        "timeout",
-    ] {
+    stage.timeout = f
+        .get("timeout")
+        .and_then(|t| super::decode::fields::duration(Some(t), "timeout", diags));
+    for k in ["tags", "failureStrategies", "delegateSelectors", "strategy"] {
         f.accept(k, &mut stage.ignored);
     }
     let template = f.get("template");
