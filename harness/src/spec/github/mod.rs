@@ -75,18 +75,20 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
 /// `timeout-minutes` of a job or a step.
 pub(super) fn minutes(t: &Node<'_>, diags: &mut Diags) -> Option<Spanned<std::time::Duration>> {
     let text = t.as_scalar()?;
-    match text.parse::<f64>() {
-        Ok(m) if m > 0.0 && m.is_finite() => Some(Spanned::new(
-            std::time::Duration::from_secs_f64(m * 60.0),
-            t.span,
-        )),
+    // Actions allows at most 35 days, on self-hosted runners.
+    let minutes = text
+        .parse::<f64>()
+        .ok()
+        .filter(|m| *m > 0.0 && *m <= 35.0 * 24.0 * 60.0);
+    match minutes.and_then(|m| std::time::Duration::try_from_secs_f64(m * 60.0).ok()) {
+        Some(d) => Some(Spanned::new(d, t.span)),
         _ => {
             diags.push(
                 Diagnostic::new(
                     t.span,
                     format!("`timeout-minutes: {text}` is not a number of minutes"),
                 )
-                .with_help("write `timeout-minutes: 10`"),
+                .with_help("write a number of minutes above 0 and at most 50400 (35 days): `timeout-minutes: 10`"),
             );
             None
         }

@@ -70,8 +70,14 @@ pub(super) fn env(node: Option<&Node<'_>>, what: &'static str, diags: &mut Diags
     out
 }
 
-/// `ports:` entries; a range (`7000-7005:7000-7005`) becomes one entry per port.
+/// The most ports one range of `ports:` may hold.
+const MAX_RANGE: u16 = 100;
+
+/// `ports:` entries; a range (`7000-7005:7000-7005`) becomes one entry per port. A range
+/// written backwards, of unequal lengths or of more than [`MAX_RANGE`] ports is left as
+/// written, for the port check to refuse at its place.
 fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
+    let ok = |a: u16, b: u16| a <= b && b - a < MAX_RANGE;
     let mut out = Vec::new();
     for p in strings(node, "ports", diags) {
         let range = |s: &str| -> Option<(u16, u16)> {
@@ -87,12 +93,18 @@ fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
             None => (None, rest),
         };
         let expanded = match (host.map(range), range(rest)) {
-            (Some(Some((h0, h1))), Some((c0, c1))) if h1 - h0 == c1 - c0 && h0 <= h1 => Some(
-                (0..=c1 - c0)
-                    .map(|i| format!("{}:{}", h0 + i, c0 + i))
-                    .collect::<Vec<_>>(),
-            ),
-            (None, Some((c0, c1))) if c0 <= c1 => Some((c0..=c1).map(|c| c.to_string()).collect()),
+            (Some(Some((h0, h1))), Some((c0, c1)))
+                if ok(h0, h1) && ok(c0, c1) && h1 - h0 == c1 - c0 =>
+            {
+                Some(
+                    (0..=c1 - c0)
+                        .map(|i| format!("{}:{}", h0 + i, c0 + i))
+                        .collect::<Vec<_>>(),
+                )
+            }
+            (None, Some((c0, c1))) if ok(c0, c1) => {
+                Some((c0..=c1).map(|c| c.to_string()).collect())
+            }
             _ => None,
         };
         match expanded {

@@ -248,4 +248,17 @@ jobs:
         let timeout = p.stages[0].timeout.as_ref().unwrap().value;
         assert_eq!(timeout, std::time::Duration::from_secs(90));
     }
+
+    #[test]
+    fn port_ranges_backwards_or_too_long_are_refused_at_their_place() {
+        for ports in ["7005-7000:7005-7000", "1-65535", "7000-7001:8000-8005"] {
+            let yaml = format!(
+                "on: push\njobs:\n  a:\n    services:\n      s:\n        image: redis\n        ports: ['{ports}']\n    steps:\n      - run: 'true'\n"
+            );
+            let err = Pipeline::parse(&SourceFile::new("ci.yml", yaml)).unwrap_err();
+            let first = err.first().unwrap();
+            assert_eq!(first.message, format!("`{ports}` is not a valid port"));
+            assert_eq!(first.span.start.to_string(), "7:17");
+        }
+    }
 }
