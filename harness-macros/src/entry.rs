@@ -53,11 +53,7 @@ fn select_stage(p: &Pipeline, args: &Args) -> syn::Result<usize> {
                 args.path.value(),
                 p.stages.len(),
                 p.format.stage_word(),
-                if p.format == pipeline_test_harness::spec::Format::GitHubActions {
-                    "job"
-                } else {
-                    "stage"
-                },
+                p.format.stage_option(),
                 names[0],
                 p.format.stage_word(),
                 args.path.value()

@@ -87,12 +87,12 @@ impl Planner<'_> {
                     apply_container(&mut p, c);
                 }
                 shell = r.shell.as_ref().map(|s| s.value.as_str());
-                let script = script_text(r.script.iter().map(|s| s.as_str()));
-                p.script = Some(if r.pipefail {
-                    script.replacen("set -e\n", "set -eo pipefail\n", 1)
+                let set = if r.pipefail {
+                    "set -eo pipefail"
                 } else {
-                    script
-                });
+                    "set -e"
+                };
+                p.script = Some(script_with(set, r.script.iter().map(|s| s.as_str())));
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
                 p.mounts.extend(self.mounts(&r.mount));
                 step_envs = &r.envs;
@@ -314,7 +314,13 @@ fn shell_path(shell: Option<&str>) -> &'static str {
 /// assert_eq!(s, "set -e\nprintf '%s\\n' '+ echo '\\''hi'\\'''\necho 'hi'\n");
 /// ```
 pub fn script_text<'a>(commands: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::from("set -e\n");
+    script_with("set -e", commands)
+}
+
+/// [`script_text`] with the shell options line `set` (`set -eo pipefail` for a GitHub
+/// Actions bash step).
+fn script_with<'a>(set: &str, commands: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = format!("{set}\n");
     for cmd in commands {
         let trace: Vec<String> = cmd.lines().map(|l| format!("+ {l}")).collect();
         let trace = trace.join("\n").replace('\'', "'\\''");

@@ -92,7 +92,7 @@ impl Resolver<'_> {
                     let span = self.at(s, at);
                     let upper = name.to_ascii_uppercase();
                     self.diags.push(
-                        Diagnostic::new(span, format!("the secret `{name}` is not supplied: it expands to \"\", as on {}", self.runner))
+                        Diagnostic::new(span, format!("the secret `{name}` is not supplied: it expands to \"\", as on {}", self.format.runner()))
                             .warning()
                             .with_help(format!("pass it with `--secret {name}=VALUE` or `--secret-file FILE`, or set {}{upper}", crate::context::SECRET_ENV_PREFIX)),
                     );

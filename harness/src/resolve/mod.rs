@@ -65,7 +65,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         file: pipeline.file.clone(),
         diags: Vec::new(),
         ctx,
-        runner: pipeline.format.runner(),
+        format: pipeline.format,
     };
     for input in &pipeline.inputs {
         if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
@@ -185,23 +185,27 @@ struct Resolver<'a> {
     file: SourceFile,
     diags: Vec<Diagnostic>,
     ctx: &'a BuildContext,
-    /// The CI system the file was written for, for messages ("as on Gitness").
-    runner: &'static str,
+    /// The format the file was written in: its runner's name in messages ("as on Gitness").
+    format: Format,
 }
 
 impl Resolver<'_> {
+    /// Why a stage or step of a kind only its own CI system runs is skipped: a v1 file names
+    /// the Harness-only `type`; the other formats' readers write the whole reason.
+    fn runs_elsewhere(&self, written: &str, what: &str) -> String {
+        match self.format {
+            Format::HarnessV1 => format!("a `{written}` {what} runs only on Harness"),
+            _ => written.to_string(),
+        }
+    }
+
     fn stage(&mut self, mut stage: Stage, scope: &Scope) -> Stage {
         self.opt(&mut stage.id, scope);
         self.opt(&mut stage.name, scope);
         self.envs(&mut stage.envs, scope);
         stage.policy = self.policy(stage.when.as_ref(), scope);
         if stage.stage_type.value != StageType::Ci {
-            // Other formats write the whole reason (`the job calls the reusable workflow ...`).
-            stage.policy = RunPolicy::Never(if stage.type_name.value.contains(' ') {
-                stage.type_name.value.clone()
-            } else {
-                format!("a `{}` stage runs only on Harness", stage.type_name.value)
-            });
+            stage.policy = RunPolicy::Never(self.runs_elsewhere(&stage.type_name.value, "stage"));
         }
         let steps = std::mem::take(&mut stage.steps);
         stage.steps = steps
@@ -354,11 +358,7 @@ impl Resolver<'_> {
                 }
             }
             StepSpec::Unsupported(t) => {
-                step.policy = RunPolicy::Never(if t.value.contains(' ') {
-                    t.value.clone()
-                } else {
-                    format!("a `{}` step runs only on Harness", t.value)
-                });
+                step.policy = RunPolicy::Never(self.runs_elsewhere(&t.value, "step"));
             }
             StepSpec::Group(children) | StepSpec::Parallel(children) => {
                 let inherited = step.when.is_some().then_some(&policy).or(parent);
@@ -396,11 +396,13 @@ impl Resolver<'_> {
                                 span,
                                 format!("cannot evaluate this `when`: {}", err.message),
                             )
-                            .with_help(if self.runner == "Gitness" {
-                                "Gitness would treat it as false and never run the step"
-                            } else {
-                                "pipeline-test does not guess what it means: fix the condition"
-                            }),
+                            .with_help(
+                                if self.format == Format::HarnessV1 {
+                                    "Gitness would treat it as false and never run the step"
+                                } else {
+                                    "pipeline-test does not guess what it means: fix the condition"
+                                },
+                            ),
                         );
                         RunPolicy::OnSuccess
                     }

@@ -54,7 +54,6 @@ pub(crate) struct RunState {
     stopped: bool,
     /// Set once a step exited 78: nothing more runs.
     skip_rest: bool,
-
     pub timings: Timings,
 }
 
@@ -71,14 +70,13 @@ impl RunState {
     /// Records step `index`'s result; true when the steps after it may run.
     pub fn record(&mut self, index: usize, result: StepResult) -> bool {
         let go_on = result.goes_on();
-        let failed = result.status.is_failure();
-        if !go_on || failed {
+        if !go_on || result.status.is_failure() {
             self.stopped = true;
         }
         if !go_on {
             self.skip_rest = true;
         }
-        if failed {
+        if result.status.is_failure() {
             self.first_failure.get_or_insert(index);
         }
         self.results[index] = Some(result);

@@ -178,3 +178,21 @@ pub(crate) fn no_image(at: Span, what: &str) -> Diagnostic {
     Diagnostic::new(Span::point(at.start), format!("{what} has no `image`"))
         .with_help("add `image: NAME:TAG`")
 }
+
+/// An entrypoint written as a list (`[/bin/sh, -c]`) as the one string the model holds,
+/// placed where its first word was written.
+pub(crate) fn joined(words: &[Spanned<String>]) -> Option<Spanned<String>> {
+    let first = words.first()?;
+    let text: Vec<&str> = words.iter().map(|w| w.as_str()).collect();
+    Some(Spanned::new(text.join(" "), first.span))
+}
+
+/// `value` as a string literal of the resolver's expressions.
+pub(crate) fn string_literal(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The expression that reads the secret `name`, as the resolver evaluates it.
+pub(crate) fn secret_code(name: &str) -> String {
+    format!("secrets.get({})", string_literal(name))
+}

@@ -59,6 +59,15 @@ impl Format {
         Some(detect(file, &docs[0].1))
     }
 
+    /// The attribute's option that names a stage of this format: `job = "..."` for a
+    /// GitHub Actions workflow, `stage = "..."` otherwise.
+    pub fn stage_option(self) -> &'static str {
+        match self {
+            Format::GitHubActions => "job",
+            _ => "stage",
+        }
+    }
+
     /// The CI system that runs this format, for messages ("as on Gitness").
     pub fn runner(self) -> &'static str {
         match self {

@@ -168,7 +168,8 @@ pub struct Stage {
     pub steps: Vec<Step>,
     /// `spec.volumes`.
     pub volumes: Vec<Volume>,
-    /// The `type:` as written.
+    /// The `type:` as written; for a stage of another format that does not run here, the
+    /// reason it is skipped.
     pub type_name: Spanned<String>,
     /// `when:`.
     pub when: Option<When>,
@@ -252,25 +253,21 @@ impl Pipeline {
             }
         }
         let root = &docs[0].1;
-        // The readers are shared; what they say of Gitness is said of this format's runner.
-        let reword = |diags: &mut Vec<crate::diagnostic::Diagnostic>| {
-            if format == Format::HarnessV1 {
-                return;
-            }
-            for d in diags.iter_mut() {
-                if d.label.as_deref() == Some("Gitness ignores this key, and so does pipeline-test")
-                {
-                    d.label = Some("pipeline-test does not act on it".into());
-                }
-            }
-        };
         let pipeline = match format {
             Format::HarnessV1 => decode::pipeline(file, root, &mut diags),
             Format::GitHubActions => github::workflow(file, root, &mut diags),
             Format::Drone => drone::pipelines(file, &docs, &mut diags),
             Format::HarnessNextGen => nextgen::pipeline(file, root, &mut diags),
         };
-        reword(&mut diags);
+        if format != Format::HarnessV1 {
+            // The field readers are shared; what they say of Gitness is not true of the others.
+            for d in &mut diags {
+                if d.label.as_deref() == Some("Gitness ignores this key, and so does pipeline-test")
+                {
+                    d.label = Some("pipeline-test does not act on it".into());
+                }
+            }
+        }
         let errors = |d: &[crate::diagnostic::Diagnostic]| {
             d.iter()
                 .any(|d| d.severity == crate::diagnostic::Severity::Error)

@@ -76,7 +76,9 @@ pub enum StepSpec {
     /// `type: plugin`.
     Plugin(Box<PluginStep>),
     /// A step type the schema knows but that cannot run outside Harness (`action`,
-    /// `barrier`, `bitrise`, `template`, `test`, `jenkins`): skipped with a notice.
+    /// `barrier`, `bitrise`, `template`, `test`, `jenkins`): skipped with a notice. In a v1
+    /// file it holds the `type`; the other formats' readers write the whole reason (`the
+    /// action `x` runs only on GitHub`).
     Unsupported(Spanned<String>),
 }
 

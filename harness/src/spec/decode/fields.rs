@@ -297,7 +297,14 @@ pub(in crate::spec) fn list<'n>(
 /// A `ports:` list: each entry must read as a port mapping (`6379`, `8080:80/udp`).
 pub(in crate::spec) fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
     let out = strings(node, "ports", diags);
-    for port in &out {
+    check_ports(&out, diags);
+    out
+}
+
+/// Each port that is not `PORT`, `HOST:PORT` or `IP:HOST:PORT` (with `/tcp` or `/udp`) is an
+/// error at its place.
+pub(in crate::spec) fn check_ports(ports: &[Spanned<String>], diags: &mut Diags) {
+    for port in ports {
         if let Err(e) = port.value.parse::<crate::ports::PortMapping>() {
             diags.push(
                 Diagnostic::new(port.span, format!("`{}` is not a valid port", port.value))
@@ -305,7 +312,6 @@ pub(in crate::spec) fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<
             );
         }
     }
-    out
 }
 
 /// A string, or a list of strings.

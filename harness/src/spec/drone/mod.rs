@@ -8,7 +8,7 @@ mod when;
 
 use self::values::{environment, secret, subst};
 use self::when::when;
-use super::build::{no_image, order_stages, pull_policy};
+use super::build::{joined, no_image, order_stages, pull_policy};
 use super::decode::Diags;
 use super::decode::fields::{Fields, boolean, fields, list, string, strings};
 use super::decode::values::json_text;
@@ -101,6 +101,13 @@ fn pipeline(
                 .with_label("only `docker` (and `kubernetes`) pipelines run locally"),
             );
             stage.stage_type = Spanned::new(StageType::Other, t.span);
+            stage.type_name = Spanned::new(
+                format!(
+                    "a `{}` pipeline runs outside containers, on Drone only",
+                    t.value
+                ),
+                t.span,
+            );
         } else if !CONTAINER_TYPES.contains(&t.as_str()) {
             diags.push(
                 Diagnostic::new(t.span, format!("unknown pipeline type `{}`", t.value)).with_help(
@@ -300,10 +307,7 @@ fn step(node: &Node<'_>, is_service: bool, diags: &mut Diags) -> Option<Step> {
     container.extra_hosts = extra_hosts;
     container.dns = dns;
     container.ports = ports;
-    if !entrypoint.is_empty() {
-        let words: Vec<&str> = entrypoint.iter().map(|e| e.as_str()).collect();
-        container.entrypoint = Some(Spanned::new(words.join(" "), entrypoint[0].span));
-    }
+    container.entrypoint = joined(&entrypoint);
     container.args = command;
     let spec = if is_service || detach {
         StepSpec::Background(Box::new(BackgroundStep {

@@ -41,8 +41,8 @@ pub(super) fn secret(v: &Node<'_>, diags: &mut Diags) -> Option<String> {
     sf.finish(diags, &|_| None);
     match name {
         Some(n) => Some(format!(
-            "${{{{ secrets.get(\"{}\") }}}}",
-            n.value.replace('"', "\\\"")
+            "${{{{ {} }}}}",
+            crate::spec::build::secret_code(&n.value)
         )),
         None => {
             diags.push(

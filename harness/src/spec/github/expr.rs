@@ -74,9 +74,7 @@ pub(crate) fn code(src: &str) -> String {
                 s.push(chars[i]);
                 i += 1;
             }
-            out.push('"');
-            out.push_str(&s.replace('\\', "\\\\").replace('"', "\\\""));
-            out.push('"');
+            out.push_str(&crate::spec::build::string_literal(&s));
             continue;
         }
         let after_dot = i > 0 && (chars[i - 1] == '.' || is_part(chars[i - 1]));
@@ -101,7 +99,7 @@ pub(crate) fn code(src: &str) -> String {
         let call = chars.get(i) == Some(&'(');
         match segments.as_slice() {
             [root, name, ..] if root == "secrets" && !call => {
-                out.push_str(&format!("secrets.get(\"{name}\")"));
+                out.push_str(&crate::spec::build::secret_code(name));
                 continue;
             }
             [name] if name == "cancelled" && call => {
@@ -152,7 +150,6 @@ pub(crate) fn scope(
         .to_string();
     let event = match ctx.event.as_str() {
         "manual" | "" => "workflow_dispatch",
-        "pull_request" => "pull_request",
         "tag" => "push",
         other => other,
     };
@@ -161,11 +158,7 @@ pub(crate) fn scope(
         .as_ref()
         .map(|i| i.value.clone())
         .unwrap_or_default();
-    let slug = if ctx.repo_namespace.is_empty() {
-        ctx.repo_name.clone()
-    } else {
-        format!("{}/{}", ctx.repo_namespace, ctx.repo_name)
-    };
+    let slug = ctx.slug();
     let number = ctx.number.to_string();
     let mut github = string_map([
         ("ref", git_ref.as_str()),
@@ -201,7 +194,7 @@ pub(crate) fn scope(
         ("token", ""),
     ]);
     github.insert("event".into(), Value::Map(BTreeMap::new()));
-    let runner = string_map([
+    let runner = Value::map([
         ("os", "Linux"),
         ("arch", "X64"),
         ("name", "pipeline-test"),
@@ -243,17 +236,17 @@ pub(crate) fn scope(
     job_map.insert("services".into(), Value::Map(services));
     job_map.insert(
         "container".into(),
-        Value::Map(string_map([("id", ""), ("network", "")])),
+        Value::map([("id", ""), ("network", "")]),
     );
     vec![
         ("github", Value::Map(github)),
-        ("runner", Value::Map(runner)),
+        ("runner", runner),
         ("env", Value::Map(env)),
         ("job", Value::Map(job_map)),
         ("vars", Value::Map(BTreeMap::new())),
         ("needs", Value::Map(BTreeMap::new())),
         ("steps", Value::Map(BTreeMap::new())),
-        ("strategy", Value::Map(string_map([("job-index", "0")]))),
+        ("strategy", Value::map([("job-index", "0")])),
     ]
 }
 

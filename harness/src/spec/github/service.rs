@@ -8,7 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 use crate::source::{Span, Spanned};
 use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{fields, string, strings};
+use crate::spec::decode::fields::{check_ports, fields, string, strings};
 use crate::spec::{
     BackgroundStep, Container, Credentials, Envs, HealthTest, Healthcheck, Step, StepSpec,
 };
@@ -159,14 +159,7 @@ pub(super) fn container(
     c.ports = ports;
     c.volumes = volumes;
     c.credentials = credentials;
-    for p in &c.ports {
-        if let Err(e) = p.value.parse::<crate::ports::PortMapping>() {
-            diags.push(
-                Diagnostic::new(p.span, format!("`{}` is not a valid port", p.value))
-                    .with_label(e.reason),
-            );
-        }
-    }
+    check_ports(&c.ports, diags);
     let health = options.and_then(|o| self::options(&o, &mut c, diags));
     Some((c, envs, health))
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
+use crate::spec::build::string_literal;
 use crate::spec::decode::Diags;
 
 /// What `<+ >` can read in one place of the file.
@@ -113,10 +114,6 @@ fn close(s: &str) -> Option<usize> {
     None
 }
 
-fn quoted(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 fn one(inner: &str, span: Span, names: &Names, form: Form, diags: &mut Diags) -> String {
     let wrap = |code: String| match form {
         Form::Text => format!("${{{{ {code} }}}}"),
@@ -124,7 +121,7 @@ fn one(inner: &str, span: Span, names: &Names, form: Form, diags: &mut Diags) ->
     };
     let literal = |v: &str| match form {
         Form::Text => v.to_string(),
-        Form::Code => quoted(v),
+        Form::Code => string_literal(v),
     };
     if let Some(name) = inner.strip_prefix("pipeline.variables.") {
         if let Some(v) = names.pipeline_vars.get(name) {
@@ -155,7 +152,7 @@ fn one(inner: &str, span: Span, names: &Names, form: Form, diags: &mut Diags) ->
         .and_then(|a| a.strip_suffix(')'))
     {
         let name = arg.trim().trim_matches(|c| c == '"' || c == '\'');
-        return wrap(format!("secrets.get({})", quoted(name)));
+        return wrap(crate::spec::build::secret_code(name));
     }
     if let Some(axis) = inner.strip_prefix("matrix.") {
         if axis.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

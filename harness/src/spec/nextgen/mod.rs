@@ -139,10 +139,7 @@ fn variables(
             });
             format!("${{{{ inputs.{} }}}}", name.value)
         } else if kind.as_ref().is_some_and(|k| k.as_str() == "Secret") {
-            format!(
-                "${{{{ secrets.get(\"{}\") }}}}",
-                trimmed.replace('"', "\\\"")
-            )
+            format!("${{{{ {} }}}}", super::build::secret_code(trimmed))
         } else {
             substitute(&text, span, names, Form::Text, diags)
         };
@@ -256,7 +253,10 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
                 .with_label("only `CI` stages run locally"),
             );
             stage.stage_type = Spanned::new(StageType::Other, t.span);
-            stage.type_name = Spanned::new(t.value.clone(), t.span);
+            stage.type_name = Spanned::new(
+                format!("a `{}` stage runs only on Harness", t.value),
+                t.span,
+            );
             return Some(stage);
         }
         Some(_) => {}

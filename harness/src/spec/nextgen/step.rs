@@ -231,7 +231,10 @@ fn step(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Step> {
                 .warning()
                 .with_label("only Run, Background, RunTests and Plugin steps run locally"),
             );
-            StepSpec::Unsupported(Spanned::new(other.to_string(), step_type.span))
+            StepSpec::Unsupported(Spanned::new(
+                format!("a `{other}` step runs only on Harness"),
+                step_type.span,
+            ))
         }
     };
     let mut step = Step::new(node.span, out);
@@ -302,10 +305,7 @@ fn container_step(kind: &str, s: &Node<'_>, names: &Names, diags: &mut Diags) ->
             .iter()
             .map(|(h, c)| Spanned::new(format!("{}:{}", h.value, c.value), h.span))
             .collect();
-        if !entrypoint.is_empty() {
-            let words: Vec<&str> = entrypoint.iter().map(|e| e.as_str()).collect();
-            c.entrypoint = Some(Spanned::new(words.join(" "), entrypoint[0].span));
-        }
+        c.entrypoint = crate::spec::build::joined(&entrypoint);
     }
     Some(match kind {
         "Run" => StepSpec::Run(Box::new(RunStep {
@@ -407,10 +407,7 @@ pub(super) fn service_dependency(
     let mut c = Container::of(image);
     c.privileged = privileged;
     c.args = args;
-    if !entrypoint.is_empty() {
-        let words: Vec<&str> = entrypoint.iter().map(|e| e.as_str()).collect();
-        c.entrypoint = Some(Spanned::new(words.join(" "), entrypoint[0].span));
-    }
+    c.entrypoint = crate::spec::build::joined(&entrypoint);
     let mut step = Step::new(
         node.span,
         StepSpec::Background(Box::new(BackgroundStep {
