@@ -77,6 +77,13 @@ struct BuildArgs {
     /// A file of NAME=VALUE lines, one secret each (`#` starts a comment line).
     #[arg(long = "secret-file", value_name = "FILE")]
     secret_files: Vec<PathBuf>,
+    /// A GitHub Actions configuration variable (`vars.NAME`).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_env)]
+    vars: Vec<(String, String)>,
+    /// GitHub Actions' `github.event`: a webhook payload (JSON), instead of the one made from
+    /// git and --event.
+    #[arg(long = "event-file", value_name = "FILE")]
+    event_file: Option<PathBuf>,
     /// The image of a plugin step that names a plugin from Gitness's store.
     #[arg(long = "plugin", value_name = "NAME=IMAGE", value_parser = parse_env)]
     plugins: Vec<(String, String)>,
@@ -96,6 +103,16 @@ impl BuildArgs {
         }
         for (k, v) in &self.inputs {
             ctx.inputs.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &self.vars {
+            ctx.vars.insert(k.clone(), v.clone());
+        }
+        if let Some(path) = &self.event_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the event file {}: {e}", path.display()))?;
+            let payload = pipeline_test_harness::expr::github::from_json(&text)
+                .map_err(|e| format!("the event file {} is not JSON: {e}", path.display()))?;
+            ctx.event_payload = Some(payload);
         }
         for path in &self.secret_files {
             let text = std::fs::read_to_string(path)

@@ -37,6 +37,10 @@ pub const INPUT_ENV_PREFIX: &str = "PIPELINE_TEST_INPUT_";
 /// Prefix of the environment variables that supply secrets: `PIPELINE_TEST_SECRET_TOKEN=...`
 /// is `secrets.get("token")` (and `secrets.get("TOKEN")`).
 pub const SECRET_ENV_PREFIX: &str = "PIPELINE_TEST_SECRET_";
+
+/// GitHub Actions configuration variables (`vars.<NAME>`) as environment variables:
+/// `PIPELINE_TEST_VAR_<NAME>=value`.
+pub const VAR_ENV_PREFIX: &str = "PIPELINE_TEST_VAR_";
 /// Images for plugin steps: `PIPELINE_TEST_PLUGINS=slack=plugins/slack:1,docker=plugins/docker`.
 pub const PLUGINS_ENV: &str = "PIPELINE_TEST_PLUGINS";
 
@@ -82,6 +86,12 @@ pub struct BuildContext {
     /// Images for plugin steps that name a plugin without one (`--plugin NAME=IMAGE`,
     /// `PIPELINE_TEST_PLUGINS=name=image,...`).
     pub plugins: BTreeMap<String, String>,
+    /// Configuration variables, GitHub Actions' `vars` context (`--var NAME=VALUE`,
+    /// `PIPELINE_TEST_VAR_<NAME>`).
+    pub vars: BTreeMap<String, String>,
+    /// GitHub Actions' `github.event`, when given whole (`--event-file payload.json`); made
+    /// from git and the build otherwise.
+    pub event_payload: Option<crate::expr::github::Data>,
 }
 
 impl Default for BuildContext {
@@ -105,6 +115,8 @@ impl Default for BuildContext {
             inputs: BTreeMap::new(),
             secrets: BTreeMap::new(),
             plugins: BTreeMap::new(),
+            vars: BTreeMap::new(),
+            event_payload: None,
         }
     }
 }
@@ -217,11 +229,16 @@ impl BuildContext {
         self.git_ref.clear();
     }
 
-    /// Adds the inputs and secrets given as `PIPELINE_TEST_INPUT_<NAME>` and
-    /// `PIPELINE_TEST_SECRET_<NAME>` environment variables (those already set win).
+    /// Adds the inputs, secrets and variables given as `PIPELINE_TEST_INPUT_<NAME>`,
+    /// `PIPELINE_TEST_SECRET_<NAME>` and `PIPELINE_TEST_VAR_<NAME>` environment variables
+    /// (those already set win). Variables whose name or value is not UTF-8 are passed over.
     pub fn with_env(mut self) -> BuildContext {
-        for (k, v) in std::env::vars() {
-            if let Some(name) = k.strip_prefix(INPUT_ENV_PREFIX) {
+        let utf8 = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        for (k, v) in utf8 {
+            if let Some(name) = k.strip_prefix(VAR_ENV_PREFIX) {
+                self.vars.entry(name.to_string()).or_insert(v);
+            } else if let Some(name) = k.strip_prefix(INPUT_ENV_PREFIX) {
                 self.inputs.entry(name.to_string()).or_insert(v);
             } else if let Some(name) = k.strip_prefix(SECRET_ENV_PREFIX) {
                 self.secrets.entry(name.to_string()).or_insert(v);

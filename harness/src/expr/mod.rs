@@ -27,6 +27,7 @@
 //! ```
 
 mod eval;
+pub mod github;
 mod lexer;
 mod parser;
 
@@ -194,6 +195,8 @@ pub struct Scope {
     called_always: Cell<bool>,
     missing: RefCell<BTreeSet<String>>,
     quirks: RefCell<Vec<String>>,
+    /// A GitHub Actions job's contexts: its expressions are GitHub's language, not this one.
+    github: Option<github::Data>,
 }
 
 impl Scope {
@@ -205,6 +208,23 @@ impl Scope {
     /// The value of a top-level name.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.vars.get(name)
+    }
+
+    /// The contexts of a GitHub Actions job, when the scope is one.
+    pub(crate) fn github(&self) -> Option<&github::Data> {
+        self.github.as_ref()
+    }
+
+    /// Makes this the scope of a GitHub Actions job with these contexts.
+    pub(crate) fn set_github(&mut self, contexts: github::Data) {
+        self.github = Some(contexts);
+    }
+
+    /// Replaces one context of a GitHub Actions job's scope.
+    pub(crate) fn set_github_context(&mut self, name: &str, value: github::Data) {
+        if let Some(github::Data::Object(o)) = &mut self.github {
+            std::sync::Arc::make_mut(o).set(name, value);
+        }
     }
 
     /// Supplies a secret for `secrets.get(name)`.

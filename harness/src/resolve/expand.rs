@@ -26,6 +26,9 @@ impl Resolver<'_> {
         if self.diags.len() > before {
             return None;
         }
+        if scope.github().is_some() {
+            return crate::spec::github_minutes(&t.value, t.span, &mut self.diags);
+        }
         match parse_duration(&t.value) {
             Ok(d) => Some(Spanned::new(d, t.span)),
             Err(msg) => {
@@ -66,6 +69,10 @@ impl Resolver<'_> {
 
     /// Expands one string in place; a problem becomes a diagnostic at its place.
     pub(super) fn one(&mut self, s: &mut Spanned<String>, scope: &Scope) {
+        if let Some(contexts) = scope.github() {
+            self.github_one(s, &contexts.clone());
+            return;
+        }
         if let Some((a, _)) = expr::find_nextgen(&s.value) {
             self.nextgen(s, a);
         }

@@ -43,6 +43,7 @@
 //! ```
 
 mod expand;
+mod github;
 mod matrix;
 mod when;
 
@@ -111,10 +112,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         let with_github;
         let base = if pipeline.format == Format::GitHubActions {
             let mut scope = base.clone();
-            let workflow = pipeline.name.as_ref().map_or("", |n| n.as_str());
-            for (name, value) in crate::spec::github_scope(ctx, stage, workflow) {
-                scope.set(name, value);
-            }
+            scope.set_github(crate::spec::github_contexts(ctx, pipeline, stage));
             with_github = scope;
             &with_github
         } else {
@@ -129,15 +127,26 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
             None => stages.push(r.stage(stage.clone(), base)),
             Some(combos) => {
                 let name = stage.display_name(stages.len());
-                for combo in combos.clone() {
+                let github = base.github().is_some();
+                for (index, combo) in combos.iter().cloned().enumerate() {
                     let mut copy = stage.clone();
-                    let scope = with_matrix(base, &combo, &combos);
+                    let mut scope = with_matrix(base, &combo, &combos);
+                    if github {
+                        github::with_matrix(&mut scope, &combo, index, combos.len());
+                    }
                     if !copy.name.as_ref().is_some_and(|n| n.value.contains("${{")) {
                         let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
-                        copy.name = Some(Spanned::new(matrix::label(&name, &combo), span));
+                        let label = if github {
+                            github::label(&name, &combo)
+                        } else {
+                            matrix::label(&name, &combo)
+                        };
+                        copy.name = Some(Spanned::new(label, span));
                         copy.id = None;
                     }
-                    copy.envs.0.extend(axis_envs(&combo, copy.span));
+                    if !github {
+                        copy.envs.0.extend(axis_envs(&combo, copy.span));
+                    }
                     copy.matrix = combo;
                     stages.push(r.stage(copy, &scope));
                 }
@@ -145,6 +154,10 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         }
     }
     out.stages = stages;
+    // A problem in a job with a matrix is found once per copy: say it once.
+    let mut seen = std::collections::HashSet::new();
+    r.diags
+        .retain(|d| seen.insert((d.span.start, d.span.end, d.message.clone())));
     r.diags.extend(out.renormalize());
     out.resolved = true;
     let errors = r.diags.iter().any(|d| d.severity == Severity::Error);
@@ -200,6 +213,9 @@ impl Resolver<'_> {
     }
 
     fn stage(&mut self, mut stage: Stage, scope: &Scope) -> Stage {
+        if let Some(t) = stage.timeout_expr.take() {
+            stage.timeout = self.typed_timeout(t, scope);
+        }
         self.opt(&mut stage.id, scope);
         self.opt(&mut stage.name, scope);
         self.envs(&mut stage.envs, scope);
@@ -323,8 +339,11 @@ impl Resolver<'_> {
                 if let Some(c) = &mut b.container {
                     self.container(c, scope);
                 }
+                if scope.github().is_some() {
+                    self.envs(&mut b.envs, scope);
+                }
                 for e in &b.envs.0 {
-                    if e.value.value.contains("${{") {
+                    if e.value.value.contains("${{") && scope.github().is_none() {
                         self.diags.push(
                             Diagnostic::new(
                                 e.value.span,
@@ -376,6 +395,9 @@ impl Resolver<'_> {
         match when {
             None => RunPolicy::OnSuccess,
             Some(When::Expr(e)) => {
+                if let Some(contexts) = scope.github() {
+                    return self.github_policy(e, &contexts.clone());
+                }
                 if let Some((a, _)) = expr::find_nextgen(&e.value) {
                     self.nextgen(e, a);
                     return RunPolicy::OnSuccess;

@@ -43,6 +43,8 @@ impl Stage {
             matrix: Vec::new(),
             timeout: None,
             workspace: None,
+            needs: Vec::new(),
+            timeout_expr: None,
         }
     }
 }

@@ -40,7 +40,9 @@ mod step;
 mod strategy;
 
 pub use format::Format;
-pub(crate) use github::scope as github_scope;
+pub(crate) use github::{
+    contexts as github_contexts, minutes_of as github_minutes, names as github_names,
+};
 pub use step::*;
 pub use strategy::*;
 
@@ -85,6 +87,9 @@ pub struct Input {
     pub default: Option<Spanned<String>>,
     /// `required: true`.
     pub required: bool,
+    /// `type:` where the format types its inputs (GitHub Actions: `boolean`, `number`,
+    /// `choice`, `string`, `environment`).
+    pub kind: Option<String>,
 }
 
 /// `spec.options`: settings for the whole pipeline.
@@ -186,6 +191,11 @@ pub struct Stage {
     /// How long the stage may run (GitHub Actions' job `timeout-minutes`, NextGen's stage
     /// `timeout`); the pipeline's `options.timeout` when `None`.
     pub timeout: Option<Spanned<Duration>>,
+    /// How long the stage may run when an expression says (GitHub Actions'
+    /// `timeout-minutes: ${{ ... }}`), evaluated when resolved.
+    pub timeout_expr: Option<Spanned<String>>,
+    /// The jobs it needs (GitHub Actions' `needs`), by id; they run before it.
+    pub needs: Vec<String>,
     /// Where the workspace is mounted, when the file says (Drone's `workspace.path`).
     pub workspace: Option<Spanned<String>>,
 }

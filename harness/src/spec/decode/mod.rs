@@ -160,6 +160,7 @@ fn inputs(node: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
     for (k, v) in f.entries {
         let Some(name) = k.as_scalar() else { continue };
         let mut input = Input {
+            kind: None,
             name: Spanned::new(name.to_string(), k.span),
             default: None,
             required: false,
@@ -298,6 +299,8 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         matrix: Vec::new(),
         timeout: None,
         workspace: None,
+        needs: Vec::new(),
+        timeout_expr: None,
     };
     if out.stage_type.value != StageType::Ci {
         return Some(out);

@@ -3,13 +3,10 @@
 //! network, or, without one, in `--default-image` on the host's network, where the services'
 //! published ports are (as on the runner's VM).
 
-mod expr;
+mod contexts;
 mod service;
 mod step;
 
-pub(crate) use expr::scope;
-
-use self::expr::{condition, rewrite};
 use self::step::step;
 use super::build::order_stages;
 use super::decode::Diags;
@@ -18,6 +15,7 @@ use super::decode::values::json_text;
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::yaml::{Node, Value};
+pub(crate) use contexts::{contexts, names};
 
 /// `defaults.run` of the workflow or a job.
 #[derive(Clone, Default)]
@@ -72,9 +70,31 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     Some(p)
 }
 
-/// `timeout-minutes` of a job or a step.
-pub(super) fn minutes(t: &Node<'_>, diags: &mut Diags) -> Option<Spanned<std::time::Duration>> {
-    let text = t.as_scalar()?;
+/// `timeout-minutes` of a job or a step: a number of minutes, or an expression the resolver
+/// evaluates (the second value).
+pub(super) fn minutes(
+    t: &Node<'_>,
+    diags: &mut Diags,
+) -> (
+    Option<Spanned<std::time::Duration>>,
+    Option<Spanned<String>>,
+) {
+    let Some(text) = t.as_scalar() else {
+        return (None, None);
+    };
+    if text.contains("${{") {
+        return (None, Some(Spanned::new(text.to_string(), t.span)));
+    }
+    (minutes_of(text, t.span, diags), None)
+}
+
+/// A number of minutes: above 0, at most 35 days.
+pub(crate) fn minutes_of(
+    text: &str,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Spanned<std::time::Duration>> {
+    let t = Spanned::new((), span);
     // Actions allows at most 35 days, on self-hosted runners.
     let minutes = text
         .parse::<f64>()
@@ -131,6 +151,9 @@ fn inputs(on: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
                 _ => None,
             };
             let default = field("default").map(|d| Spanned::new(json_text_or_scalar(d), d.span));
+            let kind = field("type")
+                .and_then(|t| t.as_scalar())
+                .map(str::to_string);
             let required = field("required")
                 .and_then(|r| boolean(Some(r), "required", diags))
                 .is_some_and(|b| b.value);
@@ -138,6 +161,7 @@ fn inputs(on: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
                 name: Spanned::new(n.to_string(), name.span),
                 default,
                 required,
+                kind,
             });
         }
     }
@@ -195,8 +219,7 @@ fn job(
     let id = Spanned::new(key.as_scalar()?.to_string(), key.span);
     let mut f = fields(node, "a job", diags)?;
     let mut stage = Stage::ci(node.span);
-    stage.name =
-        string(f.get("name"), "name", diags).map(|n| Spanned::new(rewrite(&n.value), n.span));
+    stage.name = string(f.get("name"), "name", diags);
     stage.id = Some(id);
     for (k, v) in GITHUB_ENV {
         stage.envs.push(k, *v, key.span);
@@ -206,7 +229,7 @@ fn job(
         .envs
         .0
         .extend(service::env(f.get("env"), "env", diags).0);
-    let needs = match f.get("needs") {
+    let needs: Vec<Spanned<String>> = match f.get("needs") {
         Some(n) if matches!(n.value, Value::Scalar { .. }) => {
             string(Some(n), "needs", diags).into_iter().collect()
         }
@@ -215,10 +238,19 @@ fn job(
             .filter_map(|n| string(Some(n), "needs", diags))
             .collect(),
     };
-    stage.when = string(f.get("if"), "if", diags)
-        .map(|c| When::Expr(Spanned::new(condition(&c.value), c.span)));
-    stage.strategy = f.get("strategy").and_then(|s| strategy(s, diags));
-    stage.timeout = f.get("timeout-minutes").and_then(|t| minutes(t, diags));
+    stage.when = string(f.get("if"), "if", diags).map(When::Expr);
+    let mut skip = None;
+    stage.strategy = f
+        .get("strategy")
+        .and_then(|s| strategy(s, diags, &mut skip));
+    if let Some(reason) = skip {
+        stage.stage_type = Spanned::new(StageType::Other, reason.span);
+        stage.type_name = reason;
+    }
+    (stage.timeout, stage.timeout_expr) = f
+        .get("timeout-minutes")
+        .map_or((None, None), |t| minutes(t, diags));
+    stage.needs = needs.iter().map(|n| n.value.clone()).collect();
     for k in [
         "runs-on",
         "permissions",
@@ -314,7 +346,11 @@ fn job(
     Some((stage, needs))
 }
 
-fn strategy(node: &Node<'_>, diags: &mut Diags) -> Option<Strategy> {
+fn strategy(
+    node: &Node<'_>,
+    diags: &mut Diags,
+    skip: &mut Option<Spanned<String>>,
+) -> Option<Strategy> {
     let mut f = fields(node, "`strategy`", diags)?;
     let mut ignored = Vec::new();
     f.accept("fail-fast", &mut ignored);
@@ -324,13 +360,7 @@ fn strategy(node: &Node<'_>, diags: &mut Diags) -> Option<Strategy> {
     f.finish(diags, &|_| None);
     let (key, m) = matrix?;
     if let Some(text) = m.as_scalar() {
-        diags.push(
-            Diagnostic::new(
-                m.span,
-                format!("a matrix computed by an expression (`{text}`) is not supported"),
-            )
-            .with_help("write the matrix's axes in the file"),
-        );
+        *skip = Some(computed(text, m.span, diags));
         return None;
     }
     let Value::Map(entries) = &m.value else {
@@ -370,12 +400,9 @@ fn strategy(node: &Node<'_>, diags: &mut Diags) -> Option<Strategy> {
             "include" => out.include = combos(v, diags),
             "exclude" => out.exclude = combos(v, diags),
             _ => {
-                if let Some(text) = v.as_scalar() {
-                    diags.push(
-                        Diagnostic::new(v.span, format!("the axis `{name}` is computed by an expression (`{text}`), which is not supported"))
-                            .with_help("list the axis values in the file"),
-                    );
-                    continue;
+                if let Some(text) = v.as_scalar().filter(|t| t.contains("${{")) {
+                    *skip = Some(computed(text, v.span, diags));
+                    return None;
                 }
                 let values = list(Some(v), name, diags)
                     .iter()
@@ -392,9 +419,81 @@ fn strategy(node: &Node<'_>, diags: &mut Diags) -> Option<Strategy> {
     })
 }
 
-fn text_of(n: &Node<'_>) -> String {
-    match n.as_scalar() {
-        Some(s) => s.to_string(),
-        None => json_text(n),
+/// A matrix (or one of its axes) computed by an expression, which GitHub evaluates when the
+/// job starts (often from another job's outputs): a warning, and the job is skipped with the
+/// reason.
+fn computed(text: &str, span: Span, diags: &mut Diags) -> Spanned<String> {
+    diags.push(
+        Diagnostic::new(
+            span,
+            format!("this matrix is computed when the job starts (`{text}`); pipeline-test skips the job"),
+        )
+        .warning()
+        .with_label("known only at run time")
+        .with_help("the other jobs run; to run this one, write its matrix's axes in the file"),
+    );
+    Spanned::new(
+        format!(
+            "its matrix is computed when the job starts (`{text}`), which pipeline-test does not do yet"
+        ),
+        span,
+    )
+}
+
+/// A matrix value as JSON text, typed as GitHub's YAML reader types it (the YAML 1.2 core
+/// schema: `1.70` is the number 1.7, `true` a boolean, `'1.70'` a string), so that
+/// expressions see numbers, booleans, arrays and objects.
+pub(crate) fn text_of(n: &Node<'_>) -> String {
+    use crate::expr::github::Data;
+    fn data(n: &Node<'_>) -> Data {
+        match &n.value {
+            Value::Null => Data::Null,
+            Value::Scalar { text, plain: false } => Data::from(text.as_ref()),
+            Value::Scalar { text, plain: true } => core_schema(text),
+            Value::Seq(items) => Data::array(items.iter().map(data)),
+            Value::Map(pairs) => Data::object(
+                pairs
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_scalar()?.to_string(), data(v)))),
+            ),
+        }
+    }
+    crate::expr::github::to_json_compact(&data(n))
+}
+
+/// A plain scalar as the YAML 1.2 core schema reads it.
+fn core_schema(text: &str) -> crate::expr::github::Data {
+    use crate::expr::github::Data;
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Data::Null,
+        "true" | "True" | "TRUE" => return Data::Bool(true),
+        "false" | "False" | "FALSE" => return Data::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Data::Number(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Data::Number(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Data::Number(f64::NAN),
+        _ => {}
+    }
+    let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+    if let Some(hex) = text.strip_prefix("0x") {
+        if digits(hex, 16) {
+            return Data::Number(crate::expr::github::number::parse(text));
+        }
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if digits(oct, 8) {
+            return Data::Number(crate::expr::github::number::parse(text));
+        }
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let numeric = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && unsigned.chars().any(|c| c.is_ascii_digit());
+    match text.parse::<f64>() {
+        Ok(n) if numeric => Data::Number(n),
+        _ => Data::from(text),
     }
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use super::expr::rewrite;
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 use crate::source::{Span, Spanned};
@@ -49,7 +48,7 @@ pub(super) fn env(node: Option<&Node<'_>>, what: &'static str, diags: &mut Diags
     for (k, v) in f.entries {
         let Some(name) = k.as_scalar() else { continue };
         let value = match &v.value {
-            Value::Scalar { text, .. } => rewrite(text),
+            Value::Scalar { text, .. } => text.to_string(),
             Value::Null => String::new(),
             _ => {
                 diags.push(
@@ -130,7 +129,6 @@ pub(super) fn container(
 ) -> Option<(Container, Envs, Option<Healthcheck>)> {
     if let Value::Scalar { .. } = node.value {
         let image = string(Some(node), "image", diags)?;
-        let image = Spanned::new(rewrite(&image.value), image.span);
         return Some((Container::of(image), Envs::default(), None));
     }
     let mut f = fields(node, what, diags)?;
@@ -143,11 +141,7 @@ pub(super) fn container(
         let username = string(cf.get("username"), "username", diags);
         let password = string(cf.get("password"), "password", diags);
         cf.finish(diags, &|_| None);
-        let fix = |s: Option<Spanned<String>>| s.map(|s| Spanned::new(rewrite(&s.value), s.span));
-        Some(Credentials {
-            username: fix(username),
-            password: fix(password),
-        })
+        Some(Credentials { username, password })
     });
     let options = string(f.get("options"), "options", diags);
     f.finish(diags, &|_| None);
@@ -155,7 +149,7 @@ pub(super) fn container(
         diags.push(crate::spec::build::no_image(node.span, what));
         return None;
     };
-    let mut c = Container::of(Spanned::new(rewrite(&image.value), image.span));
+    let mut c = Container::of(image);
     c.ports = ports;
     c.volumes = volumes;
     c.credentials = credentials;

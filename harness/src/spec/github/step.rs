@@ -1,7 +1,6 @@
 //! A job's steps: `run:` steps in the job's container (or the default image on the host's
 //! network), `uses:` steps skipped with a notice.
 
-use super::expr::{condition, rewrite};
 use super::{RunDefaults, service};
 use crate::diagnostic::Diagnostic;
 use crate::spec::decode::Diags;
@@ -17,10 +16,8 @@ pub(super) fn step(
 ) -> Option<Step> {
     let mut f: Fields<'_> = fields(node, "a step", diags)?;
     let id = string(f.get("id"), "id", diags);
-    let mut name =
-        string(f.get("name"), "name", diags).map(|n| Spanned::new(rewrite(&n.value), n.span));
-    let when = string(f.get("if"), "if", diags)
-        .map(|c| When::Expr(Spanned::new(condition(&c.value), c.span)));
+    let mut name = string(f.get("name"), "name", diags);
+    let when = string(f.get("if"), "if", diags).map(When::Expr);
     let continue_on_error = match f.get("continue-on-error") {
         Some(n) if n.as_scalar().is_some_and(|t| t.contains("${{")) => {
             diags.push(
@@ -35,9 +32,9 @@ pub(super) fn step(
         }
         n => boolean(n, "continue-on-error", diags).is_some_and(|b| b.value),
     };
-    let timeout = f
+    let (timeout, timeout_expr) = f
         .get("timeout-minutes")
-        .and_then(|t| super::minutes(t, diags));
+        .map_or((None, None), |t| super::minutes(t, diags));
     let run = string(f.get("run"), "run", diags);
     let uses = string(f.get("uses"), "uses", diags);
     let shell = string(f.get("shell"), "shell", diags).or_else(|| defaults.shell.clone());
@@ -59,11 +56,11 @@ pub(super) fn step(
             let mut script = Vec::new();
             if let Some(d) = dir {
                 script.push(Spanned::new(
-                    format!("cd {}", shell_quote(&rewrite(&d.value))),
+                    format!("cd {}", shell_quote(&d.value)),
                     d.span,
                 ));
             }
-            script.push(Spanned::new(rewrite(&run.value), run.span));
+            script.push(run.clone());
             let mut step_container = match container {
                 Some((c, _, _)) => c.clone(),
                 None => {
@@ -149,6 +146,7 @@ pub(super) fn step(
     step.name = name;
     step.when = when;
     step.timeout = timeout;
+    step.timeout_expr = timeout_expr;
     step.continue_on_error = continue_on_error;
     Some(step)
 }

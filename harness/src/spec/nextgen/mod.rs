@@ -133,6 +133,7 @@ fn variables(
                     .to_string()
             });
             inputs.push(Input {
+                kind: None,
                 name: name.clone(),
                 default: default.map(|d| Spanned::new(d, span)),
                 required: false,

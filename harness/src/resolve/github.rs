@@ -1,0 +1,282 @@
+//! GitHub Actions files: their `${{ }}` in GitHub's own language, against the job's
+//! contexts, and `if:` as GitHub reads it (`success() &&` unless a status function is
+//! called). What exists only once the job runs (`steps.*`, `needs.*.outputs`) is empty here,
+//! with a warning where it is read.
+
+use super::Resolver;
+use crate::diagnostic::Diagnostic;
+use crate::expr::github::{Data, ErrorKind, Expr, GhError, Status, templates};
+use crate::source::Spanned;
+use crate::spec::RunPolicy;
+
+impl Resolver<'_> {
+    /// Expands every `${{ }}` of `s` in place.
+    pub(super) fn github_one(&mut self, s: &mut Spanned<String>, contexts: &Data) {
+        if !s.value.contains("${{") {
+            return;
+        }
+        let found =
+            match templates(&s.value) {
+                Ok(f) => f,
+                Err(e) => {
+                    // GitHub's message says it all; no position within an expression.
+                    let span = self.at(s, e.offset);
+                    self.diags.push(Diagnostic::new(span, e.message).with_help(
+                        "GitHub refuses the workflow with this error; close it with `}}`",
+                    ));
+                    return;
+                }
+            };
+        let mut out = String::with_capacity(s.value.len());
+        let mut last = 0;
+        let mut failed = false;
+        for t in &found {
+            out.push_str(&s.value[last..t.whole.0]);
+            match self.github_eval(s, t.inner, contexts, Status::Success) {
+                Some(v) => out.push_str(&v.to_text()),
+                None => failed = true,
+            }
+            last = t.whole.1;
+        }
+        out.push_str(&s.value[last..]);
+        if !failed {
+            s.value = out;
+        }
+    }
+
+    /// An `if:` of a job or a step: with or without `${{ }}`, `success() && (...)` unless it
+    /// calls a status function.
+    pub(super) fn github_policy(&mut self, e: &Spanned<String>, contexts: &Data) -> RunPolicy {
+        let text = e.value.as_str();
+        let trimmed = text.trim();
+        let lead = text.len() - text.trim_start().len();
+        let whole = templates(text).ok().and_then(|t| match t.as_slice() {
+            [one] if one.whole == (lead, lead + trimmed.len()) => Some(one.inner),
+            _ => None,
+        });
+        let inner = match whole {
+            Some(inner) => inner,
+            None if !text.contains("${{") => (0, text.len()),
+            None => {
+                // Text around an expression: a string, true when not empty.
+                let mut copy = e.clone();
+                self.github_one(&mut copy, contexts);
+                return if copy.value.is_empty() {
+                    RunPolicy::Never(format!("`if: {trimmed}` is false"))
+                } else {
+                    RunPolicy::OnSuccess
+                };
+            }
+        };
+        let raw = &text[inner.0..inner.1];
+        let inner = (
+            inner.0 + raw.len() - raw.trim_start().len(),
+            inner.0 + raw.trim_end().len(),
+        );
+        let code = &text[inner.0..inner.1];
+        let parsed = match Expr::parse(code, &crate::spec::github_names()) {
+            Ok(p) => p,
+            Err(err) => {
+                self.github_error(e, inner.0, &err, code);
+                return RunPolicy::OnSuccess;
+            }
+        };
+        self.runtime_reads(e, inner.0, &parsed);
+        let status = parsed.calls_status();
+        let mut holds = |st: Status| match parsed.eval(contexts, st) {
+            Ok(v) => Some(v.truthy()),
+            Err(err) => {
+                self.github_error(e, inner.0, &err, code);
+                None
+            }
+        };
+        let Some(on_success) = holds(Status::Success) else {
+            return RunPolicy::OnSuccess;
+        };
+        let on_failure = status && holds(Status::Failure).unwrap_or(false);
+        match (on_success, on_failure) {
+            (true, true) => RunPolicy::Always,
+            (true, false) => RunPolicy::OnSuccess,
+            (false, true) => RunPolicy::OnFailure,
+            (false, false) => RunPolicy::Never(format!("`if: {trimmed}` is false")),
+        }
+    }
+
+    /// Parses and evaluates the expression at `inner` of `s`; a problem is a diagnostic.
+    pub(super) fn github_eval(
+        &mut self,
+        s: &Spanned<String>,
+        inner: (usize, usize),
+        contexts: &Data,
+        status: Status,
+    ) -> Option<Data> {
+        // GitHub reads the expression without the spaces around it.
+        let raw = &s.value[inner.0..inner.1];
+        let inner = (
+            inner.0 + raw.len() - raw.trim_start().len(),
+            inner.0 + raw.trim_end().len(),
+        );
+        let code = &s.value[inner.0..inner.1];
+        let parsed = match Expr::parse(code, &crate::spec::github_names()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.github_error(s, inner.0, &e, code);
+                return None;
+            }
+        };
+        self.runtime_reads(s, inner.0, &parsed);
+        self.missing_secrets(s, inner.0, &parsed, contexts);
+        self.unknown_properties(s, inner.0, &parsed, contexts);
+        let root = self.ctx.root.clone();
+        let hash = move |patterns: &[String]| match &root {
+            Some(r) => crate::expr::github::hash_files(r, patterns),
+            None => Err("hashFiles needs a workspace: run inside a git repository".into()),
+        };
+        match parsed.eval_with(contexts, status, &hash) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.github_error(s, inner.0, &e, code);
+                None
+            }
+        }
+    }
+
+    fn github_error(&mut self, s: &Spanned<String>, at: usize, e: &GhError, code: &str) {
+        let span = self.at(s, at + e.offset);
+        let help = match e.kind {
+            ErrorKind::Evaluation => "GitHub fails the job at this expression; fix it",
+            _ => "GitHub refuses the workflow with this error; fix the expression",
+        };
+        self.diags.push(
+            Diagnostic::new(
+                span,
+                format!("cannot evaluate this expression: {}", e.located(code)),
+            )
+            .with_help(help),
+        );
+    }
+
+    /// A warning for each read of what exists only once the job runs.
+    fn runtime_reads(&mut self, s: &Spanned<String>, at: usize, e: &Expr) {
+        for (path, offset) in e.paths() {
+            let written = path.join(".");
+            let what = match path.as_slice() {
+                [root, ..] if root == "steps" => {
+                    "a step's outputs and outcome are known only once it has run"
+                }
+                [root, _, out, ..] if root == "needs" && out == "outputs" => {
+                    "another job's outputs are known only once it has run"
+                }
+                _ => continue,
+            };
+            let span = self.at(s, at + offset);
+            self.diags.push(
+                Diagnostic::new(
+                    span,
+                    format!("`{written}` is known only when the job runs: {what}"),
+                )
+                .warning()
+                .with_label("empty here: pipeline-test evaluates it before the job starts")
+                .with_help(
+                    "steps that depend on it may run (or be skipped) differently than on GitHub",
+                ),
+            );
+        }
+    }
+
+    /// A warning for a property that `github`, `runner` or `strategy` never have (a likely
+    /// typo): it is empty, as on GitHub, which runs the workflow all the same.
+    fn unknown_properties(&mut self, s: &Spanned<String>, at: usize, e: &Expr, contexts: &Data) {
+        for (path, offset) in e.paths() {
+            let [root, name, ..] = path.as_slice() else {
+                continue;
+            };
+            if !matches!(root.as_str(), "github" | "runner" | "strategy") {
+                continue;
+            }
+            let Some(Data::Object(o)) = contexts.get(root) else {
+                continue;
+            };
+            if o.get(name).is_some() {
+                continue;
+            }
+            let keys: Vec<&str> = o.entries().iter().map(|(k, _)| k.as_str()).collect();
+            let mut d = Diagnostic::new(
+                self.at(s, at + offset),
+                format!("`{root}` has no `{name}`: it is empty here, as on GitHub"),
+            )
+            .warning();
+            d = match crate::diagnostic::did_you_mean(name, &keys) {
+                Some(m) => d.with_label(format!("did you mean `{m}`?")),
+                None => d.with_help(format!("`{root}` has: {}", keys.join(", "))),
+            };
+            self.diags.push(d);
+        }
+    }
+
+    /// A warning for each `secrets.NAME` not supplied (it is empty, as on GitHub).
+    fn missing_secrets(&mut self, s: &Spanned<String>, at: usize, e: &Expr, contexts: &Data) {
+        for (path, offset) in e.paths() {
+            let [root, name, ..] = path.as_slice() else {
+                continue;
+            };
+            if root != "secrets" || contexts.get("secrets").and_then(|x| x.get(name)).is_some() {
+                continue;
+            }
+            let span = self.at(s, at + offset);
+            let upper = name.to_ascii_uppercase();
+            self.diags.push(
+                Diagnostic::new(
+                    span,
+                    format!("the secret `{name}` is not supplied: it expands to \"\", as on GitHub"),
+                )
+                .warning()
+                .with_help(format!(
+                    "pass it with `--secret {name}=VALUE` or `--secret-file FILE`, or set {}{upper}",
+                    crate::context::SECRET_ENV_PREFIX
+                )),
+            );
+        }
+    }
+}
+
+/// The GitHub contexts of one matrix copy: `matrix` with its values typed (each is JSON
+/// text, see the GitHub reader), `strategy` with its index and count.
+pub(super) fn with_matrix(
+    scope: &mut crate::expr::Scope,
+    combo: &[(String, String)],
+    index: usize,
+    total: usize,
+) {
+    let matrix = Data::object(combo.iter().map(|(k, v)| (k.clone(), typed(v))));
+    scope.set_github_context("matrix", matrix);
+    let strategy = Data::object([
+        ("fail-fast", Data::Bool(true)),
+        ("job-index", Data::Number(index as f64)),
+        ("job-total", Data::Number(total as f64)),
+        ("max-parallel", Data::Number(total as f64)),
+    ]);
+    scope.set_github_context("strategy", strategy);
+}
+
+/// A matrix value: JSON text as the GitHub reader writes it.
+fn typed(v: &str) -> Data {
+    crate::expr::github::from_json(v).unwrap_or_else(|_| Data::from(v))
+}
+
+/// How GitHub names a matrix copy: `test (stable, ubuntu-latest)`, an object's values in
+/// their order.
+pub(super) fn label(name: &str, combo: &[(String, String)]) -> String {
+    fn flat(v: &Data, out: &mut Vec<String>) {
+        match v {
+            Data::Object(o) => o.entries().iter().for_each(|(_, v)| flat(v, out)),
+            Data::Array(a) => a.items.iter().for_each(|v| flat(v, out)),
+            v => out.push(v.to_text()),
+        }
+    }
+    let mut parts = Vec::new();
+    for (_, v) in combo {
+        flat(&typed(v), &mut parts);
+    }
+    format!("{name} ({})", parts.join(", "))
+}
