@@ -9,6 +9,7 @@ mod step;
 
 pub use mount::{Mount, VolumeSource};
 pub use step::script_text;
+pub(crate) use step::script_with;
 
 use crate::images::{ImageMap, Login};
 use crate::ports::PortMapping;
@@ -22,6 +23,21 @@ pub const DEFAULT_WORKSPACE_PATH: &str = crate::spec::Format::HarnessV1.workspac
 /// Where a step's script is put in its container (uploaded before it starts, so that a script
 /// of any size reaches it: an environment variable or an argument stops at 128 KiB).
 pub const SCRIPT_PATH: &str = "/pipeline-test/script";
+
+/// Where a GitHub Actions step's file commands (`$GITHUB_OUTPUT`, ...) are in its container.
+pub const FILE_COMMANDS_DIR: &str = "/pipeline-test/files";
+
+/// The file commands of a GitHub Actions step, each as `(variable, file name)`.
+pub const FILE_COMMANDS: [(&str, &str); 4] = [
+    ("GITHUB_OUTPUT", "output"),
+    ("GITHUB_ENV", "env"),
+    ("GITHUB_PATH", "path"),
+    ("GITHUB_STEP_SUMMARY", "summary"),
+];
+
+/// Variables a step's gate exports before its script runs, when the file is there (put in
+/// at the step's turn: what earlier GitHub Actions steps added to `$GITHUB_ENV`).
+pub const ENV_FILE: &str = "/pipeline-test/env";
 
 /// Defaults for a declared health check's missing fields. Docker's own defaults (30 s between
 /// checks) suit production, not tests.
@@ -104,6 +120,24 @@ pub struct PlannedStep {
     pub policy: RunPolicy,
     /// Its failure is reported but does not fail the stage (`continue-on-error`).
     pub continue_on_error: bool,
+    /// A GitHub Actions run step: what is evaluated at its turn and what it hands on.
+    pub github: Option<Box<GitHubStep>>,
+}
+
+/// What a GitHub Actions run step needs at its turn: its id in `steps.<id>`, an `if:` left to
+/// evaluate, and its commands as written when they hold expressions to evaluate then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GitHubStep {
+    /// `id:`, how later steps read its outputs and outcome.
+    pub id: Option<String>,
+    /// An `if:` evaluated at its turn.
+    pub condition: Option<String>,
+    /// The commands, to evaluate and make the script from at its turn (`None`: the script is
+    /// final).
+    pub commands: Option<Vec<String>>,
+    /// The shell options line of its script.
+    pub set: &'static str,
 }
 
 impl PlannedStep {
@@ -157,6 +191,8 @@ pub struct StagePlan {
     pub timeout: Option<Duration>,
     /// Secret values: every occurrence in what is printed becomes `******`.
     pub masks: Vec<String>,
+    /// A GitHub Actions job's contexts, which its steps evaluate their expressions against.
+    pub github: Option<crate::expr::github::Data>,
 }
 
 impl StagePlan {
@@ -259,6 +295,7 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
             .or(pipeline.options.timeout.as_ref())
             .map(|t| t.value),
         masks: options.masks.clone(),
+        github: stage.github.clone(),
     }
 }
 

@@ -77,6 +77,7 @@ impl Planner<'_> {
             span: step.span,
             policy: step.policy.clone(),
             continue_on_error: step.continue_on_error,
+            github: None,
         };
         let step_envs: &Envs;
         let shell;
@@ -93,6 +94,17 @@ impl Planner<'_> {
                     "set -e"
                 };
                 p.script = Some(script_with(set, r.script.iter().map(|s| s.as_str())));
+                if self.stage.github.is_some() {
+                    p.github = Some(Box::new(super::GitHubStep {
+                        id: step.id.as_ref().map(|i| i.value.clone()),
+                        condition: step.at_turn.condition.as_ref().map(|c| c.value.clone()),
+                        commands: step
+                            .at_turn
+                            .fields
+                            .then(|| r.script.iter().map(|s| s.value.clone()).collect()),
+                        set,
+                    }));
+                }
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
                 p.mounts.extend(self.mounts(&r.mount));
                 step_envs = &r.envs;
@@ -201,6 +213,12 @@ impl Planner<'_> {
         }
         p.resolved_image = self.options.images.resolve(&p.image);
         p.env = self.environment(&p, step_envs);
+        if p.github.is_some() {
+            for (var, file) in super::FILE_COMMANDS {
+                let path = format!("{}/{file}", super::FILE_COMMANDS_DIR);
+                p.env.push((var.to_string(), path));
+            }
+        }
         p
     }
 
@@ -319,7 +337,7 @@ pub fn script_text<'a>(commands: impl IntoIterator<Item = &'a str>) -> String {
 
 /// [`script_text`] with the shell options line `set` (`set -eo pipefail` for a GitHub
 /// Actions bash step).
-fn script_with<'a>(set: &str, commands: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn script_with<'a>(set: &str, commands: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = format!("{set}\n");
     for cmd in commands {
         let trace: Vec<String> = cmd.lines().map(|l| format!("+ {l}")).collect();

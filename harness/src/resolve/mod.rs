@@ -67,6 +67,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         diags: Vec::new(),
         ctx,
         format: pipeline.format,
+        step_ids: Vec::new(),
     };
     for input in &pipeline.inputs {
         if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
@@ -200,6 +201,8 @@ struct Resolver<'a> {
     ctx: &'a BuildContext,
     /// The format the file was written in: its runner's name in messages ("as on Gitness").
     format: Format,
+    /// GitHub Actions: the ids of the job's steps, each with whether it is a skipped action.
+    step_ids: Vec<(String, bool)>,
 }
 
 impl Resolver<'_> {
@@ -213,6 +216,15 @@ impl Resolver<'_> {
     }
 
     fn stage(&mut self, mut stage: Stage, scope: &Scope) -> Stage {
+        stage.github = scope.github().cloned();
+        self.step_ids = stage
+            .all_steps()
+            .iter()
+            .filter_map(|s| {
+                let id = s.id.as_ref()?.value.clone();
+                Some((id, matches!(s.spec, StepSpec::Unsupported(_))))
+            })
+            .collect();
         if let Some(t) = stage.timeout_expr.take() {
             stage.timeout = self.typed_timeout(t, scope);
         }
@@ -306,6 +318,12 @@ impl Resolver<'_> {
         self.opt(&mut step.name, scope);
         if let Some(t) = step.timeout_expr.take() {
             step.timeout = self.typed_timeout(t, scope);
+        }
+        if let Some(contexts) = scope.github() {
+            let contexts = contexts.clone();
+            if self.github_at_turn(&mut step, &contexts) {
+                return step;
+            }
         }
         let own = step.when.as_ref().map(|w| self.policy(Some(w), scope));
         step.policy = match (parent, own) {

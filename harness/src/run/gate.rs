@@ -21,7 +21,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::step::StageRun;
 use crate::Error;
 use crate::docker::engine_error;
-use crate::plan::{PlannedStep, SCRIPT_PATH, StepKind};
+use crate::plan::{ENV_FILE, PlannedStep, SCRIPT_PATH, StepKind};
 use crate::spec::RunPolicy;
 
 /// How many run steps' containers are being started ahead of their turn at once.
@@ -42,7 +42,9 @@ pub(crate) fn gate_command(step: &PlannedStep) -> Option<Vec<String>> {
             "-c".into(),
             // The script runs as a child (a process 1 ignores signals it has no handler
             // for), and its status is the container's exit code.
-            format!("read -r go && [ \"$go\" = run ] || exit 1; {shell} {SCRIPT_PATH}; exit $?"),
+            format!(
+                "read -r go && [ \"$go\" = run ] || exit 1; [ ! -f {ENV_FILE} ] || . {ENV_FILE}; {shell} {SCRIPT_PATH}; exit $?"
+            ),
         ]
     })
 }
@@ -153,7 +155,7 @@ mod tests {
             [
                 "/bin/bash",
                 "-c",
-                "read -r go && [ \"$go\" = run ] || exit 1; /bin/bash /pipeline-test/script; exit $?"
+                "read -r go && [ \"$go\" = run ] || exit 1; [ ! -f /pipeline-test/env ] || . /pipeline-test/env; /bin/bash /pipeline-test/script; exit $?"
             ]
         );
     }

@@ -65,6 +65,49 @@ impl StageRun {
         Ok(id)
     }
 
+    /// [`StageRun::create_and_start`] for a GitHub step at its turn: its environment with what
+    /// the turn adds, and the turn's files in place before it starts.
+    pub(crate) async fn create_and_start_turn(
+        &self,
+        step: &PlannedStep,
+        turn: &super::github::Turn,
+    ) -> Result<String, Error> {
+        let mut step = step.clone();
+        let added = turn.container_env(&step.env);
+        step.env.extend(added);
+        if let Some(script) = &turn.script {
+            step.script = Some(script.clone());
+        }
+        let id = self.create(&step, None).await?;
+        self.upload_turn(&step, &id, turn).await?;
+        self.start(&step, &id).await?;
+        Ok(id)
+    }
+
+    /// Puts a GitHub step's turn (its script when made at its turn, the variables its gate
+    /// exports, empty file-command files) into its container `id`.
+    pub(crate) async fn upload_turn(
+        &self,
+        step: &PlannedStep,
+        id: &str,
+        turn: &super::github::Turn,
+    ) -> Result<(), Error> {
+        let opts = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(
+                id,
+                Some(opts),
+                body_full(super::github::turn_archive(turn).into()),
+            )
+            .await
+            .map_err(|e| {
+                engine_error(
+                    format!("put the files of step `{}` in its container", step.name),
+                    e,
+                )
+            })
+    }
+
     /// Creates the container of `step`, with its script in place; it is in the guard and the
     /// run state as soon as it exists.
     pub(crate) async fn create(

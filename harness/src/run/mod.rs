@@ -6,6 +6,7 @@
 
 mod container;
 mod gate;
+mod github;
 mod launch;
 mod network;
 mod options;
@@ -222,6 +223,7 @@ impl Runner {
         let mut state = RunState::new(plan.steps.len());
         state.timings = timings;
         let stage = StageRun {
+            github: plan.github.clone().map(github::JobRun::new),
             docker: self.docker.clone(),
             gates: plan.steps.iter().map(|_| Default::default()).collect(),
             lookahead: Arc::new(tokio::sync::Semaphore::new(self.options.lookahead.max(1))),

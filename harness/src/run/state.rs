@@ -67,6 +67,11 @@ impl RunState {
         }
     }
 
+    /// Whether a step has failed (the job's status is `failure`).
+    pub fn failing(&self) -> bool {
+        self.first_failure.is_some()
+    }
+
     /// Records step `index`'s result; true when the steps after it may run.
     pub fn record(&mut self, index: usize, result: StepResult) -> bool {
         let go_on = result.goes_on();

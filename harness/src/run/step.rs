@@ -54,6 +54,8 @@ pub(crate) struct StageRun {
     /// at teardown, or kept).
     pub keep_steps: bool,
     pub removals: Removals,
+    /// A GitHub Actions job: what its steps have handed on so far.
+    pub github: Option<Mutex<super::github::JobRun>>,
 }
 
 impl StageRun {
@@ -108,8 +110,26 @@ impl StageRun {
     /// Runs step `i` and records its result; false when the steps after it must not run.
     async fn step(&self, i: usize) -> bool {
         let step = &self.plan.steps[i];
-        let skip = self.state().skip_reason(step);
+        let mut skip = self.state().skip_reason(step);
+        let mut turn = None;
+        if skip.is_none() && step.github.is_some() {
+            match self.github_turn(step) {
+                Ok(super::github::Decision::Run(t)) => turn = Some(t),
+                Ok(super::github::Decision::Skip(reason)) => {
+                    skip = Some(StepResult::not_run(reason));
+                }
+                Err(message) => {
+                    skip = Some(StepResult {
+                        status: StepStatus::Error { message },
+                        exit_code: None,
+                        duration: std::time::Duration::ZERO,
+                        output_tail: Vec::new(),
+                    });
+                }
+            }
+        }
         if let Some(result) = skip {
+            self.github_skipped(step);
             if let StepStatus::NotRun { .. } = result.status {
                 let report = super::state::step_report(step, result.clone());
                 self.observer
@@ -127,7 +147,7 @@ impl StageRun {
         let tail = Mutex::new(Tail::default());
         let ended = match step.kind {
             StepKind::Service => self.service(step, started, &tail).await,
-            StepKind::Run => self.run_step(step, &tail).await,
+            StepKind::Run => self.run_step(step, &tail, turn).await,
         }
         .unwrap_or_else(|e| Ended {
             status: StepStatus::Error {
@@ -155,12 +175,20 @@ impl StageRun {
 
     /// A run step: its gated container is given the go (or, without one, a container runs
     /// the ordinary way); its output is pumped until its script ends.
-    async fn run_step(&self, step: &PlannedStep, tail: &Mutex<Tail>) -> Result<Ended, Error> {
+    async fn run_step(
+        &self,
+        step: &PlannedStep,
+        tail: &Mutex<Tail>,
+        turn: Option<super::github::Turn>,
+    ) -> Result<Ended, Error> {
         let docker = &self.docker;
         let observer = self.observer.as_ref();
         let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) =
             match self.take_gated(step).await {
                 Some(Ok(Gated { id, attached, .. })) => {
+                    if let Some(turn) = &turn {
+                        self.upload_turn(step, &id, turn).await?;
+                    }
                     let wait_id = id.clone();
                     let work = async move {
                         let AttachContainerResults { output, mut input } = attached;
@@ -178,7 +206,10 @@ impl StageRun {
                 }
                 Some(Err(e)) => return Err(e),
                 None => {
-                    let id = self.create_and_start(step).await?;
+                    let id = match &turn {
+                        Some(turn) => self.create_and_start_turn(step, turn).await?,
+                        None => self.create_and_start(step).await?,
+                    };
                     let container = id.clone();
                     let work = async move {
                         let logs = LogsOptionsBuilder::default()
@@ -198,6 +229,11 @@ impl StageRun {
             Some(t) => tokio::time::timeout(t, work).map_err(|_| t).await,
             None => Ok(work.await),
         };
+        let handed_on = match &exit {
+            Ok(Ok(code)) if turn.is_some() => self.github_after(step, &id, *code == 0).await,
+            _ if turn.is_some() => self.github_after(step, &id, false).await,
+            _ => Ok(()),
+        };
         if !self.keep_steps {
             self.removals
                 .remove_soon(docker, id, self.guard.resources());
@@ -213,6 +249,12 @@ impl StageRun {
                 code.map_err(|e| engine_error(format!("wait for step `{}`", step.name), e))?
             }
         };
+        if let Err(message) = handed_on {
+            return Ok(Ended {
+                status: StepStatus::Error { message },
+                exit_code: Some(code),
+            });
+        }
         let status = match code {
             0 => StepStatus::Passed,
             78 => StepStatus::SkippedRest,

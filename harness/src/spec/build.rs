@@ -44,6 +44,7 @@ impl Stage {
             timeout: None,
             workspace: None,
             needs: Vec::new(),
+            github: None,
             timeout_expr: None,
         }
     }
@@ -69,6 +70,7 @@ impl Step {
             policy: RunPolicy::OnSuccess,
             matrix: Vec::new(),
             continue_on_error: false,
+            at_turn: AtTurn::default(),
         }
     }
 }

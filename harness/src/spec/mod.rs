@@ -191,6 +191,9 @@ pub struct Stage {
     /// How long the stage may run (GitHub Actions' job `timeout-minutes`, NextGen's stage
     /// `timeout`); the pipeline's `options.timeout` when `None`.
     pub timeout: Option<Spanned<Duration>>,
+    /// A GitHub Actions job's expression contexts once resolved (with its matrix values):
+    /// what steps evaluated at their turn start from.
+    pub github: Option<crate::expr::github::Data>,
     /// How long the stage may run when an expression says (GitHub Actions'
     /// `timeout-minutes: ${{ ... }}`), evaluated when resolved.
     pub timeout_expr: Option<Spanned<String>>,

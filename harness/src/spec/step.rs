@@ -5,6 +5,16 @@ use std::time::Duration;
 use super::{Envs, Failure, RunPolicy, Strategy, When};
 use crate::source::{Span, Spanned};
 
+/// Which parts of a step are evaluated at its turn, from what has run before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AtTurn {
+    /// The `if:` (its policy is then `Always`, and the condition decides at the turn).
+    pub condition: Option<Spanned<String>>,
+    /// The script and the environment hold `${{ }}` still to evaluate.
+    pub fields: bool,
+}
+
 /// One step.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -45,6 +55,9 @@ pub struct Step {
     /// A failure of this step does not fail the stage (GitHub Actions' `continue-on-error`,
     /// Drone's `failure: ignore`). Never set for v1 files: Gitness does not act on `failure`.
     pub continue_on_error: bool,
+    /// What is evaluated when the step's turn comes rather than when the file is resolved
+    /// (GitHub Actions: expressions that read `steps`, `needs`, `job` or `env`).
+    pub at_turn: AtTurn,
 }
 
 impl Step {

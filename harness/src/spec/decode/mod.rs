@@ -300,6 +300,7 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         timeout: None,
         workspace: None,
         needs: Vec::new(),
+        github: None,
         timeout_expr: None,
     };
     if out.stage_type.value != StageType::Ci {

@@ -142,6 +142,7 @@ pub(super) fn step(node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
         policy: RunPolicy::OnSuccess,
         matrix: Vec::new(),
         continue_on_error: false,
+        at_turn: crate::spec::AtTurn::default(),
     };
     if UNSUPPORTED_STEPS.contains(&step_type.as_str()) {
         diags.push(

@@ -1,0 +1,393 @@
+//! GitHub Actions steps at their turn, as the runner does them: an `if:` or fields that read
+//! what has run are evaluated then; each step gets fresh `$GITHUB_OUTPUT`, `$GITHUB_ENV`,
+//! `$GITHUB_PATH` and `$GITHUB_STEP_SUMMARY` files, read back once it ends, so that
+//! `steps.<id>.outputs`, `outcome` and `conclusion`, and variables and paths it added, reach
+//! the steps after it.
+
+use std::sync::Mutex;
+
+use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
+use futures::TryStreamExt;
+
+use super::step::StageRun;
+use crate::expr::github::{Data, Expr, Status, templates};
+use crate::plan::PlannedStep;
+
+use crate::plan::{ENV_FILE, FILE_COMMANDS, FILE_COMMANDS_DIR as FILES_DIR};
+
+/// What a GitHub job's steps have handed on so far.
+#[derive(Debug)]
+pub(crate) struct JobRun {
+    /// The job's contexts, with `steps` as the steps have ended.
+    contexts: Data,
+    /// `NAME=value` from `$GITHUB_ENV`, in order.
+    env: Vec<(String, String)>,
+    /// Directories from `$GITHUB_PATH`, the latest first.
+    path: Vec<String>,
+}
+
+/// A step's turn: the script to run instead of the planned one, and the variables its gate
+/// exports.
+#[derive(Debug, Default)]
+pub(crate) struct Turn {
+    pub script: Option<String>,
+    pub env: Vec<(String, String)>,
+    /// Directories `$GITHUB_PATH` put before `PATH`, the latest first.
+    pub path: Vec<String>,
+}
+
+/// `PATH` where neither the image's nor the step's is known: Debian's default.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+impl Turn {
+    /// The turn's variables for a container created at the turn (no shell in between):
+    /// `PATH` with the added directories before the step's own, or a default.
+    pub(crate) fn container_env(&self, step_env: &[(String, String)]) -> Vec<(String, String)> {
+        let mut env = self.env.clone();
+        if !self.path.is_empty() {
+            let base = step_env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map_or(DEFAULT_PATH, |(_, v)| v.as_str());
+            env.push(("PATH".into(), format!("{}:{base}", self.path.join(":"))));
+        }
+        env
+    }
+}
+
+/// Whether a step runs at its turn.
+pub(crate) enum Decision {
+    Run(Turn),
+    /// Skipped, with the reason.
+    Skip(String),
+}
+
+impl JobRun {
+    pub(crate) fn new(contexts: Data) -> Mutex<JobRun> {
+        Mutex::new(JobRun {
+            contexts,
+            env: Vec::new(),
+            path: Vec::new(),
+        })
+    }
+
+    /// The contexts now: `job.status`, and `env` with what `$GITHUB_ENV` added.
+    fn now(&self, failing: bool) -> Data {
+        let Data::Object(all) = &self.contexts else {
+            return self.contexts.clone();
+        };
+        let mut all = (**all).clone();
+        let status = Data::from(if failing { "failure" } else { "success" });
+        if let Some(Data::Object(job)) = all.get("job") {
+            let mut job = (**job).clone();
+            job.set("status", status);
+            all.set("job", Data::Object(job.into()));
+        }
+        if !self.env.is_empty() {
+            if let Some(Data::Object(env)) = all.get("env") {
+                let mut env = (**env).clone();
+                for (k, v) in &self.env {
+                    env.insert(k.clone(), Data::from(v.as_str()));
+                }
+                all.set("env", Data::Object(env.into()));
+            }
+        }
+        Data::Object(all.into())
+    }
+
+    /// Records how a step ended in `steps.<id>`.
+    fn record(&mut self, id: &str, outputs: Vec<(String, String)>, outcome: &str, conclusion: &str) {
+        let Data::Object(all) = &mut self.contexts else {
+            return;
+        };
+        let all = std::sync::Arc::make_mut(all);
+        let mut steps = match all.get("steps") {
+            Some(Data::Object(s)) => (**s).clone(),
+            _ => Default::default(),
+        };
+        let outputs = Data::object(outputs.into_iter().map(|(k, v)| (k, Data::from(v))));
+        steps.set(
+            id,
+            Data::object([
+                ("outputs", outputs),
+                ("outcome", Data::from(outcome)),
+                ("conclusion", Data::from(conclusion)),
+            ]),
+        );
+        all.set("steps", Data::Object(steps.into()));
+    }
+}
+
+/// Every `${{ }}` of `text` evaluated against `contexts`.
+fn expand(text: &str, contexts: &Data, status: Status) -> Result<String, String> {
+    let found = templates(text).map_err(|e| e.message)?;
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for t in found {
+        out.push_str(&text[last..t.whole.0]);
+        let code = text[t.inner.0..t.inner.1].trim();
+        let value = Expr::parse(code, &crate::spec::github_names())
+            .and_then(|e| e.eval(contexts, status))
+            .map_err(|e| format!("`${{{{ {code} }}}}`: {}", e.located(code)))?;
+        out.push_str(&value.to_text());
+        last = t.whole.1;
+    }
+    out.push_str(&text[last..]);
+    Ok(out)
+}
+
+/// An `if:` evaluated at the step's turn: `success() &&` unless it calls a status function.
+fn holds(condition: &str, contexts: &Data, status: Status) -> Result<bool, String> {
+    let t = condition.trim();
+    let code = t
+        .strip_prefix("${{")
+        .and_then(|c| c.strip_suffix("}}"))
+        .filter(|c| !c.contains("${{"))
+        .unwrap_or(t)
+        .trim();
+    let e = Expr::parse(code, &crate::spec::github_names()).map_err(|e| e.located(code))?;
+    let value = e.eval(contexts, status).map_err(|e| e.located(code))?;
+    Ok(value.truthy() && (e.calls_status() || status == Status::Success))
+}
+
+/// `NAME=value` lines and `NAME<<DELIMITER` blocks, as GitHub reads `$GITHUB_OUTPUT` and
+/// `$GITHUB_ENV`.
+pub(crate) fn parse_file_command(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let heredoc = line.split_once("<<").filter(|(name, _)| !name.contains('='));
+        if let Some((name, delimiter)) = heredoc {
+            let mut value = Vec::new();
+            loop {
+                match lines.next() {
+                    Some(l) if l == delimiter => break,
+                    Some(l) => value.push(l),
+                    None => {
+                        return Err(format!(
+                            "`{name}<<{delimiter}` has no line `{delimiter}` to end it"
+                        ));
+                    }
+                }
+            }
+            out.push((name.to_string(), value.join("\n")));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.push((name.to_string(), value.to_string()));
+        } else {
+            return Err(format!("`{line}` is neither `NAME=value` nor `NAME<<DELIMITER`"));
+        }
+    }
+    Ok(out)
+}
+
+/// A shell-safe `export` line, or `None` for a name no shell can export.
+fn export(name: &str, value: &str) -> Option<String> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then(|| format!("export {name}='{}'\n", value.replace('\'', "'\\''")))
+}
+
+/// The files a GitHub step gets at its turn: its script when made then, the variables its
+/// gate exports, and empty file-command files.
+pub(crate) fn turn_archive(turn: &Turn) -> Vec<u8> {
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, mode: u32, body: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        // Writing to memory cannot fail.
+        let _ = archive.append_data(&mut header, path.trim_start_matches('/'), body);
+    };
+    if let Some(script) = &turn.script {
+        add(crate::plan::SCRIPT_PATH, 0o755, script.as_bytes());
+    }
+    let mut exports: String = turn.env.iter().filter_map(|(k, v)| export(k, v)).collect();
+    if !turn.path.is_empty() {
+        let dirs = turn.path.join(":").replace('\'', "'\\''");
+        exports.push_str(&format!("export PATH='{dirs}':\"$PATH\"\n"));
+    }
+    add(ENV_FILE, 0o644, exports.as_bytes());
+    for (_, file) in FILE_COMMANDS {
+        // Any user the step runs as can write them.
+        add(&format!("{FILES_DIR}/{file}"), 0o666, b"");
+    }
+    archive.into_inner().unwrap_or_default()
+}
+
+impl StageRun {
+    /// A GitHub step's turn: whether it runs, and with what.
+    pub(crate) fn github_turn(&self, step: &PlannedStep) -> Result<Decision, String> {
+        let (Some(job), Some(gh)) = (&self.github, &step.github) else {
+            return Ok(Decision::Run(Turn::default()));
+        };
+        let failing = self.state().failing();
+        let status = if failing {
+            Status::Failure
+        } else {
+            Status::Success
+        };
+        let job = job.lock().unwrap_or_else(|e| e.into_inner());
+        let contexts = job.now(failing);
+        if let Some(c) = &gh.condition {
+            if !holds(c, &contexts, status)? {
+                return Ok(Decision::Skip(format!("`if: {}` is false", c.trim())));
+            }
+        }
+        let mut turn = Turn::default();
+        if let Some(commands) = &gh.commands {
+            let expanded = commands
+                .iter()
+                .map(|c| expand(c, &contexts, status))
+                .collect::<Result<Vec<_>, _>>()?;
+            turn.script = Some(crate::plan::script_with(
+                gh.set,
+                expanded.iter().map(String::as_str),
+            ));
+        }
+        let declared: Vec<&str> = step.env.iter().map(|(k, _)| k.as_str()).collect();
+        for (k, v) in &job.env {
+            if !declared.contains(&k.as_str()) {
+                turn.env.push((k.clone(), v.clone()));
+            }
+        }
+        if gh.commands.is_some() {
+            for (k, v) in &step.env {
+                if v.contains("${{") {
+                    turn.env.push((k.clone(), expand(v, &contexts, status)?));
+                }
+            }
+        }
+        turn.path = job.path.clone();
+        Ok(Decision::Run(turn))
+    }
+
+    /// A GitHub step that did not run: `steps.<id>.outcome` is `skipped`.
+    pub(crate) fn github_skipped(&self, step: &PlannedStep) {
+        if let (Some(job), Some(id)) = (&self.github, step.github.as_ref().and_then(|g| g.id.as_ref())) {
+            let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+            job.record(id, Vec::new(), "skipped", "skipped");
+        }
+    }
+
+    /// After a GitHub step's container `id` ended (`passed`: exit code 0): its file commands
+    /// read back into the job, its summary printed.
+    pub(crate) async fn github_after(
+        &self,
+        step: &PlannedStep,
+        id: &str,
+        passed: bool,
+    ) -> Result<(), String> {
+        let (Some(job), Some(gh)) = (&self.github, &step.github) else {
+            return Ok(());
+        };
+        let files = self.file_commands(id).await?;
+        let get = |name: &str| {
+            files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, t)| t.as_str())
+        };
+        let outputs = parse_file_command(get("output")).map_err(|e| format!("$GITHUB_OUTPUT: {e}"))?;
+        let env = parse_file_command(get("env")).map_err(|e| format!("$GITHUB_ENV: {e}"))?;
+        let summary = get("summary").trim_end();
+        if !summary.is_empty() {
+            let masked = crate::mask::apply(summary, &self.plan.masks);
+            let message = format!("summary of step `{}`:\n{masked}", step.name);
+            self.observer
+                .on_event(&crate::report::Event::Notice { message: &message });
+        }
+        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in env {
+            job.env.retain(|(name, _)| *name != k);
+            job.env.push((k, v));
+        }
+        for dir in get("path").lines().map(str::trim).filter(|l| !l.is_empty()) {
+            job.path.insert(0, dir.to_string());
+        }
+        if let Some(id) = &gh.id {
+            let outcome = if passed { "success" } else { "failure" };
+            let conclusion = if passed || step.continue_on_error {
+                "success"
+            } else {
+                "failure"
+            };
+            job.record(id, outputs, outcome, conclusion);
+        }
+        Ok(())
+    }
+
+    /// The file-command files of container `id`, by name.
+    async fn file_commands(&self, id: &str) -> Result<Vec<(String, String)>, String> {
+        let opts = DownloadFromContainerOptionsBuilder::default()
+            .path(FILES_DIR)
+            .build();
+        let bytes: Vec<u8> = self
+            .docker
+            .download_from_container(id, Some(opts))
+            .map_ok(|b| b.to_vec())
+            .try_concat()
+            .await
+            .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
+        let mut out = Vec::new();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let entries = archive
+            .entries()
+            .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
+        for entry in entries.flatten() {
+            let mut entry = entry;
+            let Ok(path) = entry.path().map(|p| p.to_path_buf()) else {
+                continue;
+            };
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+                continue;
+            };
+            let mut text = String::new();
+            if std::io::Read::read_to_string(&mut entry, &mut text).is_ok() {
+                out.push((name, text));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_commands_as_github_reads_them() {
+        let text = "version=1.2\nnotes<<EOF\nline one\nline=two\nEOF\n\nempty=\n";
+        assert_eq!(
+            parse_file_command(text).unwrap(),
+            [
+                ("version".to_string(), "1.2".to_string()),
+                ("notes".to_string(), "line one\nline=two".to_string()),
+                ("empty".to_string(), String::new()),
+            ]
+        );
+        assert!(parse_file_command("x<<END\nno end\n").is_err());
+        assert!(parse_file_command("just words\n").is_err());
+    }
+
+    #[test]
+    fn conditions_at_the_turn() {
+        let ctx = Data::object([(
+            "steps",
+            Data::object([(
+                "a",
+                Data::object([("outcome", Data::from("failure"))]),
+            )]),
+        )]);
+        assert!(holds("steps.a.outcome == 'failure'", &ctx, Status::Success).unwrap());
+        assert!(!holds("steps.a.outcome == 'failure'", &ctx, Status::Failure).unwrap());
+        assert!(holds("${{ always() && steps.a.outcome == 'failure' }}", &ctx, Status::Failure).unwrap());
+        assert_eq!(export("A_1", "it's"), Some("export A_1='it'\\''s'\n".into()));
+        assert_eq!(export("a-b", "x"), None);
+    }
+}
