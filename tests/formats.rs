@@ -222,3 +222,31 @@ fn nextgen_stage_with_a_background_step(stage: &Stage) {
 mod every_drone_pipeline {
     pipeline_test::pipeline_tests!("tests/formats/run/drone.yml");
 }
+
+/// Data made at run time through the attribute: `$GITHUB_OUTPUT` read by the next step's `if:`
+/// and script, `$GITHUB_ENV` and `$GITHUB_PATH` seen by later steps, `steps.x.outcome` after
+/// a `continue-on-error` step.
+#[pipeline_test("tests/formats/run/github-run-time.yml", job = "outputs")]
+fn github_actions_steps_hand_on_what_they_make(stage: &Stage) {
+    let status = |name: &str| {
+        stage
+            .steps()
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.status.clone())
+            .unwrap()
+    };
+    assert_eq!(status("Runs only when check said so"), StepStatus::Passed);
+    assert!(matches!(
+        status("Skipped when check said nothing"),
+        StepStatus::NotRun { .. }
+    ));
+    assert!(matches!(
+        status("flaky"),
+        StepStatus::FailedAllowed { exit_code: 3 }
+    ));
+    assert_eq!(
+        status("Sees the failure's outcome and conclusion"),
+        StepStatus::Passed
+    );
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use pipeline_test_harness::context::BuildContext;
+use pipeline_test_harness::context::{BuildContext, JobResult};
 use pipeline_test_harness::resolve::resolve;
 use pipeline_test_harness::spec::{Format, RunPolicy};
 use pipeline_test_harness::{Diagnostics, Pipeline, Severity, SourceFile};
@@ -299,13 +299,18 @@ async fn run(
     };
     // Expressions, matrices and `when`, for this build; warnings (a secret not supplied)
     // are shown before anything runs.
-    let pipeline = match resolve(&pipeline, &options.context) {
+    let written = pipeline;
+    let mut context = options.context.clone();
+    let pipeline = match resolve(&written, &options.context) {
         Ok(p) => {
+            // Another job's outputs are known once it has run: a run of every job runs it
+            // first.
             let warnings = Diagnostics::new(
-                pipeline.file.clone(),
+                written.file.clone(),
                 p.warnings
                     .iter()
                     .filter(|d| d.severity != Severity::Note)
+                    .filter(|d| d.until_job_runs.is_none() || selected.is_some())
                     .cloned()
                     .collect(),
             );
@@ -338,30 +343,75 @@ async fn run(
             return ExitCode::from(2);
         }
     };
+    // The stages in order, those written at one place (a matrix's copies) together.
+    let mut groups: Vec<(pipeline_test_harness::source::Span, Vec<usize>)> = Vec::new();
+    for &i in &indices {
+        let span = pipeline.stages[i].span;
+        match groups.last_mut() {
+            Some((s, g)) if *s == span => g.push(i),
+            _ => groups.push((span, vec![i])),
+        }
+    }
+    let github = pipeline.format == Format::GitHubActions;
     let work = async {
         // As on Gitness: after a failed stage, only stages whose `when` allows it run.
         let mut failed = false;
-        for &i in &indices {
-            let stage = &pipeline.stages[i];
-            let name = stage.display_name(i);
-            let skip = match (&stage.policy, failed) {
-                (RunPolicy::Never(reason), _) => Some(reason.clone()),
-                (RunPolicy::OnSuccess, true) => Some("an earlier stage failed".to_string()),
-                (RunPolicy::OnFailure, false) => {
-                    Some("it runs only after a failure (`when: failure()`)".to_string())
-                }
-                _ => None,
+        for (span, group) in &groups {
+            // A GitHub job is resolved again once the jobs before it have run: `needs.*`
+            // (outputs, results, a matrix made from them) is known then.
+            let again;
+            let (current, group) = if github && !context.job_results.is_empty() {
+                again = match resolve(&written, &context) {
+                    Ok(p) => p,
+                    Err(diags) => {
+                        report(&diags, false);
+                        return ExitCode::from(2);
+                    }
+                };
+                let now: Vec<usize> = again.stages_written_at(*span).collect();
+                (&again, now)
+            } else {
+                (&pipeline, group.clone())
             };
-            if let Some(reason) = skip {
-                eprintln!("stage `{name}` skipped: {reason}");
-                continue;
+            let mut results = Vec::new();
+            for i in group {
+                let stage = &current.stages[i];
+                let name = stage.display_name(i);
+                let skip = match (&stage.policy, failed) {
+                    (RunPolicy::Never(reason), _) => Some(reason.clone()),
+                    (RunPolicy::OnSuccess, true) => Some("an earlier stage failed".to_string()),
+                    (RunPolicy::OnFailure, false) => {
+                        Some("it runs only after a failure (`when: failure()`)".to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(reason) = skip {
+                    eprintln!("stage `{name}` skipped: {reason}");
+                    results.push(("skipped", Vec::new()));
+                    continue;
+                }
+                match runner.run_stage(current, i).await {
+                    Ok(report) if report.passed() => results.push(("success", report.outputs)),
+                    Ok(report) => {
+                        failed = true;
+                        results.push(("failure", report.outputs));
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
             }
-            match runner.run_stage(&pipeline, i).await {
-                Ok(report) if report.passed() => {}
-                Ok(_) => failed = true,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
+            if github {
+                if let Some(id) = written
+                    .stages
+                    .iter()
+                    .find(|s| s.span == *span)
+                    .and_then(|s| s.id.as_ref())
+                {
+                    context
+                        .job_results
+                        .insert(id.value.clone(), job_result(results));
                 }
             }
         }
@@ -388,6 +438,21 @@ async fn run(
         Err(e) => eprintln!("pipeline-test: {signal}: stopped; could not check what is left: {e}"),
     }
     ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
+}
+
+/// How a GitHub job ended, from its copies (one per matrix combination): `failure` if one
+/// failed, `skipped` if all were, else `success`; the outputs of every copy, a later copy's
+/// winning.
+fn job_result(copies: Vec<(&str, Vec<(String, String)>)>) -> JobResult {
+    let result = if copies.iter().any(|(r, _)| *r == "failure") {
+        "failure"
+    } else if !copies.is_empty() && copies.iter().all(|(r, _)| *r == "skipped") {
+        "skipped"
+    } else {
+        "success"
+    };
+    let outputs = copies.into_iter().flat_map(|(_, o)| o).collect();
+    JobResult::new(result, outputs)
 }
 
 /// Resolves on SIGINT or SIGTERM with the signal's name.

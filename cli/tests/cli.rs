@@ -411,6 +411,65 @@ fn a_github_job_without_a_container_reaches_its_service_on_the_host() {
 }
 
 #[test]
+fn github_steps_hand_on_outputs_env_path_and_outcomes() {
+    let (code, out, err) = run(&["run", "tests/formats/run/github-run-time.yml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for line in [
+        "[Runs only when check said so] + test \"first line",
+        "[Runs only when check said so] + test \"hello from step one\" = \"hello from step one\"",
+        "[Runs only when check said so] path added",
+        "<-- Skipped when check said nothing: skipped: `if: steps.check.outputs.unchanged == 'true'` is false",
+        "<-- flaky: failed (exit 3), allowed to fail",
+        "[Sees the failure's outcome and conclusion] outcome seen",
+        "note: summary of step `check`:\n### Checked",
+        "stage `outputs` passed",
+    ] {
+        assert!(
+            out.contains(line) || err.contains(line),
+            "{line}\n{out}\n{err}"
+        );
+    }
+}
+
+#[test]
+fn github_jobs_hand_on_outputs_through_needs_and_a_matrix_made_from_them() {
+    let (code, out, err) = run(&["run", "tests/formats/run/github-needs.yml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("stage `use` passed"), "{out}");
+    assert!(
+        err.contains(
+            "stage `not-used` skipped: `if: needs.setup.outputs.greeting == 'bye'` is false"
+        ),
+        "{err}"
+    );
+    for copy in ["fan-out (1)", "fan-out (2)", "fan-out (3, x)"] {
+        assert!(out.contains(&format!("stage `{copy}` passed")), "{out}");
+    }
+    assert!(out.contains("n=3 extra=x"), "{out}");
+    // A run of every job runs `setup` first: no warning that its outputs are not known.
+    assert!(!err.contains("is known once the job"), "{err}");
+}
+
+#[test]
+fn a_github_job_whose_matrix_needs_another_jobs_outputs_is_skipped_alone() {
+    let (code, out, err) = run(&[
+        "run",
+        "tests/formats/run/github-needs.yml",
+        "--job",
+        "fan-out",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("warning: this matrix is computed from the job `setup`'s outputs: it is known once `setup` has run"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skipped: its matrix comes from the outputs of the job `setup`, which has not run (run the whole workflow)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unknown_job_lists_the_jobs() {
     let (code, _, err) = run(&["run", "tests/formats/run/github.yml", "--job", "tset"]);
     assert_eq!(code, 2);

@@ -32,6 +32,9 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// How to fix it.
     pub help: Option<String>,
+    /// A GitHub Actions job whose run makes this moot (its outputs were not known yet): a run
+    /// that runs that job first does not need to say it.
+    pub until_job_runs: Option<String>,
 }
 
 impl Diagnostic {
@@ -43,6 +46,7 @@ impl Diagnostic {
             message: message.into(),
             label: None,
             help: None,
+            until_job_runs: None,
         }
     }
 

@@ -44,6 +44,26 @@ pub const VAR_ENV_PREFIX: &str = "PIPELINE_TEST_VAR_";
 /// Images for plugin steps: `PIPELINE_TEST_PLUGINS=slack=plugins/slack:1,docker=plugins/docker`.
 pub const PLUGINS_ENV: &str = "PIPELINE_TEST_PLUGINS";
 
+/// How a GitHub Actions job that ran ended, for the jobs that need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobResult {
+    /// `success`, `failure`, `cancelled` or `skipped`.
+    pub result: String,
+    /// Its `outputs:`, evaluated when it ended.
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl JobResult {
+    /// A job that ended with `result` and handed on `outputs`.
+    pub fn new(result: impl Into<String>, outputs: BTreeMap<String, String>) -> Self {
+        JobResult {
+            result: result.into(),
+            outputs,
+        }
+    }
+}
+
 /// The build a pipeline runs for.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -89,6 +109,9 @@ pub struct BuildContext {
     /// Configuration variables, GitHub Actions' `vars` context (`--var NAME=VALUE`,
     /// `PIPELINE_TEST_VAR_<NAME>`).
     pub vars: BTreeMap<String, String>,
+    /// GitHub Actions jobs that have run, by id: `needs.<id>.result` and `.outputs` for the
+    /// jobs that need them.
+    pub job_results: BTreeMap<String, JobResult>,
     /// GitHub Actions' `github.event`, when given whole (`--event-file payload.json`); made
     /// from git and the build otherwise.
     pub event_payload: Option<crate::expr::github::Data>,
@@ -117,6 +140,7 @@ impl Default for BuildContext {
             plugins: BTreeMap::new(),
             vars: BTreeMap::new(),
             event_payload: None,
+            job_results: BTreeMap::new(),
         }
     }
 }

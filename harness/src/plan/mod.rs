@@ -193,6 +193,8 @@ pub struct StagePlan {
     pub masks: Vec<String>,
     /// A GitHub Actions job's contexts, which its steps evaluate their expressions against.
     pub github: Option<crate::expr::github::Data>,
+    /// A GitHub Actions job's `outputs:` (name, expression), evaluated when it has run.
+    pub outputs: Vec<(String, String)>,
 }
 
 impl StagePlan {
@@ -296,6 +298,11 @@ pub fn plan_stage(pipeline: &Pipeline, index: usize, options: &PlanOptions) -> S
             .map(|t| t.value),
         masks: options.masks.clone(),
         github: stage.github.clone(),
+        outputs: stage
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect(),
     }
 }
 

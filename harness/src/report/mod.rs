@@ -183,6 +183,8 @@ pub struct StageReport {
     pub duration: Duration,
     /// Where the time went.
     pub timings: Timings,
+    /// A GitHub Actions job's `outputs:`, evaluated when it ended (name, value).
+    pub outputs: Vec<(String, String)>,
 }
 
 impl StageReport {

@@ -43,6 +43,7 @@ fn report(
         teardown_errors: Vec::new(),
         duration: Duration::from_millis(2345),
         timings: Timings::default(),
+        outputs: Vec::new(),
     }
 }
 

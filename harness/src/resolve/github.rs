@@ -156,31 +156,27 @@ impl Resolver<'_> {
         );
     }
 
-    /// A warning for each read of what exists only once the job runs.
+    /// A warning for each read of another job's outputs before that job has run.
     fn runtime_reads(&mut self, s: &Spanned<String>, at: usize, e: &Expr) {
         for (path, offset) in e.paths() {
             let written = path.join(".");
-            let what = match path.as_slice() {
-                [root, ..] if root == "steps" => {
-                    "a step's outputs and outcome are known only once it has run"
-                }
-                [root, _, out, ..] if root == "needs" && out == "outputs" => {
-                    "another job's outputs are known only once it has run"
-                }
-                _ => continue,
+            let [root, job, out, ..] = path.as_slice() else {
+                continue;
             };
-            let span = self.at(s, at + offset);
-            self.diags.push(
-                Diagnostic::new(
-                    span,
-                    format!("`{written}` is known only when the job runs: {what}"),
-                )
-                .warning()
-                .with_label("empty here: pipeline-test evaluates it before the job starts")
-                .with_help(
-                    "steps that depend on it may run (or be skipped) differently than on GitHub",
-                ),
-            );
+            if root != "needs" || out != "outputs" || self.ctx.job_results.contains_key(job) {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                self.at(s, at + offset),
+                format!("`{written}` is known once the job `{job}` has run"),
+            )
+            .warning()
+            .with_label("known only at run time")
+            .with_help(format!(
+                "`pipeline-test run` of the whole workflow runs `{job}` first; a run or a test of this job alone sees it empty"
+            ));
+            d.until_job_runs = Some(job.clone());
+            self.diags.push(d);
         }
     }
 
@@ -315,8 +311,14 @@ impl Resolver<'_> {
         let crate::spec::StepSpec::Run(run) = &step.spec else {
             return false;
         };
-        let fields = run.script.iter().any(|s| reads_at_turn(&s.value, false, contexts))
-            || run.envs.iter().any(|(_, v)| reads_at_turn(v, false, contexts));
+        let fields = run
+            .script
+            .iter()
+            .any(|s| reads_at_turn(&s.value, false, contexts))
+            || run
+                .envs
+                .iter()
+                .any(|(_, v)| reads_at_turn(v, false, contexts));
         let condition = match &step.when {
             Some(crate::spec::When::Expr(e)) if reads_at_turn(&e.value, true, contexts) => {
                 Some(e.clone())
@@ -426,4 +428,120 @@ fn scope_of(contexts: &Data) -> crate::expr::Scope {
     let mut s = crate::expr::Scope::default();
     s.set_github(contexts.clone());
     s
+}
+
+impl Resolver<'_> {
+    /// A job's matrix with what expressions compute (`matrix: ${{ fromJSON(...) }}`, or an
+    /// axis), evaluated now. `Err` with the reason when it reads a job that has not run.
+    pub(super) fn github_matrix(
+        &mut self,
+        stage: &crate::spec::Stage,
+        contexts: &Data,
+    ) -> Result<crate::spec::Matrix, String> {
+        let mut m = stage
+            .strategy
+            .as_ref()
+            .and_then(|s| s.matrix.clone())
+            .unwrap_or_default();
+        for (axis, e) in &stage.matrix_exprs {
+            let text = e.value.trim();
+            let inner = match templates(text).ok().as_deref() {
+                Some([t]) if t.whole == (0, text.len()) => t.inner,
+                _ => (0, text.len()),
+            };
+            let lead = e.value.len() - e.value.trim_start().len();
+            let code = text[inner.0..inner.1].trim();
+            if let Ok(parsed) = Expr::parse(code, &crate::spec::github_names()) {
+                let waiting = parsed
+                    .paths()
+                    .into_iter()
+                    .find_map(|(p, _)| match p.as_slice() {
+                        [root, job, ..]
+                            if root == "needs" && !self.ctx.job_results.contains_key(job) =>
+                        {
+                            Some(job.clone())
+                        }
+                        _ => None,
+                    });
+                if let Some(job) = waiting {
+                    let mut d = Diagnostic::new(
+                            self.at(e, lead + inner.0),
+                            format!("this matrix is computed from the job `{job}`'s outputs: it is known once `{job}` has run"),
+                        )
+                        .warning()
+                        .with_label("known only at run time")
+                        .with_help(format!("`pipeline-test run` of the whole workflow runs `{job}` first; alone, this job is skipped"));
+                    d.until_job_runs = Some(job.clone());
+                    self.diags.push(d);
+                    return Err(format!(
+                        "its matrix comes from the outputs of the job `{job}`, which has not run (run the whole workflow)"
+                    ));
+                }
+            }
+            let spanned = Spanned::new(e.value.clone(), e.span);
+            let Some(value) = self.github_eval(
+                &spanned,
+                (lead + inner.0, lead + inner.1),
+                contexts,
+                Status::Success,
+            ) else {
+                return Err("its matrix expression cannot be evaluated".into());
+            };
+            let json = |v: &Data| Spanned::new(crate::expr::github::to_json_compact(v), e.span);
+            let combos = |v: Option<&Data>| -> Vec<Vec<(String, String)>> {
+                v.and_then(Data::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|c| match c {
+                        Data::Object(o) => Some(
+                            o.entries()
+                                .iter()
+                                .map(|(k, v)| (k.clone(), json(v).value))
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            match (axis, &value) {
+                (Some(name), Data::Array(a)) => {
+                    m.axis
+                        .push((name.clone(), a.items.iter().map(json).collect()));
+                }
+                (None, Data::Object(o)) => {
+                    for (k, v) in o.entries() {
+                        match k.as_str() {
+                            "include" => m.include.extend(combos(Some(v))),
+                            "exclude" => m.exclude.extend(combos(Some(v))),
+                            _ => {
+                                let values =
+                                    v.items().unwrap_or_default().iter().map(json).collect();
+                                m.axis.push((Spanned::new(k.clone(), e.span), values));
+                            }
+                        }
+                    }
+                }
+                (_, other) => {
+                    let want = if axis.is_some() {
+                        "an array"
+                    } else {
+                        "an object"
+                    };
+                    self.diags.push(
+                        Diagnostic::new(
+                            e.span,
+                            format!(
+                                "this matrix expression gives {} ({}), not {want}",
+                                other.kind(),
+                                other.to_text()
+                            ),
+                        )
+                        .with_help("GitHub fails the job here"),
+                    );
+                    return Err("its matrix expression does not give a matrix".into());
+                }
+            }
+        }
+        Ok(m)
+    }
 }

@@ -119,10 +119,23 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         } else {
             &base
         };
-        let combos = stage
-            .strategy
+        let computed = match base.github() {
+            Some(contexts) if !stage.matrix_exprs.is_empty() => {
+                match r.github_matrix(stage, &contexts.clone()) {
+                    Ok(m) => Some(m),
+                    Err(reason) => {
+                        let mut skipped = r.stage(stage.clone(), base);
+                        skipped.policy = RunPolicy::Never(reason);
+                        stages.push(skipped);
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
+        let combos = computed
             .as_ref()
-            .and_then(|s| s.matrix.as_ref())
+            .or_else(|| stage.strategy.as_ref().and_then(|s| s.matrix.as_ref()))
             .map(matrix::combinations);
         match combos {
             None => stages.push(r.stage(stage.clone(), base)),

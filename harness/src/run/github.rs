@@ -97,7 +97,13 @@ impl JobRun {
     }
 
     /// Records how a step ended in `steps.<id>`.
-    fn record(&mut self, id: &str, outputs: Vec<(String, String)>, outcome: &str, conclusion: &str) {
+    fn record(
+        &mut self,
+        id: &str,
+        outputs: Vec<(String, String)>,
+        outcome: &str,
+        conclusion: &str,
+    ) {
         let Data::Object(all) = &mut self.contexts else {
             return;
         };
@@ -160,7 +166,9 @@ pub(crate) fn parse_file_command(text: &str) -> Result<Vec<(String, String)>, St
         if line.trim().is_empty() {
             continue;
         }
-        let heredoc = line.split_once("<<").filter(|(name, _)| !name.contains('='));
+        let heredoc = line
+            .split_once("<<")
+            .filter(|(name, _)| !name.contains('='));
         if let Some((name, delimiter)) = heredoc {
             let mut value = Vec::new();
             loop {
@@ -178,7 +186,9 @@ pub(crate) fn parse_file_command(text: &str) -> Result<Vec<(String, String)>, St
         } else if let Some((name, value)) = line.split_once('=') {
             out.push((name.to_string(), value.to_string()));
         } else {
-            return Err(format!("`{line}` is neither `NAME=value` nor `NAME<<DELIMITER`"));
+            return Err(format!(
+                "`{line}` is neither `NAME=value` nor `NAME<<DELIMITER`"
+            ));
         }
     }
     Ok(out)
@@ -186,7 +196,10 @@ pub(crate) fn parse_file_command(text: &str) -> Result<Vec<(String, String)>, St
 
 /// A shell-safe `export` line, or `None` for a name no shell can export.
 fn export(name: &str, value: &str) -> Option<String> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     ok.then(|| format!("export {name}='{}'\n", value.replace('\'', "'\\''")))
 }
@@ -267,9 +280,39 @@ impl StageRun {
         Ok(Decision::Run(turn))
     }
 
+    /// The job's `outputs:`, evaluated now that its steps have run; one that cannot be is
+    /// said and left out.
+    pub(crate) fn github_outputs(&self) -> Vec<(String, String)> {
+        let Some(job) = &self.github else {
+            return Vec::new();
+        };
+        let failing = self.state().failing();
+        let status = if failing {
+            Status::Failure
+        } else {
+            Status::Success
+        };
+        let contexts = job.lock().unwrap_or_else(|e| e.into_inner()).now(failing);
+        let mut out = Vec::new();
+        for (name, text) in &self.plan.outputs {
+            match expand(text, &contexts, status) {
+                Ok(v) => out.push((name.clone(), v)),
+                Err(e) => {
+                    let message = format!("the job output `{name}` cannot be evaluated: {e}");
+                    self.observer
+                        .on_event(&crate::report::Event::Notice { message: &message });
+                }
+            }
+        }
+        out
+    }
+
     /// A GitHub step that did not run: `steps.<id>.outcome` is `skipped`.
     pub(crate) fn github_skipped(&self, step: &PlannedStep) {
-        if let (Some(job), Some(id)) = (&self.github, step.github.as_ref().and_then(|g| g.id.as_ref())) {
+        if let (Some(job), Some(id)) = (
+            &self.github,
+            step.github.as_ref().and_then(|g| g.id.as_ref()),
+        ) {
             let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
             job.record(id, Vec::new(), "skipped", "skipped");
         }
@@ -293,7 +336,8 @@ impl StageRun {
                 .find(|(n, _)| n == name)
                 .map_or("", |(_, t)| t.as_str())
         };
-        let outputs = parse_file_command(get("output")).map_err(|e| format!("$GITHUB_OUTPUT: {e}"))?;
+        let outputs =
+            parse_file_command(get("output")).map_err(|e| format!("$GITHUB_OUTPUT: {e}"))?;
         let env = parse_file_command(get("env")).map_err(|e| format!("$GITHUB_ENV: {e}"))?;
         let summary = get("summary").trim_end();
         if !summary.is_empty() {
@@ -344,7 +388,11 @@ impl StageRun {
             let Ok(path) = entry.path().map(|p| p.to_path_buf()) else {
                 continue;
             };
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             let mut text = String::new();
@@ -379,15 +427,22 @@ mod tests {
     fn conditions_at_the_turn() {
         let ctx = Data::object([(
             "steps",
-            Data::object([(
-                "a",
-                Data::object([("outcome", Data::from("failure"))]),
-            )]),
+            Data::object([("a", Data::object([("outcome", Data::from("failure"))]))]),
         )]);
         assert!(holds("steps.a.outcome == 'failure'", &ctx, Status::Success).unwrap());
         assert!(!holds("steps.a.outcome == 'failure'", &ctx, Status::Failure).unwrap());
-        assert!(holds("${{ always() && steps.a.outcome == 'failure' }}", &ctx, Status::Failure).unwrap());
-        assert_eq!(export("A_1", "it's"), Some("export A_1='it'\\''s'\n".into()));
+        assert!(
+            holds(
+                "${{ always() && steps.a.outcome == 'failure' }}",
+                &ctx,
+                Status::Failure
+            )
+            .unwrap()
+        );
+        assert_eq!(
+            export("A_1", "it's"),
+            Some("export A_1='it'\\''s'\n".into())
+        );
         assert_eq!(export("a-b", "x"), None);
     }
 }

@@ -298,6 +298,7 @@ impl Runner {
         started: Instant,
         timed_out: Option<Duration>,
     ) -> RunningStage {
+        let outputs = stage.github_outputs();
         let StageRun {
             docker,
             plan,
@@ -328,6 +329,7 @@ impl Runner {
             started,
             body_failed: false,
             masks: plan.masks,
+            outputs,
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct RunningStage {
     pub(super) body_failed: bool,
     /// Secrets to mask in what is printed.
     pub(super) masks: Vec<String>,
+    /// A GitHub Actions job's `outputs:`, evaluated.
+    pub(super) outputs: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for RunningStage {
@@ -204,6 +206,7 @@ impl RunningStage {
             teardown_errors,
             duration: self.started.elapsed(),
             timings: self.timings,
+            outputs: self.outputs.clone(),
         };
         self.observer
             .on_event(&Event::StageFinished { report: &report });

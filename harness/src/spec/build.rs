@@ -44,6 +44,8 @@ impl Stage {
             timeout: None,
             workspace: None,
             needs: Vec::new(),
+            outputs: Vec::new(),
+            matrix_exprs: Vec::new(),
             github: None,
             timeout_expr: None,
         }

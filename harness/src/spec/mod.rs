@@ -197,6 +197,12 @@ pub struct Stage {
     /// How long the stage may run when an expression says (GitHub Actions'
     /// `timeout-minutes: ${{ ... }}`), evaluated when resolved.
     pub timeout_expr: Option<Spanned<String>>,
+    /// A GitHub Actions job's `outputs:`: each name with its expression, evaluated when the
+    /// job has run.
+    pub outputs: Vec<(String, Spanned<String>)>,
+    /// A GitHub Actions matrix (`None`) or axis (`Some(name)`) computed by an expression,
+    /// evaluated when resolved (for a job that needs another, once that one has run).
+    pub matrix_exprs: Vec<(Option<Spanned<String>>, Spanned<String>)>,
     /// The jobs it needs (GitHub Actions' `needs`), by id; they run before it.
     pub needs: Vec<String>,
     /// Where the workspace is mounted, when the file says (Drone's `workspace.path`).

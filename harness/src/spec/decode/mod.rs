@@ -300,6 +300,8 @@ fn stage(node: &Node<'_>, diags: &mut Diags) -> Option<Stage> {
         timeout: None,
         workspace: None,
         needs: Vec::new(),
+        outputs: Vec::new(),
+        matrix_exprs: Vec::new(),
         github: None,
         timeout_expr: None,
     };

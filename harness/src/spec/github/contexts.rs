@@ -109,11 +109,19 @@ pub(crate) fn contexts(ctx: &BuildContext, pipeline: &Pipeline, stage: &Stage) -
         ("max-parallel", Data::Number(1.0)),
     ]);
     let needs = Data::object(stage.needs.iter().map(|n| {
+        let ran = ctx.job_results.get(n);
+        let outputs = ran.map(|r| {
+            Data::object(
+                r.outputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Data::from(v.as_str()))),
+            )
+        });
         (
             n.clone(),
             Data::object([
-                ("outputs", Data::object::<&str>([])),
-                ("result", s("success")),
+                ("outputs", outputs.unwrap_or(Data::object::<&str>([]))),
+                ("result", s(ran.map_or("success", |r| r.result.as_str()))),
             ]),
         )
     }));

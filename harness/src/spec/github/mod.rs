@@ -239,14 +239,10 @@ fn job(
             .collect(),
     };
     stage.when = string(f.get("if"), "if", diags).map(When::Expr);
-    let mut skip = None;
     stage.strategy = f
         .get("strategy")
-        .and_then(|s| strategy(s, diags, &mut skip));
-    if let Some(reason) = skip {
-        stage.stage_type = Spanned::new(StageType::Other, reason.span);
-        stage.type_name = reason;
-    }
+        .and_then(|s| strategy(s, diags, &mut stage.matrix_exprs));
+    stage.outputs = f.get("outputs").map(outputs).unwrap_or_default();
     (stage.timeout, stage.timeout_expr) = f
         .get("timeout-minutes")
         .map_or((None, None), |t| minutes(t, diags));
@@ -256,7 +252,6 @@ fn job(
         "permissions",
         "environment",
         "concurrency",
-        "outputs",
         "continue-on-error",
         "with",
         "secrets",
@@ -346,10 +341,12 @@ fn job(
     Some((stage, needs))
 }
 
+/// `strategy`; a matrix or axis computed by an expression goes to `computed`, for the
+/// resolver (it may read another job's outputs, known once that job has run).
 fn strategy(
     node: &Node<'_>,
     diags: &mut Diags,
-    skip: &mut Option<Spanned<String>>,
+    computed: &mut Vec<(Option<Spanned<String>>, Spanned<String>)>,
 ) -> Option<Strategy> {
     let mut f = fields(node, "`strategy`", diags)?;
     let mut ignored = Vec::new();
@@ -360,8 +357,14 @@ fn strategy(
     f.finish(diags, &|_| None);
     let (key, m) = matrix?;
     if let Some(text) = m.as_scalar() {
-        *skip = Some(computed(text, m.span, diags));
-        return None;
+        computed.push((None, Spanned::new(text.to_string(), m.span)));
+        return Some(Strategy {
+            strategy_type: Spanned::new("matrix".to_string(), key.span),
+            matrix: Some(Matrix {
+                concurrency,
+                ..Matrix::default()
+            }),
+        });
     }
     let Value::Map(entries) = &m.value else {
         diags.push(
@@ -401,8 +404,9 @@ fn strategy(
             "exclude" => out.exclude = combos(v, diags),
             _ => {
                 if let Some(text) = v.as_scalar().filter(|t| t.contains("${{")) {
-                    *skip = Some(computed(text, v.span, diags));
-                    return None;
+                    let axis = Spanned::new(name.to_string(), k.span);
+                    computed.push((Some(axis), Spanned::new(text.to_string(), v.span)));
+                    continue;
                 }
                 let values = list(Some(v), name, diags)
                     .iter()
@@ -419,25 +423,21 @@ fn strategy(
     })
 }
 
-/// A matrix (or one of its axes) computed by an expression, which GitHub evaluates when the
-/// job starts (often from another job's outputs): a warning, and the job is skipped with the
-/// reason.
-fn computed(text: &str, span: Span, diags: &mut Diags) -> Spanned<String> {
-    diags.push(
-        Diagnostic::new(
-            span,
-            format!("this matrix is computed when the job starts (`{text}`); pipeline-test skips the job"),
-        )
-        .warning()
-        .with_label("known only at run time")
-        .with_help("the other jobs run; to run this one, write its matrix's axes in the file"),
-    );
-    Spanned::new(
-        format!(
-            "its matrix is computed when the job starts (`{text}`), which pipeline-test does not do yet"
-        ),
-        span,
-    )
+/// A job's `outputs:`: each name with its expression.
+fn outputs(node: &Node<'_>) -> Vec<(String, Spanned<String>)> {
+    let Value::Map(pairs) = &node.value else {
+        return Vec::new();
+    };
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let text = v.as_scalar()?;
+            Some((
+                k.as_scalar()?.to_string(),
+                Spanned::new(text.to_string(), v.span),
+            ))
+        })
+        .collect()
 }
 
 /// A matrix value as JSON text, typed as GitHub's YAML reader types it (the YAML 1.2 core
