@@ -82,6 +82,11 @@ impl Resolver<'_> {
             }
         };
         self.runtime_reads(e, inner.0, &parsed);
+        if let Some(job) = self.not_run(&parsed) {
+            return RunPolicy::Never(format!(
+                "its `if:` reads the outputs of the job `{job}`, which has not run (run the whole workflow)"
+            ));
+        }
         let status = parsed.calls_status();
         let mut holds = |st: Status| match parsed.eval(contexts, st) {
             Ok(v) => Some(v.truthy()),
@@ -134,11 +139,27 @@ impl Resolver<'_> {
         };
         match parsed.eval_with(contexts, status, &hash) {
             Ok(v) => Some(v),
+            // What it reads is not known yet (warned above): no error of its own.
+            Err(_) if self.not_run(&parsed).is_some() => None,
             Err(e) => {
                 self.github_error(s, inner.0, &e, code);
                 None
             }
         }
+    }
+
+    /// A job whose outputs `e` reads and that has not run.
+    fn not_run(&self, e: &Expr) -> Option<String> {
+        e.paths().into_iter().find_map(|(p, _)| match p.as_slice() {
+            [root, job, out, ..]
+                if root == "needs"
+                    && out == "outputs"
+                    && !self.ctx.job_results.contains_key(job) =>
+            {
+                Some(job.clone())
+            }
+            _ => None,
+        })
     }
 
     fn github_error(&mut self, s: &Spanned<String>, at: usize, e: &GhError, code: &str) {

@@ -72,20 +72,25 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     for input in &pipeline.inputs {
         if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
             let upper = input.name.value.to_ascii_uppercase();
-            r.diags.push(
-                Diagnostic::new(
-                    input.name.span,
-                    format!(
-                        "the input `{}` is required and has no value",
-                        input.name.value
-                    ),
-                )
-                .with_help(format!(
-                    "pass it with `--input {}=VALUE`, or set {}{upper}",
-                    input.name.value,
-                    crate::context::INPUT_ENV_PREFIX
-                )),
-            );
+            let d = Diagnostic::new(
+                input.name.span,
+                format!(
+                    "the input `{}` is required and has no value",
+                    input.name.value
+                ),
+            )
+            .with_help(format!(
+                "pass it with `--input {}=VALUE`, or set {}{upper}",
+                input.name.value,
+                crate::context::INPUT_ENV_PREFIX
+            ));
+            // GitHub asks for it when the workflow is dispatched; for other events it is
+            // empty.
+            r.diags.push(if pipeline.format == Format::GitHubActions {
+                d.warning()
+            } else {
+                d
+            });
         }
     }
     let base = ctx.scope(&pipeline.inputs);

@@ -47,6 +47,7 @@ pub(super) fn normalize(pipeline: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
         let mut hosts = HashMap::new();
         let mut ctx = Ctx {
             warn_duplicates: pipeline.format == super::Format::HarnessV1,
+            reached_by_name: pipeline.format != super::Format::GitHubActions,
             names: &mut names,
             hosts: &mut hosts,
             volumes: &volumes,
@@ -71,6 +72,8 @@ struct Ctx<'a> {
     /// Only Gitness's own format warns about steps of the same name: the others name steps
     /// freely (`uses: actions/cache` twice).
     warn_duplicates: bool,
+    /// Steps are reached by their names (GitHub Actions reaches only services, by their key).
+    reached_by_name: bool,
     /// Step name -> where it was first written.
     names: &'a mut HashMap<String, Span>,
     /// Hostname -> the step (display name, line) that has it.
@@ -127,8 +130,11 @@ impl Ctx<'_> {
                 }
             }
         }
-        if candidates[0].len() > 63 && !step.matrix.is_empty() {
-            // A matrix copy's generated name: cut, as the author wrote no such name.
+        let service = matches!(step.spec, StepSpec::Background(_));
+        if candidates[0].len() > 63
+            && (!step.matrix.is_empty() || !(self.reached_by_name || service))
+        {
+            // A matrix copy's generated name, or a name nothing reaches the step by: cut.
             candidates[0].truncate(63);
         }
         if candidates[0].len() > 63 {
