@@ -43,10 +43,12 @@ fn job(steps: &str) -> String {
 #[test]
 fn or_and_and_return_an_operand_and_missing_properties_are_null() {
     let yaml = job(
-        "      - run: echo ${{ matrix.rustc || 'stable' }} ${{ env.RUSTFLAGS }}x ${{ github.event.schedule && 'cron' || 'not cron' }}\n",
+        "      - run: echo ${{ matrix.rustc || 'stable' }} ${{ github.event.schedule && 'cron' || 'not cron' }}\n      - run: echo ${{ env.RUSTFLAGS }}x\n",
     );
     let (steps, _) = run(&yaml, &BuildContext::default());
-    assert_eq!(steps[0].0, "echo stable x not cron");
+    assert_eq!(steps[0].0, "echo stable not cron");
+    // `env.RUSTFLAGS` may come from `$GITHUB_ENV` of a step before: evaluated at its turn.
+    assert_eq!(steps[1].0, "echo ${{ env.RUSTFLAGS }}x");
 }
 
 #[test]
@@ -116,7 +118,7 @@ fn if_means_success_and_unless_a_status_function_is_called() {
 
 #[test]
 fn what_is_known_only_at_run_time_is_a_warning_never_an_error() {
-    let yaml = "on: push\njobs:\n  setup:\n    runs-on: ubuntu-latest\n    container: alpine\n    outputs:\n      matrix: ${{ steps.m.outputs.matrix }}\n    steps:\n      - id: m\n        run: echo \"matrix=[1,2]\" >> $GITHUB_OUTPUT\n      - run: echo ${{ steps.m.outputs.matrix }}\n  test:\n    needs: setup\n    runs-on: ubuntu-latest\n    container: alpine\n    strategy:\n      matrix: ${{ fromJSON(needs.setup.outputs.matrix) }}\n    steps:\n      - run: cargo test\n  other:\n    needs: setup\n    runs-on: ubuntu-latest\n    container: alpine\n    steps:\n      - run: echo ${{ needs.setup.result }}\n";
+    let yaml = "on: push\njobs:\n  setup:\n    runs-on: ubuntu-latest\n    container: alpine\n    outputs:\n      matrix: ${{ steps.m.outputs.matrix }}\n    steps:\n      - id: m\n        run: echo \"matrix=[1,2]\" >> $GITHUB_OUTPUT\n      - run: echo ${{ steps.m.outputs.matrix }} ${{ steps.n.outputs.x }}\n  test:\n    needs: setup\n    runs-on: ubuntu-latest\n    container: alpine\n    strategy:\n      matrix: ${{ fromJSON(needs.setup.outputs.matrix) }}\n    steps:\n      - run: cargo test\n  other:\n    needs: setup\n    runs-on: ubuntu-latest\n    container: alpine\n    steps:\n      - run: echo ${{ needs.setup.result }}\n";
     let p = Pipeline::parse(&SourceFile::new("ci.yml", yaml)).unwrap();
     let r = resolve(&p, &BuildContext::default()).unwrap();
     let warnings: Vec<String> = r
@@ -124,18 +126,14 @@ fn what_is_known_only_at_run_time_is_a_warning_never_an_error() {
         .iter()
         .map(|d| format!("{}: {}", d.span.start, d.message))
         .collect();
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w
-                .starts_with("11:23: `steps.m.outputs.matrix` is known only when the job runs")),
-        "{warnings:#?}"
-    );
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("17:15: this matrix is computed when the job starts")),
-        "{warnings:#?}"
+    // A step's outputs are evaluated at the reading step's turn: a warning only for an id
+    // no step has.
+    assert_eq!(
+        warnings,
+        [
+            "11:53: `steps.n.outputs.x` is empty: no step of this job has the id `n`",
+            "17:18: this matrix is computed from the job `setup`'s outputs: it is known once `setup` has run",
+        ],
     );
     // The job with the computed matrix is skipped with the reason; the others run.
     let test = r
@@ -144,12 +142,13 @@ fn what_is_known_only_at_run_time_is_a_warning_never_an_error() {
         .find(|s| s.id.as_ref().is_some_and(|i| i.value == "test"))
         .unwrap();
     assert!(
-        matches!(&test.policy, RunPolicy::Never(why) if why.contains("matrix is computed")),
+        matches!(&test.policy, RunPolicy::Never(why) if why.contains("its matrix comes from the outputs of the job `setup`")),
         "{:?}",
         test.policy
     );
     let (steps, _) = run(yaml, &BuildContext::default());
-    assert_eq!(steps.last().unwrap().0, "echo success");
+    // Read at its turn.
+    assert_eq!(steps.last().unwrap().0, "echo ${{ needs.setup.result }}");
 }
 
 #[test]

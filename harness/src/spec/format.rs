@@ -167,6 +167,12 @@ pub(crate) fn detect(file: &SourceFile, root: &Node<'_>) -> Format {
     if keys.contains(&"jobs") || keys.contains(&"on") || name.contains(".github/workflows/") {
         return Format::GitHubActions;
     }
+    // A NextGen pipeline written without its `pipeline:` root.
+    if !keys.contains(&"kind")
+        && (keys.contains(&"projectIdentifier") || keys.contains(&"orgIdentifier"))
+    {
+        return Format::HarnessNextGen;
+    }
     if keys.contains(&"pipeline") && !keys.contains(&"kind") {
         return if is_drone_08(root) {
             Format::Drone

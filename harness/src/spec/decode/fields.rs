@@ -12,6 +12,8 @@ use crate::yaml::{Node, Value};
 /// The keys of one mapping, handed out one by one; what is left at the end is unknown.
 pub(in crate::spec) struct Fields<'n> {
     pub(in crate::spec) entries: &'n [(Node<'n>, Node<'n>)],
+    /// A key written twice means its last value (Drone's reader), not an error.
+    pub(in crate::spec) last_wins: bool,
     pub(in crate::spec) used: Vec<bool>,
     pub(in crate::spec) asked: Vec<&'static str>,
     pub(in crate::spec) context: &'static str,
@@ -32,10 +34,18 @@ impl<'n> Fields<'n> {
         key: &'static str,
     ) -> Option<(&'n Node<'n>, &'n Node<'n>)> {
         self.asked.push(key);
-        let i = self
-            .entries
-            .iter()
-            .position(|(k, _)| k.as_scalar() == Some(key))?;
+        let same = |(k, _): &(Node<'n>, Node<'n>)| k.as_scalar() == Some(key);
+        let i = if self.last_wins {
+            self.entries.iter().rposition(same)?
+        } else {
+            self.entries.iter().position(same)?
+        };
+        // Every occurrence counts as used.
+        for (j, e) in self.entries.iter().enumerate() {
+            if same(e) {
+                self.used[j] = true;
+            }
+        }
         self.used[i] = true;
         let (k, v) = &self.entries[i];
         Some((k, v))
@@ -54,6 +64,7 @@ impl<'n> Fields<'n> {
 
     /// Reports every key nobody asked for. `hint` may explain a key that belongs elsewhere.
     pub(in crate::spec) fn finish(self, diags: &mut Diags, hint: &dyn Fn(&str) -> Option<String>) {
+        let mut reported = std::collections::HashSet::new();
         for (i, (k, _)) in self.entries.iter().enumerate() {
             if self.used[i] {
                 continue;
@@ -61,10 +72,7 @@ impl<'n> Fields<'n> {
             let Some(name) = k.as_scalar() else {
                 continue;
             };
-            if self.entries[..i]
-                .iter()
-                .any(|(p, _)| p.as_scalar() == Some(name))
-            {
+            if !reported.insert(name) {
                 continue; // reported as a duplicate key
             }
             let mut d =
@@ -104,6 +112,20 @@ fn nul_byte(span: Span, what: &str) -> Diagnostic {
         .with_help("remove the `\\0` escape from the string")
 }
 
+std::thread_local! {
+    /// Set while a format whose reader keeps the last of two equal keys (Drone) is read.
+    static LAST_WINS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `read` with a key written twice meaning its last value (a warning), as Drone's reader
+/// has it.
+pub(in crate::spec) fn last_key_wins<T>(read: impl FnOnce() -> T) -> T {
+    let before = LAST_WINS.with(|c| c.replace(true));
+    let out = read();
+    LAST_WINS.with(|c| c.set(before));
+    out
+}
+
 /// Opens a mapping node for reading its keys.
 pub(in crate::spec) fn fields<'n>(
     node: &'n Node<'n>,
@@ -123,7 +145,9 @@ pub(in crate::spec) fn fields<'n>(
         );
         return None;
     };
-    for (i, (k, _)) in entries.iter().enumerate() {
+    let last_wins = LAST_WINS.with(std::cell::Cell::get);
+    let mut seen: std::collections::HashMap<&str, &Node<'n>> = std::collections::HashMap::new();
+    for (k, v) in entries {
         match k.as_scalar() {
             None => diags.push(Diagnostic::new(
                 k.span,
@@ -133,10 +157,16 @@ pub(in crate::spec) fn fields<'n>(
                 ),
             )),
             Some(name) => {
-                if entries[..i]
-                    .iter()
-                    .any(|(p, _)| p.as_scalar() == Some(name))
-                {
+                let Some(earlier) = seen.insert(name, v) else {
+                    continue;
+                };
+                if last_wins {
+                    diags.push(
+                        Diagnostic::new(k.span, format!("duplicate key `{name}` in {context}: its value at line {} is lost", earlier.span.start.line))
+                            .warning()
+                            .with_help("Drone keeps the last value, as pipeline-test does; remove the other one"),
+                    );
+                } else {
                     diags.push(
                         Diagnostic::new(k.span, format!("duplicate key `{name}` in {context}"))
                             .with_help("a key may appear once in a mapping; remove one of them"),
@@ -147,6 +177,7 @@ pub(in crate::spec) fn fields<'n>(
     }
     Some(Fields {
         entries,
+        last_wins,
         used: vec![false; entries.len()],
         asked: Vec::with_capacity(24),
         context,

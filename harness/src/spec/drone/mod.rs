@@ -25,6 +25,11 @@ pub(super) fn pipelines(
     docs: &[(Span, Node<'_>)],
     diags: &mut Diags,
 ) -> Option<Pipeline> {
+    // Drone's YAML reader keeps the last of two equal keys.
+    super::decode::fields::last_key_wins(|| read(file, docs, diags))
+}
+
+fn read(file: &SourceFile, docs: &[(Span, Node<'_>)], diags: &mut Diags) -> Option<Pipeline> {
     let mut p = Pipeline::empty(file, Format::Drone);
     let mut stages = Vec::new();
     for (_, doc) in docs {
@@ -93,8 +98,8 @@ fn pipeline(
                 Diagnostic::new(
                     t.span,
                     format!(
-                        "a `{}` pipeline runs outside containers; pipeline-test skips it",
-                        t.value
+                        "{} pipeline runs outside containers; pipeline-test skips it",
+                        a_type(&t.value)
                     ),
                 )
                 .warning()
@@ -103,8 +108,8 @@ fn pipeline(
             stage.stage_type = Spanned::new(StageType::Other, t.span);
             stage.type_name = Spanned::new(
                 format!(
-                    "a `{}` pipeline runs outside containers, on Drone only",
-                    t.value
+                    "{} pipeline runs outside containers, on Drone only",
+                    a_type(&t.value)
                 ),
                 t.span,
             );
@@ -143,7 +148,13 @@ fn pipeline(
             .then(|| format!("`{k}` belongs to a step: `steps: [{{name: ..., {k}: ...}}]`"))
     });
     if stage.stage_type.value != StageType::Ci {
-        // Steps of an `exec`/`vm` pipeline run on a machine, not in images: not read.
+        // Steps of an `exec`/`vm` pipeline run on a machine, not in images: only their
+        // structure is checked, as Drone's linter does.
+        if let Some((_, v)) = steps {
+            for s in list(Some(v), "steps", diags) {
+                machine_step(s, diags);
+            }
+        }
         return Some((stage, needs));
     }
     for s in list(services, "services", diags) {
@@ -162,6 +173,36 @@ fn pipeline(
         }
     }
     Some((stage, needs))
+}
+
+/// "an `exec`", "a `vm`": the type with its article.
+fn a_type(t: &str) -> String {
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} `{t}`")
+}
+
+/// A step of a pipeline that runs on a machine (`exec`, `ssh`, `vm`, ...): a mapping with a
+/// `name`, and `commands` as a list of strings.
+fn machine_step(node: &Node<'_>, diags: &mut Diags) {
+    let Some(mut f) = fields(node, "a step", diags) else {
+        return;
+    };
+    if string(f.get("name"), "name", diags).is_none() {
+        diags.push(
+            Diagnostic::new(Span::point(node.span.start), "a step needs a `name`")
+                .with_help("add `name: ...`; Drone refuses a step without one"),
+        );
+    }
+    list(f.get("commands"), "commands", diags)
+        .iter()
+        .for_each(|c| drop(string(Some(c), "commands", diags)));
+    // The rest is the machine's business: accepted as written.
+    f.used.iter_mut().for_each(|u| *u = true);
+    f.finish(diags, &|_| None);
 }
 
 /// `workspace: {base, path}`: where the workspace is mounted, `base` joined with a relative

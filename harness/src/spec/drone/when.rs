@@ -110,7 +110,7 @@ fn glob_regex(glob: &str) -> String {
         match c {
             '*' => out.push_str("[^/]*"),
             '?' => out.push_str("[^/]"),
-            c if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' => out.push(c),
+            c if c.is_alphanumeric() || c == '/' || c == '_' || c == '-' => out.push(c),
             '"' => out.push_str("\\\""),
             c => {
                 out.push_str("\\\\");
@@ -130,5 +130,9 @@ mod tests {
     fn globs() {
         assert_eq!(glob_regex("feature/*"), "^feature/[^/]*$");
         assert_eq!(glob_regex("v1.?"), "^v1\\\\.[^/]$");
+        // Any Unicode letter, as Drone's glob matches any text.
+        let re = glob_regex("fix/ü*");
+        assert_eq!(re, "^fix/ü[^/]*$");
+        assert!(regex::Regex::new(&re).unwrap().is_match("fix/über"));
     }
 }

@@ -51,6 +51,7 @@ const BUILD: &[(&str, &str)] = &[
     ("codebase.commitSha", "build.commit"),
     ("codebase.tag", "build.tag"),
     ("codebase.repoUrl", "repo.git_http_url"),
+    ("pipeline.properties.ci.codebase.repoName", "repo.name"),
     ("codebase.commitMessage", "build.message"),
     ("codebase.gitUserId", "build.author_login"),
     ("pipeline.sequenceId", "build.number"),
@@ -60,6 +61,12 @@ const BUILD: &[(&str, &str)] = &[
     ),
     ("pipeline.executionId", "build.number"),
     ("trigger.branch", "build.branch"),
+    ("trigger.targetBranch", "build.target"),
+    ("trigger.sourceBranch", "build.source"),
+    (
+        "trigger.event",
+        "(build.event == \"pull_request\" ? \"PR\" : (build.event == \"push\" || build.event == \"tag\" ? \"PUSH\" : \"\"))",
+    ),
     ("trigger.commitSha", "build.commit"),
 ];
 
@@ -164,6 +171,17 @@ fn one(inner: &str, span: Span, names: &Names, form: Form, diags: &mut Diags) ->
     }
     if let Some(v) = names.fixed.get(inner) {
         return literal(v);
+    }
+    if (inner.starts_with("execution.steps.") || inner.starts_with("steps."))
+        && inner.contains(".output.outputVariables.")
+    {
+        diags.push(
+            Diagnostic::new(span, format!("`<+{inner}>` is known only once that step has run"))
+                .warning()
+                .with_label("empty here")
+                .with_help("pipeline-test does not hand NextGen output variables from step to step yet; the step reading it sees an empty value"),
+        );
+        return literal("");
     }
     let mut d = Diagnostic::new(span, format!("`<+{inner}>` cannot be evaluated outside Harness"))
         .with_help("pipeline-test evaluates <+pipeline.variables.x>, <+stage.variables.x>, <+secrets.getValue(\"x\")>, <+codebase.branch>, <+codebase.commitSha>, <+codebase.tag>, <+pipeline.sequenceId>, <+pipeline.name>, <+stage.name>, <+matrix.x>");

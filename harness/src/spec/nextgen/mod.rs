@@ -49,9 +49,19 @@ pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     let mut top = fields(root, "the file", diags)?;
     let mut p = Pipeline::empty(file, Format::HarnessNextGen);
     top.accept("version", &mut p.ignored);
-    let body = top.entry("pipeline");
+    let Some((_, body)) = top.entry("pipeline") else {
+        // Its keys belong under the root it lacks: one error says so.
+        diags.push(
+            Diagnostic::new(
+                Span::point(root.span.start),
+                "this Harness NextGen file has no `pipeline:` root",
+            )
+            .with_label("`name`, `identifier`, `stages` ... belong under `pipeline:`")
+            .with_help("put the pipeline under `pipeline:`, as Harness writes it"),
+        );
+        return None;
+    };
     top.finish(diags, &|_| None);
-    let (_, body) = body?;
     let mut f = fields(body, "`pipeline`", diags)?;
     p.name = string(f.get("name"), "name", diags);
     let mut names = Names {
@@ -198,9 +208,7 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
     stage.when = f
         .get("when")
         .and_then(|w| flow::when(w, "pipelineStatus", &names, diags));
-    stage.timeout = f
-        .get("timeout")
-        .and_then(|t| super::decode::fields::duration(Some(t), "timeout", diags));
+    stage.timeout = timeout(f.get("timeout"), diags);
     for k in ["tags", "failureStrategies", "delegateSelectors", "strategy"] {
         f.accept(k, &mut stage.ignored);
     }
@@ -270,6 +278,7 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
         return None;
     };
     let mut s = fields(spec, "a CI stage's `spec`", diags)?;
+    infrastructure(s.get("infrastructure"), diags);
     for k in STAGE_SPEC_KEYS {
         s.accept(k, &mut stage.ignored);
     }
@@ -302,6 +311,50 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
     stage.steps.extend(step::items(steps, &names, diags));
     localhost_notes(&stage, &names, diags);
     Some(stage)
+}
+
+/// `timeout` of a stage or a step: Harness writes `timeout: ""` itself, meaning none.
+pub(super) fn timeout(
+    node: Option<&Node<'_>>,
+    diags: &mut Diags,
+) -> Option<Spanned<std::time::Duration>> {
+    let node = node.filter(|n| !matches!(n.value, Value::Null) && n.as_scalar() != Some(""))?;
+    super::decode::fields::duration(Some(node), "timeout", diags)
+}
+
+/// The infrastructure types Harness knows for a CI stage.
+const INFRASTRUCTURES: &[&str] = &[
+    "KubernetesDirect",
+    "KubernetesHosted",
+    "VM",
+    "UseFromStage",
+    "Docker",
+];
+
+/// `infrastructure.type`, checked against Harness's values.
+fn infrastructure(node: Option<&Node<'_>>, diags: &mut Diags) {
+    let Some(Value::Map(pairs)) = node.map(|n| &n.value) else {
+        return;
+    };
+    let Some((_, t)) = pairs.iter().find(|(k, _)| k.as_scalar() == Some("type")) else {
+        return;
+    };
+    let Some(text) = t.as_scalar() else { return };
+    if INFRASTRUCTURES.contains(&text) || text.starts_with("<+") {
+        return;
+    }
+    let mut d = Diagnostic::new(
+        t.span,
+        format!("`{text}` is not an infrastructure type Harness knows"),
+    )
+    .with_help(format!(
+        "Harness's types are: {}",
+        INFRASTRUCTURES.join(", ")
+    ));
+    if let Some(m) = crate::diagnostic::did_you_mean(text, INFRASTRUCTURES) {
+        d = d.with_label(format!("did you mean `{m}`?"));
+    }
+    diags.push(d);
 }
 
 /// On Harness's Kubernetes infrastructure a stage's steps share one pod, where `localhost`

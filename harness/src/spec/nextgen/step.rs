@@ -172,9 +172,7 @@ fn step(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Step> {
     let when = f
         .get("when")
         .and_then(|w| when(w, "stageStatus", names, diags));
-    let timeout = f
-        .get("timeout")
-        .and_then(|t| crate::spec::decode::fields::duration(Some(t), "timeout", diags));
+    let timeout = super::timeout(f.get("timeout"), diags);
     let continue_on_error = f.get("failureStrategies").is_some_and(ignores_failure);
     let strategy = f.get("strategy").and_then(|s| strategy(s, diags));
     let mut ignored = Vec::new();
