@@ -250,3 +250,16 @@ fn github_actions_steps_hand_on_what_they_make(stage: &Stage) {
         StepStatus::Passed
     );
 }
+
+/// A local composite action (which calls another) through the attribute: its inputs, and its
+/// outputs handed to the calling step.
+#[pipeline_test(
+    "tests/formats/run/github-local-action.yml",
+    job = "greet",
+    event = "push"
+)]
+fn github_actions_local_composite_action(stage: &Stage) {
+    let last = stage.steps().last().unwrap();
+    assert_eq!(last.name, "Reads the action's outputs");
+    assert_eq!(last.status, StepStatus::Passed);
+}

@@ -551,3 +551,25 @@ fn a_host_port_taken_by_another_program_is_named_with_the_fix() {
         "{all}"
     );
 }
+
+#[test]
+fn a_local_composite_action_runs_with_its_inputs_and_hands_on_its_outputs() {
+    let (code, out, err) = run(&[
+        "run",
+        "--event",
+        "push",
+        "tests/formats/run/github-local-action.yml",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // The nested action's output, from the action's own input (a `with:` of the caller).
+    assert!(
+        out.contains(
+            "[Reads the action's outputs] + test \"HELLO PUSH WORLD\" = \"HELLO PUSH WORLD\""
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("[Reads the action's outputs] outputs seen"),
+        "{out}"
+    );
+}

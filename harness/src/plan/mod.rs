@@ -138,6 +138,11 @@ pub struct GitHubStep {
     pub commands: Option<Vec<String>>,
     /// The shell options line of its script.
     pub set: &'static str,
+    /// The composite action whose step it is: its expressions see that action's `inputs`
+    /// and `steps`.
+    pub scope: Option<std::sync::Arc<crate::spec::ActionScope>>,
+    /// The composite actions that end with it (innermost first).
+    pub ends: Vec<std::sync::Arc<crate::spec::ActionScope>>,
 }
 
 impl PlannedStep {

@@ -103,6 +103,8 @@ impl Planner<'_> {
                             .fields
                             .then(|| r.script.iter().map(|s| s.value.clone()).collect()),
                         set,
+                        scope: step.at_turn.scope.clone(),
+                        ends: step.at_turn.ends.clone(),
                     }));
                 }
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));

@@ -332,6 +332,19 @@ impl Resolver<'_> {
         let crate::spec::StepSpec::Run(run) = &step.spec else {
             return false;
         };
+        if step.at_turn.scope.is_some() {
+            // A composite action's step: its expressions see the action's scope, known at
+            // its turn.
+            step.at_turn.fields = true;
+            step.policy = match &step.when {
+                Some(crate::spec::When::Expr(e)) => {
+                    step.at_turn.condition = Some(e.clone());
+                    RunPolicy::Always
+                }
+                _ => RunPolicy::OnSuccess,
+            };
+            return true;
+        }
         let fields = run
             .script
             .iter()

@@ -332,8 +332,11 @@ impl Resolver<'_> {
     }
 
     fn one_step(&mut self, mut step: Step, scope: &Scope, parent: Option<&RunPolicy>) -> Step {
-        self.opt(&mut step.id, scope);
-        self.opt(&mut step.name, scope);
+        // A composite action's step is named in the action's scope: left as written.
+        if step.at_turn.scope.is_none() {
+            self.opt(&mut step.id, scope);
+            self.opt(&mut step.name, scope);
+        }
         if let Some(t) = step.timeout_expr.take() {
             step.timeout = self.typed_timeout(t, scope);
         }

@@ -4,7 +4,7 @@
 //! `steps.<id>.outputs`, `outcome` and `conclusion`, and variables and paths it added, reach
 //! the steps after it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
 use futures::TryStreamExt;
@@ -14,6 +14,7 @@ use crate::expr::github::{Data, Expr, Status, templates};
 use crate::plan::PlannedStep;
 
 use crate::plan::{ENV_FILE, FILE_COMMANDS, FILE_COMMANDS_DIR as FILES_DIR};
+use crate::spec::ActionScope;
 
 /// What a GitHub job's steps have handed on so far.
 #[derive(Debug)]
@@ -24,6 +25,16 @@ pub(crate) struct JobRun {
     env: Vec<(String, String)>,
     /// Directories from `$GITHUB_PATH`, the latest first.
     path: Vec<String>,
+    /// Each composite action in use, by its key: its `inputs` and `steps`.
+    scopes: std::collections::HashMap<String, ScopeState>,
+}
+
+/// A composite action's own contexts while its steps run.
+#[derive(Debug)]
+struct ScopeState {
+    inputs: Data,
+    steps: crate::expr::github::Object,
+    failed: bool,
 }
 
 /// A step's turn: the script to run instead of the planned one, and the variables its gate
@@ -69,6 +80,7 @@ impl JobRun {
             contexts,
             env: Vec::new(),
             path: Vec::new(),
+            scopes: Default::default(),
         })
     }
 
@@ -96,32 +108,99 @@ impl JobRun {
         Data::Object(all.into())
     }
 
-    /// Records how a step ended in `steps.<id>`.
+    /// The contexts a step of `scope` sees (the job's for `None`): a composite action's
+    /// steps see its `inputs` (its `with:` evaluated in the caller's scope when it starts) and
+    /// its own `steps`.
+    fn scoped(
+        &mut self,
+        scope: Option<&Arc<ActionScope>>,
+        failing: bool,
+        status: Status,
+    ) -> Result<Data, String> {
+        let Some(scope) = scope else {
+            return Ok(self.now(failing));
+        };
+        if !self.scopes.contains_key(&scope.key) {
+            let caller = self.scoped(scope.parent.as_ref(), failing, status)?;
+            let mut inputs = crate::expr::github::Object::default();
+            for (name, text) in &scope.inputs {
+                inputs.insert(name.clone(), Data::from(expand(text, &caller, status)?));
+            }
+            let state = ScopeState {
+                inputs: Data::Object(inputs.into()),
+                steps: Default::default(),
+                failed: false,
+            };
+            self.scopes.insert(scope.key.clone(), state);
+        }
+        let Data::Object(all) = self.now(failing) else {
+            return Ok(self.now(failing));
+        };
+        let mut all = (*all).clone();
+        let state = &self.scopes[&scope.key];
+        all.set("inputs", state.inputs.clone());
+        all.set("steps", Data::Object(state.steps.clone().into()));
+        Ok(Data::Object(all.into()))
+    }
+
+    /// Records how a step of `scope` ended in its `steps.<id>`.
     fn record(
         &mut self,
-        id: &str,
+        scope: Option<&Arc<ActionScope>>,
+        id: Option<&str>,
         outputs: Vec<(String, String)>,
         outcome: &str,
         conclusion: &str,
     ) {
+        if let Some(state) = scope.and_then(|s| self.scopes.get_mut(&s.key)) {
+            state.failed |= conclusion == "failure";
+        }
+        let Some(id) = id else { return };
+        let outputs = Data::object(outputs.into_iter().map(|(k, v)| (k, Data::from(v))));
+        let entry = Data::object([
+            ("outputs", outputs),
+            ("outcome", Data::from(outcome)),
+            ("conclusion", Data::from(conclusion)),
+        ]);
+        if let Some(state) = scope.and_then(|s| self.scopes.get_mut(&s.key)) {
+            state.steps.set(id, entry);
+            return;
+        }
         let Data::Object(all) = &mut self.contexts else {
             return;
         };
-        let all = std::sync::Arc::make_mut(all);
+        let all = Arc::make_mut(all);
         let mut steps = match all.get("steps") {
             Some(Data::Object(s)) => (**s).clone(),
             _ => Default::default(),
         };
-        let outputs = Data::object(outputs.into_iter().map(|(k, v)| (k, Data::from(v))));
-        steps.set(
-            id,
-            Data::object([
-                ("outputs", outputs),
-                ("outcome", Data::from(outcome)),
-                ("conclusion", Data::from(conclusion)),
-            ]),
-        );
+        steps.set(id, entry);
         all.set("steps", Data::Object(steps.into()));
+    }
+
+    /// A composite action's last step has ended: its `outputs`, evaluated in its scope,
+    /// become the calling step's, with its outcome.
+    fn finish(
+        &mut self,
+        scope: &Arc<ActionScope>,
+        failing: bool,
+        status: Status,
+    ) -> Result<(), String> {
+        let contexts = self.scoped(Some(scope), failing, status)?;
+        let mut outputs = Vec::new();
+        for (name, text) in &scope.outputs {
+            outputs.push((name.clone(), expand(text, &contexts, status)?));
+        }
+        let failed = self.scopes.remove(&scope.key).is_some_and(|s| s.failed);
+        let outcome = if failed { "failure" } else { "success" };
+        self.record(
+            scope.parent.as_ref(),
+            scope.id.as_deref(),
+            outputs,
+            outcome,
+            outcome,
+        );
+        Ok(())
     }
 }
 
@@ -245,8 +324,8 @@ impl StageRun {
         } else {
             Status::Success
         };
-        let job = job.lock().unwrap_or_else(|e| e.into_inner());
-        let contexts = job.now(failing);
+        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        let contexts = job.scoped(gh.scope.as_ref(), failing, status)?;
         if let Some(c) = &gh.condition {
             if !holds(c, &contexts, status)? {
                 return Ok(Decision::Skip(format!("`if: {}` is false", c.trim())));
@@ -309,12 +388,22 @@ impl StageRun {
 
     /// A GitHub step that did not run: `steps.<id>.outcome` is `skipped`.
     pub(crate) fn github_skipped(&self, step: &PlannedStep) {
-        if let (Some(job), Some(id)) = (
-            &self.github,
-            step.github.as_ref().and_then(|g| g.id.as_ref()),
-        ) {
-            let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
-            job.record(id, Vec::new(), "skipped", "skipped");
+        let (Some(job), Some(gh)) = (&self.github, &step.github) else {
+            return;
+        };
+        let failing = self.state().failing();
+        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        let scope = gh.scope.as_ref();
+        job.record(scope, gh.id.as_deref(), Vec::new(), "skipped", "skipped");
+        for end in &gh.ends {
+            if let Err(e) = job.finish(end, failing, Status::Success) {
+                let message = format!(
+                    "the outputs of the action `{}` cannot be evaluated: {e}",
+                    end.uses
+                );
+                self.observer
+                    .on_event(&crate::report::Event::Notice { message: &message });
+            }
         }
     }
 
@@ -354,14 +443,28 @@ impl StageRun {
         for dir in get("path").lines().map(str::trim).filter(|l| !l.is_empty()) {
             job.path.insert(0, dir.to_string());
         }
-        if let Some(id) = &gh.id {
-            let outcome = if passed { "success" } else { "failure" };
-            let conclusion = if passed || step.continue_on_error {
-                "success"
-            } else {
-                "failure"
-            };
-            job.record(id, outputs, outcome, conclusion);
+        let outcome = if passed { "success" } else { "failure" };
+        let conclusion = if passed || step.continue_on_error {
+            "success"
+        } else {
+            "failure"
+        };
+        job.record(
+            gh.scope.as_ref(),
+            gh.id.as_deref(),
+            outputs,
+            outcome,
+            conclusion,
+        );
+        let failing = (!passed && !step.continue_on_error) || self.state().failing();
+        let status = if failing {
+            Status::Failure
+        } else {
+            Status::Success
+        };
+        for end in &gh.ends {
+            job.finish(end, failing, status)
+                .map_err(|e| format!("the outputs of the action `{}`: {e}", end.uses))?;
         }
         Ok(())
     }

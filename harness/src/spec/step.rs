@@ -13,6 +13,29 @@ pub struct AtTurn {
     pub condition: Option<Spanned<String>>,
     /// The script and the environment hold `${{ }}` still to evaluate.
     pub fields: bool,
+    /// A step of a composite action: its expressions see the action's `inputs` and `steps`.
+    pub scope: Option<std::sync::Arc<ActionScope>>,
+    /// The actions whose last step this is (innermost first): their `outputs` are evaluated
+    /// after it, for the steps that called them.
+    pub ends: Vec<std::sync::Arc<ActionScope>>,
+}
+
+/// One use of a composite action (`uses: ./path`) in a GitHub Actions job.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActionScope {
+    /// What the step wrote after `uses:`.
+    pub uses: String,
+    /// Tells this use from others of the same action.
+    pub key: String,
+    /// The action it is used from, if any (else the job).
+    pub parent: Option<std::sync::Arc<ActionScope>>,
+    /// The calling step's id (where the outputs go).
+    pub id: Option<String>,
+    /// The inputs: `with:` values (evaluated in the caller's scope), else the defaults.
+    pub inputs: Vec<(String, String)>,
+    /// `outputs:`: each name with its `value` expression.
+    pub outputs: Vec<(String, String)>,
 }
 
 /// One step.

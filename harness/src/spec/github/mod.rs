@@ -3,6 +3,7 @@
 //! network, or, without one, in `--default-image` on the host's network, where the services'
 //! published ports are (as on the runner's VM).
 
+mod action;
 mod contexts;
 mod service;
 mod step;
@@ -62,7 +63,7 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     }
     let mut stages: Vec<(Stage, Vec<Spanned<String>>)> = Vec::new();
     for (k, v) in entries {
-        if let Some(s) = job(k, v, &env, &defaults, diags) {
+        if let Some(s) = job(file, k, v, &env, &defaults, diags) {
             stages.push(s);
         }
     }
@@ -210,6 +211,7 @@ const GITHUB_ENV: &[(&str, &str)] = &[
 ];
 
 fn job(
+    file: &SourceFile,
     key: &Node<'_>,
     node: &Node<'_>,
     workflow_env: &Envs,
@@ -334,7 +336,7 @@ fn job(
             for s in list(Some(v), "steps", diags) {
                 stage
                     .steps
-                    .extend(step(s, container.as_ref(), &defaults, diags));
+                    .extend(step(file, s, container.as_ref(), &defaults, None, diags));
             }
         }
     }

@@ -9,9 +9,11 @@ use crate::spec::*;
 use crate::yaml::Node;
 
 pub(super) fn step(
+    file: &SourceFile,
     node: &Node<'_>,
     container: Option<&(Container, Envs, Option<Healthcheck>)>,
     defaults: &RunDefaults,
+    scope: Option<&std::sync::Arc<ActionScope>>,
     diags: &mut Diags,
 ) -> Option<Step> {
     let mut f: Fields<'_> = fields(node, "a step", diags)?;
@@ -98,6 +100,19 @@ pub(super) fn step(
                 ..RunStep::default()
             }))
         }
+        (None, Some(uses)) if uses.value.starts_with("./") => {
+            let call = super::action::Call {
+                uses: &uses,
+                id: id.as_ref().map(|i| i.value.clone()),
+                with: with_values(with),
+                parent: scope.cloned(),
+            };
+            name.get_or_insert_with(|| Spanned::new(short(&uses.value), uses.span));
+            match super::action::local(file, &call, container, defaults, diags) {
+                Ok(steps) => StepSpec::Group(steps),
+                Err(why) => StepSpec::Unsupported(Spanned::new(why, uses.span)),
+            }
+        }
         (None, Some(uses)) => {
             let _ = with;
             if uses.value.starts_with("actions/checkout") {
@@ -149,6 +164,22 @@ pub(super) fn step(
     step.timeout_expr = timeout_expr;
     step.continue_on_error = continue_on_error;
     Some(step)
+}
+
+/// A step's `with:` values as written (expressions evaluated where they are used).
+fn with_values(with: Option<&Node<'_>>) -> Vec<(String, String)> {
+    let Some(crate::yaml::Value::Map(pairs)) = with.map(|w| &w.value) else {
+        return Vec::new();
+    };
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_scalar()?.to_string(),
+                v.as_scalar().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// `s` cut to 40 characters, for a step's generated name; never inside a `${{ }}`, which

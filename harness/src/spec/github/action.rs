@@ -1,0 +1,216 @@
+//! Local actions (`uses: ./path`), read from the workspace as GitHub reads them: a composite
+//! action's steps run in place of the calling step, in a scope of their own (`inputs`,
+//! `steps`), and its `outputs` become the calling step's.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::RunDefaults;
+use crate::diagnostic::Diagnostic;
+use crate::spec::decode::Diags;
+use crate::spec::decode::fields::{fields, list, string};
+use crate::spec::*;
+use crate::yaml::{Node, Value};
+
+/// How deep composite actions may call each other.
+const MAX_DEPTH: usize = 9;
+
+/// The step that calls the action.
+pub(super) struct Call<'a> {
+    pub uses: &'a Spanned<String>,
+    pub id: Option<String>,
+    pub with: Vec<(String, String)>,
+    pub parent: Option<Arc<ActionScope>>,
+}
+
+/// Where `uses: ./...` paths start: the root of the git repository holding the workflow (the
+/// checkout), else the current directory.
+fn workspace(file: &SourceFile) -> PathBuf {
+    let path = Path::new(file.name());
+    let start = path.parent().unwrap_or(Path::new("."));
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The steps of the local action `call.uses`, as a group run in place of the calling step;
+/// `Err` with the reason the step is skipped (a warning said why).
+pub(super) fn local(
+    file: &SourceFile,
+    call: &Call<'_>,
+    container: Option<&(Container, Envs, Option<Healthcheck>)>,
+    defaults: &RunDefaults,
+    diags: &mut Diags,
+) -> Result<Vec<Step>, String> {
+    let at = call.uses.span;
+    let depth = std::iter::successors(call.parent.as_deref(), |s| s.parent.as_deref()).count();
+    if depth >= MAX_DEPTH {
+        let why = format!("local actions call each other more than {MAX_DEPTH} deep");
+        diags.push(Diagnostic::new(at, why.clone()));
+        return Err(why);
+    }
+    let dir = workspace(file).join(call.uses.value.trim_start_matches("./"));
+    let Some((path, text)) = ["action.yml", "action.yaml"]
+        .iter()
+        .find_map(|n| Some((dir.join(n), std::fs::read_to_string(dir.join(n)).ok()?)))
+    else {
+        let why = format!(
+            "the local action `{}` has no action.yml in {}",
+            call.uses.value,
+            dir.display()
+        );
+        diags.push(
+            Diagnostic::new(at, why.clone())
+                .warning()
+                .with_help("GitHub reads `./path` from the checked-out repository: check the path"),
+        );
+        return Err(why);
+    };
+    let action_file = SourceFile::new(path.display().to_string(), text);
+    let mut inner = Vec::new();
+    let out = read(&action_file, call, container, defaults, &mut inner);
+    // Problems in the action's file, at the calling step, naming their place there.
+    for d in inner {
+        let mut moved = Diagnostic::new(
+            at,
+            format!("{}:{}: {}", action_file.name(), d.span.start, d.message),
+        );
+        moved.severity = d.severity;
+        moved.help = d.help;
+        diags.push(moved);
+    }
+    out
+}
+
+fn read(
+    file: &SourceFile,
+    call: &Call<'_>,
+    container: Option<&(Container, Envs, Option<Healthcheck>)>,
+    defaults: &RunDefaults,
+    diags: &mut Diags,
+) -> Result<Vec<Step>, String> {
+    let docs = crate::yaml::parse_documents(file).map_err(|d| {
+        let why = d.message.clone();
+        diags.push(d);
+        why
+    })?;
+    let root = &docs[0].1;
+    let mut f = fields(root, "an action", diags).ok_or("the action is not a mapping")?;
+    let name = string(f.get("name"), "name", diags);
+    let _ = (
+        name,
+        f.get("description"),
+        f.get("author"),
+        f.get("branding"),
+    );
+    let mut inputs = Vec::new();
+    if let Some(Value::Map(pairs)) = f.get("inputs").map(|n| &n.value) {
+        for (k, v) in pairs {
+            let Some(n) = k.as_scalar() else { continue };
+            let default = field(v, "default")
+                .and_then(|d| d.as_scalar())
+                .unwrap_or("");
+            let given = call.with.iter().find(|(w, _)| w.eq_ignore_ascii_case(n));
+            let value = given.map_or(default, |(_, v)| v.as_str());
+            inputs.push((n.to_string(), value.to_string()));
+        }
+    }
+    let mut outputs = Vec::new();
+    if let Some(Value::Map(pairs)) = f.get("outputs").map(|n| &n.value) {
+        for (k, v) in pairs {
+            let (Some(n), Some(value)) =
+                (k.as_scalar(), field(v, "value").and_then(|x| x.as_scalar()))
+            else {
+                continue;
+            };
+            outputs.push((n.to_string(), value.to_string()));
+        }
+    }
+    let runs = f.get("runs");
+    f.finish(diags, &|_| None);
+    let runs = runs.ok_or_else(|| {
+        diags.push(Diagnostic::new(
+            Span::point(root.span.start),
+            "the action has no `runs`",
+        ));
+        "the action has no `runs`".to_string()
+    })?;
+    let using = field(runs, "using")
+        .and_then(|u| u.as_scalar())
+        .unwrap_or_default();
+    if using != "composite" {
+        let why = format!(
+            "the local action `{}` runs `using: {using}`; pipeline-test runs composite actions",
+            call.uses.value
+        );
+        return Err(why);
+    }
+    let scope = Arc::new(ActionScope {
+        uses: call.uses.value.clone(),
+        key: format!("{}@{}", call.uses.value, call.uses.span.start),
+        parent: call.parent.clone(),
+        id: call.id.clone(),
+        inputs,
+        outputs,
+    });
+    let mut steps = Vec::new();
+    for s in list(field(runs, "steps"), "steps", diags) {
+        if let Some(shell_missing) = run_without_shell(s) {
+            diags.push(
+                Diagnostic::new(
+                    shell_missing,
+                    "a `run` step of a composite action needs `shell`",
+                )
+                .with_help("add `shell: bash`, as GitHub requires"),
+            );
+            continue;
+        }
+        let Some(mut step) = super::step::step(file, s, container, defaults, Some(&scope), diags)
+        else {
+            continue;
+        };
+        step.at_turn.scope = Some(scope.clone());
+        steps.push(step);
+    }
+    match steps.last_mut() {
+        Some(last) => last_leaf(last).at_turn.ends.push(scope),
+        None => {
+            return Err(format!(
+                "the local action `{}` has no steps",
+                call.uses.value
+            ));
+        }
+    }
+    Ok(steps)
+}
+
+/// The step that runs last in `step`: itself, or the last of its group, at any depth.
+fn last_leaf(step: &mut Step) -> &mut Step {
+    let nested = matches!(&step.spec, StepSpec::Group(c) if !c.is_empty());
+    if !nested {
+        return step;
+    }
+    match &mut step.spec {
+        StepSpec::Group(children) => last_leaf(children.last_mut().expect("not empty")),
+        _ => unreachable!("checked above"),
+    }
+}
+
+/// The value of `key` in a mapping node.
+fn field<'n>(node: &'n Node<'n>, key: &str) -> Option<&'n Node<'n>> {
+    match &node.value {
+        Value::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// Where a `run` step without `shell` is.
+fn run_without_shell(node: &Node<'_>) -> Option<Span> {
+    let run = field(node, "run")?;
+    field(node, "shell").is_none().then_some(run.span)
+}
