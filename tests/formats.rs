@@ -263,3 +263,13 @@ fn github_actions_local_composite_action(stage: &Stage) {
     assert_eq!(last.name, "Reads the action's outputs");
     assert_eq!(last.status, StepStatus::Passed);
 }
+
+/// Docker actions through the attribute: one built from its Dockerfile, one from an image.
+#[pipeline_test("tests/formats/run/github-local-action.yml", job = "docker")]
+fn github_actions_local_docker_actions(stage: &Stage) {
+    assert!(
+        stage.steps().iter().all(|s| s.status == StepStatus::Passed),
+        "{:?}",
+        stage.steps()
+    );
+}

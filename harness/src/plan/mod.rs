@@ -122,6 +122,8 @@ pub struct PlannedStep {
     pub continue_on_error: bool,
     /// A GitHub Actions run step: what is evaluated at its turn and what it hands on.
     pub github: Option<Box<GitHubStep>>,
+    /// Its image is built from this context and Dockerfile before the stage starts.
+    pub build: Option<(std::path::PathBuf, String)>,
 }
 
 /// What a GitHub Actions run step needs at its turn: its id in `steps.<id>`, an `if:` left to
@@ -143,6 +145,8 @@ pub struct GitHubStep {
     pub scope: Option<std::sync::Arc<crate::spec::ActionScope>>,
     /// The composite actions that end with it (innermost first).
     pub ends: Vec<std::sync::Arc<crate::spec::ActionScope>>,
+    /// Its arguments as written, to evaluate at its turn (a Docker action's `args`).
+    pub args: Option<Vec<String>>,
 }
 
 impl PlannedStep {

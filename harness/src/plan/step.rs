@@ -78,6 +78,7 @@ impl Planner<'_> {
             policy: step.policy.clone(),
             continue_on_error: step.continue_on_error,
             github: None,
+            build: None,
         };
         let step_envs: &Envs;
         let shell;
@@ -105,6 +106,7 @@ impl Planner<'_> {
                         set,
                         scope: step.at_turn.scope.clone(),
                         ends: step.at_turn.ends.clone(),
+                        args: None,
                     }));
                 }
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
@@ -123,7 +125,31 @@ impl Planner<'_> {
                 p.privileged = s.privileged;
                 p.network_mode = s.network.as_ref().map(|n| n.value.clone());
                 shell = s.shell.as_ref().map(|s| s.value.as_str());
-                p.script = Some(script_text(s.run.iter().map(|s| s.as_str())));
+                if s.run.is_empty()
+                    && (s.entrypoint.is_some() || !s.args.is_empty() || s.build.is_some())
+                {
+                    // The image's own program (a GitHub Docker action): no script.
+                    p.entrypoint = s.entrypoint.as_ref().map(|e| split_words(&e.value));
+                    p.cmd = (!s.args.is_empty())
+                        .then(|| s.args.iter().map(|a| a.value.clone()).collect());
+                } else {
+                    p.script = Some(script_text(s.run.iter().map(|s| s.as_str())));
+                }
+                p.build = s.build.clone();
+                if self.stage.github.is_some() && step.at_turn.scope.is_some() {
+                    p.github = Some(Box::new(super::GitHubStep {
+                        id: step.id.as_ref().map(|i| i.value.clone()),
+                        condition: step.at_turn.condition.as_ref().map(|c| c.value.clone()),
+                        commands: None,
+                        set: "set -e",
+                        scope: step.at_turn.scope.clone(),
+                        ends: step.at_turn.ends.clone(),
+                        args: step
+                            .at_turn
+                            .fields
+                            .then(|| s.args.iter().map(|a| a.value.clone()).collect()),
+                    }));
+                }
                 p.workdir = Some(self.workspace_path.clone());
                 p.mounts.extend(self.mounts(&s.mount));
                 step_envs = &s.envs;

@@ -300,7 +300,7 @@ pub(super) fn label(name: &str, combo: &[(String, String)]) -> String {
 
 /// What only the job's run knows: a step's outputs, the job's status, another job's
 /// results; `env` names the file does not declare may come from `$GITHUB_ENV`.
-fn reads_at_turn(text: &str, whole: bool, contexts: &Data) -> bool {
+pub(super) fn reads_at_turn(text: &str, whole: bool, contexts: &Data) -> bool {
     let codes: Vec<&str> = if whole && !text.contains("${{") {
         vec![text]
     } else {
@@ -329,10 +329,11 @@ impl Resolver<'_> {
     /// fields stay as written (checked, not evaluated) for the runner to evaluate at the
     /// step's turn. True when the step is done with (its `if:` decides at its turn).
     pub(super) fn github_at_turn(&mut self, step: &mut crate::spec::Step, contexts: &Data) -> bool {
-        let crate::spec::StepSpec::Run(run) = &step.spec else {
-            return false;
-        };
-        if step.at_turn.scope.is_some() {
+        let in_action = matches!(
+            step.spec,
+            crate::spec::StepSpec::Run(_) | crate::spec::StepSpec::Script(_)
+        );
+        if step.at_turn.scope.is_some() && in_action {
             // A composite action's step: its expressions see the action's scope, known at
             // its turn.
             step.at_turn.fields = true;
@@ -345,6 +346,9 @@ impl Resolver<'_> {
             };
             return true;
         }
+        let crate::spec::StepSpec::Run(run) = &step.spec else {
+            return false;
+        };
         let fields = run
             .script
             .iter()

@@ -332,8 +332,14 @@ impl Resolver<'_> {
     }
 
     fn one_step(&mut self, mut step: Step, scope: &Scope, parent: Option<&RunPolicy>) -> Step {
-        // A composite action's step is named in the action's scope: left as written.
-        if step.at_turn.scope.is_none() {
+        // A composite action's step is named in the action's scope, and a name that reads
+        // what only the run knows is known then: left as written.
+        let runtime_name = scope.github().is_some_and(|c| {
+            step.name
+                .as_ref()
+                .is_some_and(|n| github::reads_at_turn(&n.value, false, c))
+        });
+        if step.at_turn.scope.is_none() && !runtime_name {
             self.opt(&mut step.id, scope);
             self.opt(&mut step.name, scope);
         }

@@ -42,6 +42,8 @@ struct ScopeState {
 #[derive(Debug, Default)]
 pub(crate) struct Turn {
     pub script: Option<String>,
+    /// The arguments, evaluated at the turn (a Docker action's `args`).
+    pub cmd: Option<Vec<String>>,
     pub env: Vec<(String, String)>,
     /// Directories `$GITHUB_PATH` put before `PATH`, the latest first.
     pub path: Vec<String>,
@@ -348,7 +350,14 @@ impl StageRun {
                 turn.env.push((k.clone(), v.clone()));
             }
         }
-        if gh.commands.is_some() {
+        if let Some(args) = &gh.args {
+            let expanded = args
+                .iter()
+                .map(|a| expand(a, &contexts, status))
+                .collect::<Result<Vec<_>, _>>()?;
+            turn.cmd = Some(expanded);
+        }
+        if gh.commands.is_some() || gh.args.is_some() {
             for (k, v) in &step.env {
                 if v.contains("${{") {
                     turn.env.push((k.clone(), expand(v, &contexts, status)?));

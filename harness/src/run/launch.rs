@@ -78,6 +78,9 @@ impl StageRun {
         if let Some(script) = &turn.script {
             step.script = Some(script.clone());
         }
+        if let Some(cmd) = &turn.cmd {
+            step.cmd = Some(cmd.clone());
+        }
         let id = self.create(&step, None).await?;
         self.upload_turn(&step, &id, turn).await?;
         self.start(&step, &id).await?;

@@ -4,6 +4,7 @@
 //! (`state`), and hands back a [`RunningStage`] (`running`) whose teardown the guard makes
 //! sure of.
 
+mod build;
 mod container;
 mod gate;
 mod github;

@@ -88,6 +88,7 @@ pub(crate) async fn prepare(
     reuse_networks: bool,
     timings: &mut Timings,
 ) -> Result<Prepared, Error> {
+    super::build::build_images(docker, observer, plan).await?;
     let images = plan.images();
     let started = Instant::now();
     let pulls = async {

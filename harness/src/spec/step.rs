@@ -269,6 +269,9 @@ pub struct ScriptStep {
     pub resources: Option<Span>,
     /// `mount:`.
     pub mount: Vec<Mount>,
+    /// The image is built here first: the build context and its Dockerfile (a GitHub Actions
+    /// Docker action with `image: Dockerfile`).
+    pub build: Option<(std::path::PathBuf, String)>,
 }
 
 /// `container:`, given as an image string or as a mapping.

@@ -434,6 +434,7 @@ pub(super) fn script_step(node: &Node<'_>, diags: &mut Diags) -> Option<ScriptSt
         outputs: strings(f.get("outputs"), "outputs", diags),
         resources: resources(f.get("resources"), diags),
         mount: mounts(f.get("mount"), diags),
+        build: None,
     };
     f.finish(diags, &|k| match k {
         "container" => Some(

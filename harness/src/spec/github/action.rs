@@ -118,7 +118,13 @@ fn read(
         }
     }
     let mut outputs = Vec::new();
+    let mut declared = Vec::new();
     if let Some(Value::Map(pairs)) = f.get("outputs").map(|n| &n.value) {
+        declared.extend(
+            pairs
+                .iter()
+                .filter_map(|(k, _)| k.as_scalar().map(str::to_string)),
+        );
         for (k, v) in pairs {
             let (Some(n), Some(value)) =
                 (k.as_scalar(), field(v, "value").and_then(|x| x.as_scalar()))
@@ -140,11 +146,15 @@ fn read(
     let using = field(runs, "using")
         .and_then(|u| u.as_scalar())
         .unwrap_or_default();
+    if using == "docker" {
+        return docker(file, call, runs, inputs, &declared, container);
+    }
     if using != "composite" {
         let why = format!(
-            "the local action `{}` runs `using: {using}`; pipeline-test runs composite actions",
+            "the local action `{}` runs `using: {using}` (JavaScript), which needs GitHub's runner; pipeline-test runs composite and Docker actions",
             call.uses.value
         );
+        diags.push(Diagnostic::new(runs.span, why.clone()).warning());
         return Err(why);
     }
     let scope = Arc::new(ActionScope {
@@ -196,6 +206,85 @@ fn last_leaf(step: &mut Step) -> &mut Step {
         StepSpec::Group(children) => last_leaf(children.last_mut().expect("not empty")),
         _ => unreachable!("checked above"),
     }
+}
+
+/// A Docker action (`runs.using: docker`): one step running its image (`docker://image`, or
+/// built from its Dockerfile) with its `args`, `env` and `entrypoint`, the inputs as
+/// `INPUT_<NAME>`, in the job's workspace and network; what it writes to `$GITHUB_OUTPUT` is
+/// the calling step's outputs.
+fn docker(
+    file: &SourceFile,
+    call: &Call<'_>,
+    runs: &Node<'_>,
+    inputs: Vec<(String, String)>,
+    declared: &[String],
+    container: Option<&(Container, Envs, Option<Healthcheck>)>,
+) -> Result<Vec<Step>, String> {
+    let at = call.uses.span;
+    let image = field(runs, "image")
+        .and_then(|i| i.as_scalar())
+        .unwrap_or_default();
+    let mut s = ScriptStep::default();
+    let dir = Path::new(file.name()).parent().unwrap_or(Path::new("."));
+    match image.strip_prefix("docker://") {
+        Some(reference) => s.image = Some(Spanned::new(reference.to_string(), at)),
+        None if image.is_empty() => return Err("the Docker action has no `runs.image`".into()),
+        None => {
+            // Built from the action's directory, under a name of its own.
+            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+            let mut name = String::from("pipeline-test-action-");
+            name.push_str(&crate::spec::normalize::slugify(&dir.display().to_string()));
+            name.truncate(120);
+            s.image = Some(Spanned::new(format!("{name}:local"), at));
+            s.build = Some((dir, image.to_string()));
+        }
+    }
+    s.entrypoint = field(runs, "entrypoint")
+        .and_then(|e| e.as_scalar())
+        .map(|e| Spanned::new(e.to_string(), at));
+    if let Some(Value::Seq(args)) = field(runs, "args").map(|a| &a.value) {
+        s.args = args
+            .iter()
+            .filter_map(|a| Some(Spanned::new(a.as_scalar()?.to_string(), at)))
+            .collect();
+    }
+    let mut envs = container.map(|(_, e, _)| e.clone()).unwrap_or_default();
+    for (name, _) in &inputs {
+        // The input's value, evaluated in the caller's scope when the action starts.
+        let var = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
+        envs.push(&var, format!("${{{{ inputs['{name}'] }}}}"), at);
+    }
+    if let Some(Value::Map(pairs)) = field(runs, "env").map(|e| &e.value) {
+        for (k, v) in pairs {
+            if let (Some(k), Some(v)) = (k.as_scalar(), v.as_scalar()) {
+                envs.push(k, v.to_string(), at);
+            }
+        }
+    }
+    s.envs = envs;
+    s.network = match container {
+        Some((c, _, _)) => c.network_mode.clone(),
+        None => Some(Spanned::new("host".to_string(), at)),
+    };
+    // The step's outputs are the action's: read from its `$GITHUB_OUTPUT` in its scope.
+    const RUN: &str = "run";
+    let scope = Arc::new(ActionScope {
+        uses: call.uses.value.clone(),
+        key: format!("{}@{}", call.uses.value, call.uses.span.start),
+        parent: call.parent.clone(),
+        id: call.id.clone(),
+        inputs,
+        outputs: declared
+            .iter()
+            .map(|o| (o.clone(), format!("${{{{ steps.{RUN}.outputs['{o}'] }}}}")))
+            .collect(),
+    });
+    let mut step = Step::new(at, StepSpec::Script(Box::new(s)));
+    step.id = Some(Spanned::new(RUN.to_string(), at));
+    step.name = Some(Spanned::new(call.uses.value.clone(), at));
+    step.at_turn.scope = Some(scope.clone());
+    step.at_turn.ends.push(scope);
+    Ok(vec![step])
 }
 
 /// The value of `key` in a mapping node.
