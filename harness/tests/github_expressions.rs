@@ -107,3 +107,100 @@ fn every_case_of_githubs_conformance_data_passes() {
     );
     assert_eq!(total, 1020);
 }
+
+#[derive(Deserialize)]
+struct ActCase {
+    source: String,
+    expr: String,
+    result: Option<ActExpected>,
+    error: Option<String>,
+    contexts: Data,
+    skip: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ActExpected {
+    kind: String,
+    value: serde_json::Value,
+}
+
+/// act's expected value as a value of ours (`NaN` and the infinities are written as text).
+fn act_value(e: &ActExpected) -> Data {
+    match (&*e.kind, &e.value) {
+        ("Number", serde_json::Value::String(s)) => Data::Number(match s.as_str() {
+            "NaN" => f64::NAN,
+            "Infinity" => f64::INFINITY,
+            _ => f64::NEG_INFINITY,
+        }),
+        (_, v) => pipeline_test_harness::expr::github::from_json(&v.to_string()).unwrap(),
+    }
+}
+
+/// The files act's `hashFiles` cases hash, as its test data has them.
+fn act_hashing_dir() -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("pipeline-test-act-hashing-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("for-hashing-3/nested")).unwrap();
+    for (path, text) in [
+        ("for-hashing-1.txt", "Hello\n"),
+        ("for-hashing-2.txt", "World!\n"),
+        ("for-hashing-3/data.txt", "Knock knock!\n"),
+        ("for-hashing-3/nested/nested-data.txt", "Anybody home?\n"),
+    ] {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn every_case_of_acts_expression_tables_passes_but_acts_own_quirks() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/act-expressions/cases.json"
+    );
+    let cases: Vec<ActCase> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let dir = act_hashing_dir();
+    let hash =
+        |patterns: &[String]| pipeline_test_harness::expr::github::hash_files(&dir, patterns);
+    let (mut failures, mut skipped) = (Vec::new(), Vec::new());
+    for case in &cases {
+        if let Some(why) = &case.skip {
+            skipped.push(format!("{} `{}`: {why}", case.source, case.expr));
+            continue;
+        }
+        let names = match &case.contexts {
+            Data::Object(o) => Names {
+                status: true,
+                hash_files: true,
+                ..Names::contexts(o.entries().iter().map(|(k, _)| k.clone()))
+            },
+            _ => unreachable!("contexts are an object"),
+        };
+        let got = Expr::parse(&case.expr, &names)
+            .and_then(|e| e.eval_with(&case.contexts, Status::Success, &hash));
+        let ok = match (&case.result, &case.error, &got) {
+            (_, Some(_), Err(_)) => true,
+            (Some(want), None, Ok(v)) => v.kind() == want.kind && *v == act_value(want),
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{} `{}`: gave {got:?}", case.source, case.expr));
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert_eq!(
+        skipped.len(),
+        12,
+        "the skipped cases and why:\n{}",
+        skipped.join("\n")
+    );
+    assert_eq!(cases.len(), 430);
+}

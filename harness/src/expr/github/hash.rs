@@ -145,7 +145,50 @@ fn to_regex(glob: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::to_regex;
+    use super::*;
+
+    /// GitHub's algorithm over the files a pattern must match (act's test files): each file's
+    /// SHA-256, in path order, hashed together.
+    #[test]
+    fn hashes_as_githubs_runner_does_over_the_files_matched() {
+        let dir = std::env::temp_dir().join(format!("hash-files-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("for-hashing-3/nested")).unwrap();
+        let files = [
+            ("for-hashing-1.txt", "Hello\n"),
+            ("for-hashing-2.txt", "World!\n"),
+            ("for-hashing-3/data.txt", "Knock knock!\n"),
+            ("for-hashing-3/nested/nested-data.txt", "Anybody home?\n"),
+        ];
+        for (p, t) in files {
+            std::fs::write(dir.join(p), t).unwrap();
+        }
+        let expect = |which: &[usize]| {
+            let mut total = Sha256::new();
+            for i in which {
+                total.update(Sha256::digest(files[*i].1.as_bytes()));
+            }
+            total
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let h = |p: &[&str]| {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            hash_files(&dir, &p).unwrap()
+        };
+        assert_eq!(h(&["./for-hashing-1.txt"]), expect(&[0]));
+        assert_eq!(h(&["./for-hashing-*.txt"]), expect(&[0, 1]));
+        assert_eq!(
+            h(&["./for-hashing-*.txt", "!./for-hashing-2.txt"]),
+            expect(&[0])
+        );
+        assert_eq!(h(&["./for-hashing-**"]), expect(&[0, 1, 2, 3]));
+        assert_eq!(h(&["./for-hashing-3/**"]), expect(&[2, 3]));
+        assert_eq!(h(&["./for-hashing-3/**/nested-data.txt"]), expect(&[3]));
+        assert_eq!(h(&["**/non-extant-files"]), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn globs() {

@@ -71,17 +71,44 @@ fn is_decimal(s: &str) -> bool {
     i == b.len()
 }
 
-/// A number as text, as GitHub writes it: rounded to at most 15 decimals, then as
-/// JavaScript's `toString()` (`1.5`, `120`, `1e+21`, `NaN`, `-Infinity`).
+/// A number as text, as GitHub's runner writes it (.NET's `G15`): at most 15 significant
+/// digits, positional from 1e-5 up to 1e15 (`1.5`, `120`, `0.84551240822557`), in exponent
+/// form beyond (`1.23456789012346E+19`, `1E-07`); `NaN`, `Infinity`, `-Infinity`.
 pub(crate) fn to_text(n: f64) -> String {
     if n == 0.0 {
         return "0".into();
     }
-    if !n.is_finite() || n.abs() >= 1e21 {
+    if !n.is_finite() {
         return js_string(n);
     }
-    let rounded: f64 = format!("{n:.15}").parse().unwrap_or(n);
-    js_string(rounded)
+    let sign = if n < 0.0 { "-" } else { "" };
+    // 15 significant digits, correctly rounded: `d.dddddddddddddde±x`.
+    let sci = format!("{:.14e}", n.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    if !(-5..15).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{dot}{rest}E{esign}{:02}", exp.abs());
+    }
+    let point = exp + 1;
+    let k = digits.len() as i32;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point >= k {
+        format!("{digits}{}", "0".repeat((point - k) as usize))
+    } else {
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
+    };
+    format!("{sign}{body}")
 }
 
 /// JavaScript's `Number.prototype.toString()`: the shortest digits that read back as the same
@@ -164,8 +191,16 @@ mod tests {
         assert_eq!(to_text(0.1 + 0.2), "0.3");
         assert_eq!(to_text(-2.0), "-2");
         assert_eq!(to_text(123_456.789), "123456.789");
-        assert_eq!(to_text(1e21), "1e+21");
-        assert_eq!(to_text(1.5e300), "1.5e+300");
+        assert_eq!(to_text(1e21), "1E+21");
+        assert_eq!(to_text(1.5e300), "1.5E+300");
+        assert_eq!(
+            to_text(12_345_678_901_234_567_890.0),
+            "1.23456789012346E+19"
+        );
+        assert_eq!(to_text(1e-7), "1E-07");
+        assert_eq!(to_text(1_234_567_890.0), "1234567890");
+        assert_eq!(to_text(0.000_012_5), "1.25E-05");
+        assert_eq!(to_text(0.000_125), "0.000125");
         assert_eq!(js_string(1e-7), "1e-7");
         assert_eq!(js_string(1.25e-7), "1.25e-7");
         assert_eq!(js_string(0.000_001), "0.000001");
