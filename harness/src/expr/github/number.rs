@@ -72,7 +72,7 @@ fn is_decimal(s: &str) -> bool {
 }
 
 /// A number as text, as GitHub's runner writes it (.NET's `G15`): at most 15 significant
-/// digits, positional from 1e-5 up to 1e15 (`1.5`, `120`, `0.84551240822557`), in exponent
+/// digits, positional from 1e-4 up to 1e15 (`1.5`, `120`, `0.84551240822557`), in exponent
 /// form beyond (`1.23456789012346E+19`, `1E-07`); `NaN`, `Infinity`, `-Infinity`.
 pub(crate) fn to_text(n: f64) -> String {
     if n == 0.0 {
@@ -89,7 +89,7 @@ pub(crate) fn to_text(n: f64) -> String {
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
-    if !(-5..15).contains(&exp) {
+    if !(-4..15).contains(&exp) {
         let (first, rest) = digits.split_at(1);
         let dot = if rest.is_empty() { "" } else { "." };
         let esign = if exp < 0 { '-' } else { '+' };
@@ -186,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn writes_as_javascript_does() {
+    fn writes_as_githubs_runner_does() {
         assert_eq!(to_text(0.845_512_408_225_570_1), "0.84551240822557");
         assert_eq!(to_text(0.1 + 0.2), "0.3");
         assert_eq!(to_text(-2.0), "-2");
