@@ -147,6 +147,16 @@ fn broken_harness_nextgen_pipelines() {
     insta::assert_snapshot!(broken("nextgen"));
 }
 
+/// How the step `name` of `stage` ended.
+fn status_of(stage: &Stage, name: &str) -> StepStatus {
+    stage
+        .steps()
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.status.clone())
+        .unwrap_or_else(|| panic!("no step `{name}` in {:?}", stage.steps()))
+}
+
 /// Sends one Redis command and returns the first line of the answer.
 fn redis(addr: std::net::SocketAddr, command: &str) -> String {
     let mut conn = TcpStream::connect(addr).unwrap();
@@ -197,14 +207,7 @@ fn github_actions_matrix_with_continue_on_error(stage: &Stage) {
 #[pipeline_test("tests/formats/run/drone.yml", stage = "test", branch = "main")]
 fn drone_pipeline_with_services_and_when(stage: &Stage) {
     assert_eq!(redis(stage.service("cache").addr(6379), "PING"), "+PONG");
-    let status = |name: &str| {
-        stage
-            .steps()
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.status.clone())
-            .unwrap()
-    };
+    let status = |name: &str| status_of(stage, name);
     assert_eq!(status("only on main"), StepStatus::Passed);
     assert!(matches!(status("never on main"), StepStatus::NotRun { .. }));
     assert_eq!(status("notify"), StepStatus::Passed);
@@ -228,14 +231,7 @@ mod every_drone_pipeline {
 /// a `continue-on-error` step.
 #[pipeline_test("tests/formats/run/github-run-time.yml", job = "outputs")]
 fn github_actions_steps_hand_on_what_they_make(stage: &Stage) {
-    let status = |name: &str| {
-        stage
-            .steps()
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.status.clone())
-            .unwrap()
-    };
+    let status = |name: &str| status_of(stage, name);
     assert_eq!(status("Runs only when check said so"), StepStatus::Passed);
     assert!(matches!(
         status("Skipped when check said nothing"),

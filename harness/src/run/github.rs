@@ -206,6 +206,15 @@ impl JobRun {
     }
 }
 
+/// What the status functions see: `failure()` once a step has failed.
+fn status_of(failing: bool) -> Status {
+    if failing {
+        Status::Failure
+    } else {
+        Status::Success
+    }
+}
+
 /// Every `${{ }}` of `text` evaluated against `contexts`.
 fn expand(text: &str, contexts: &Data, status: Status) -> Result<String, String> {
     let found = templates(text).map_err(|e| e.message)?;
@@ -321,11 +330,7 @@ impl StageRun {
             return Ok(Decision::Run(Turn::default()));
         };
         let failing = self.state().failing();
-        let status = if failing {
-            Status::Failure
-        } else {
-            Status::Success
-        };
+        let status = status_of(failing);
         let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
         let contexts = job.scoped(gh.scope.as_ref(), failing, status)?;
         if let Some(c) = &gh.condition {
@@ -375,11 +380,7 @@ impl StageRun {
             return Vec::new();
         };
         let failing = self.state().failing();
-        let status = if failing {
-            Status::Failure
-        } else {
-            Status::Success
-        };
+        let status = status_of(failing);
         let contexts = job.lock().unwrap_or_else(|e| e.into_inner()).now(failing);
         let mut out = Vec::new();
         for (name, text) in &self.plan.outputs {
@@ -466,11 +467,7 @@ impl StageRun {
             conclusion,
         );
         let failing = (!passed && !step.continue_on_error) || self.state().failing();
-        let status = if failing {
-            Status::Failure
-        } else {
-            Status::Success
-        };
+        let status = status_of(failing);
         for end in &gh.ends {
             job.finish(end, failing, status)
                 .map_err(|e| format!("the outputs of the action `{}`: {e}", end.uses))?;

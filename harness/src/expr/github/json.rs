@@ -71,7 +71,8 @@ fn separate(i: usize, indent: Option<usize>, out: &mut String) {
     }
 }
 
-fn quote(s: &str, out: &mut String) {
+/// `s` as a JSON string, escaped as `JSON.stringify` escapes it.
+pub(crate) fn quote(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

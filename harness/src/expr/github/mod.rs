@@ -35,7 +35,7 @@
 
 mod eval;
 mod hash;
-mod json;
+pub(crate) mod json;
 mod lexer;
 pub(crate) mod number;
 mod parser;

@@ -216,51 +216,42 @@ impl<'a> Parser<'a> {
     }
 
     fn equality(&mut self) -> Result<Node, GhError> {
-        let mut left = self.comparison()?;
-        let mut chained = 0;
-        loop {
-            let op = match self.peek().kind {
-                Kind::Eq => Cmp::Eq,
-                Kind::Ne => Cmp::Ne,
-                _ => {
-                    self.depth -= chained;
-                    return Ok(left);
-                }
-            };
-            self.i += 1;
-            // A chain of comparisons nests the tree: it counts toward the limit (GitHub's
-            // does not count it; no real expression chains 50), so that evaluating it
-            // never runs out of stack.
-            self.deeper()?;
-            chained += 1;
-            let right = self.comparison()?;
-            left = Node::Compare(op, Box::new(left), Box::new(right));
-        }
+        self.chain(
+            &[(Kind::Eq, Cmp::Eq), (Kind::Ne, Cmp::Ne)],
+            Self::comparison,
+        )
     }
 
     fn comparison(&mut self) -> Result<Node, GhError> {
-        let mut left = self.unary()?;
+        let ops = [
+            (Kind::Lt, Cmp::Lt),
+            (Kind::Le, Cmp::Le),
+            (Kind::Gt, Cmp::Gt),
+            (Kind::Ge, Cmp::Ge),
+        ];
+        self.chain(&ops, Self::unary)
+    }
+
+    /// `next (op next)*` for the operators of one level, left to right.
+    fn chain(
+        &mut self,
+        ops: &[(Kind, Cmp)],
+        next: fn(&mut Self) -> Result<Node, GhError>,
+    ) -> Result<Node, GhError> {
+        let mut left = next(self)?;
         let mut chained = 0;
-        loop {
-            let op = match self.peek().kind {
-                Kind::Lt => Cmp::Lt,
-                Kind::Le => Cmp::Le,
-                Kind::Gt => Cmp::Gt,
-                Kind::Ge => Cmp::Ge,
-                _ => {
-                    self.depth -= chained;
-                    return Ok(left);
-                }
-            };
+        while let Some((_, op)) = ops.iter().find(|(k, _)| self.check(k)) {
             self.i += 1;
             // A chain of comparisons nests the tree: it counts toward the limit (GitHub's
             // does not count it; no real expression chains 50), so that evaluating it
             // never runs out of stack.
             self.deeper()?;
             chained += 1;
-            let right = self.unary()?;
-            left = Node::Compare(op, Box::new(left), Box::new(right));
+            let right = next(self)?;
+            left = Node::Compare(*op, Box::new(left), Box::new(right));
         }
+        self.depth -= chained;
+        Ok(left)
     }
 
     fn unary(&mut self) -> Result<Node, GhError> {

@@ -59,19 +59,7 @@ pub(in crate::spec) fn yaml11_type(text: &str) -> Option<&'static str> {
 pub(in crate::spec) fn json_text(node: &Node<'_>) -> String {
     fn quote(s: &str) -> String {
         let mut out = String::with_capacity(s.len() + 2);
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
+        crate::expr::github::json::quote(s, &mut out);
         out
     }
     fn json(node: &Node<'_>) -> String {
