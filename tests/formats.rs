@@ -269,3 +269,9 @@ fn github_actions_local_docker_actions(stage: &Stage) {
         stage.steps()
     );
 }
+
+/// A NextGen Run step's output variables read by the next step, through the attribute.
+#[pipeline_test("tests/formats/run/nextgen-outputs.yaml")]
+fn nextgen_output_variables_reach_the_next_step(stage: &Stage) {
+    assert_eq!(status_of(stage, "use"), StepStatus::Passed);
+}

@@ -573,3 +573,14 @@ fn a_local_composite_action_runs_with_its_inputs_and_hands_on_its_outputs() {
         "{out}"
     );
 }
+
+#[test]
+fn a_nextgen_output_variable_is_read_by_the_next_step() {
+    let (code, out, err) = run(&["run", "tests/formats/run/nextgen-outputs.yaml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("[use] + test \"made here\" = \"made here\""),
+        "{out}"
+    );
+    assert!(out.contains("[use] outputs seen"), "{out}");
+}

@@ -73,7 +73,9 @@ impl Resolver<'_> {
             self.github_one(s, &contexts.clone());
             return;
         }
-        if let Some((a, _)) = expr::find_nextgen(&s.value) {
+        if let Some((a, _)) =
+            expr::find_nextgen(&s.value).filter(|_| self.format == crate::spec::Format::HarnessV1)
+        {
             self.nextgen(s, a);
         }
         if !s.value.contains("${{") {

@@ -234,7 +234,9 @@ impl Resolver<'_> {
     }
 
     fn stage(&mut self, mut stage: Stage, scope: &Scope) -> Stage {
-        stage.github = scope.github().cloned();
+        if let Some(c) = scope.github() {
+            stage.github = Some(c.clone());
+        }
         self.step_ids = stage
             .all_steps()
             .iter()
@@ -443,7 +445,9 @@ impl Resolver<'_> {
                 if let Some(contexts) = scope.github() {
                     return self.github_policy(e, &contexts.clone());
                 }
-                if let Some((a, _)) = expr::find_nextgen(&e.value) {
+                if let Some((a, _)) =
+                    expr::find_nextgen(&e.value).filter(|_| self.format == Format::HarnessV1)
+                {
                     self.nextgen(e, a);
                     return RunPolicy::OnSuccess;
                 }

@@ -230,7 +230,39 @@ fn expand(text: &str, contexts: &Data, status: Status) -> Result<String, String>
         last = t.whole.1;
     }
     out.push_str(&text[last..]);
-    Ok(out)
+    Ok(nextgen_outputs(&out, contexts))
+}
+
+/// `text` with every Harness NextGen `<+execution.steps.X.output.outputVariables.Y>` (or
+/// `<+steps.X...>`, or a step group's `<+execution.steps.G.steps.X...>`) replaced by step `X`'s
+/// output `Y`, empty when it has none.
+fn nextgen_outputs(text: &str, contexts: &Data) -> String {
+    const KEY: &str = ".output.outputVariables.";
+    if !text.contains(KEY) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<+") {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        let inner = &rest[start + 2..start + len];
+        out.push_str(&rest[..start]);
+        let value = inner.split_once(KEY).and_then(|(path, var)| {
+            let step = path.rsplit("steps.").next()?;
+            let outputs = contexts.get("steps")?.get(step)?.get("outputs")?;
+            Some(outputs.get(var).map(Data::to_text).unwrap_or_default())
+        });
+        match value {
+            Some(v) => out.push_str(&v),
+            None if inner.contains(KEY) => {}
+            None => out.push_str(&rest[start..=start + len]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An `if:` evaluated at the step's turn: `success() &&` unless it calls a status function.
@@ -364,7 +396,7 @@ impl StageRun {
         }
         if gh.commands.is_some() || gh.args.is_some() {
             for (k, v) in &step.env {
-                if v.contains("${{") {
+                if v.contains("${{") || v.contains(".output.outputVariables.") {
                     turn.env.push((k.clone(), expand(v, &contexts, status)?));
                 }
             }

@@ -174,12 +174,19 @@ fn one(inner: &str, span: Span, names: &Names, form: Form, diags: &mut Diags) ->
     }
     if (inner.starts_with("execution.steps.") || inner.starts_with("steps."))
         && inner.contains(".output.outputVariables.")
+        && form == Form::Text
+    {
+        // Read at the reading step's turn, from the output variables of the steps before.
+        return format!("<+{inner}>");
+    }
+    if (inner.starts_with("execution.steps.") || inner.starts_with("steps."))
+        && inner.contains(".output.outputVariables.")
     {
         diags.push(
             Diagnostic::new(span, format!("`<+{inner}>` is known only once that step has run"))
                 .warning()
                 .with_label("empty here")
-                .with_help("pipeline-test does not hand NextGen output variables from step to step yet; the step reading it sees an empty value"),
+                .with_help("pipeline-test hands output variables to the commands and variables of later steps, not yet to a `when` condition: here it is empty"),
         );
         return literal("");
     }

@@ -310,6 +310,23 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
     }
     stage.steps.extend(step::items(steps, &names, diags));
     localhost_notes(&stage, &names, diags);
+    // Output variables go from step to step as a GitHub job's step outputs do: the same
+    // turn-by-turn run, with `steps.<identifier>.outputs`.
+    let hands_on = stage.all_steps().iter().any(|s| match &s.spec {
+        StepSpec::Run(r) => {
+            s.at_turn.fields
+                || r.script
+                    .iter()
+                    .any(|l| l.value.contains(step::CAPTURE_MARK))
+        }
+        _ => false,
+    });
+    if hands_on {
+        stage.github = Some(crate::expr::github::Data::object([(
+            "steps",
+            crate::expr::github::Data::object::<&str>([]),
+        )]));
+    }
     Some(stage)
 }
 

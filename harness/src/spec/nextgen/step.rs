@@ -147,6 +147,27 @@ fn pull(s: Option<Spanned<String>>, diags: &mut Diags) -> Option<Spanned<Pull>> 
     crate::spec::build::pull_policy(s?, ["Always", "Never", "IfNotPresent"], diags)
 }
 
+/// The command that hands a Run step's `outputVariables` on, as Harness reads them when the
+/// step ends: each variable's value in the step's file of outputs.
+pub(super) const CAPTURE_MARK: &str = "PIPELINE_TEST_EOF";
+
+fn capture(names: &[String]) -> String {
+    let mut out = String::from("{");
+    for n in names {
+        out.push_str(&format!(
+            " printf '%s<<PIPELINE_TEST_EOF\\n%s\\nPIPELINE_TEST_EOF\\n' {n} \"${{{n}-}}\";"
+        ));
+    }
+    out.push_str(" } >> \"$GITHUB_OUTPUT\"");
+    out
+}
+
+/// Whether `text` reads another step's output variable, known at the reading step's turn.
+pub(super) fn reads_outputs(text: &str) -> bool {
+    text.contains(".output.outputVariables.")
+        && (text.contains("<+execution.steps.") || text.contains("<+steps."))
+}
+
 /// The command a `RunTests` step runs for its build tool.
 fn test_command(tool: &str) -> Option<&'static str> {
     Some(match tool {
@@ -243,6 +264,10 @@ fn step(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Step> {
     step.timeout = timeout;
     step.strategy = strategy;
     step.continue_on_error = continue_on_error;
+    if let StepSpec::Run(r) = &step.spec {
+        step.at_turn.fields = r.script.iter().any(|s| reads_outputs(&s.value))
+            || r.envs.iter().any(|(_, v)| reads_outputs(v));
+    }
     Some(step)
 }
 
@@ -268,11 +293,20 @@ fn container_step(kind: &str, s: &Node<'_>, names: &Names, diags: &mut Diags) ->
     let tool = string(f.get("buildTool"), "buildTool", diags);
     let pre = text(&mut f, "preCommand", names, diags);
     let post = text(&mut f, "postCommand", names, diags);
+    let outputs: Vec<String> = list(f.get("outputVariables"), "outputVariables", diags)
+        .iter()
+        .filter_map(|o| match &o.value {
+            crate::yaml::Value::Map(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k.as_scalar() == Some("name"))
+                .and_then(|(_, v)| v.as_scalar().map(str::to_string)),
+            _ => None,
+        })
+        .collect();
     let mut ignored = Vec::new();
     for k in [
         "connectorRef",
         "reports",
-        "outputVariables",
         "resources",
         "language",
         "packages",
@@ -306,13 +340,22 @@ fn container_step(kind: &str, s: &Node<'_>, names: &Names, diags: &mut Diags) ->
         c.entrypoint = crate::spec::build::joined(&entrypoint);
     }
     Some(match kind {
-        "Run" => StepSpec::Run(Box::new(RunStep {
-            shell,
-            script: command.into_iter().collect(),
-            container,
-            envs,
-            ..RunStep::default()
-        })),
+        "Run" => {
+            let mut script: Vec<Spanned<String>> = command.into_iter().collect();
+            let posix = shell
+                .as_ref()
+                .is_none_or(|s| matches!(s.as_str(), "sh" | "bash"));
+            if let (false, true, Some(last)) = (outputs.is_empty(), posix, script.last()) {
+                script.push(Spanned::new(capture(&outputs), last.span));
+            }
+            StepSpec::Run(Box::new(RunStep {
+                shell,
+                script,
+                container,
+                envs,
+                ..RunStep::default()
+            }))
+        }
         "Background" => StepSpec::Background(Box::new(BackgroundStep {
             envs,
             container,
