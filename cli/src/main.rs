@@ -80,6 +80,10 @@ struct BuildArgs {
     /// A GitHub Actions configuration variable (`vars.NAME`).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_env)]
     vars: Vec<(String, String)>,
+    /// A GitHub Actions remote action (`uses: owner/repo@ref`) read from a local checkout of
+    /// it, as `uses: ./path` is (PIPELINE_TEST_ACTIONS=owner/repo=DIR,...).
+    #[arg(long = "action", value_name = "OWNER/REPO=DIR", value_parser = parse_env)]
+    actions: Vec<(String, String)>,
     /// GitHub Actions' `github.event`: a webhook payload (JSON), instead of the one made from
     /// git and --event.
     #[arg(long = "event-file", value_name = "FILE")]
@@ -93,6 +97,14 @@ struct BuildArgs {
 }
 
 impl BuildArgs {
+    /// The remote actions mapped to local checkouts.
+    fn action_dirs(&self) -> Vec<(String, PathBuf)> {
+        self.actions
+            .iter()
+            .map(|(repo, dir)| (repo.clone(), PathBuf::from(dir)))
+            .collect()
+    }
+
     /// Applies the flags to a context read from git and the environment.
     fn apply(&self, ctx: &mut BuildContext) -> Result<(), String> {
         if let Some(b) = &self.branch {
@@ -213,7 +225,7 @@ fn lint(files: &[PathBuf], deny_warnings: bool, build: &BuildArgs) -> ExitCode {
                 continue;
             }
         };
-        let pipeline = match Pipeline::parse(&file) {
+        let pipeline = match Pipeline::parse_with_actions(&file, &build.action_dirs()) {
             Ok(p) => p,
             Err(diags) => {
                 report(&diags, deny_warnings);
@@ -262,7 +274,12 @@ async fn run(
     workspace_volume: bool,
     build: BuildArgs,
 ) -> ExitCode {
-    let pipeline = match Pipeline::from_path(&file) {
+    let read = SourceFile::read(&file);
+    let parsed = read.and_then(|f| {
+        Pipeline::parse_with_actions(&f, &build.action_dirs())
+            .map_err(pipeline_test_harness::Error::from)
+    });
+    let pipeline = match parsed {
         Ok(p) => p,
         Err(e) => {
             eprint!("{e}");

@@ -584,3 +584,24 @@ fn a_nextgen_output_variable_is_read_by_the_next_step() {
     );
     assert!(out.contains("[use] outputs seen"), "{out}");
 }
+
+#[test]
+fn a_remote_action_runs_from_the_checkout_it_is_mapped_to() {
+    let (code, out, err) = run(&[
+        "run",
+        "tests/formats/run/github-remote-action.yml",
+        "--action",
+        "acme/greet-action=tests/formats/run/actions/greet",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("remote action ran"), "{out}");
+    // Unmapped, it is skipped with a notice, and the step reading its outputs fails.
+    let (code, _, err) = run(&["lint", "tests/formats/run/github-remote-action.yml"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains(
+            "the action `acme/greet-action@v1` runs only on GitHub; pipeline-test skips it"
+        ),
+        "{err}"
+    );
+}

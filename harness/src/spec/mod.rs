@@ -40,6 +40,7 @@ mod step;
 mod strategy;
 
 pub use format::Format;
+pub use github::ACTIONS_ENV;
 pub(crate) use github::{
     contexts as github_contexts, minutes_of as github_minutes, names as github_names,
 };
@@ -325,6 +326,20 @@ impl Pipeline {
         }
         normalize::normalize(self, &mut diags);
         diags
+    }
+
+    /// [`Pipeline::parse`], with GitHub Actions' remote actions of `actions` (`owner/repo` ->
+    /// a local checkout of it) read from those directories, as `uses: ./path` is
+    /// (`--action owner/repo=DIR`; `PIPELINE_TEST_ACTIONS` does the same for every parse).
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::parse`].
+    pub fn parse_with_actions(
+        file: &SourceFile,
+        actions: &[(String, std::path::PathBuf)],
+    ) -> Result<Pipeline, Diagnostics> {
+        github::with_actions(actions, || Pipeline::parse(file))
     }
 
     /// Reads and parses the file at `path`.

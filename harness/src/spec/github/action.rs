@@ -15,6 +15,48 @@ use crate::yaml::{Node, Value};
 /// How deep composite actions may call each other.
 const MAX_DEPTH: usize = 9;
 
+/// Remote actions mapped to local checkouts: `PIPELINE_TEST_ACTIONS=owner/repo=DIR,...`.
+pub const ACTIONS_ENV: &str = "PIPELINE_TEST_ACTIONS";
+
+std::thread_local! {
+    /// Remote actions mapped to local checkouts for the file being read (`--action`).
+    static MAPPED: std::cell::RefCell<Vec<(String, PathBuf)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `read` with the remote actions of `map` (`owner/repo` -> a checkout of it) read from
+/// those directories, as local actions are.
+pub(crate) fn with_actions<T>(map: &[(String, PathBuf)], read: impl FnOnce() -> T) -> T {
+    let before = MAPPED.with(|m| std::mem::replace(&mut *m.borrow_mut(), map.to_vec()));
+    let out = read();
+    MAPPED.with(|m| *m.borrow_mut() = before);
+    out
+}
+
+/// The directory of `uses: owner/repo[/path]@ref` when that repository is mapped to a local
+/// checkout (`--action owner/repo=DIR`, or PIPELINE_TEST_ACTIONS).
+pub(super) fn mapped(uses: &str) -> Option<PathBuf> {
+    let (path, _ref) = uses.split_once('@')?;
+    let mut parts = path.splitn(3, '/');
+    let repo = format!("{}/{}", parts.next()?, parts.next()?);
+    let sub = parts.next().unwrap_or("");
+    let from_flag = MAPPED.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(&repo))
+            .map(|(_, d)| d.clone())
+    });
+    let dir = from_flag.or_else(|| {
+        let env = std::env::var(ACTIONS_ENV).ok()?;
+        env.split(',').find_map(|pair| {
+            let (r, d) = pair.split_once('=')?;
+            r.trim()
+                .eq_ignore_ascii_case(&repo)
+                .then(|| PathBuf::from(d.trim()))
+        })
+    })?;
+    Some(dir.join(sub))
+}
+
 /// The step that calls the action.
 pub(super) struct Call<'a> {
     pub uses: &'a Spanned<String>,
@@ -51,7 +93,10 @@ pub(super) fn local(
         diags.push(Diagnostic::new(at, why.clone()));
         return Err(why);
     }
-    let dir = workspace(file).join(call.uses.value.trim_start_matches("./"));
+    let dir = match mapped(&call.uses.value) {
+        Some(dir) if !call.uses.value.starts_with("./") => dir,
+        _ => workspace(file).join(call.uses.value.trim_start_matches("./")),
+    };
     let Some((path, text)) = ["action.yml", "action.yaml"]
         .iter()
         .find_map(|n| Some((dir.join(n), std::fs::read_to_string(dir.join(n)).ok()?)))

@@ -16,6 +16,8 @@ use super::decode::values::json_text;
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::yaml::{Node, Value};
+pub use action::ACTIONS_ENV;
+pub(crate) use action::with_actions;
 pub(crate) use contexts::{contexts, names};
 
 /// `defaults.run` of the workflow or a job.

@@ -100,7 +100,9 @@ pub(super) fn step(
                 ..RunStep::default()
             }))
         }
-        (None, Some(uses)) if uses.value.starts_with("./") => {
+        (None, Some(uses))
+            if uses.value.starts_with("./") || super::action::mapped(&uses.value).is_some() =>
+        {
             let call = super::action::Call {
                 uses: &uses,
                 id: id.as_ref().map(|i| i.value.clone()),
