@@ -42,8 +42,10 @@
 //! assert_eq!(steps[1].policy, RunPolicy::OnFailure);
 //! ```
 
+mod at_turn;
 mod expand;
 mod github;
+mod github_matrix;
 mod matrix;
 mod when;
 
@@ -151,12 +153,12 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
                     let mut copy = stage.clone();
                     let mut scope = with_matrix(base, &combo, &combos);
                     if github {
-                        github::with_matrix(&mut scope, &combo, index, combos.len());
+                        github_matrix::with_matrix(&mut scope, &combo, index, combos.len());
                     }
                     if !copy.name.as_ref().is_some_and(|n| n.value.contains("${{")) {
                         let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
                         let label = if github {
-                            github::label(&name, &combo)
+                            github_matrix::label(&name, &combo)
                         } else {
                             matrix::label(&name, &combo)
                         };
@@ -339,7 +341,7 @@ impl Resolver<'_> {
         let runtime_name = scope.github().is_some_and(|c| {
             step.name
                 .as_ref()
-                .is_some_and(|n| github::reads_at_turn(&n.value, false, c))
+                .is_some_and(|n| at_turn::reads_at_turn(&n.value, false, c))
         });
         if step.at_turn.scope.is_none() && !runtime_name {
             self.opt(&mut step.id, scope);

@@ -100,7 +100,7 @@ impl StageRun {
             .upload_to_container(
                 id,
                 Some(opts),
-                body_full(super::github::turn_archive(turn).into()),
+                body_full(super::file_commands::turn_archive(turn).into()),
             )
             .await
             .map_err(|e| {

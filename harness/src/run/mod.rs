@@ -6,6 +6,7 @@
 
 mod build;
 mod container;
+mod file_commands;
 mod gate;
 mod github;
 mod launch;
