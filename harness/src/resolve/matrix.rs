@@ -1,7 +1,9 @@
 //! A matrix strategy -> the combinations to run, as drone/spec's `parse/expand` computes them,
 //! plus `include`, `exclude` and `concurrency` as the schema describes them.
 
-use crate::spec::Matrix;
+use crate::expr::{Scope, Value};
+use crate::source::{Span, Spanned};
+use crate::spec::{EnvVar, Matrix};
 
 /// Every combination of the axis values, in axis order (the last axis varies fastest), less
 /// those an `exclude` entry matches, plus the `include` entries (an entry whose pairs all
@@ -66,6 +68,36 @@ pub(crate) fn combinations(m: &Matrix) -> Vec<Vec<(String, String)>> {
 pub(crate) fn label(name: &str, combo: &[(String, String)]) -> String {
     let pairs: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{name} ({})", pairs.join(", "))
+}
+
+/// The scope of one matrix copy: its values, and nil for keys only other combinations have
+/// (an `include` that adds a key to one of them), as `matrix.key` is empty there on Gitness.
+pub(super) fn with_matrix(
+    base: &Scope,
+    combo: &[(String, String)],
+    all: &[Vec<(String, String)>],
+) -> Scope {
+    let mut scope = base.clone();
+    let mut values: std::collections::BTreeMap<String, Value> = all
+        .iter()
+        .flatten()
+        .map(|(k, _)| (k.clone(), Value::Nil))
+        .collect();
+    for (k, v) in combo {
+        values.insert(k.clone(), Value::from(v.as_str()));
+    }
+    scope.set("matrix", Value::Map(values));
+    scope
+}
+
+pub(super) fn axis_envs(combo: &[(String, String)], span: Span) -> Vec<EnvVar> {
+    combo
+        .iter()
+        .map(|(k, v)| EnvVar {
+            name: Spanned::new(k.clone(), span),
+            value: Spanned::new(v.clone(), span),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -51,11 +51,9 @@ mod when;
 
 use crate::context::BuildContext;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use crate::expr::{self, Scope, Value};
-use crate::source::{SourceFile, Span, Spanned};
-use crate::spec::{
-    EnvVar, Envs, Format, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec, When,
-};
+use crate::expr::{self, Scope};
+use crate::source::{SourceFile, Spanned};
+use crate::spec::{Envs, Format, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec, When};
 
 /// Resolves `pipeline` for the build `ctx` describes.
 ///
@@ -151,7 +149,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
                 let github = base.github().is_some();
                 for (index, combo) in combos.iter().cloned().enumerate() {
                     let mut copy = stage.clone();
-                    let mut scope = with_matrix(base, &combo, &combos);
+                    let mut scope = matrix::with_matrix(base, &combo, &combos);
                     if github {
                         github_matrix::with_matrix(&mut scope, &combo, index, combos.len());
                     }
@@ -166,7 +164,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
                         copy.id = None;
                     }
                     if !github {
-                        copy.envs.0.extend(axis_envs(&combo, copy.span));
+                        copy.envs.0.extend(matrix::axis_envs(&combo, copy.span));
                     }
                     copy.matrix = combo;
                     stages.push(r.stage(copy, &scope));
@@ -187,32 +185,6 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         return Err(Diagnostics::new(out.file.clone(), out.warnings));
     }
     Ok(out)
-}
-
-/// The scope of one matrix copy: its values, and nil for keys only other combinations have
-/// (an `include` that adds a key to one of them), as `matrix.key` is empty there on Gitness.
-fn with_matrix(base: &Scope, combo: &[(String, String)], all: &[Vec<(String, String)>]) -> Scope {
-    let mut scope = base.clone();
-    let mut values: std::collections::BTreeMap<String, Value> = all
-        .iter()
-        .flatten()
-        .map(|(k, _)| (k.clone(), Value::Nil))
-        .collect();
-    for (k, v) in combo {
-        values.insert(k.clone(), Value::from(v.as_str()));
-    }
-    scope.set("matrix", Value::Map(values));
-    scope
-}
-
-fn axis_envs(combo: &[(String, String)], span: Span) -> Vec<EnvVar> {
-    combo
-        .iter()
-        .map(|(k, v)| EnvVar {
-            name: Spanned::new(k.clone(), span),
-            value: Spanned::new(v.clone(), span),
-        })
-        .collect()
 }
 
 struct Resolver<'a> {
@@ -294,12 +266,12 @@ impl Resolver<'_> {
                     copy.id = None;
                 }
                 if let Some(envs) = step_envs(&mut copy.spec) {
-                    let mut axis = axis_envs(&combo, copy.span);
+                    let mut axis = matrix::axis_envs(&combo, copy.span);
                     axis.append(&mut envs.0);
                     envs.0 = axis;
                 }
                 copy.matrix = combo.clone();
-                let scope = with_matrix(scope, &combo, &all);
+                let scope = matrix::with_matrix(scope, &combo, &all);
                 self.one_step(copy, &scope, parent)
             })
             .collect();
