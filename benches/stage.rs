@@ -10,8 +10,14 @@
 //! comparison: `ratio vs-minimal-bollard <harness / bollard>` and `ratio vs-docker-cli
 //! <harness / CLI>`. Exits 1 when a ratio misses its target.
 //!
+//! Then GitHub's documented Redis and MySQL services (`--health-interval 10s`) against the same
+//! job checked every 100 ms (`health.rs`).
+//!
 //! `PIPELINE_TEST_BENCH_ROUNDS` sets the rounds (default 10); images come from
 //! `PIPELINE_TEST_IMAGES` (the stand-ins of `scripts/fixture-images.sh` by default).
+
+#[path = "stage/health.rs"]
+mod health;
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -414,7 +420,7 @@ fn main() {
         ));
     }
     drop(runner);
-    let mut missed = false;
+    let mut missed = !health::bench(&rt, &docker, &images, rounds);
     for (name, vs_bollard, vs_cli) in &ratios {
         let target = if *name == "seed" { 0.80 } else { 0.70 };
         missed |= *vs_bollard > target;

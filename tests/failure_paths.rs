@@ -113,6 +113,19 @@ fn a_port_that_never_listens_fails_within_its_budget() {
     );
 }
 
+/// Probed from the start, a check that never passes still fails only at the end of what its
+/// declaration allows (3 tries 1 s apart), with what the last try said.
+#[test]
+fn a_check_that_never_passes_fails_after_its_declared_budget_with_its_output() {
+    let (text, took) = run("never_healthy", &[("PIPELINE_TEST_READY_TIMEOUT", "3s")]);
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(3 + 4),
+        "took {took:?}:\n{text}"
+    );
+    assert!(text.contains("service `cache`"), "{text}");
+    assert!(text.contains("exit code 3: not ready yet"), "{text}");
+}
+
 #[test]
 fn a_sync_body_past_its_timeout_fails_within_a_second_of_the_deadline() {
     let (text, took) = run("sync_body_past_its_timeout", &[]);

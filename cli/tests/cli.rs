@@ -605,3 +605,35 @@ fn a_remote_action_runs_from_the_checkout_it_is_mapped_to() {
         "{err}"
     );
 }
+
+/// Services with health checks as GitHub's documentation writes them (`--health-interval
+/// 10s`): probed from the start, each is ready long before Docker's first check, and `run`
+/// says so; MySQL's init phase (networking off) is not taken for readiness; a check that
+/// never passes fails with its output.
+#[test]
+fn documented_health_checks_are_probed_from_the_start() {
+    let file = "tests/formats/run/github-documented-health.yml";
+    let started = Instant::now();
+    let (code, out, _) = run(&["run", file, "--job", "redis"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.contains("(probed every 100 ms; Docker would first check after 10s)"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["run", file, "--job", "mysql"]);
+    assert_eq!(
+        code, 0,
+        "the run step reaches MySQL on its port at once:\n{out}"
+    );
+    let (code, out, err) = run(&["run", file, "--job", "never-healthy"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("last check: exit code 3: not ready yet"),
+        "{out}{err}"
+    );
+}

@@ -84,22 +84,6 @@ fn explain_connect_error(e: &bollard::errors::Error) -> String {
     }
 }
 
-/// True when the engine is Podman (its version names a "Podman Engine" component). Asked
-/// once per process, like the API version.
-pub(crate) async fn is_podman(docker: &Docker) -> bool {
-    static PODMAN: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
-    *PODMAN
-        .get_or_init(|| async {
-            docker.version().await.is_ok_and(|v| {
-                v.components
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|c| c.name.contains("Podman"))
-            })
-        })
-        .await
-}
-
 /// Turns a bollard error into [`Error::Docker`], saying what was being done.
 pub(crate) fn engine_error(action: impl Into<String>, e: bollard::errors::Error) -> Error {
     Error::Docker {

@@ -44,6 +44,9 @@ pub enum Event<'a> {
         after: Duration,
         /// Whether a health check was waited for.
         healthy: bool,
+        /// When the engine would have run the health check first (its interval), for a check
+        /// whose interval is over a second: the harness probed it from the start instead.
+        docker_first_check: Option<Duration>,
     },
     /// A step ended.
     StepFinished {
@@ -90,11 +93,24 @@ impl Event<'_> {
                 step,
                 after,
                 healthy,
-            } => format!(
-                "<-- {step} is {} after {}",
-                if *healthy { "healthy" } else { "started" },
-                format_duration(*after)
-            ),
+                docker_first_check,
+            } => {
+                let mut line = format!(
+                    "<-- {step} is {} after {}",
+                    if *healthy { "healthy" } else { "started" },
+                    format_duration(*after)
+                );
+                if let Some(interval) = docker_first_check {
+                    let interval = match interval.as_secs() {
+                        s @ 1..60 if interval.subsec_nanos() == 0 => format!("{s}s"),
+                        _ => format_duration(*interval),
+                    };
+                    line.push_str(&format!(
+                        " (probed every 100 ms; Docker would first check after {interval})"
+                    ));
+                }
+                line
+            }
             Event::StepFinished { report }
                 if matches!(report.status, StepStatus::NotRun { .. }) =>
             {

@@ -215,11 +215,19 @@ fn events() {
             step: "cache",
             after: Duration::from_millis(61),
             healthy: false,
+            docker_first_check: None,
         },
         Event::ServiceReady {
             step: "db",
             after: Duration::from_millis(4200),
             healthy: true,
+            docker_first_check: None,
+        },
+        Event::ServiceReady {
+            step: "redis",
+            after: Duration::from_millis(340),
+            healthy: true,
+            docker_first_check: Some(Duration::from_secs(10)),
         },
         Event::StepFinished {
             report: &passed.steps[1],

@@ -9,6 +9,7 @@ mod container;
 mod file_commands;
 mod gate;
 mod github;
+mod health;
 mod launch;
 mod network;
 mod options;
@@ -69,9 +70,6 @@ pub struct Runner {
     options: RunOptions,
     lease: Arc<Lease>,
     reach: crate::endpoint::Reach,
-    /// The engine is Podman: it runs health checks only through systemd, which a CI machine or
-    /// a container may not have, so the harness runs them itself.
-    podman: bool,
 }
 
 impl Runner {
@@ -91,11 +89,7 @@ impl Runner {
         }
         let host = std::env::var(crate::endpoint::HOST_ENV).ok();
         let reach = crate::endpoint::reach(&endpoint, host.as_deref())?;
-        let (ensured, podman) = tokio::join!(
-            crate::reaper::ensure(&docker, &endpoint),
-            crate::docker::is_podman(&docker)
-        );
-        ensured?;
+        crate::reaper::ensure(&docker, &endpoint).await?;
         let lease = Lease::new(&endpoint);
         Ok(Runner {
             docker,
@@ -103,7 +97,6 @@ impl Runner {
             options,
             lease,
             reach,
-            podman,
         })
     }
 
@@ -236,7 +229,6 @@ impl Runner {
             observer,
             publish_ports: self.options.publish_ports,
             reach: self.reach.clone(),
-            run_health_checks: self.podman,
             ready_timeout: self.options.ready_timeout,
             state: Mutex::new(state),
             removals: Removals::default(),

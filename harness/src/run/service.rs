@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::health::{Health, wait_healthy};
 use super::output::Tail;
 use super::step::{Ended, StageRun};
-use super::wait::{Health, Listen, not_listening, readiness_budget, wait_healthy, wait_listening};
+use super::wait::{Listen, WaitPorts, not_listening, readiness_budget, wait_listening};
 use crate::Error;
 use crate::docker::engine_error;
 use crate::plan::{PlannedStep, StepKind};
@@ -15,20 +16,49 @@ use crate::ports::{ContainerPort, Protocol};
 use crate::report::{Event, StepStatus};
 use crate::service::Service;
 
-/// The TCP ports a service without a health check is waited for: those its image `EXPOSE`s
-/// when it runs the image's own command, and those the YAML lists.
-pub(crate) fn ports_to_wait_for(step: &PlannedStep, image_ports: &[ContainerPort]) -> Vec<u16> {
+/// The TCP ports a service is waited for: those the YAML lists, and those its image
+/// `EXPOSE`s when it runs the image's own command. Without a health check, every one of them;
+/// with one (which has passed), every port the YAML lists and one of the image's at least: a
+/// server that answers its check on a local socket during an init phase with networking off
+/// (the MySQL and Postgres entrypoints) is not ready until it listens again.
+pub(crate) fn ports_to_wait_for(
+    step: &PlannedStep,
+    image_ports: &[ContainerPort],
+    health_checked: bool,
+) -> WaitPorts {
+    let tcp = |ports: &mut dyn Iterator<Item = &ContainerPort>| {
+        let mut out: Vec<u16> = ports
+            .filter(|p| p.protocol == Protocol::Tcp)
+            .map(|p| p.number)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
     let own_command = step.entrypoint.is_none() && step.cmd.is_none();
-    let image_ports = image_ports.iter().filter(|_| own_command);
-    let mut out: Vec<u16> = image_ports
-        .chain(step.ports.iter().map(|m| &m.container))
-        .filter(|p| p.protocol == Protocol::Tcp)
-        .map(|p| p.number)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let declared = tcp(&mut step.ports.iter().map(|m| &m.container));
+    let image = tcp(&mut image_ports.iter().filter(|_| own_command));
+    if health_checked {
+        let any = image
+            .into_iter()
+            .filter(|p| !declared.contains(p))
+            .collect();
+        WaitPorts { all: declared, any }
+    } else {
+        let mut all = declared;
+        all.extend(image);
+        all.sort_unstable();
+        all.dedup();
+        WaitPorts {
+            all,
+            any: Vec::new(),
+        }
+    }
 }
+
+/// A check whose interval is at most this is not worth a note: Docker would have run it about
+/// as soon as the harness did.
+const PROBED_QUIETLY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl StageRun {
     /// True for a service whose health check (its own, or its image's) holds the next step.
@@ -56,20 +86,17 @@ impl StageRun {
         let ready_by = creating + budget;
         let wait_health = self.waits_for_health(step);
         let mut healthy = false;
+        let mut docker_first_check = None;
         // Ready for sure: healthy, or listening on every port it was waited for.
         let mut confirmed = false;
         if wait_health {
             let waiting = Instant::now();
-            let health = wait_healthy(
-                &self.docker,
-                (&step.name, &id),
-                ready_by,
-                budget,
-                self.run_health_checks,
-            )
-            .await;
+            let (health, interval) =
+                wait_healthy(&self.docker, (&step.name, &id), ready_by, budget).await?;
             self.state().timings.health += waiting.elapsed();
-            let failure = match health? {
+            // Docker would have run its first check one interval after the start.
+            docker_first_check = interval.filter(|i| *i > PROBED_QUIETLY);
+            let failure = match health {
                 Health::Healthy => {
                     healthy = true;
                     confirmed = true;
@@ -88,14 +115,11 @@ impl StageRun {
                 });
             }
         }
-        let listen = if wait_health {
-            Vec::new()
-        } else {
-            ports_to_wait_for(
-                step,
-                &self.prepared.facts(&step.resolved_image).exposed_ports,
-            )
-        };
+        let listen = ports_to_wait_for(
+            step,
+            &self.prepared.facts(&step.resolved_image).exposed_ports,
+            healthy,
+        );
         // The engine picks the host ports and the process id: ask (when there is a reason to).
         let mut ports = BTreeMap::new();
         let mut pid = None;
@@ -174,6 +198,7 @@ impl StageRun {
             step: &step.name,
             after: started.elapsed(),
             healthy,
+            docker_first_check: docker_first_check.filter(|_| healthy),
         });
         Ok(Ended {
             status: StepStatus::Running,
@@ -200,8 +225,10 @@ mod tests {
         assert_eq!(
             ports_to_wait_for(
                 &step("{image: redis, ports: ['7000:7001', '9/udp']}"),
-                &image
-            ),
+                &image,
+                false
+            )
+            .all,
             [6379, 7001]
         );
     }
@@ -212,9 +239,24 @@ mod tests {
         assert_eq!(
             ports_to_wait_for(
                 &step("{image: redis, args: [redis-server, --port, '7000'], ports: ['7000']}"),
-                &image
-            ),
+                &image,
+                false
+            )
+            .all,
             [7000]
+        );
+    }
+
+    #[test]
+    fn a_healthy_service_listens_on_its_declared_ports_and_one_of_its_images() {
+        let image = [ContainerPort::tcp(3306), ContainerPort::tcp(33060)];
+        let ports = ports_to_wait_for(&step("{image: mysql, ports: ['13306:3306']}"), &image, true);
+        assert_eq!(
+            ports,
+            WaitPorts {
+                all: vec![3306],
+                any: vec![33060]
+            }
         );
     }
 }

@@ -41,8 +41,6 @@ pub(crate) struct StageRun {
     pub publish_ports: bool,
     /// Where published ports are bound and reached.
     pub reach: crate::endpoint::Reach,
-    /// The engine schedules no health checks (Podman without systemd): run them here.
-    pub run_health_checks: bool,
     /// The readiness budget of a service without one of its own.
     pub ready_timeout: std::time::Duration,
     pub state: Mutex<RunState>,

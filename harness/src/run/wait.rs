@@ -1,22 +1,20 @@
-//! Waiting on containers: a service's health check, its listening ports, a step's exit.
+//! Waiting on containers: a service's listening ports, a step's exit (its health check is
+//! in `health.rs`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::models::HealthStatusEnum;
 use bollard::query_parameters::WaitContainerOptionsBuilder;
 use futures::StreamExt;
 
-use crate::Error;
-use crate::docker::engine_error;
 use crate::duration::format_duration;
 use crate::exit::ServiceExit;
 use crate::plan::HealthPlan;
 use crate::ports::ContainerPort;
 
-/// How often a service's health is looked at.
-pub(crate) const HEALTH_POLL: Duration = Duration::from_millis(50);
+/// How often a stopping container is looked at.
+const EXIT_LOOK: Duration = Duration::from_millis(50);
 /// How long a service may take to be ready (healthy, or listening on its ports, and its
 /// published ports answering), unless `PIPELINE_TEST_READY_TIMEOUT`, its `timeout` or its
 /// health check's own numbers say otherwise.
@@ -29,19 +27,6 @@ const PROBE_POLL: Duration = Duration::from_millis(10);
 const EXIT_NOTICED: Duration = Duration::from_millis(300);
 /// How often a remote service's container is looked at while its port is probed.
 const EXIT_POLL: Duration = Duration::from_millis(250);
-
-/// How a health wait ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Health {
-    /// The health check passed.
-    Healthy,
-    /// There is no health check after all (Podman reports an empty status).
-    NoCheck,
-    /// Unhealthy, or not healthy within the budget: why.
-    Failed(String),
-    /// The container stopped.
-    Exited(ServiceExit),
-}
 
 /// How a wait for listening ports ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,103 +62,41 @@ pub(crate) fn readiness_budget(
     })
 }
 
-/// Waits for service `name`'s health check until `deadline` (`budget` after its start). With
-/// `run_checks` (an engine that schedules no checks itself: Podman without systemd), runs the
-/// container's check command here, at its interval, as the engine would.
-pub(crate) async fn wait_healthy(
-    docker: &Docker,
-    (name, id): (&str, &str),
-    deadline: Instant,
-    budget: Duration,
-    run_checks: bool,
-) -> Result<Health, Error> {
-    let mut own_check: Option<String> = None;
-    let mut next_check = Instant::now();
-    loop {
-        let inspect = docker
-            .inspect_container(id, None)
-            .await
-            .map_err(|e| engine_error(format!("inspect service `{name}`"), e))?;
-        let check = inspect.config.and_then(|c| c.healthcheck);
-        let state = inspect.state.unwrap_or_default();
-        if state.running == Some(false) {
-            let waiting = "waiting for its health check";
-            if let Some(exit) = ServiceExit::inspect(docker, name, id, waiting).await {
-                return Ok(Health::Exited(exit));
-            }
+/// The ports a service is waited for: every one of `all`, and one of `any` at least.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct WaitPorts {
+    /// Each must listen.
+    pub all: Vec<u16>,
+    /// One of these must listen (when there are any).
+    pub any: Vec<u16>,
+}
+
+impl WaitPorts {
+    /// Nothing to wait for.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.all.is_empty() && self.any.is_empty()
+    }
+
+    /// The first port that `open` does not satisfy: one of `all` not in it, or the first of
+    /// `any` when none of them is.
+    fn missing(&self, open: &[u16]) -> Option<u16> {
+        if let Some(port) = self.all.iter().find(|p| !open.contains(p)) {
+            return Some(*port);
         }
-        let health = state.health.unwrap_or_default();
-        let last_check = health
-            .log
-            .as_ref()
-            .and_then(|l| l.last())
-            .map(|r| {
-                format!(
-                    "exit code {}: {}",
-                    r.exit_code.unwrap_or(-1),
-                    r.output.as_deref().unwrap_or("").trim()
-                )
-            })
-            .or_else(|| own_check.clone())
-            .unwrap_or_else(|| "no check has run yet".into());
-        match health.status {
-            Some(HealthStatusEnum::HEALTHY) => return Ok(Health::Healthy),
-            None | Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) => {
-                return Ok(Health::NoCheck);
-            }
-            Some(HealthStatusEnum::UNHEALTHY) => {
-                return Ok(Health::Failed(format!(
-                    "service `{name}` is unhealthy; last check: {last_check}"
-                )));
-            }
-            Some(HealthStatusEnum::STARTING) => {}
-        }
-        if run_checks && Instant::now() >= next_check {
-            if let Some((cmd, interval)) = check.as_ref().and_then(check_command) {
-                next_check = Instant::now() + interval;
-                let ran = crate::service::exec_in(docker, name, id, cmd).await?;
-                if ran.exit_code == 0 {
-                    return Ok(Health::Healthy);
-                }
-                own_check = Some(format!(
-                    "exit code {}: {}",
-                    ran.exit_code,
-                    format!("{}{}", ran.stdout, ran.stderr).trim()
-                ));
-            }
-        }
-        if Instant::now() >= deadline {
-            return Ok(Health::Failed(format!(
-                "service `{name}` was not healthy within its readiness budget of {}; last check: {last_check}",
-                format_duration(budget)
-            )));
-        }
-        tokio::time::sleep(HEALTH_POLL).await;
+        let none_open = !self.any.iter().any(|p| open.contains(p));
+        self.any.first().copied().filter(|_| none_open)
     }
 }
 
-/// The command of a health check as an exec runs it, and its interval (Docker's default 30 s).
-fn check_command(check: &bollard::models::HealthConfig) -> Option<(Vec<String>, Duration)> {
-    let test = check.test.as_ref()?;
-    let cmd = match test.first().map(String::as_str) {
-        Some("CMD") => test[1..].to_vec(),
-        Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
-        _ => return None,
-    };
-    let nanos = check.interval.filter(|n| *n > 0).unwrap_or(30_000_000_000);
-    let interval = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)).max(HEALTH_POLL);
-    Some((cmd, interval))
-}
-
-/// Waits until service `name` listens on every port of `ports`, until `deadline`. With a
-/// local engine, the service's sockets are read from `/proc/<pid>/net/tcp{,6}` (no traffic at
-/// all); otherwise its published ports are probed on 127.0.0.1 while its container is looked
-/// at now and then; with neither, there is nothing to wait with.
+/// Waits until service `name` listens on `ports`, until `deadline`. With a local engine, the
+/// service's sockets are read from `/proc/<pid>/net/tcp{,6}` (no traffic at all); otherwise
+/// its published ports are probed on 127.0.0.1 while its container is looked at now and then;
+/// with neither, there is nothing to wait with.
 pub(crate) async fn wait_listening(
     docker: &Docker,
     (name, id): (&str, &str),
     pid: Option<u32>,
-    ports: &[u16],
+    ports: &WaitPorts,
     (host, published): (std::net::IpAddr, &BTreeMap<ContainerPort, u16>),
     deadline: Instant,
 ) -> Listen {
@@ -191,24 +114,23 @@ pub(crate) async fn wait_listening(
             if Instant::now() >= until {
                 return None;
             }
-            tokio::time::sleep(HEALTH_POLL).await;
+            tokio::time::sleep(EXIT_LOOK).await;
         }
     };
-    let Some(&first) = ports.first() else {
+    let Some(first) = ports.missing(&[]) else {
         return Listen::Ready;
     };
     if let Some(pid) = pid.filter(|p| *p > 0 && listening(*p).is_some()) {
-        for &port in ports {
-            loop {
-                match listening(pid) {
-                    None => return gone(port).await.map_or(Listen::Ready, Listen::Exited),
-                    Some(open) if open.contains(&port) => break,
-                    Some(_) if Instant::now() >= deadline => return Listen::NotListening(port),
+        loop {
+            match listening(pid) {
+                None => return gone(first).await.map_or(Listen::Ready, Listen::Exited),
+                Some(open) => match ports.missing(&open) {
+                    None => return Listen::Ready,
+                    Some(port) if Instant::now() >= deadline => return Listen::NotListening(port),
                     Some(_) => tokio::time::sleep(LISTEN_POLL).await,
-                }
+                },
             }
         }
-        return Listen::Ready;
     }
     // No process to read from `/proc`: a remote engine, or it has stopped already. When the
     // engine gave a pid a moment ago, it may not say yet that the container has stopped.
@@ -219,26 +141,38 @@ pub(crate) async fn wait_listening(
     if let Some(exit) = stopped {
         return Listen::Exited(exit);
     }
-    for &port in ports {
-        let Some(&host_port) = published.get(&ContainerPort::tcp(port)) else {
-            continue;
-        };
-        let addr = std::net::SocketAddr::from((host, host_port));
-        let mut looked = Instant::now();
-        while !crate::service::port_is_ready(addr, crate::service::QUIET_OPEN).await {
-            if looked.elapsed() >= EXIT_POLL {
-                if let Some(exit) = exited(port).await {
-                    return Listen::Exited(exit);
-                }
-                looked = Instant::now();
+    // Only published ports can be probed from here.
+    let reachable = |p: &&u16| published.contains_key(&ContainerPort::tcp(**p));
+    let all: Vec<u16> = ports.all.iter().filter(reachable).copied().collect();
+    let any: Vec<u16> = ports.any.iter().filter(reachable).copied().collect();
+    let mut looked = Instant::now();
+    loop {
+        let mut open = Vec::new();
+        for &port in all.iter().chain(&any) {
+            let host_port = published[&ContainerPort::tcp(port)];
+            let addr = std::net::SocketAddr::from((host, host_port));
+            if crate::service::port_is_ready(addr, crate::service::QUIET_OPEN).await {
+                open.push(port);
             }
-            if Instant::now() >= deadline {
-                return Listen::NotListening(port);
-            }
-            tokio::time::sleep(PROBE_POLL).await;
         }
+        let Some(port) = (WaitPorts {
+            all: all.clone(),
+            any: any.clone(),
+        })
+        .missing(&open) else {
+            return Listen::Ready;
+        };
+        if looked.elapsed() >= EXIT_POLL {
+            if let Some(exit) = exited(port).await {
+                return Listen::Exited(exit);
+            }
+            looked = Instant::now();
+        }
+        if Instant::now() >= deadline {
+            return Listen::NotListening(port);
+        }
+        tokio::time::sleep(PROBE_POLL).await;
     }
-    Listen::Ready
 }
 
 /// The TCP ports process `pid`'s network namespace listens on, from `/proc`; `None` when they
@@ -302,6 +236,18 @@ mod tests {
         assert_eq!(listening_ports(table).collect::<Vec<_>>(), [6379, 8080]);
         let v6 = "header\n   0: 00000000000000000000000000000000:0CEA 00000000000000000000000000000000:0000 0A 0 0 0 0 0 0 0\n";
         assert_eq!(listening_ports(v6).collect::<Vec<_>>(), [3306]);
+    }
+
+    #[test]
+    fn every_port_of_all_and_one_of_any() {
+        let ports = WaitPorts {
+            all: vec![6379],
+            any: vec![3306, 33060],
+        };
+        assert_eq!(ports.missing(&[]), Some(6379));
+        assert_eq!(ports.missing(&[6379]), Some(3306));
+        assert_eq!(ports.missing(&[6379, 33060]), None);
+        assert_eq!(WaitPorts::default().missing(&[]), None);
     }
 
     #[test]

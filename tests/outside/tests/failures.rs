@@ -50,3 +50,6 @@ fn github_actions_redis(stage: &Stage) {
     conn.read_exact(&mut answer).unwrap();
     assert_eq!(&answer, b"+PONG\r\n");
 }
+
+#[pipeline_test("pipelines/never-healthy.yaml")]
+fn never_healthy(_stage: &Stage) {}
