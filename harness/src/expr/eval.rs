@@ -70,6 +70,7 @@ pub(super) fn eval(ast: &Ast, scope: &Scope) -> R {
             let v = eval(inner, scope)?;
             match (*op, v) {
                 ("!", Value::Bool(b)) => Ok(Value::Bool(!b)),
+                ("!", v) if scope.jexl() => Ok(Value::Bool(!jexl_truth(&v))),
                 ("-", Value::Int(n)) => Ok(Value::Int(-n)),
                 ("-", Value::Float(f)) => Ok(Value::Float(-f)),
                 ("+", v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
@@ -167,6 +168,25 @@ fn call(callee: &Ast, args: &[Ast], at: usize, scope: &Scope) -> R {
                 ));
             };
             return Ok(Value::Str(scope.secret(&name)));
+        }
+        Ast::Member(target, f, _)
+            if scope.jexl() && matches!(f.as_str(), "contains" | "startsWith" | "endsWith") =>
+        {
+            // JEXL's methods: `<+trigger.prLabels>.contains("x")`, `"a".startsWith("b")`.
+            let [arg] = args else {
+                return Err(ExprError::new(at, format!("`{f}` takes one argument")));
+            };
+            let (on, arg) = (eval(target, scope)?, eval(arg, scope)?);
+            return match on {
+                Value::List(items) if f == "contains" => {
+                    Ok(Value::Bool(items.iter().any(|i| i.loose_eq(&arg))))
+                }
+                Value::Nil => Err(ExprError::new(
+                    at,
+                    format!("`{f}` called on null: {} is not set", path_of(target)),
+                )),
+                on => word_op(f, &on, &arg, at),
+            };
         }
         _ => {
             return Err(ExprError::new(
@@ -298,11 +318,11 @@ fn word_op(op: &str, a: &Value, b: &Value, at: usize) -> R {
 fn binary(op: &str, left: &Ast, right: &Ast, at: usize, scope: &Scope) -> R {
     match op {
         "&&" | "||" => {
-            let l = boolean(eval(left, scope)?, op, at)?;
+            let l = boolean(eval(left, scope)?, op, at, scope)?;
             if (op == "&&" && !l) || (op == "||" && l) {
                 return Ok(Value::Bool(l));
             }
-            Ok(Value::Bool(boolean(eval(right, scope)?, op, at)?))
+            Ok(Value::Bool(boolean(eval(right, scope)?, op, at, scope)?))
         }
         "??" => match eval(left, scope) {
             Ok(Value::Nil) | Err(_) => eval(right, scope),
@@ -355,9 +375,15 @@ fn binary(op: &str, left: &Ast, right: &Ast, at: usize, scope: &Scope) -> R {
     }
 }
 
-fn boolean(v: Value, op: &str, at: usize) -> Result<bool, ExprError> {
+/// JEXL's truth: a string is true unless it is empty or `"false"`; null is false.
+fn jexl_truth(v: &Value) -> bool {
+    !matches!(v, Value::Str(s) if s == "false") && v.truthy()
+}
+
+fn boolean(v: Value, op: &str, at: usize, scope: &Scope) -> Result<bool, ExprError> {
     match v {
         Value::Bool(b) => Ok(b),
+        other if scope.jexl() => Ok(jexl_truth(&other)),
         other => Err(ExprError::new(
             at,
             format!("`{op}` joins booleans, found {}", other.type_name()),

@@ -197,6 +197,9 @@ pub struct Scope {
     quirks: RefCell<Vec<String>>,
     /// A GitHub Actions job's contexts: its expressions are GitHub's language, not this one.
     github: Option<github::Data>,
+    /// A Harness NextGen pipeline's: its conditions are JEXL, where `&&`, `||` and `!` take
+    /// any value (a string is true unless empty or `"false"`) and `x.contains(y)` is a method.
+    jexl: bool,
 }
 
 impl Scope {
@@ -213,6 +216,16 @@ impl Scope {
     /// The contexts of a GitHub Actions job, when the scope is one.
     pub(crate) fn github(&self) -> Option<&github::Data> {
         self.github.as_ref()
+    }
+
+    /// Makes this the scope of a Harness NextGen pipeline (JEXL's truth and methods).
+    pub(crate) fn set_jexl(&mut self) {
+        self.jexl = true;
+    }
+
+    /// True in a Harness NextGen pipeline's scope.
+    pub(crate) fn jexl(&self) -> bool {
+        self.jexl
     }
 
     /// Makes this the scope of a GitHub Actions job with these contexts.

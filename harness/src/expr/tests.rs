@@ -141,3 +141,41 @@ fn nextgen_expressions_are_found() {
     assert_eq!(find_nextgen("a <+ b > c"), None);
     assert_eq!(find_nextgen(r#"<+secrets.getValue("x")>"#), Some((0, 24)));
 }
+
+#[test]
+fn nextgen_conditions_are_jexl() {
+    let mut s = scope();
+    s.set_jexl();
+    s.set(
+        "trigger",
+        Value::Map([("prLabels".to_string(), Value::Nil)].into_iter().collect()),
+    );
+    let w = |src: &str| eval_when(src, &s).unwrap().on_success;
+    // A string is true unless empty or "false": `x == "tag" || "branch"` always holds.
+    assert!(w(r#""push" == "tag" || "branch""#));
+    assert!(!w(r#"false || """#));
+    assert!(!w(r#"!"yes""#));
+    // A null list is never asked for its labels.
+    assert!(!w(
+        r#"trigger.prLabels != null && trigger.prLabels.contains("x")"#
+    ));
+    let e = eval_when(r#"trigger.prLabels.contains("x")"#, &s).unwrap_err();
+    assert_eq!(
+        e.message,
+        "`contains` called on null: trigger.prLabels is not set"
+    );
+    s.set(
+        "trigger",
+        Value::Map(
+            [("prLabels".to_string(), Value::List(vec!["x".into()]))]
+                .into_iter()
+                .collect(),
+        ),
+    );
+    let w = |src: &str| eval_when(src, &s).unwrap().on_success;
+    assert!(w(r#"trigger.prLabels.contains("x")"#));
+    assert!(w(r#""release/1".startsWith("release/")"#));
+    // Gitness's own dialect stays strict.
+    let e = eval_when(r#""a" || true"#, &scope()).unwrap_err();
+    assert_eq!(e.message, "`||` joins booleans, found a string");
+}

@@ -47,6 +47,7 @@ mod expand;
 mod github;
 mod github_matrix;
 mod matrix;
+mod nextgen;
 mod when;
 
 use crate::context::BuildContext;
@@ -93,7 +94,10 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
             });
         }
     }
-    let base = ctx.scope(&pipeline.inputs);
+    let mut base = ctx.scope(&pipeline.inputs);
+    if pipeline.format == Format::HarnessNextGen {
+        nextgen::scope(&mut base);
+    }
     let mut out = pipeline.clone();
     if let Some(t) = out.options.timeout_expr.take() {
         out.options.timeout = r.typed_timeout(t, &base);

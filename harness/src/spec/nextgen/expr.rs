@@ -68,6 +68,9 @@ const BUILD: &[(&str, &str)] = &[
         "(build.event == \"pull_request\" ? \"PR\" : (build.event == \"push\" || build.event == \"tag\" ? \"PUSH\" : \"\"))",
     ),
     ("trigger.commitSha", "build.commit"),
+    // Set in a NextGen pipeline's scope only (`resolve::nextgen_scope`).
+    ("codebase.shortCommitSha", "codebase.shortCommitSha"),
+    ("trigger.prLabels", "trigger.prLabels"),
 ];
 
 /// `text` with every `<+ >` replaced. `span` is where `text` was written; errors point there.
@@ -191,7 +194,7 @@ fn one(inner: &str, span: Span, names: &Names, form: Form, diags: &mut Diags) ->
         return literal("");
     }
     let mut d = Diagnostic::new(span, format!("`<+{inner}>` cannot be evaluated outside Harness"))
-        .with_help("pipeline-test evaluates <+pipeline.variables.x>, <+stage.variables.x>, <+secrets.getValue(\"x\")>, <+codebase.branch>, <+codebase.commitSha>, <+codebase.tag>, <+pipeline.sequenceId>, <+pipeline.name>, <+stage.name>, <+matrix.x>");
+        .with_help("pipeline-test evaluates <+pipeline.variables.x>, <+stage.variables.x>, <+secrets.getValue(\"x\")>, <+codebase.branch>, <+codebase.commitSha>, <+codebase.shortCommitSha>, <+codebase.tag>, <+trigger.prLabels>, <+pipeline.sequenceId>, <+pipeline.name>, <+stage.name>, <+matrix.x>");
     if inner == "input" || inner.starts_with("input.") {
         d = d.with_label("a runtime input: give the value in the file, or as a pipeline variable");
     }
