@@ -187,10 +187,22 @@ fn lint_reports_good_and_bad_files() {
         "typo.yaml",
         "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: a, type: run, spec: {container: redis, scirpt: x}}\n",
     );
-    let (code, _, err) = run(&["lint", bad.to_str().unwrap()]);
+    // Gitness drops a misspelt key and runs the file: a warning, an error with
+    // `--deny-warnings`.
+    let (code, out, err) = run(&["lint", bad.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let said = format!("{out}{err}");
+    assert!(said.contains("typo.yaml:7:55"), "{said}");
+    assert!(said.contains("did you mean `script`?"), "{said}");
+    let (code, _, _) = run(&["lint", "--deny-warnings", bad.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("typo.yaml:7:55"), "{err}");
-    assert!(err.contains("did you mean `script`?"), "{err}");
+    let bad = write(
+        "bad-type.yaml",
+        "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - {name: a, type: rn, spec: {container: redis}}\n",
+    );
+    let (code, _, err) = run(&["lint", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("did you mean `run`?"), "{err}");
 }
 
 /// Starts a run whose second step sleeps, and returns once that step has begun.

@@ -23,11 +23,13 @@ fn error(yaml: &str) -> (String, String) {
     (d.span.start.to_string(), d.message.clone())
 }
 
-/// The rendered diagnostic, for checking labels and hints.
+/// The rendered diagnostics (errors, or the warnings of a valid file), for checking labels
+/// and hints.
 fn rendered(yaml: &str) -> String {
-    Pipeline::parse(&SourceFile::new("broken.yaml", yaml))
-        .unwrap_err()
-        .to_string()
+    match Pipeline::parse(&SourceFile::new("broken.yaml", yaml)) {
+        Err(d) => d.to_string(),
+        Ok(p) => pipeline_test_harness::Diagnostics::new(p.file.clone(), p.warnings).to_string(),
+    }
 }
 
 /// A valid stage with `steps` spliced in (each line already indented by 6 spaces).
@@ -106,7 +108,7 @@ case!(
     "11:1",
     "tab character used for indentation"
 );
-case!(
+warning_case!(
     misspelt_script,
     with_steps(
         "      - name: ping\n        type: run\n        spec:\n          container: redis\n          scirpt: redis-cli ping\n"
@@ -114,7 +116,7 @@ case!(
     "11:11",
     "unknown key `scirpt` in a run step's `spec`"
 );
-case!(
+warning_case!(
     misspelt_container,
     with_steps(
         "      - name: cache\n        type: background\n        spec:\n          contianer: redis\n"
@@ -122,7 +124,7 @@ case!(
     "10:11",
     "unknown key `contianer` in a background step's `spec`"
 );
-case!(
+warning_case!(
     script_outside_spec,
     with_steps(
         "      - name: a\n        type: run\n        script: echo\n        spec:\n          container: alpine\n"
@@ -339,7 +341,7 @@ case!(
     "11:18",
     "both `container` and `image` are given"
 );
-case!(
+warning_case!(
     misspelt_option,
     "kind: pipeline\nspec:\n  options:\n    env: {A: b}\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
     "4:5",
@@ -351,7 +353,7 @@ case!(
     "3:11",
     "expected a list for `stages`, found a scalar"
 );
-case!(
+warning_case!(
     steps_outside_stage_spec,
     "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    steps: []\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
     "5:5",
@@ -432,7 +434,12 @@ fn every_problem_is_reported_at_once() {
     assert!(found[0].starts_with("10:11 unknown key `contianer`"));
     assert!(found[1].starts_with("12:15 unknown step type `plugn`"));
     assert!(found[2].starts_with("15:18 invalid duration"));
-    assert!(diags.to_string().contains("3 problems in many.yaml"));
+    // The misspelt key is a warning (Gitness drops it and runs the file); the other two are
+    // errors, reported together with it.
+    assert!(
+        diags.to_string().contains("2 problems in many.yaml"),
+        "{diags}"
+    );
 }
 case!(
     env_name_with_an_equals_sign,
@@ -466,4 +473,13 @@ case!(
     )),
     "7:15",
     "the hostname of this step, `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa`, has 70 characters: a DNS name stops at 63"
+);
+
+// Gitness drops a known key at the wrong level and runs the file: a warning, saying where it
+// belongs.
+warning_case!(
+    options_at_the_top_are_dropped_as_on_gitness,
+    "kind: pipeline\noptions:\n  envs: {A: b}\nspec:\n  stages:\n  - type: ci\n    spec: {steps: [{type: run, spec: {container: a}}]}\n",
+    "2:1",
+    "unknown key `options` in the pipeline"
 );

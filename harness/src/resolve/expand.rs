@@ -110,15 +110,20 @@ impl Resolver<'_> {
             }
             Err(e) => {
                 let span = self.at(s, e.offset);
-                self.diags.push(
-                    Diagnostic::new(
-                        span,
-                        format!("cannot evaluate this expression: {}", e.message),
-                    )
-                    .with_help(
-                        "Gitness would silently put an empty string here; fix the expression",
-                    ),
+                let d = Diagnostic::new(
+                    span,
+                    format!("cannot evaluate this expression: {}", e.message),
                 );
+                self.diags
+                    .push(if self.format == crate::spec::Format::HarnessV1 {
+                        // Gitness expands a value whose expression fails to "", and runs.
+                        s.value.clear();
+                        d.warning()
+                            .with_label("this value is empty, as on Gitness")
+                            .with_help("fix the expression; `--deny-warnings` makes this an error")
+                    } else {
+                        d.with_help("fix the expression")
+                    });
             }
         }
     }
@@ -127,7 +132,8 @@ impl Resolver<'_> {
         let span = self.at(s, at);
         self.diags.push(
             Diagnostic::new(span, "`<+ ... >` is a Harness NextGen expression, which Gitness does not evaluate")
-                .with_label("not supported in v1 YAML")
+                .warning()
+                .with_label("passed on as written, here as on Gitness")
                 .with_help("write it as a `${{ ... }}` expression, e.g. `${{ inputs.name }}` or `${{ secrets.get(\"name\") }}`"),
         );
     }

@@ -426,8 +426,9 @@ impl Resolver<'_> {
                 if let Some((a, _)) =
                     expr::find_nextgen(&e.value).filter(|_| self.format == Format::HarnessV1)
                 {
+                    // Gitness cannot evaluate it, and a broken `when` drops the step.
                     self.nextgen(e, a);
-                    return RunPolicy::OnSuccess;
+                    return RunPolicy::Never("Gitness cannot evaluate its `when`".into());
                 }
                 match expr::eval_when(&e.value, scope) {
                     Ok(w) => match (w.on_success, w.on_failure) {
@@ -440,19 +441,24 @@ impl Resolver<'_> {
                     },
                     Err(err) => {
                         let span = self.at(e, err.offset);
-                        self.diags.push(
-                            Diagnostic::new(
-                                span,
-                                format!("cannot evaluate this `when`: {}", err.message),
-                            )
-                            .with_help(
-                                if self.format == Format::HarnessV1 {
-                                    "Gitness would treat it as false and never run the step"
-                                } else {
-                                    "pipeline-test does not guess what it means: fix the condition"
-                                },
-                            ),
+                        let d = Diagnostic::new(
+                            span,
+                            format!("cannot evaluate this `when`: {}", err.message),
                         );
+                        if self.format == Format::HarnessV1 {
+                            // Gitness treats it as false: the step never runs.
+                            self.diags.push(
+                                d.warning()
+                                    .with_label("the step never runs, as on Gitness")
+                                    .with_help(
+                                        "fix the condition; `--deny-warnings` makes this an error",
+                                    ),
+                            );
+                            return RunPolicy::Never("Gitness cannot evaluate its `when`".into());
+                        }
+                        self.diags.push(d.with_help(
+                            "pipeline-test does not guess what it means: fix the condition",
+                        ));
                         RunPolicy::OnSuccess
                     }
                 }

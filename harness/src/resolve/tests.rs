@@ -74,10 +74,16 @@ fn expression_errors_point_into_the_file() {
     let p = pipeline(
         "      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo ${{ build.brnch }}\n",
     );
-    let err = resolve(&p, &ctx()).unwrap_err();
-    let d = err.first().unwrap();
+    // Gitness runs it with the value empty: a warning at its place.
+    let r = resolve(&p, &ctx()).unwrap();
+    let d = r.warnings.first().unwrap();
+    assert_eq!(d.severity, Severity::Warning);
     assert_eq!(d.span.start.to_string(), "12:34");
     assert!(d.message.contains("did you mean `branch`"), "{}", d.message);
+    let StepSpec::Run(run) = &r.stages[0].steps[0].spec else {
+        panic!()
+    };
+    assert_eq!(run.script[0].value, "");
 }
 
 #[test]
@@ -100,12 +106,17 @@ fn missing_secrets_warn_and_expand_to_nothing() {
 }
 
 #[test]
-fn nextgen_expressions_are_refused() {
+fn nextgen_expressions_are_passed_on_as_text_with_a_warning() {
     let p = pipeline(
         "      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo <+pipeline.variables.x>\n",
     );
-    let err = resolve(&p, &ctx()).unwrap_err();
-    let d = err.first().unwrap();
+    let r = resolve(&p, &ctx()).unwrap();
+    let StepSpec::Run(run) = &r.stages[0].steps[0].spec else {
+        panic!()
+    };
+    assert_eq!(run.script[0].value, "echo <+pipeline.variables.x>");
+    let d = r.warnings.first().unwrap();
+    assert_eq!(d.severity, Severity::Warning);
     assert!(d.message.contains("Harness NextGen"), "{}", d.message);
     assert_eq!(d.span.start.to_string(), "12:24");
 }

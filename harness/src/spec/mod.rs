@@ -274,7 +274,9 @@ impl Pipeline {
         }
         let root = &docs[0].1;
         let pipeline = match format {
-            Format::HarnessV1 => decode::pipeline(file, root, &mut diags),
+            Format::HarnessV1 => {
+                decode::fields::unknown_keys_dropped(|| decode::pipeline(file, root, &mut diags))
+            }
             Format::GitHubActions => github::workflow(file, root, &mut diags),
             Format::Drone => drone::pipelines(file, &docs, &mut diags),
             Format::HarnessNextGen => nextgen::pipeline(file, root, &mut diags),

@@ -77,12 +77,23 @@ impl<'n> Fields<'n> {
             }
             let mut d =
                 Diagnostic::new(k.span, format!("unknown key `{name}` in {}", self.context));
+            let dropped = KEYS_DROPPED.with(std::cell::Cell::get);
             if let Some(help) = hint(name) {
                 // A known key at the wrong level: where it belongs is what the author meant.
                 d = d.with_help(help);
+                if dropped {
+                    d = d
+                        .warning()
+                        .with_label("Gitness ignores it here, and so does pipeline-test");
+                }
             } else if let Some(s) = did_you_mean(name, &self.asked) {
                 // A likely typo of a key valid here.
                 d = d.with_label(format!("did you mean `{s}`?"));
+                if dropped {
+                    d = d.warning().with_help(format!(
+                        "Gitness ignores the key, and so does pipeline-test: its value is lost; write `{s}`"
+                    ));
+                }
             } else {
                 // Gitness drops unknown keys, so the file runs there: a warning, not an error.
                 d = d
@@ -115,6 +126,17 @@ fn nul_byte(span: Span, what: &str) -> Diagnostic {
 std::thread_local! {
     /// Set while a format whose reader keeps the last of two equal keys (Drone) is read.
     static LAST_WINS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set while a format whose runner drops every key it does not know (Gitness) is read.
+    static KEYS_DROPPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `read` with every unknown key a warning, misspelt or misplaced ones included: Gitness
+/// drops them and runs the file.
+pub(in crate::spec) fn unknown_keys_dropped<T>(read: impl FnOnce() -> T) -> T {
+    let before = KEYS_DROPPED.with(|c| c.replace(true));
+    let out = read();
+    KEYS_DROPPED.with(|c| c.set(before));
+    out
 }
 
 /// Runs `read` with a key written twice meaning its last value (a warning), as Drone's reader

@@ -1,6 +1,0 @@
-use pipeline_test::pipeline_test;
-
-#[pipeline_test("../../../../tests/ui/yaml/typo.yaml")]
-fn misspelt_key() {}
-
-fn main() {}
