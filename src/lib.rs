@@ -9,6 +9,7 @@ pub mod __private {
     pub use crate::runtime::*;
 }
 mod messages;
+mod needs;
 mod runtime;
 mod shared;
 

@@ -137,6 +137,10 @@ pub(crate) struct Prepared {
     pub options: RunOptions,
     pub stage_index: usize,
     pub observer: Arc<TestObserver>,
+    /// The jobs to run first, for a GitHub job that reads their outputs.
+    pub upstream: Option<crate::needs::Upstream>,
+    /// Where the test's stage is written.
+    pub written: pipeline_test_harness::source::Span,
 }
 
 /// Parses and resolves the test's pipeline and reads its options; panics with the reason when
@@ -165,20 +169,24 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
     // Expressions, matrices and `when` for this build; a warning (a secret not supplied) is
     // printed with the test's output.
     let written = pipeline.stages[spec.stage].span;
-    let pipeline = match pipeline_test_harness::resolve::resolve(&pipeline, &options.context) {
+    let parsed = pipeline;
+    let pipeline = match pipeline_test_harness::resolve::resolve(&parsed, &options.context) {
         Ok(p) => p,
         Err(d) => panic!("pipeline test `{}`:\n{d}", spec.name),
     };
+    let upstream = crate::needs::upstream(&parsed, &pipeline, written);
     // The stage as resolved: a stage matrix before it adds copies; of the test's own stage's
     // copies, the first combination runs.
     let stage_index = pipeline
         .stages_written_at(written)
         .next()
         .unwrap_or(spec.stage);
+    // What the jobs run first hand on is no longer a warning.
     let warnings: Vec<_> = pipeline
         .warnings
         .iter()
         .filter(|d| d.severity == pipeline_test_harness::Severity::Warning)
+        .filter(|d| upstream.is_none() || d.until_job_runs.is_none())
         .cloned()
         .collect();
     if !warnings.is_empty() {
@@ -187,8 +195,10 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
             pipeline_test_harness::Diagnostics::new(file.clone(), warnings)
         );
     }
-    if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
-        panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file);
+    if upstream.is_none() {
+        if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
+            panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file);
+        }
     }
     options.observer = observer.clone();
     // A test binary has no other way to clean up when it is interrupted.
@@ -198,6 +208,8 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         options,
         stage_index,
         observer,
+        upstream,
+        written,
     }
 }
 
@@ -224,13 +236,27 @@ pub(crate) fn start_stage(
     deadline: Option<Instant>,
 ) -> Result<pipeline_test_harness::RunningStage, String> {
     let Prepared {
-        pipeline,
+        mut pipeline,
         options,
-        stage_index,
+        mut stage_index,
+        upstream,
+        written,
         ..
     } = prepared;
+    let context = options.context.clone();
     let start = async {
         let runner = Runner::connect(options).await.map_err(|e| e.to_string())?;
+        if let Some(up) = &upstream {
+            // The jobs it needs run first; then it is resolved with their outputs.
+            pipeline = crate::needs::run_first(&runner, up, context).await?;
+            stage_index = pipeline.stages_written_at(written).next().unwrap_or(0);
+            if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
+                return Err(format!(
+                    "pipeline test `{}` ({}): {why}",
+                    spec.name, spec.file
+                ));
+            }
+        }
         let mut running = runner
             .start_stage(&pipeline, stage_index)
             .await

@@ -275,3 +275,20 @@ fn github_actions_local_docker_actions(stage: &Stage) {
 fn nextgen_output_variables_reach_the_next_step(stage: &Stage) {
     assert_eq!(status_of(stage, "use"), StepStatus::Passed);
 }
+
+/// `needs.<job>.outputs` through the attribute: the job it needs runs first, as on GitHub,
+/// and its `if:` and steps read what that job handed on.
+#[pipeline_test("tests/formats/run/github-needs.yml", job = "use")]
+fn github_actions_job_reads_the_outputs_of_the_job_it_needs(stage: &Stage) {
+    let steps = stage.steps();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0].status, StepStatus::Passed, "{steps:?}");
+}
+
+/// A matrix made with `fromJSON(needs.setup.outputs.matrix)`: its first combination runs.
+#[pipeline_test("tests/formats/run/github-needs.yml", job = "fan-out")]
+fn github_actions_matrix_made_from_the_outputs_of_the_job_it_needs(stage: &Stage) {
+    let steps = stage.steps();
+    assert_eq!(steps[0].name, "Run echo \"n=1 extra=\"", "{steps:?}");
+    assert_eq!(steps[0].status, StepStatus::Passed);
+}

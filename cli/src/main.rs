@@ -428,7 +428,7 @@ async fn run(
                 {
                     context
                         .job_results
-                        .insert(id.value.clone(), job_result(results));
+                        .insert(id.value.clone(), JobResult::of_copies(results));
                 }
             }
         }
@@ -455,21 +455,6 @@ async fn run(
         Err(e) => eprintln!("pipeline-test: {signal}: stopped; could not check what is left: {e}"),
     }
     ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
-}
-
-/// How a GitHub job ended, from its copies (one per matrix combination): `failure` if one
-/// failed, `skipped` if all were, else `success`; the outputs of every copy, a later copy's
-/// winning.
-fn job_result(copies: Vec<(&str, Vec<(String, String)>)>) -> JobResult {
-    let result = if copies.iter().any(|(r, _)| *r == "failure") {
-        "failure"
-    } else if !copies.is_empty() && copies.iter().all(|(r, _)| *r == "skipped") {
-        "skipped"
-    } else {
-        "success"
-    };
-    let outputs = copies.into_iter().flat_map(|(_, o)| o).collect();
-    JobResult::new(result, outputs)
 }
 
 /// Resolves on SIGINT or SIGTERM with the signal's name.

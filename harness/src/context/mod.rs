@@ -62,6 +62,27 @@ impl JobResult {
             outputs,
         }
     }
+
+    /// A job from how each of its copies (one per matrix combination) ended: `failure` if one
+    /// failed, `skipped` if all were skipped, `success` otherwise; the outputs of all.
+    ///
+    /// ```
+    /// use pipeline_test_harness::context::JobResult;
+    /// let r = JobResult::of_copies(vec![("success", vec![("a".into(), "1".into())]), ("skipped", vec![])]);
+    /// assert_eq!(r.result, "success");
+    /// assert_eq!(r.outputs["a"], "1");
+    /// ```
+    pub fn of_copies(copies: Vec<(&str, Vec<(String, String)>)>) -> Self {
+        let result = if copies.iter().any(|(r, _)| *r == "failure") {
+            "failure"
+        } else if !copies.is_empty() && copies.iter().all(|(r, _)| *r == "skipped") {
+            "skipped"
+        } else {
+            "success"
+        };
+        let outputs = copies.into_iter().flat_map(|(_, o)| o).collect();
+        JobResult::new(result, outputs)
+    }
 }
 
 /// The build a pipeline runs for.
