@@ -292,3 +292,15 @@ fn github_actions_matrix_made_from_the_outputs_of_the_job_it_needs(stage: &Stage
     assert_eq!(steps[0].name, "Run echo \"n=1 extra=\"", "{steps:?}");
     assert_eq!(steps[0].status, StepStatus::Passed);
 }
+
+/// A local JavaScript action run with `node` in the job's container: its input given, its
+/// output read by the next step.
+#[pipeline_test("tests/formats/run/github-js-action.yml", job = "node")]
+fn github_actions_local_javascript_action(stage: &Stage) {
+    let steps = stage.steps();
+    assert!(
+        steps.iter().all(|s| s.status == StepStatus::Passed),
+        "{steps:?}"
+    );
+    assert_eq!(steps.len(), 2, "{steps:?}");
+}

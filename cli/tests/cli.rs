@@ -649,3 +649,20 @@ fn documented_health_checks_are_probed_from_the_start() {
         "{out}{err}"
     );
 }
+
+/// A JavaScript action runs with `node` where the job's container has it, and is skipped with
+/// a notice where it does not.
+#[test]
+fn a_javascript_action_runs_with_node_in_the_jobs_container() {
+    let (code, out, err) = run(&["run", "tests/formats/run/github-js-action.yml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("] hello Ada"), "{out}");
+    assert!(
+        out.contains("+ test \"hello Ada\" = \"hello Ada\""),
+        "the next step read its output:\n{out}"
+    );
+    assert!(
+        out.contains("needs node, which this job's container does not have: skipped"),
+        "{out}"
+    );
+}

@@ -194,9 +194,14 @@ fn read(
     if using == "docker" {
         return docker(file, call, runs, inputs, &declared, container);
     }
+    if using.starts_with("node") {
+        let dir = Path::new(file.name()).parent().unwrap_or(Path::new("."));
+        let js = super::js_action::JsAction { dir, runs, using };
+        return js.step(call, inputs, &declared, container, diags);
+    }
     if using != "composite" {
         let why = format!(
-            "the local action `{}` runs `using: {using}` (JavaScript), which needs GitHub's runner; pipeline-test runs composite and Docker actions",
+            "the local action `{}` runs `using: {using}`, which pipeline-test does not know; it runs composite, Docker and JavaScript (node) actions",
             call.uses.value
         );
         diags.push(Diagnostic::new(runs.span, why.clone()).warning());
@@ -294,11 +299,7 @@ fn docker(
             .collect();
     }
     let mut envs = container.map(|(_, e, _)| e.clone()).unwrap_or_default();
-    for (name, _) in &inputs {
-        // The input's value, evaluated in the caller's scope when the action starts.
-        let var = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
-        envs.push(&var, format!("${{{{ inputs['{name}'] }}}}"), at);
-    }
+    input_envs(&mut envs, &inputs, at);
     if let Some(Value::Map(pairs)) = field(runs, "env").map(|e| &e.value) {
         for (k, v) in pairs {
             if let (Some(k), Some(v)) = (k.as_scalar(), v.as_scalar()) {
@@ -311,7 +312,23 @@ fn docker(
         Some((c, _, _)) => c.network_mode.clone(),
         None => Some(Spanned::new("host".to_string(), at)),
     };
-    // The step's outputs are the action's: read from its `$GITHUB_OUTPUT` in its scope.
+    Ok(one_step(
+        call,
+        StepSpec::Script(Box::new(s)),
+        inputs,
+        declared,
+    ))
+}
+
+/// An action that runs as one step (`spec`): the calling step's outputs are the action's,
+/// read from its `$GITHUB_OUTPUT` in the action's scope, where its inputs are.
+pub(super) fn one_step(
+    call: &Call<'_>,
+    spec: StepSpec,
+    inputs: Vec<(String, String)>,
+    declared: &[String],
+) -> Vec<Step> {
+    let at = call.uses.span;
     const RUN: &str = "run";
     let scope = Arc::new(ActionScope {
         uses: call.uses.value.clone(),
@@ -324,16 +341,25 @@ fn docker(
             .map(|o| (o.clone(), format!("${{{{ steps.{RUN}.outputs['{o}'] }}}}")))
             .collect(),
     });
-    let mut step = Step::new(at, StepSpec::Script(Box::new(s)));
+    let mut step = Step::new(at, spec);
     step.id = Some(Spanned::new(RUN.to_string(), at));
     step.name = Some(Spanned::new(call.uses.value.clone(), at));
     step.at_turn.scope = Some(scope.clone());
     step.at_turn.ends.push(scope);
-    Ok(vec![step])
+    vec![step]
+}
+
+/// The `INPUT_<NAME>` variable of each input, its value evaluated in the action's scope when
+/// the action starts.
+pub(super) fn input_envs(envs: &mut Envs, inputs: &[(String, String)], at: Span) {
+    for (name, _) in inputs {
+        let var = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
+        envs.push(&var, format!("${{{{ inputs['{name}'] }}}}"), at);
+    }
 }
 
 /// The value of `key` in a mapping node.
-fn field<'n>(node: &'n Node<'n>, key: &str) -> Option<&'n Node<'n>> {
+pub(super) fn field<'n>(node: &'n Node<'n>, key: &str) -> Option<&'n Node<'n>> {
     match &node.value {
         Value::Map(pairs) => pairs
             .iter()

@@ -5,6 +5,7 @@
 
 mod action;
 mod contexts;
+mod js_action;
 mod matrix;
 mod service;
 mod step;

@@ -209,7 +209,7 @@ fn short(s: &str) -> String {
     }
 }
 
-fn shell_quote(s: &str) -> String {
+pub(super) fn shell_quote(s: &str) -> String {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
     {
