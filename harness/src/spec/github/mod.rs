@@ -267,7 +267,7 @@ fn job(
     let defaults = defaults(f.get("defaults"), workflow_defaults, diags);
     let container = f
         .get("container")
-        .and_then(|c| service::container(c, "the job's `container`", diags));
+        .and_then(|c| service::container(file, c, "the job's `container`", diags));
     let services = f.get("services");
     let uses = string(f.get("uses"), "uses", diags);
     let steps = f.entry("steps");
@@ -298,7 +298,7 @@ fn job(
         match &s.value {
             Value::Map(entries) => {
                 for (k, v) in entries {
-                    stage.steps.extend(service::service(k, v, diags));
+                    stage.steps.extend(service::service(file, k, v, diags));
                 }
             }
             _ => diags.push(

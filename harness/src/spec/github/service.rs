@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
-use crate::source::{Span, Spanned};
+use crate::source::{SourceFile, Span, Spanned};
 use crate::spec::decode::Diags;
 use crate::spec::decode::fields::{check_ports, fields, string, strings};
 use crate::spec::{
@@ -123,6 +123,7 @@ fn ports(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Spanned<String>> {
 /// `container:` of a job or an entry of `services:`: an image string or a mapping.
 /// Returns the container, its env and its health check.
 pub(super) fn container(
+    file: &SourceFile,
     node: &Node<'_>,
     what: &'static str,
     diags: &mut Diags,
@@ -154,12 +155,55 @@ pub(super) fn container(
     c.volumes = volumes;
     c.credentials = credentials;
     check_ports(&c.ports, diags);
-    let health = options.and_then(|o| self::options(&o, &mut c, diags));
+    let health = options.and_then(|o| self::options(file, &o, &mut c, diags));
     Some((c, envs, health))
 }
 
+/// The flags of `options` a container is created with.
+const SUPPORTED_FLAGS: &[&str] = &[
+    "--health-cmd",
+    "--health-interval",
+    "--health-timeout",
+    "--health-retries",
+    "--health-start-period",
+    "--health-start-interval",
+    "--no-healthcheck",
+    "--entrypoint",
+    "--user",
+    "--workdir",
+    "--privileged",
+    "--shm-size",
+    "--memory",
+    "--cpus",
+    "--dns",
+    "--volume",
+];
+
+/// The place of `word` in `file`, looked for from byte `from` on (which moves past it); `span`
+/// when it is not found there on one line.
+fn locate(file: &SourceFile, from: &mut usize, word: &str, span: Span) -> Span {
+    let text = file.text();
+    let end = file.offset(span.end).max(*from).min(text.len());
+    let Some(n) = text.get(*from..end).and_then(|t| t.find(word)) else {
+        return span;
+    };
+    let start = *from + n;
+    *from = start + word.len();
+    let (a, b) = (file.pos(start), file.pos(start + word.len()));
+    if a.line == b.line {
+        Span::new(a, b)
+    } else {
+        span
+    }
+}
+
 /// The Docker flags of `options:`; the health check, if they give one.
-fn options(o: &Spanned<String>, c: &mut Container, diags: &mut Diags) -> Option<Healthcheck> {
+fn options(
+    file: &SourceFile,
+    o: &Spanned<String>,
+    c: &mut Container,
+    diags: &mut Diags,
+) -> Option<Healthcheck> {
     let Some(words) = shlex::split(&o.value) else {
         diags.push(
             Diagnostic::new(o.span, "`options` has an unclosed quote")
@@ -170,11 +214,15 @@ fn options(o: &Spanned<String>, c: &mut Container, diags: &mut Diags) -> Option<
     let mut health: Option<Healthcheck> = None;
     let mut disabled = false;
     let mut it = words.into_iter();
+    // Where the next word is looked for in the file: each flag is reported at its own line,
+    // also in a folded `options: >-` block.
+    let mut from = file.offset(o.span.start);
     while let Some(word) = it.next() {
         let (flag, inline) = match word.split_once('=') {
             Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
             _ => (word.clone(), None),
         };
+        let o = &Spanned::new(o.value.clone(), locate(file, &mut from, &flag, o.span));
         if !flag.starts_with('-') {
             diags.push(
                 Diagnostic::new(o.span, format!("`{word}` in `options` is not a flag"))
@@ -218,8 +266,11 @@ fn options(o: &Spanned<String>, c: &mut Container, diags: &mut Diags) -> Option<
             "--health-retries" => match value.parse::<u32>() {
                 Ok(n) => hc(&mut health, o.span).retries = Some(Spanned::new(n, o.span)),
                 Err(_) => diags.push(
-                    Diagnostic::new(o.span, format!("`--health-retries {value}` is not a whole number"))
-                        .with_help("write `--health-retries 5`"),
+                    Diagnostic::new(
+                        o.span,
+                        format!("`--health-retries {value}` is not a whole number"),
+                    )
+                    .with_help("write `--health-retries 5`"),
                 ),
             },
             "--no-healthcheck" => disabled = true,
@@ -237,12 +288,16 @@ fn options(o: &Spanned<String>, c: &mut Container, diags: &mut Diags) -> Option<
                     .note()
                     .with_label("pipeline-test names and labels its containers itself"),
             ),
-            f => diags.push(
-                Diagnostic::new(o.span, format!("`{f}` in `options` is not supported"))
+            f => diags.push(match crate::diagnostic::did_you_mean(f, SUPPORTED_FLAGS) {
+                // Not a flag of `docker create`, which refuses it, and so does GitHub's job.
+                Some(meant) => Diagnostic::new(o.span, format!("unknown flag `{f}` in `options`"))
+                    .with_label(format!("did you mean `{meant}`?"))
+                    .with_help("`docker create` refuses an unknown flag, and GitHub fails the job"),
+                None => Diagnostic::new(o.span, format!("`{f}` in `options` is not supported"))
                     .warning()
                     .with_label("the container is created without it")
-                    .with_help("supported: --health-cmd, --health-interval, --health-timeout, --health-retries, --health-start-period, --entrypoint, --user, --workdir, --privileged, --shm-size, --memory, --cpus, --dns, --volume"),
-            ),
+                    .with_help(format!("supported: {}", SUPPORTED_FLAGS.join(", "))),
+            }),
         }
     }
     if disabled {
@@ -268,9 +323,14 @@ fn options(o: &Spanned<String>, c: &mut Container, diags: &mut Diags) -> Option<
 }
 
 /// One entry of `services:`, as a background step reachable by its key.
-pub(super) fn service(key: &Node<'_>, node: &Node<'_>, diags: &mut Diags) -> Option<Step> {
+pub(super) fn service(
+    file: &SourceFile,
+    key: &Node<'_>,
+    node: &Node<'_>,
+    diags: &mut Diags,
+) -> Option<Step> {
     let name = Spanned::new(key.as_scalar()?.to_string(), key.span);
-    let (container, envs, healthcheck) = container(node, "a service", diags)?;
+    let (container, envs, healthcheck) = container(file, node, "a service", diags)?;
     if container.image.value.is_empty() {
         // Actions skips a service whose image is empty.
         return None;

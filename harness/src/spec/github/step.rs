@@ -292,4 +292,31 @@ jobs:
             assert_eq!(first.span.start.to_string(), "7:17");
         }
     }
+
+    #[test]
+    fn each_flag_of_a_folded_options_block_is_reported_at_its_own_line() {
+        let yaml = "on: push\njobs:\n  a:\n    services:\n      s:\n        image: redis\n        options: >-\n          --health-cmd \"redis-cli ping\"\n          --health-interval 1s\n          --helth-retries 3\n          --cap-add NET_ADMIN\n    steps:\n      - run: 'true'\n";
+        let err = Pipeline::parse(&SourceFile::new("ci.yml", yaml)).unwrap_err();
+        let found: Vec<(String, String)> = err
+            .iter()
+            .map(|d| (d.span.start.to_string(), d.message.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "10:11".to_string(),
+                    "unknown flag `--helth-retries` in `options`".to_string()
+                ),
+                (
+                    "11:11".to_string(),
+                    "`--cap-add` in `options` is not supported".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            err.first().unwrap().label.as_deref(),
+            Some("did you mean `--health-retries`?")
+        );
+    }
 }
