@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pipeline_test_harness::resolve::StepChoice;
+use pipeline_test_harness::spec::Format;
 use pipeline_test_harness::{Event, Observer, Outcome, Pipeline, RunOptions, Runner, SourceFile};
 use tokio::runtime::Handle;
 
@@ -37,6 +39,24 @@ pub struct TestSpec {
     /// `shared`: one running stage for every test of the process with the same file, stage,
     /// build and `shared`.
     pub shared: bool,
+    /// `steps =`: `"all"`, `"services"`, `"named"` (then [`TestSpec::step_names`]), or `""`
+    /// for the format's default (the services of a GitHub Actions job, every step otherwise).
+    pub steps: &'static str,
+    /// The steps named by `steps = [...]`.
+    pub step_names: &'static [&'static str],
+}
+
+impl TestSpec {
+    /// The steps that run, for a pipeline of format `format`.
+    pub(crate) fn step_choice(&self, format: Format) -> StepChoice {
+        match self.steps {
+            "all" => StepChoice::All,
+            "services" => StepChoice::Services,
+            "named" => StepChoice::Named(self.step_names.iter().map(|s| s.to_string()).collect()),
+            _ if format == Format::GitHubActions => StepChoice::Services,
+            _ => StepChoice::All,
+        }
+    }
 }
 
 /// What a test body may return: `()` or `Result<(), E: Debug>`.
@@ -141,6 +161,8 @@ pub(crate) struct Prepared {
     pub upstream: Option<crate::needs::Upstream>,
     /// Where the test's stage is written.
     pub written: pipeline_test_harness::source::Span,
+    /// Which of its steps run.
+    pub choice: StepChoice,
 }
 
 /// Parses and resolves the test's pipeline and reads its options; panics with the reason when
@@ -181,6 +203,9 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         .stages_written_at(written)
         .next()
         .unwrap_or(spec.stage);
+    let choice = spec.step_choice(pipeline.format);
+    let mut pipeline = pipeline;
+    choice.apply(&mut pipeline, stage_index);
     // What the jobs run first hand on is no longer a warning.
     let warnings: Vec<_> = pipeline
         .warnings
@@ -210,6 +235,7 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         observer,
         upstream,
         written,
+        choice,
     }
 }
 
@@ -241,6 +267,7 @@ pub(crate) fn start_stage(
         mut stage_index,
         upstream,
         written,
+        choice,
         ..
     } = prepared;
     let context = options.context.clone();
@@ -250,6 +277,7 @@ pub(crate) fn start_stage(
             // The jobs it needs run first; then it is resolved with their outputs.
             pipeline = crate::needs::run_first(&runner, up, context).await?;
             stage_index = pipeline.stages_written_at(written).next().unwrap_or(0);
+            choice.apply(&mut pipeline, stage_index);
             if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
                 return Err(format!(
                     "pipeline test `{}` ({}): {why}",

@@ -25,11 +25,12 @@ static STAGES: LazyLock<Mutex<HashMap<String, Arc<OnceLock<Shared>>>>> =
 /// The runtime shared stages start on and live on: it outlives every test.
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(test_runtime);
 
-/// The stage as written (its index in the file) and the build pick the shared stage.
+/// The stage as written (its index in the file), the build and the steps that run pick the
+/// shared stage.
 fn key(spec: &TestSpec) -> String {
     format!(
-        "{}\u{0}{}\u{0}{:?}\u{0}{:?}",
-        spec.path, spec.stage, spec.branch, spec.event
+        "{}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{:?}",
+        spec.path, spec.stage, spec.branch, spec.event, spec.steps, spec.step_names
     )
 }
 

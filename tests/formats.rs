@@ -172,7 +172,7 @@ fn redis(addr: std::net::SocketAddr, command: &str) -> String {
 
 /// A GitHub Actions job with a Redis and a MySQL service (each with `--health-cmd`) and a job
 /// container: its run steps reach the services by their keys, and so does the body.
-#[pipeline_test("tests/formats/run/github.yml", job = "test")]
+#[pipeline_test("tests/formats/run/github.yml", job = "test", steps = "all")]
 fn github_actions_job_with_redis_and_mysql(stage: &Stage) {
     assert_eq!(redis(stage.service("redis").addr(6379), "PING"), "+PONG");
     let mysql = stage.service("mysql");
@@ -189,7 +189,7 @@ fn github_actions_job_with_redis_and_mysql(stage: &Stage) {
 }
 
 /// The matrix job: one copy per combination, a step allowed to fail, a step skipped by `if:`.
-#[pipeline_test("tests/formats/run/github.yml", job = "matrix")]
+#[pipeline_test("tests/formats/run/github.yml", job = "matrix", steps = "all")]
 fn github_actions_matrix_with_continue_on_error(stage: &Stage) {
     let steps = stage.steps();
     assert_eq!(steps[0].name, "Run echo \"hello n=1\"");
@@ -229,7 +229,7 @@ mod every_drone_pipeline {
 /// Data made at run time through the attribute: `$GITHUB_OUTPUT` read by the next step's `if:`
 /// and script, `$GITHUB_ENV` and `$GITHUB_PATH` seen by later steps, `steps.x.outcome` after
 /// a `continue-on-error` step.
-#[pipeline_test("tests/formats/run/github-run-time.yml", job = "outputs")]
+#[pipeline_test("tests/formats/run/github-run-time.yml", job = "outputs", steps = "all")]
 fn github_actions_steps_hand_on_what_they_make(stage: &Stage) {
     let status = |name: &str| status_of(stage, name);
     assert_eq!(status("Runs only when check said so"), StepStatus::Passed);
@@ -252,7 +252,8 @@ fn github_actions_steps_hand_on_what_they_make(stage: &Stage) {
 #[pipeline_test(
     "tests/formats/run/github-local-action.yml",
     job = "greet",
-    event = "push"
+    event = "push",
+    steps = "all"
 )]
 fn github_actions_local_composite_action(stage: &Stage) {
     let last = stage.steps().last().unwrap();
@@ -261,7 +262,7 @@ fn github_actions_local_composite_action(stage: &Stage) {
 }
 
 /// Docker actions through the attribute: one built from its Dockerfile, one from an image.
-#[pipeline_test("tests/formats/run/github-local-action.yml", job = "docker")]
+#[pipeline_test("tests/formats/run/github-local-action.yml", job = "docker", steps = "all")]
 fn github_actions_local_docker_actions(stage: &Stage) {
     assert!(
         stage.steps().iter().all(|s| s.status == StepStatus::Passed),
@@ -278,7 +279,7 @@ fn nextgen_output_variables_reach_the_next_step(stage: &Stage) {
 
 /// `needs.<job>.outputs` through the attribute: the job it needs runs first, as on GitHub,
 /// and its `if:` and steps read what that job handed on.
-#[pipeline_test("tests/formats/run/github-needs.yml", job = "use")]
+#[pipeline_test("tests/formats/run/github-needs.yml", job = "use", steps = "all")]
 fn github_actions_job_reads_the_outputs_of_the_job_it_needs(stage: &Stage) {
     let steps = stage.steps();
     assert_eq!(steps.len(), 1, "{steps:?}");
@@ -286,7 +287,7 @@ fn github_actions_job_reads_the_outputs_of_the_job_it_needs(stage: &Stage) {
 }
 
 /// A matrix made with `fromJSON(needs.setup.outputs.matrix)`: its first combination runs.
-#[pipeline_test("tests/formats/run/github-needs.yml", job = "fan-out")]
+#[pipeline_test("tests/formats/run/github-needs.yml", job = "fan-out", steps = "all")]
 fn github_actions_matrix_made_from_the_outputs_of_the_job_it_needs(stage: &Stage) {
     let steps = stage.steps();
     assert_eq!(steps[0].name, "Run echo \"n=1 extra=\"", "{steps:?}");
@@ -295,7 +296,7 @@ fn github_actions_matrix_made_from_the_outputs_of_the_job_it_needs(stage: &Stage
 
 /// A local JavaScript action run with `node` in the job's container: its input given, its
 /// output read by the next step.
-#[pipeline_test("tests/formats/run/github-js-action.yml", job = "node")]
+#[pipeline_test("tests/formats/run/github-js-action.yml", job = "node", steps = "all")]
 fn github_actions_local_javascript_action(stage: &Stage) {
     let steps = stage.steps();
     assert!(
@@ -303,4 +304,32 @@ fn github_actions_local_javascript_action(stage: &Stage) {
         "{steps:?}"
     );
     assert_eq!(steps.len(), 2, "{steps:?}");
+}
+
+/// A GitHub job under the attribute runs its services only, by default: a fixture, not the
+/// job's own test command; `steps = [...]` adds the named steps, and `env.PIPELINE_TEST` is
+/// set for `if:`.
+#[pipeline_test("tests/formats/run/github-fixture.yml", job = "test")]
+fn github_actions_job_runs_its_services_only_by_default(stage: &Stage) {
+    assert_eq!(redis(stage.service("redis").addr(6379), "PING"), "+PONG");
+    let status = |name: &str| status_of(stage, name);
+    assert!(matches!(status("migrate"), StepStatus::NotRun { .. }));
+    assert!(matches!(status("Run cargo test"), StepStatus::NotRun { .. }));
+}
+
+/// `steps = ["migrate"]`: the services and that step; a step guarded by
+/// `if: ${{ !env.PIPELINE_TEST }}` would not run either way.
+#[pipeline_test("tests/formats/run/github-fixture.yml", job = "test", steps = ["migrate"])]
+fn github_actions_job_runs_the_named_steps_with_its_services(stage: &Stage) {
+    let status = |name: &str| status_of(stage, name);
+    assert_eq!(status("migrate"), StepStatus::Passed);
+    assert!(matches!(status("Run cargo test"), StepStatus::NotRun { .. }));
+}
+
+/// `steps = "all"` with the guard: `env.PIPELINE_TEST` is true, so the guarded step is skipped.
+#[pipeline_test("tests/formats/run/github-fixture.yml", job = "test", steps = "all")]
+fn github_actions_guard_on_env_pipeline_test(stage: &Stage) {
+    let status = |name: &str| status_of(stage, name);
+    assert_eq!(status("migrate"), StepStatus::Passed);
+    assert!(matches!(status("Run cargo test"), StepStatus::NotRun { .. }));
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use pipeline_test_harness::context::{BuildContext, JobResult};
+use pipeline_test_harness::resolve::StepChoice;
 use pipeline_test_harness::resolve::resolve;
 use pipeline_test_harness::spec::{Format, RunPolicy};
 use pipeline_test_harness::{Diagnostics, Pipeline, Severity, SourceFile};
@@ -53,6 +54,10 @@ enum Command {
         /// Give the steps a fresh empty volume as workspace instead of the repository's root.
         #[arg(long)]
         workspace_volume: bool,
+        /// Which steps run: `all` (the default), `services` (the services only), or the names
+        /// of the steps to run with the services, comma-separated.
+        #[arg(long, value_name = "all|services|NAME,...", default_value = "all")]
+        steps: String,
         #[command(flatten)]
         build: BuildArgs,
     },
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
             env,
             keep,
             workspace_volume,
+            steps,
             build,
         } => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -209,7 +215,8 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(run(file, stage, env, keep, workspace_volume, build))
+            let steps = StepChoice::parse(&steps);
+            runtime.block_on(run(file, stage, env, (keep, workspace_volume), steps, build))
         }
     }
 }
@@ -270,8 +277,8 @@ async fn run(
     file: PathBuf,
     stage: Option<String>,
     env: Vec<(String, String)>,
-    keep: bool,
-    workspace_volume: bool,
+    (keep, workspace_volume): (bool, bool),
+    steps: StepChoice,
     build: BuildArgs,
 ) -> ExitCode {
     let read = SourceFile::read(&file);
@@ -314,6 +321,13 @@ async fn run(
             }
         },
     };
+    if let (Some(span), StepChoice::Named(_)) = (selected, &steps) {
+        let i = pipeline.stages_written_at(span).next().unwrap_or(0);
+        if let Err(e) = steps.check(&pipeline, i) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     // Expressions, matrices and `when`, for this build; warnings (a secret not supplied)
     // are shown before anything runs.
     let written = pipeline;
@@ -332,7 +346,7 @@ async fn run(
                     .collect(),
             );
             report(&warnings, false);
-            p
+            chosen(p, &steps)
         }
         Err(diags) => {
             report(&diags, false);
@@ -379,7 +393,7 @@ async fn run(
             let again;
             let (current, group) = if github && !context.job_results.is_empty() {
                 again = match resolve(&written, &context) {
-                    Ok(p) => p,
+                    Ok(p) => chosen(p, &steps),
                     Err(diags) => {
                         report(&diags, false);
                         return ExitCode::from(2);
@@ -455,6 +469,14 @@ async fn run(
         Err(e) => eprintln!("pipeline-test: {signal}: stopped; could not check what is left: {e}"),
     }
     ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
+}
+
+/// `p` with only the chosen steps of each stage to run (`--steps`).
+fn chosen(mut p: Pipeline, choice: &StepChoice) -> Pipeline {
+    for i in 0..p.stages.len() {
+        choice.apply(&mut p, i);
+    }
+    p
 }
 
 /// Resolves on SIGINT or SIGTERM with the signal's name.

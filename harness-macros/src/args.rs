@@ -8,7 +8,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token};
 
-const OPTIONS: &[&str] = &["stage", "job", "timeout", "branch", "event", "shared"];
+const OPTIONS: &[&str] = &[
+    "stage", "job", "timeout", "branch", "event", "shared", "steps",
+];
 
 /// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
 pub(crate) struct Args {
@@ -20,6 +22,16 @@ pub(crate) struct Args {
     /// `shared`: one running stage for every test of the process that names the same file,
     /// stage, build and `shared`.
     pub shared: Option<Ident>,
+    /// `steps = "all" | "services" | ["name", ...]`: which steps run.
+    pub steps: Option<Steps>,
+}
+
+/// The value of `steps =`.
+pub(crate) enum Steps {
+    /// `"all"` or `"services"`.
+    Keyword(LitStr),
+    /// `["migrate", ...]`.
+    Names(Vec<LitStr>),
 }
 
 fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -42,6 +54,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         branch: None,
         event: None,
         shared: None,
+        steps: None,
     };
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
@@ -57,7 +70,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` (or `job = \"name\"`), `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"` and `shared`"
+                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` (or `job = \"name\"`), `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"`, `steps = \"services\"` (or `\"all\"`, or `[\"name\", ...]`) and `shared`"
                 ),
             ));
         }
@@ -66,6 +79,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             "stage" | "job" => args.stage.is_some(),
             "branch" => args.branch.is_some(),
             "event" => args.event.is_some(),
+            "steps" => args.steps.is_some(),
             _ => args.timeout.is_some(),
         };
         if repeated {
@@ -85,6 +99,10 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             continue;
         }
         input.parse::<Token![=]>()?;
+        if name == "steps" {
+            args.steps = Some(steps(input)?);
+            continue;
+        }
         let value: LitStr = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
@@ -106,6 +124,24 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         }
     }
     Ok(args)
+}
+
+/// `"all"`, `"services"`, or `["name", ...]`.
+fn steps(input: ParseStream<'_>) -> syn::Result<Steps> {
+    const HELP: &str = "`steps` takes `\"all\"`, `\"services\"`, or the names of the steps to run with the services: `[\"migrate\"]`";
+    if input.peek(syn::token::Bracket) {
+        let inner;
+        syn::bracketed!(inner in input);
+        let names = inner.parse_terminated(|i| i.parse::<LitStr>(), Token![,])?;
+        return Ok(Steps::Names(names.into_iter().collect()));
+    }
+    let value: LitStr = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), HELP))?;
+    match value.value().as_str() {
+        "all" | "services" => Ok(Steps::Keyword(value)),
+        _ => Err(syn::Error::new(value.span(), HELP)),
+    }
 }
 
 /// Parses the attribute's arguments.

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, LitStr, ReturnType, Type};
 
-use crate::args::{Args, parser};
+use crate::args::{Args, Steps, parser};
 
 /// Reads and validates the pipeline at `lit` (relative to the crate's directory).
 fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
@@ -60,6 +60,20 @@ fn select_stage(p: &Pipeline, args: &Args) -> syn::Result<usize> {
             ),
         )),
     }
+}
+
+/// The steps named by `steps = [...]` are steps of the stage: an error at the first that is
+/// not, listing them.
+fn check_steps(p: &Pipeline, args: &Args, stage: usize) -> syn::Result<()> {
+    let Some(Steps::Names(names)) = &args.steps else {
+        return Ok(());
+    };
+    for lit in names {
+        let one = pipeline_test_harness::resolve::StepChoice::Named(vec![lit.value()]);
+        one.check(p, stage)
+            .map_err(|e| syn::Error::new(lit.span(), e))?;
+    }
+    Ok(())
 }
 
 fn is_test_attr(attr: &syn::Attribute) -> bool {
@@ -193,6 +207,9 @@ fn expand(args: TokenStream, f: &ItemFn) -> syn::Result<TokenStream> {
         (Some(a), Some((p, _))) => select_stage(p, a).map_err(&mut push).ok(),
         _ => None,
     };
+    if let (Some(a), Some((p, _)), Some(i)) = (&args, &loaded, stage) {
+        check_steps(p, a, i).map_err(&mut push).ok();
+    }
     if let Some(e) = errors {
         return Err(e);
     }
@@ -208,6 +225,9 @@ fn abs_lit(abs: &Path, span: Span) -> LitStr {
     LitStr::new(&abs.to_string_lossy(), span)
 }
 
+/// `shared`, and `steps =` as the mode (`""` for the format's default) and the names.
+type Sharing<'a> = (bool, Option<&'a Steps>);
+
 fn spec_tokens(
     file: &LitStr,
     abs: &Path,
@@ -215,8 +235,13 @@ fn spec_tokens(
     timeout_ms: Option<u64>,
     name: &Ident,
     build: (Option<&LitStr>, Option<&LitStr>),
-    shared: bool,
+    (shared, steps): Sharing<'_>,
 ) -> TokenStream {
+    let (mode, names): (String, Vec<&LitStr>) = match steps {
+        None => (String::new(), Vec::new()),
+        Some(Steps::Keyword(k)) => (k.value(), Vec::new()),
+        Some(Steps::Names(n)) => ("named".into(), n.iter().collect()),
+    };
     let abs = abs_lit(abs, file.span());
     let timeout = match timeout_ms {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
@@ -239,6 +264,8 @@ fn spec_tokens(
             branch: #branch,
             event: #event,
             shared: #shared,
+            steps: #mode,
+            step_names: &[#(#names),*],
         }
     }
 }
@@ -270,7 +297,7 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
         args.timeout.as_ref().map(|t| t.1),
         name,
         (args.branch.as_ref(), args.event.as_ref()),
-        args.shared.is_some(),
+        (args.shared.is_some(), args.steps.as_ref()),
     );
     let run = if is_async {
         quote! {
@@ -365,7 +392,7 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
         }
         used.push(ident.clone());
         let test = Ident::new(&ident, lit.span());
-        let spec = spec_tokens(&lit, &abs, i, None, &test, (None, None), false);
+        let spec = spec_tokens(&lit, &abs, i, None, &test, (None, None), (false, None));
         tests.push(quote! {
             #[::core::prelude::v1::test]
             fn #test() {

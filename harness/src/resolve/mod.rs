@@ -43,6 +43,9 @@
 //! ```
 
 mod at_turn;
+mod choose;
+
+pub use choose::StepChoice;
 mod expand;
 mod github;
 mod github_matrix;

@@ -1,8 +1,8 @@
 //! Which blocks of a sequence start together (pure).
 //!
-//! A background step starts detached and the sequence moves on at once, so a run of them
-//! starts together. One that waits for its health check ends such a batch (it starts with the
-//! others, and the step after it waits for it). Everything else runs in its turn, alone.
+//! Consecutive background steps start together, as GitHub starts a job's services: those that
+//! wait for their health check too, each awaited in parallel, and the step after them waits
+//! for the whole batch. Everything else runs in its turn, alone.
 
 use crate::plan::Block;
 
@@ -20,14 +20,11 @@ pub(crate) enum Start {
 /// How many blocks at the head of `rest` start together (at least one, unless `rest` is
 /// empty).
 pub(crate) fn next_batch(rest: &[Block], start: impl Fn(&Block) -> Start) -> usize {
-    let detached = rest
+    let background = rest
         .iter()
-        .take_while(|b| start(b) == Start::Detached)
+        .take_while(|b| start(b) != Start::InTurn)
         .count();
-    let holder = rest
-        .get(detached)
-        .is_some_and(|b| start(b) == Start::HoldsNext);
-    (detached + usize::from(holder)).clamp(rest.len().min(1), rest.len())
+    background.clamp(rest.len().min(1), rest.len())
 }
 
 /// The batches of a sequence, as index ranges, in order.
@@ -73,8 +70,9 @@ mod tests {
     }
 
     #[test]
-    fn holders_do_not_batch_with_each_other() {
-        assert_eq!(batches(&steps(&[3, 3, 4]), start), [0..1, 1..2, 2..3]);
+    fn services_with_health_checks_start_together() {
+        assert_eq!(batches(&steps(&[3, 3, 4]), start), [0..2, 2..3]);
+        assert_eq!(batches(&steps(&[3, 0, 3, 1, 4]), start), [0..4, 4..5]);
     }
 
     #[test]

@@ -81,12 +81,16 @@ pub(crate) fn contexts(ctx: &BuildContext, pipeline: &Pipeline, stage: &Stage) -
             s(crate::spec::Format::GitHubActions.workspace_path()),
         ),
     ]);
+    // `PIPELINE_TEST` is in every step's environment, and in `env` for expressions, so that
+    // `if: ${{ !env.PIPELINE_TEST }}` keeps a step to GitHub.
     let env = Data::object(
-        stage
-            .envs
-            .iter()
-            .filter(|(k, _)| !super::GITHUB_ENV.iter().any(|(g, _)| g == k))
-            .map(|(k, v)| (k.to_string(), Data::from(v))),
+        std::iter::once(("PIPELINE_TEST".to_string(), Data::from("true"))).chain(
+            stage
+                .envs
+                .iter()
+                .filter(|(k, _)| !super::GITHUB_ENV.iter().any(|(g, _)| g == k))
+                .map(|(k, v)| (k.to_string(), Data::from(v))),
+        ),
     );
     let runner = Data::object([
         ("arch", s("X64")),
