@@ -229,7 +229,11 @@ mod every_drone_pipeline {
 /// Data made at run time through the attribute: `$GITHUB_OUTPUT` read by the next step's `if:`
 /// and script, `$GITHUB_ENV` and `$GITHUB_PATH` seen by later steps, `steps.x.outcome` after
 /// a `continue-on-error` step.
-#[pipeline_test("tests/formats/run/github-run-time.yml", job = "outputs", steps = "all")]
+#[pipeline_test(
+    "tests/formats/run/github-run-time.yml",
+    job = "outputs",
+    steps = "all"
+)]
 fn github_actions_steps_hand_on_what_they_make(stage: &Stage) {
     let status = |name: &str| status_of(stage, name);
     assert_eq!(status("Runs only when check said so"), StepStatus::Passed);
@@ -262,7 +266,11 @@ fn github_actions_local_composite_action(stage: &Stage) {
 }
 
 /// Docker actions through the attribute: one built from its Dockerfile, one from an image.
-#[pipeline_test("tests/formats/run/github-local-action.yml", job = "docker", steps = "all")]
+#[pipeline_test(
+    "tests/formats/run/github-local-action.yml",
+    job = "docker",
+    steps = "all"
+)]
 fn github_actions_local_docker_actions(stage: &Stage) {
     assert!(
         stage.steps().iter().all(|s| s.status == StepStatus::Passed),
@@ -314,7 +322,10 @@ fn github_actions_job_runs_its_services_only_by_default(stage: &Stage) {
     assert_eq!(redis(stage.service("redis").addr(6379), "PING"), "+PONG");
     let status = |name: &str| status_of(stage, name);
     assert!(matches!(status("migrate"), StepStatus::NotRun { .. }));
-    assert!(matches!(status("Run cargo test"), StepStatus::NotRun { .. }));
+    assert!(matches!(
+        status("Run cargo test"),
+        StepStatus::NotRun { .. }
+    ));
 }
 
 /// `steps = ["migrate"]`: the services and that step; a step guarded by
@@ -323,7 +334,10 @@ fn github_actions_job_runs_its_services_only_by_default(stage: &Stage) {
 fn github_actions_job_runs_the_named_steps_with_its_services(stage: &Stage) {
     let status = |name: &str| status_of(stage, name);
     assert_eq!(status("migrate"), StepStatus::Passed);
-    assert!(matches!(status("Run cargo test"), StepStatus::NotRun { .. }));
+    assert!(matches!(
+        status("Run cargo test"),
+        StepStatus::NotRun { .. }
+    ));
 }
 
 /// `steps = "all"` with the guard: `env.PIPELINE_TEST` is true, so the guarded step is skipped.
@@ -331,5 +345,24 @@ fn github_actions_job_runs_the_named_steps_with_its_services(stage: &Stage) {
 fn github_actions_guard_on_env_pipeline_test(stage: &Stage) {
     let status = |name: &str| status_of(stage, name);
     assert_eq!(status("migrate"), StepStatus::Passed);
-    assert!(matches!(status("Run cargo test"), StepStatus::NotRun { .. }));
+    assert!(matches!(
+        status("Run cargo test"),
+        StepStatus::NotRun { .. }
+    ));
+}
+
+/// Under the attribute a `16379:6379` mapping is published on a free port the engine picks
+/// (parallel tests do not collide), and `job.services.cache.ports[6379]` is that port.
+#[pipeline_test("tests/formats/run/github-fixture.yml", job = "ports", steps = "all")]
+fn github_actions_fixed_host_ports_are_free_ports_in_a_test(stage: &Stage) {
+    let port = stage.service("cache").host_port(6379);
+    assert_ne!(port, 16379);
+    assert_eq!(redis(stage.service("cache").addr(6379), "PING"), "+PONG");
+    let step = stage.steps().iter().find(|s| s.name == "port").unwrap();
+    assert!(
+        step.output_tail
+            .iter()
+            .any(|l| *l == format!("port={port}")),
+        "{step:?}"
+    );
 }

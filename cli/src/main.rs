@@ -216,7 +216,14 @@ fn main() -> ExitCode {
                 }
             };
             let steps = StepChoice::parse(&steps);
-            runtime.block_on(run(file, stage, env, (keep, workspace_volume), steps, build))
+            runtime.block_on(run(
+                file,
+                stage,
+                env,
+                (keep, workspace_volume),
+                steps,
+                build,
+            ))
         }
     }
 }
@@ -364,6 +371,8 @@ async fn run(
     // Nothing outside the stage talks to its services here, but for the run steps of a
     // GitHub Actions job without a `container:`: they reach them on the host's ports.
     options.publish_ports = pipeline.format == Format::GitHubActions;
+    // A host-network step may reach a service on the port its mapping writes.
+    options.fixed_host_ports = true;
     if workspace_volume {
         options.workspace = Workspace::Volume;
     }

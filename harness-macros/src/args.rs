@@ -135,9 +135,7 @@ fn steps(input: ParseStream<'_>) -> syn::Result<Steps> {
         let names = inner.parse_terminated(|i| i.parse::<LitStr>(), Token![,])?;
         return Ok(Steps::Names(names.into_iter().collect()));
     }
-    let value: LitStr = input
-        .parse()
-        .map_err(|e| syn::Error::new(e.span(), HELP))?;
+    let value: LitStr = input.parse().map_err(|e| syn::Error::new(e.span(), HELP))?;
     match value.value().as_str() {
         "all" | "services" => Ok(Steps::Keyword(value)),
         _ => Err(syn::Error::new(value.span(), HELP)),

@@ -100,8 +100,9 @@ pub use report::{
 };
 #[cfg(feature = "engine")]
 pub use run::{
-    DEFAULT_IMAGE_ENV, DEFAULT_LOOKAHEAD, DEFAULT_READY_TIMEOUT, KEEP_ENV, LOOKAHEAD_ENV,
-    READY_TIMEOUT_ENV, RunOptions, Runner, RunningStage, WORKSPACE_PATH_ENV, Workspace,
+    DEFAULT_IMAGE_ENV, DEFAULT_LOOKAHEAD, DEFAULT_READY_TIMEOUT, FIXED_PORTS_ENV, KEEP_ENV,
+    LOOKAHEAD_ENV, READY_TIMEOUT_ENV, RunOptions, Runner, RunningStage, WORKSPACE_PATH_ENV,
+    Workspace,
 };
 #[cfg(feature = "engine")]
 pub use service::{ExecOutput, Service};

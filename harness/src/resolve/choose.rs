@@ -129,7 +129,13 @@ mod tests {
         );
         let mut p = job();
         StepChoice::parse("migrate").apply(&mut p, 0);
-        assert_eq!(runs(&p)[1..], [("migrate".to_string(), true), ("Run cargo test".to_string(), false)]);
+        assert_eq!(
+            runs(&p)[1..],
+            [
+                ("migrate".to_string(), true),
+                ("Run cargo test".to_string(), false)
+            ]
+        );
         let mut p = job();
         StepChoice::All.apply(&mut p, 0);
         assert!(runs(&p).iter().all(|(_, r)| *r));

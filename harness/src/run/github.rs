@@ -10,6 +10,7 @@ use super::file_commands::parse_file_command;
 use super::step::StageRun;
 use crate::expr::github::{Data, Expr, Status, templates};
 use crate::plan::PlannedStep;
+use crate::ports::Protocol;
 
 use crate::spec::ActionScope;
 
@@ -81,6 +82,37 @@ impl JobRun {
             path: Vec::new(),
             scopes: Default::default(),
         })
+    }
+
+    /// `job.services.<id>.ports` as the engine published them (a free port it picked, in a
+    /// test), from `(service, container port -> host port)`.
+    fn published(&mut self, services: &[(String, Vec<(u16, u16)>)]) {
+        let Data::Object(all) = &self.contexts else {
+            return;
+        };
+        let mut all = (**all).clone();
+        let Some(Data::Object(job)) = all.get("job") else {
+            return;
+        };
+        let mut job = (**job).clone();
+        let Some(Data::Object(known)) = job.get("services") else {
+            return;
+        };
+        let mut known = (**known).clone();
+        for (name, ports) in services.iter().filter(|(_, p)| !p.is_empty()) {
+            let Some(Data::Object(entry)) = known.get(name) else {
+                continue;
+            };
+            let mut entry = (**entry).clone();
+            let ports = ports
+                .iter()
+                .map(|(c, h)| (c.to_string(), Data::from(h.to_string())));
+            entry.set("ports", Data::object(ports));
+            known.set(name.clone(), Data::Object(entry.into()));
+        }
+        job.set("services", Data::Object(known.into()));
+        all.set("job", Data::Object(job.into()));
+        self.contexts = Data::Object(all.into());
     }
 
     /// The contexts now: `job.status`, and `env` with what `$GITHUB_ENV` added.
@@ -282,9 +314,25 @@ impl StageRun {
         let (Some(job), Some(gh)) = (&self.github, &step.github) else {
             return Ok(Decision::Run(Turn::default()));
         };
-        let failing = self.state().failing();
+        let (failing, services) = {
+            let state = self.state();
+            let tcp = |s: &crate::service::Service| {
+                let ports = s
+                    .ports()
+                    .iter()
+                    .filter(|(p, _)| p.protocol == Protocol::Tcp);
+                ports.map(|(p, h)| (p.number, *h)).collect::<Vec<_>>()
+            };
+            let services: Vec<_> = state
+                .services
+                .iter()
+                .map(|s| (s.name.clone(), tcp(s)))
+                .collect();
+            (state.failing(), services)
+        };
         let status = status_of(failing);
         let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        job.published(&services);
         let contexts = job.scoped(gh.scope.as_ref(), failing, status)?;
         if let Some(c) = &gh.condition {
             if !holds(c, &contexts, status)? {

@@ -29,8 +29,8 @@ use bollard::Docker;
 
 pub use gate::DEFAULT_LOOKAHEAD;
 pub use options::{
-    DEFAULT_IMAGE_ENV, KEEP_ENV, LOOKAHEAD_ENV, READY_TIMEOUT_ENV, RunOptions, WORKSPACE_PATH_ENV,
-    Workspace,
+    DEFAULT_IMAGE_ENV, FIXED_PORTS_ENV, KEEP_ENV, LOOKAHEAD_ENV, READY_TIMEOUT_ENV, RunOptions,
+    WORKSPACE_PATH_ENV, Workspace,
 };
 pub use running::RunningStage;
 pub use wait::DEFAULT_READY_TIMEOUT;
@@ -44,7 +44,7 @@ use self::state::RunState;
 use self::step::StageRun;
 use crate::Error;
 use crate::docker::{connect, new_run_id};
-use crate::plan::plan_stage;
+use crate::plan::{StepKind, plan_stage};
 use crate::report::{Event, StageReport, Timings};
 use crate::spec::Pipeline;
 use crate::teardown::{Guard, Keep};
@@ -271,7 +271,19 @@ impl Runner {
         let mut options = self.options.plan.clone();
         options.build_env = self.options.context.environment();
         options.masks = crate::mask::secret_masks(self.options.context.secrets.values());
-        let plan = plan_stage(pipeline, index, &options);
+        let mut plan = plan_stage(pipeline, index, &options);
+        if !self.options.fixed_host_ports {
+            // Published on a free port the engine picks: parallel tests do not collide.
+            for step in plan
+                .steps
+                .iter_mut()
+                .filter(|s| s.kind == StepKind::Service)
+            {
+                for m in &mut step.ports {
+                    m.host = None;
+                }
+            }
+        }
         if let Some(step) = plan
             .steps
             .iter()

@@ -19,6 +19,9 @@ pub const READY_TIMEOUT_ENV: &str = "PIPELINE_TEST_READY_TIMEOUT";
 pub const WORKSPACE_PATH_ENV: &str = "PIPELINE_TEST_WORKSPACE_PATH";
 /// How many run steps' containers may wait, started, ahead of their turn.
 pub const LOOKAHEAD_ENV: &str = "PIPELINE_TEST_LOOKAHEAD";
+/// Set (to anything but `0` or empty), services keep the host ports their `host:container`
+/// mappings write, also in a test.
+pub const FIXED_PORTS_ENV: &str = "PIPELINE_TEST_FIXED_PORTS";
 /// The image of run and script steps that name none (Harness Cloud runs them on its VM).
 pub const DEFAULT_IMAGE_ENV: &str = "PIPELINE_TEST_DEFAULT_IMAGE";
 
@@ -67,6 +70,11 @@ pub struct RunOptions {
     /// (`PIPELINE_TEST_LOOKAHEAD`, by default 4): more makes long sequences of quick steps
     /// faster, and costs idle containers.
     pub lookahead: usize,
+    /// Publish a service's `host:container` mapping on the host port it writes. Off (the
+    /// library's and the attribute's default, unless `PIPELINE_TEST_FIXED_PORTS` is set), it
+    /// is published on a free port the engine picks, so that tests run in parallel; the
+    /// command line turns it on (a host-network step may use the written port).
+    pub fixed_host_ports: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -166,6 +174,8 @@ impl RunOptions {
             reuse_networks: true,
             handle_signals: false,
             lookahead,
+            fixed_host_ports: std::env::var(FIXED_PORTS_ENV)
+                .is_ok_and(|v| !v.is_empty() && v != "0"),
         })
     }
 }
