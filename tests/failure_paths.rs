@@ -224,3 +224,19 @@ fn an_outside_crate_reaches_its_github_actions_redis_service() {
         Vec::<String>::new()
     );
 }
+
+/// `PIPELINE_TEST_KEEP=1` keeps a passing test's run after its process has exited: neither
+/// its watcher nor a later sweep removes it (checked 5 s later).
+#[test]
+fn keep_keeps_a_run_after_the_process_exits() {
+    let (pid, text, passed, _) = child("passing", &[("PIPELINE_TEST_KEEP", "1")]);
+    assert!(passed, "{text}");
+    std::thread::sleep(Duration::from_secs(5));
+    let kept = pipeline_test_support::resources_of(pid);
+    pipeline_test_support::remove(&kept);
+    assert!(
+        kept.iter()
+            .any(|r| r.kind == "container" && r.name.ends_with("-cache")),
+        "the run's service is still there 5 s after the test's process exited: {kept:?}\n{text}"
+    );
+}

@@ -61,6 +61,9 @@ enum Command {
         #[command(flatten)]
         build: BuildArgs,
     },
+    /// Remove the runs kept with `--keep` / `PIPELINE_TEST_KEEP`, and what killed processes
+    /// left behind: their containers, volumes and networks.
+    Clean,
 }
 
 /// The build a pipeline runs for; by default from the git repository holding the file, with
@@ -196,6 +199,7 @@ fn main() -> ExitCode {
             deny_warnings,
             build,
         } => lint(&files, deny_warnings, &build),
+        Command::Clean => clean(),
         Command::Run {
             file,
             stage,
@@ -478,6 +482,42 @@ async fn run(
         Err(e) => eprintln!("pipeline-test: {signal}: stopped; could not check what is left: {e}"),
     }
     ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
+}
+
+/// `pipeline-test clean`: removes kept and leftover runs, one line each.
+fn clean() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(pipeline_test_harness::clean()) {
+        Ok(cleaned) => {
+            for line in &cleaned.runs {
+                println!("removed {line}");
+            }
+            if cleaned.runs.is_empty() {
+                println!("nothing to remove: no kept or leftover runs");
+            }
+            for e in &cleaned.errors {
+                eprintln!("error: {e}");
+            }
+            if cleaned.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `p` with only the chosen steps of each stage to run (`--steps`).

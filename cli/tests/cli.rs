@@ -207,12 +207,18 @@ fn lint_reports_good_and_bad_files() {
 
 /// Starts a run whose second step sleeps, and returns once that step has begun.
 fn start_long_run(name: &str) -> Child {
+    start_long_run_with(name, &[])
+}
+
+/// [`start_long_run`] with more arguments to `run`.
+fn start_long_run_with(name: &str, args: &[&str]) -> Child {
     let file = write(
         name,
         "kind: pipeline\nspec:\n  stages:\n  - name: long\n    type: ci\n    spec:\n      steps:\n      - {name: cache, type: background, spec: {container: redis}}\n      - {name: wait, type: run, spec: {container: redis, script: echo waiting && sleep 600}}\n",
     );
     let mut child = bin()
         .args(["run", file.to_str().unwrap()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -665,4 +671,56 @@ fn a_javascript_action_runs_with_node_in_the_jobs_container() {
         out.contains("needs node, which this job's container does not have: skipped"),
         "{out}"
     );
+}
+
+/// `--keep` keeps a run after the process exits, and after SIGKILL: neither the watcher nor a
+/// sweep removes it (checked 5 s later); `pipeline-test clean` does.
+#[test]
+fn a_kept_run_survives_the_process_and_clean_removes_it() {
+    let (code, out, err) = run(&["run", "--keep", "tests/pipelines/redis.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let said = format!("{out}{err}");
+    let run_id = said
+        .split("kept run ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no kept run in:\n{said}"))
+        .to_string();
+    let mut killed = start_long_run_with("kept-long.yaml", &["--keep"]);
+    let pid = killed.id();
+    killed.kill().unwrap(); // SIGKILL: nothing of the process runs
+    let _ = killed.wait();
+    std::thread::sleep(Duration::from_secs(5));
+    let of_run = |run: &str| {
+        let out = Command::new("docker")
+            .args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=pipeline-test.run={run}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let kept_after_exit = of_run(&run_id);
+    let kept_after_kill = owned_by(pid);
+    let (code, out, err) = run(&["clean"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        kept_after_exit, 2,
+        "both containers of run {run_id} are kept"
+    );
+    assert!(
+        kept_after_kill >= 2,
+        "the killed run is kept: {kept_after_kill}"
+    );
+    assert!(
+        out.contains(&format!(
+            "removed kept run {run_id}: 2 containers, 1 volume"
+        )),
+        "{out}"
+    );
+    assert_eq!(of_run(&run_id), 0);
+    assert_eq!(owned_by(pid), 0);
 }

@@ -17,6 +17,9 @@ pub const OWNER_LABEL: &str = "pipeline-test.owner";
 pub const LEASE_LABEL: &str = "pipeline-test.lease";
 /// The step a container runs.
 pub const STEP_LABEL: &str = "pipeline-test.step";
+/// On the marker volume of a run kept by `PIPELINE_TEST_KEEP` (`pipeline-test-kept-<run>`):
+/// neither the watcher nor a sweep removes that run; `pipeline-test clean` does.
+pub const KEPT_LABEL: &str = "pipeline-test.kept";
 
 /// How long the engine may take to answer the first request of a process.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

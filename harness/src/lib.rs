@@ -109,4 +109,4 @@ pub use service::{ExecOutput, Service};
 pub use source::SourceFile;
 pub use spec::Pipeline;
 #[cfg(feature = "engine")]
-pub use teardown::{Keep, TeardownReport};
+pub use teardown::{Cleaned, Keep, TeardownReport, clean};

@@ -29,8 +29,10 @@ mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub(crate) use lease::{alive_leases, engine_now, start_heartbeat, stop_heartbeat};
-pub(crate) use spawn::{ensure, keep, kept};
+pub(crate) use lease::{
+    HEARTBEAT_AT_LABEL, alive_leases, engine_now, start_heartbeat, stop_heartbeat,
+};
+pub(crate) use spawn::{ensure, keep, kept, unkeep};
 pub(crate) use watch::remove_owned;
 
 /// Set in a watcher's environment to the lease token it watches. Internal: a process started

@@ -175,3 +175,18 @@ pub(crate) fn keep(run_id: &str) {
         let _ = pipe.flush();
     }
 }
+
+/// Tells the watcher that run `run_id`, marked kept from its start, is not kept after all
+/// (`PIPELINE_TEST_KEEP=on-failure` and it passed): what is left of it at the end is removed.
+pub(crate) fn unkeep(run_id: &str) {
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if !kept.iter().any(|r| r == run_id) {
+        return;
+    }
+    kept.retain(|r| r != run_id);
+    drop(kept);
+    if let Some(pipe) = PIPE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        let _ = writeln!(pipe, "unkeep {run_id}");
+        let _ = pipe.flush();
+    }
+}

@@ -31,6 +31,8 @@ pub(super) fn serve(token: &str) -> i32 {
         let Ok(line) = line else { break };
         if let Some(run) = line.strip_prefix("keep ") {
             kept.insert(run.trim().to_string());
+        } else if let Some(run) = line.strip_prefix("unkeep ") {
+            kept.remove(run.trim());
         }
     }
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()

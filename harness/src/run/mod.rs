@@ -193,6 +193,13 @@ impl Runner {
             new_run_id(),
             self.options.keep,
         );
+        if self.options.keep != Keep::Never {
+            // Marked from the start: a process killed with SIGKILL leaves its run kept too.
+            if let Some(marker) = crate::teardown::mark_kept(&self.docker, guard.run_id()).await {
+                guard.track(|r| r.volumes.push(marker));
+            }
+            crate::reaper::keep(guard.run_id());
+        }
         observer.on_event(&Event::StageStarted {
             stage: &plan.name,
             run_id: guard.run_id(),

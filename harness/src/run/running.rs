@@ -158,6 +158,9 @@ impl RunningStage {
             self.guard = Some(guard);
             return self.finish().await;
         }
+        // Not kept after all (`on-failure`, and it passed): what the process's end finds of it
+        // goes.
+        crate::reaper::unkeep(&self.run_id);
         let ids = self.service_ids();
         let (recycle, lease) = (self.reuse_networks, self._lease.clone());
         let endpoint = guard.endpoint().to_string();
@@ -220,6 +223,8 @@ impl RunningStage {
         if let Some(guard) = self.guard.take() {
             if guard.keeps(false) {
                 crate::reaper::keep(&self.run_id);
+            } else {
+                crate::reaper::unkeep(&self.run_id);
             }
             guard.detach();
         }

@@ -17,7 +17,8 @@ mod sweep;
 pub(crate) use guard::Guard;
 pub(crate) use removal::LATE_CREATE_RECHECK;
 pub(crate) use signals::install_signal_cleanup;
-pub(crate) use sweep::{sweep, sweep_due};
+pub use sweep::{Cleaned, clean};
+pub(crate) use sweep::{mark_kept, sweep, sweep_due};
 
 /// What a run created, recorded as soon as it exists.
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use bollard::Docker;
 use futures::future::join_all;
 
+use super::sweep::KEPT_PREFIX;
 use super::{Resources, TeardownReport};
 use crate::docker::{
     RUN_LABEL, containers_labelled, is_not_found, remove_containers, remove_network, remove_volumes,
@@ -34,6 +35,12 @@ pub(crate) async fn remove_all(
     let mut report = TeardownReport::default();
     if keep {
         crate::reaper::keep(run_id);
+        // On the engine, so that no sweep of a later process removes it either.
+        let marked = resources.volumes.iter().any(|v| v.starts_with(KEPT_PREFIX));
+        let marker = match marked {
+            true => None,
+            false => super::sweep::mark_kept(docker, run_id).await,
+        };
         let mut cmds = Vec::new();
         if !resources.containers.is_empty() {
             cmds.push(format!(
@@ -47,12 +54,16 @@ pub(crate) async fn remove_all(
         if let Some(n) = &resources.network {
             cmds.push(format!("docker network rm {n}"));
         }
+        if let Some(m) = marker {
+            cmds.push(format!("docker volume rm {m}"));
+        }
         report.kept = Some(format!(
-            "PIPELINE_TEST_KEEP is set: kept run {run_id}; remove it with:\n  {}\n  (or every container of this run: docker rm -f -v $(docker ps -aq --filter label=pipeline-test.run={run_id}))",
+            "PIPELINE_TEST_KEEP is set: kept run {run_id}; remove it with:\n  {}\n  (or every container of this run: docker rm -f -v $(docker ps -aq --filter label=pipeline-test.run={run_id}); or `pipeline-test clean`, every kept and leftover run)",
             cmds.join("\n  ")
         ));
         return report;
     }
+    crate::reaper::unkeep(run_id);
     let mut containers = resources.containers;
     // Containers whose removal is under way have that one owner: wait for it, and remove only
     // what is still there after a while (its task was cut short). Never two removals at once.

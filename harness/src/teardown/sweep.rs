@@ -13,8 +13,9 @@ use bollard::Docker;
 use futures::future::join_all;
 
 use crate::docker::{
-    LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, containers_labelled, host_name, networks_labelled,
-    process_start_time, remove_containers, remove_network, remove_volumes, volumes_labelled,
+    KEPT_LABEL, LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, containers_labelled, host_name,
+    networks_labelled, process_start_time, remove_containers, remove_network, remove_volumes,
+    volumes_labelled,
 };
 use crate::reaper::{alive_leases, engine_now};
 
@@ -80,8 +81,12 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
         return 0;
     };
     let alive = alive_leases(docker, now).await;
+    let kept = kept_runs(&volumes);
     let dead = |labels: Option<&HashMap<String, String>>| {
         let Some(labels) = labels else { return false };
+        if labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r)) {
+            return false;
+        }
         match labels.get(LEASE_LABEL) {
             Some(token) => alive.as_ref().is_some_and(|a| !a.contains(token)),
             None => labels
@@ -112,6 +117,145 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
         .filter(Result::is_ok)
         .count();
     removed
+}
+
+/// The start of the name of a kept run's marker volume.
+pub(crate) const KEPT_PREFIX: &str = "pipeline-test-kept-";
+
+/// The runs kept by `PIPELINE_TEST_KEEP`, from their marker volumes among `volumes`.
+fn kept_runs(volumes: &[bollard::models::Volume]) -> std::collections::HashSet<String> {
+    volumes
+        .iter()
+        .filter(|v| v.labels.contains_key(KEPT_LABEL))
+        .filter_map(|v| v.labels.get(RUN_LABEL).cloned())
+        .collect()
+}
+
+/// Marks run `run_id` as kept on the engine: a volume `pipeline-test-kept-<run>` with the
+/// run's labels. Its name, when the engine made it.
+pub(crate) async fn mark_kept(docker: &Docker, run_id: &str) -> Option<String> {
+    let name = format!("{KEPT_PREFIX}{run_id}");
+    let mut labels = crate::docker::labels(run_id);
+    labels.insert(KEPT_LABEL.to_string(), "true".to_string());
+    let request = bollard::models::VolumeCreateRequest {
+        name: Some(name.clone()),
+        labels: Some(labels),
+        ..Default::default()
+    };
+    docker.create_volume(request).await.ok().map(|_| name)
+}
+
+/// What `pipeline-test clean` removed: one line per run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Cleaned {
+    /// `kept run abc: 3 containers, 1 volume`, one per run, kept ones first.
+    pub runs: Vec<String>,
+    /// What could not be removed.
+    pub errors: Vec<String>,
+}
+
+/// Removes every run kept by `PIPELINE_TEST_KEEP` and every leftover run (its process is
+/// gone), with their networks; the runs of live processes that are not kept stay.
+///
+/// # Errors
+///
+/// The engine cannot be reached.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f() -> Result<(), pipeline_test_harness::Error> {
+/// let cleaned = pipeline_test_harness::clean().await?;
+/// for line in &cleaned.runs {
+///     println!("removed {line}");
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub async fn clean() -> Result<Cleaned, crate::Error> {
+    let (docker, _) = crate::docker::connect().await?;
+    let managed = format!("{MANAGED_LABEL}=true");
+    let containers = containers_labelled(&docker, &managed).await;
+    let volumes = volumes_labelled(&docker, &managed)
+        .await
+        .unwrap_or_default();
+    let networks = networks_labelled(&docker, &managed)
+        .await
+        .unwrap_or_default();
+    let kept = kept_runs(&volumes);
+    // Without the engine's clock and its list of leases, no leased owner is judged gone.
+    let alive = match engine_now(&docker).await {
+        Some(now) => alive_leases(&docker, now).await,
+        None => None,
+    };
+    let host = host_name();
+    // A resource goes when its run is kept or its owner is gone.
+    let goes = |labels: &HashMap<String, String>| {
+        if labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r)) {
+            return true;
+        }
+        match labels.get(LEASE_LABEL) {
+            Some(token) => alive.as_ref().is_some_and(|a| !a.contains(token)),
+            None => labels
+                .get(OWNER_LABEL)
+                .is_some_and(|o| is_dead_owner(o, &host)),
+        }
+    };
+    let mut runs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let run_of = |labels: &HashMap<String, String>| {
+        labels.get(RUN_LABEL).cloned().unwrap_or_else(|| "-".into())
+    };
+    let mut ids = Vec::new();
+    for c in &containers {
+        let labels = c.labels.clone().unwrap_or_default();
+        if goes(&labels) {
+            runs.entry(run_of(&labels)).or_default().0 += 1;
+            ids.extend(c.id.clone());
+        }
+    }
+    let mut names = Vec::new();
+    for v in &volumes {
+        // A heartbeat volume is its process's own business.
+        if v.labels.contains_key(crate::reaper::HEARTBEAT_AT_LABEL) {
+            continue;
+        }
+        if goes(&v.labels) {
+            runs.entry(run_of(&v.labels)).or_default().1 += 1;
+            names.push(v.name.clone());
+        }
+    }
+    let mut errors: Vec<String> = remove_containers(&docker, &ids)
+        .await
+        .into_iter()
+        .map(|(id, e)| format!("container {id}: {e}"))
+        .collect();
+    errors.extend(
+        remove_volumes(&docker, &names)
+            .await
+            .into_iter()
+            .map(|(n, e)| format!("volume {n}: {e}")),
+    );
+    let gone: Vec<String> = networks
+        .iter()
+        .filter(|n| n.labels.as_ref().is_some_and(&goes))
+        .filter_map(|n| n.id.clone())
+        .collect();
+    join_all(gone.iter().map(|id| remove_network(&docker, id))).await;
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut lines: Vec<(bool, String)> = runs
+        .into_iter()
+        .map(|(run, (c, v))| {
+            let is_kept = kept.contains(&run);
+            let what = if is_kept { "kept run" } else { "leftover run" };
+            let counts = format!("{}, {}", plural(c, "container"), plural(v, "volume"));
+            (!is_kept, format!("{what} {run}: {counts}"))
+        })
+        .collect();
+    lines.sort();
+    Ok(Cleaned {
+        runs: lines.into_iter().map(|(_, l)| l).collect(),
+        errors,
+    })
 }
 
 #[cfg(test)]
