@@ -23,17 +23,11 @@ pub(crate) fn upstream(written: &Pipeline, resolved: &Pipeline, target: Span) ->
     if written.format != Format::GitHubActions {
         return None;
     }
-    // The job's lines: from its key to the next job's.
-    let next = written
-        .stages
+    let lines = lines_of(written, target);
+    let reads = resolved
+        .warnings
         .iter()
-        .map(|s| s.span.start.line)
-        .filter(|l| *l > target.start.line)
-        .min()
-        .unwrap_or(u32::MAX);
-    let reads = resolved.warnings.iter().any(|d| {
-        d.until_job_runs.is_some() && (target.start.line..next).contains(&d.span.start.line)
-    });
+        .any(|d| d.until_job_runs.is_some() && lines.contains(&d.span.start.line));
     if !reads {
         return None;
     }
@@ -44,6 +38,18 @@ pub(crate) fn upstream(written: &Pipeline, resolved: &Pipeline, target: Span) ->
         written: written.clone(),
         order,
     })
+}
+
+/// The lines of the stage (job) written at `target`: from its key to the next one's.
+pub(crate) fn lines_of(written: &Pipeline, target: Span) -> std::ops::Range<u32> {
+    let next = written
+        .stages
+        .iter()
+        .map(|s| s.span.start.line)
+        .filter(|l| *l > target.start.line)
+        .min()
+        .unwrap_or(u32::MAX);
+    target.start.line..next
 }
 
 /// Adds the jobs `at` needs, then `at`, to `order` (depth-first; GitHub refuses cycles, and

@@ -206,12 +206,20 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
     let choice = spec.step_choice(pipeline.format);
     let mut pipeline = pipeline;
     choice.apply(&mut pipeline, stage_index);
-    // What the jobs run first hand on is no longer a warning.
+    // What the jobs run first hand on is no longer a warning. Warnings about other stages
+    // (jobs) are not this test's; each is printed once per process.
+    let lines = crate::needs::lines_of(&parsed, written);
+    let first_stage = parsed.stages.iter().map(|s| s.span.start.line).min();
     let warnings: Vec<_> = pipeline
         .warnings
         .iter()
         .filter(|d| d.severity == pipeline_test_harness::Severity::Warning)
         .filter(|d| upstream.is_none() || d.until_job_runs.is_none())
+        .filter(|d| {
+            let line = d.span.start.line;
+            lines.contains(&line) || first_stage.is_none_or(|f| line < f)
+        })
+        .filter(|d| first_time(&format!("{}:{}: {}", spec.path, d.span.start, d.message)))
         .cloned()
         .collect();
     if !warnings.is_empty() {
@@ -237,6 +245,14 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         written,
         choice,
     }
+}
+
+/// True the first time `key` is seen in this process.
+fn first_time(key: &str) -> bool {
+    static SEEN: Mutex<Option<std::collections::HashSet<String>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.get_or_insert_with(Default::default)
+        .insert(key.to_string())
 }
 
 /// A runtime for one test: the stage's engine calls and an async body.
@@ -381,12 +397,16 @@ where
     let rt = test_runtime();
     let mut running = match start_stage(&spec, prepared, &rt, deadline) {
         Ok(r) => r,
+        Err(_) if pipeline_test_harness::reaper::interrupted() => interrupted(&spec),
         Err(e) => {
             observer.print();
             panic!("pipeline test `{}` ({}): {e}", spec.name, spec.file)
         }
     };
     if !running.passed() {
+        if pipeline_test_harness::reaper::interrupted() {
+            interrupted(&spec);
+        }
         let message = steps_failed(&rt, running, &observer);
         panic!("{message}");
     }
@@ -412,6 +432,20 @@ where
     // A body still running past its deadline keeps its thread; the runtime goes without it.
     rt.shutdown_background();
     conclude(outcome);
+}
+
+/// A test whose stage the signal handler removed (SIGINT, SIGTERM): it says so, not what the
+/// removal did to its services.
+fn interrupted(spec: &TestSpec) -> ! {
+    let message = format!(
+        "pipeline test `{}` ({}): interrupted (SIGINT or SIGTERM): its stage was removed",
+        spec.name, spec.file
+    );
+    eprintln!("{message}");
+    // The signal handler exits the process (130, 143) once everything is removed: the test
+    // waits for it rather than ending the run first.
+    std::thread::sleep(Duration::from_secs(90));
+    panic!("{message}")
 }
 
 /// The name libtest gives test `crate::module::name`: `module::name`.

@@ -9,21 +9,31 @@ use std::time::{Duration, Instant};
 
 use pipeline_test_support::DEFAULT_IMAGES;
 
-/// The outside crate's test binary, built once for every test here.
-fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
+/// The outside crate's test binaries (`failures`, `fixture`), built once for every test here.
+fn binaries() -> &'static Vec<(String, PathBuf)> {
+    static BINARIES: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    BINARIES.get_or_init(|| {
         let root = env!("CARGO_MANIFEST_DIR");
         let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outside");
         pipeline_test_support::test_binaries(
             &PathBuf::from(format!("{root}/tests/outside/Cargo.toml")),
             &target,
         )
-        .into_iter()
-        .find(|(name, _)| name == "failures")
-        .map(|(_, exe)| exe)
-        .expect("cargo names the test binary `failures`")
     })
+}
+
+/// The outside crate's test binary `name`.
+fn binary_named(name: &str) -> &'static PathBuf {
+    binaries()
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, exe)| exe)
+        .unwrap_or_else(|| panic!("cargo names a test binary `{name}`"))
+}
+
+/// The outside crate's failing tests.
+fn binary() -> &'static PathBuf {
+    binary_named("failures")
 }
 
 /// Runs test `name` of the outside crate alone, in a child process: its pid, its output
@@ -239,4 +249,25 @@ fn keep_keeps_a_run_after_the_process_exits() {
             .any(|r| r.kind == "container" && r.name.ends_with("-cache")),
         "the run's service is still there 5 s after the test's process exited: {kept:?}\n{text}"
     );
+}
+
+/// The outside crate's workflow, as GitHub's documentation writes it (Redis and MySQL on
+/// `6379:6379` and `3306:3306`, documented health options, a matrix, `uses:` steps and its own
+/// `cargo test`), is the fixture of six tests, unedited: all pass at once under `cargo test`'s
+/// default threads (each on free host ports), and nothing is left.
+#[test]
+fn six_tests_share_a_documented_workflow_as_their_fixture_in_parallel() {
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    let out = Command::new(binary_named("fixture"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside"))
+        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
+        .output()
+        .expect("the test binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("test result: ok. 6 passed"), "{text}");
 }

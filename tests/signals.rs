@@ -112,3 +112,53 @@ fn after_sigkill_the_next_run_removes_what_was_left() {
         Vec::<String>::new()
     );
 }
+
+/// Ready at once, but in the child, where its service never is.
+#[pipeline_test("tests/pipelines/never-ready.yaml")]
+fn waiting_for_readiness() {}
+
+/// A test interrupted while it waits for its service says it was interrupted, not that its
+/// service stopped (the signal handler removed it).
+#[test]
+fn a_test_interrupted_while_waiting_says_interrupted() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "waiting_for_readiness",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while owned_by(child.id()).iter().all(|r| !r.contains("-cache")) {
+        assert!(Instant::now() < deadline, "the service did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let child_pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(text.contains("interrupted (SIGINT or SIGTERM)"), "{text}");
+    assert!(!text.contains("UNHEALTHY"), "{text}");
+    assert!(!text.contains("exited with code 137"), "{text}");
+    assert_eq!(owned_by(child_pid), Vec::<String>::new());
+}

@@ -43,7 +43,11 @@ pub const WATCHER_ENV: &str = "PIPELINE_TEST_WATCHER";
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// True once the process was asked to stop (SIGINT, SIGTERM).
-pub(crate) fn interrupted() -> bool {
+///
+/// ```
+/// assert!(!pipeline_test_harness::reaper::interrupted());
+/// ```
+pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
