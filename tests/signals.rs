@@ -124,7 +124,7 @@ fn a_test_interrupted_while_waiting_says_interrupted() {
     if std::env::var_os(CHILD).is_some() {
         return;
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "waiting_for_readiness",
