@@ -65,3 +65,46 @@ mod tests {
         );
     }
 }
+
+/// Of the copies of the stage written at `written` (one per matrix combination), the one whose
+/// axes have the values of `wanted` (`rust=stable,os=linux`), or the first when `wanted` is
+/// empty; `Err` listing the combinations when none has them.
+pub(crate) fn combination(
+    pipeline: &pipeline_test_harness::Pipeline,
+    written: pipeline_test_harness::source::Span,
+    wanted: &str,
+) -> Result<Option<usize>, String> {
+    let mut copies = pipeline.stages_written_at(written);
+    if wanted.trim().is_empty() {
+        return Ok(copies.next());
+    }
+    let pairs: Vec<(&str, &str)> = wanted
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let all: Vec<usize> = copies.collect();
+    let found = all.iter().copied().find(|&i| {
+        let m = &pipeline.stages[i].matrix;
+        pairs
+            .iter()
+            .all(|(k, v)| m.iter().any(|(mk, mv)| mk == k && mv == v))
+    });
+    match found {
+        Some(i) => Ok(Some(i)),
+        None => {
+            let listed: Vec<String> = all
+                .iter()
+                .map(|&i| {
+                    let m = &pipeline.stages[i].matrix;
+                    let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("`{}`", pairs.join(","))
+                })
+                .collect();
+            Err(format!(
+                "no matrix combination has `{wanted}`; the combinations are: {}",
+                listed.join(", ")
+            ))
+        }
+    }
+}

@@ -44,6 +44,8 @@ pub struct TestSpec {
     pub steps: &'static str,
     /// The steps named by `steps = [...]`.
     pub step_names: &'static [&'static str],
+    /// `matrix = "axis=value,..."`: the combination that runs (the first when empty).
+    pub matrix: &'static str,
 }
 
 impl TestSpec {
@@ -199,10 +201,10 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
     let upstream = crate::needs::upstream(&parsed, &pipeline, written);
     // The stage as resolved: a stage matrix before it adds copies; of the test's own stage's
     // copies, the first combination runs.
-    let stage_index = pipeline
-        .stages_written_at(written)
-        .next()
-        .unwrap_or(spec.stage);
+    let stage_index = match messages::combination(&pipeline, written, spec.matrix) {
+        Ok(i) => i.unwrap_or(spec.stage),
+        Err(why) => panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file),
+    };
     let choice = spec.step_choice(pipeline.format);
     let mut pipeline = pipeline;
     choice.apply(&mut pipeline, stage_index);
@@ -292,7 +294,7 @@ pub(crate) fn start_stage(
         if let Some(up) = &upstream {
             // The jobs it needs run first; then it is resolved with their outputs.
             pipeline = crate::needs::run_first(&runner, up, context).await?;
-            stage_index = pipeline.stages_written_at(written).next().unwrap_or(0);
+            stage_index = messages::combination(&pipeline, written, spec.matrix)?.unwrap_or(0);
             choice.apply(&mut pipeline, stage_index);
             if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
                 return Err(format!(

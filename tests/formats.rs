@@ -366,3 +366,14 @@ fn github_actions_fixed_host_ports_are_free_ports_in_a_test(stage: &Stage) {
         "{step:?}"
     );
 }
+
+/// `matrix = "n=2"` chooses the combination that runs.
+#[pipeline_test(
+    "tests/formats/run/github.yml",
+    job = "matrix",
+    steps = "all",
+    matrix = "n=2"
+)]
+fn github_actions_matrix_combination_chosen(stage: &Stage) {
+    assert_eq!(stage.steps()[0].name, "Run echo \"hello n=2\"");
+}

@@ -9,7 +9,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token};
 
 const OPTIONS: &[&str] = &[
-    "stage", "job", "timeout", "branch", "event", "shared", "steps",
+    "stage", "job", "timeout", "branch", "event", "shared", "steps", "matrix",
 ];
 
 /// The attribute's arguments: `"file.yaml", stage = "name", timeout = "2m"`.
@@ -24,6 +24,8 @@ pub(crate) struct Args {
     pub shared: Option<Ident>,
     /// `steps = "all" | "services" | ["name", ...]`: which steps run.
     pub steps: Option<Steps>,
+    /// `matrix = "rust=stable"`: which combination of a matrix runs.
+    pub matrix: Option<LitStr>,
 }
 
 /// The value of `steps =`.
@@ -55,6 +57,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
         event: None,
         shared: None,
         steps: None,
+        matrix: None,
     };
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
@@ -70,7 +73,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` (or `job = \"name\"`), `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"`, `steps = \"services\"` (or `\"all\"`, or `[\"name\", ...]`) and `shared`"
+                    "unknown option `{name}`; {hint}the options are `stage = \"name\"` (or `job = \"name\"`), `timeout = \"2m\"`, `branch = \"main\"`, `event = \"push\"`, `steps = \"services\"` (or `\"all\"`, or `[\"name\", ...]`), `matrix = \"rust=stable\"` and `shared`"
                 ),
             ));
         }
@@ -80,6 +83,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             "branch" => args.branch.is_some(),
             "event" => args.event.is_some(),
             "steps" => args.steps.is_some(),
+            "matrix" => args.matrix.is_some(),
             _ => args.timeout.is_some(),
         };
         if repeated {
@@ -114,6 +118,22 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
             "stage" | "job" => args.stage = Some(value),
             "branch" => args.branch = Some(value),
             "event" => args.event = Some(value),
+            "matrix" => {
+                let text = value.value();
+                let bad = text.split(',').find(|pair| {
+                    pair.split_once('=')
+                        .is_none_or(|(k, _)| k.trim().is_empty())
+                });
+                if let Some(pair) = bad {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "`{pair}` is not `axis=value`: write `matrix = \"rust=stable\"` (several joined with `,`)"
+                        ),
+                    ));
+                }
+                args.matrix = Some(value);
+            }
             _ => {
                 let d = parse_duration(&value.value()).map_err(|m| {
                     syn::Error::new(value.span(), format!("invalid `timeout`: {m}"))

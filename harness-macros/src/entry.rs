@@ -225,8 +225,9 @@ fn abs_lit(abs: &Path, span: Span) -> LitStr {
     LitStr::new(&abs.to_string_lossy(), span)
 }
 
-/// `shared`, and `steps =` as the mode (`""` for the format's default) and the names.
-type Sharing<'a> = (bool, Option<&'a Steps>);
+/// `shared`, `steps =` (as the mode, `""` for the format's default, and the names) and
+/// `matrix =`.
+type Sharing<'a> = (bool, Option<&'a Steps>, Option<&'a LitStr>);
 
 fn spec_tokens(
     file: &LitStr,
@@ -235,8 +236,9 @@ fn spec_tokens(
     timeout_ms: Option<u64>,
     name: &Ident,
     build: (Option<&LitStr>, Option<&LitStr>),
-    (shared, steps): Sharing<'_>,
+    (shared, steps, matrix): Sharing<'_>,
 ) -> TokenStream {
+    let matrix = matrix.map(LitStr::value).unwrap_or_default();
     let (mode, names): (String, Vec<&LitStr>) = match steps {
         None => (String::new(), Vec::new()),
         Some(Steps::Keyword(k)) => (k.value(), Vec::new()),
@@ -266,6 +268,7 @@ fn spec_tokens(
             shared: #shared,
             steps: #mode,
             step_names: &[#(#names),*],
+            matrix: #matrix,
         }
     }
 }
@@ -297,7 +300,11 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
         args.timeout.as_ref().map(|t| t.1),
         name,
         (args.branch.as_ref(), args.event.as_ref()),
-        (args.shared.is_some(), args.steps.as_ref()),
+        (
+            args.shared.is_some(),
+            args.steps.as_ref(),
+            args.matrix.as_ref(),
+        ),
     );
     let run = if is_async {
         quote! {
@@ -392,7 +399,15 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
         }
         used.push(ident.clone());
         let test = Ident::new(&ident, lit.span());
-        let spec = spec_tokens(&lit, &abs, i, None, &test, (None, None), (false, None));
+        let spec = spec_tokens(
+            &lit,
+            &abs,
+            i,
+            None,
+            &test,
+            (None, None),
+            (false, None, None),
+        );
         tests.push(quote! {
             #[::core::prelude::v1::test]
             fn #test() {
