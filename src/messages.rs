@@ -49,23 +49,6 @@ pub(crate) fn stage_does_not_run(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages() {
-        insta::assert_snapshot!(
-            [
-                stage_timed_out(Some(3000)),
-                body_timed_out(Some(90_000)),
-                body_failed("redis"),
-            ]
-            .join("\n")
-        );
-    }
-}
-
 /// Of the copies of the stage written at `written` (one per matrix combination), the one whose
 /// axes have the values of `wanted` (`rust=stable,os=linux`), or the first when `wanted` is
 /// empty; `Err` listing the combinations when none has them.
@@ -106,5 +89,22 @@ pub(crate) fn combination(
                 listed.join(", ")
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        insta::assert_snapshot!(
+            [
+                stage_timed_out(Some(3000)),
+                body_timed_out(Some(90_000)),
+                body_failed("redis"),
+            ]
+            .join("\n")
+        );
     }
 }
