@@ -377,3 +377,9 @@ fn github_actions_fixed_host_ports_are_free_ports_in_a_test(stage: &Stage) {
 fn github_actions_matrix_combination_chosen(stage: &Stage) {
     assert_eq!(stage.steps()[0].name, "Run echo \"hello n=2\"");
 }
+
+/// `pipeline_tests!` over a GitHub workflow: a test per job, and per combination of a job's
+/// matrix (`matrix_1`, `matrix_2`, `matrix_3`).
+mod every_github_job {
+    pipeline_test::pipeline_tests!("tests/formats/run/github.yml");
+}

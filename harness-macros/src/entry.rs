@@ -365,9 +365,36 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
         )
     })?;
     let (pipeline, abs) = load(&lit)?;
+    // A stage with a matrix is a test per combination, when its combinations are known
+    // without a build (written in the file, not computed from another job's outputs).
+    let resolved = pipeline_test_harness::resolve::resolve(
+        &pipeline,
+        &pipeline_test_harness::context::BuildContext::default(),
+    )
+    .ok();
+    let mut named: Vec<(usize, String, String)> = Vec::new();
+    for (i, name) in pipeline.stage_names().into_iter().enumerate() {
+        let copies: Vec<&Vec<(String, String)>> = resolved
+            .iter()
+            .flat_map(|r| {
+                r.stages_written_at(pipeline.stages[i].span)
+                    .map(|c| &r.stages[c].matrix)
+            })
+            .filter(|m| !m.is_empty())
+            .collect();
+        if copies.len() < 2 {
+            named.push((i, name, String::new()));
+            continue;
+        }
+        for m in copies {
+            let values: Vec<&str> = m.iter().map(|(_, v)| v.as_str()).collect();
+            let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            named.push((i, format!("{name} {}", values.join(" ")), pairs.join(",")));
+        }
+    }
     let mut used: Vec<String> = Vec::new();
     let mut tests = Vec::new();
-    for (i, name) in pipeline.stage_names().into_iter().enumerate() {
+    for (i, name, matrix) in named {
         if !runnable(&pipeline.stages[i]) {
             continue;
         }
@@ -406,7 +433,7 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
             None,
             &test,
             (None, None),
-            (false, None, None),
+            (false, None, Some(&LitStr::new(&matrix, lit.span()))),
         );
         tests.push(quote! {
             #[::core::prelude::v1::test]
