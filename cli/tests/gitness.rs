@@ -524,3 +524,81 @@ fn a_stage_matrix_runs_one_stage_per_combination_and_stays_selectable_by_name() 
         "{err}"
     );
 }
+
+/// Linting or running a repository just cloned runs nothing of it: its `.git/config` may name
+/// programs (`gpg.program` with `log.showSignature`, `core.fsmonitor`, `core.pager`) that
+/// reading the build's git facts would otherwise start.
+#[test]
+fn a_repositorys_git_config_runs_no_program() {
+    let ok = format!(
+        "{STAGE}      - {{name: a, type: run, spec: {{container: redis, script: echo hi}}}}\n"
+    );
+    let dir = repo("hostile-config", &[("p.yaml", &ok)]);
+    let marker = dir.join("ran");
+    let script = dir.join("evil.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    )
+    .unwrap();
+    let chmod = Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let evil = script.to_string_lossy().into_owned();
+    // A signed commit, as far as `log --show-signature` can tell: it asks `gpg.program`.
+    let git_out = |args: &[&str], input: Option<&str>| {
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = input {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let commit = git_out(&["cat-file", "commit", "HEAD"], None);
+    let (headers, body) = commit.split_once("\n\n").unwrap();
+    let signed = format!(
+        "{headers}\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----\n\n{body}"
+    );
+    let sha = git_out(
+        &["hash-object", "-t", "commit", "-w", "--stdin"],
+        Some(&signed),
+    );
+    git_out(&["update-ref", "HEAD", sha.trim()], None);
+    for (key, value) in [
+        ("gpg.program", evil.as_str()),
+        ("log.showSignature", "true"),
+        ("core.fsmonitor", evil.as_str()),
+        ("core.pager", evil.as_str()),
+    ] {
+        let set = Command::new("git")
+            .args(["config", key, value])
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        assert!(set.success());
+    }
+    let (code, _, err) = pt(&["lint", &file(&dir, "p.yaml")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = pt(&["run", &file(&dir, "p.yaml")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !marker.exists(),
+        "a program of the repository's configuration ran"
+    );
+}

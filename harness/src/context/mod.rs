@@ -166,12 +166,31 @@ impl Default for BuildContext {
     }
 }
 
+/// Configuration that would make git run a program the repository names, turned off: reading
+/// a repository just cloned (to lint it, or to run it) runs nothing of it.
+const NOTHING_RUNS: &[&str] = &[
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.pager=cat",
+    "log.showSignature=false",
+    "gpg.program=false",
+    "gpg.ssh.program=false",
+    "gpg.x509.program=false",
+    "diff.external=",
+    "core.sshCommand=false",
+    "credential.helper=",
+];
+
 /// Runs the `git` commands in `dir` at once (each is a process: one after the other they
 /// are most of a short test's start); each one's output, or `None` when it failed.
 fn git_all<const N: usize>(dir: &Path, commands: [&[&str]; N]) -> [Option<String>; N] {
     let children = commands.map(|args| {
-        Command::new("git")
-            .arg("-C")
+        let mut git = Command::new("git");
+        git.arg("--no-pager");
+        for setting in NOTHING_RUNS {
+            git.args(["-c", setting]);
+        }
+        git.arg("-C")
             .arg(dir)
             .args(args)
             .env_remove("GIT_DIR")
@@ -217,7 +236,12 @@ impl BuildContext {
             [
                 &["rev-parse", "--show-toplevel"],
                 &["symbolic-ref", "--short", "-q", "HEAD"],
-                &["log", "-1", "--format=%H%x00%P%x00%an%x00%ae%x00%B"],
+                &[
+                    "log",
+                    "-1",
+                    "--no-show-signature",
+                    "--format=%H%x00%P%x00%an%x00%ae%x00%B",
+                ],
                 &["config", "--get", "remote.origin.url"],
                 &["symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"],
             ],
