@@ -71,7 +71,12 @@ pub(super) fn eval(ast: &Ast, scope: &Scope) -> R {
             match (*op, v) {
                 ("!", Value::Bool(b)) => Ok(Value::Bool(!b)),
                 ("!", v) if scope.jexl() => Ok(Value::Bool(!jexl_truth(&v))),
-                ("-", Value::Int(n)) => Ok(Value::Int(-n)),
+                ("-", Value::Int(n)) => n.checked_neg().map(Value::Int).ok_or_else(|| {
+                    ExprError::new(
+                        *at,
+                        "`-` overflows: the result does not fit in a 64-bit integer",
+                    )
+                }),
                 ("-", Value::Float(f)) => Ok(Value::Float(-f)),
                 ("+", v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
                 (op, v) => Err(ExprError::new(
@@ -406,14 +411,22 @@ fn arithmetic(op: &str, l: Value, r: Value, at: usize) -> R {
     Ok(match (op, &l, &r) {
         ("+", Str(a), Str(b)) => Str(format!("{a}{b}")),
         ("+", List(a), List(b)) => List(a.iter().chain(b).cloned().collect()),
-        (_, Int(a), Int(b)) => match op {
-            "+" => Int(a.checked_add(*b).ok_or_else(|| bad(&l, &r))?),
-            "-" => Int(a.checked_sub(*b).ok_or_else(|| bad(&l, &r))?),
-            "*" => Int(a.checked_mul(*b).ok_or_else(|| bad(&l, &r))?),
-            "/" if *b != 0 => Float(*a as f64 / *b as f64),
-            "%" if *b != 0 => Int(a % b),
-            _ => return Err(ExprError::new(at, "division by zero")),
-        },
+        (_, Int(a), Int(b)) => {
+            let overflow = || {
+                ExprError::new(
+                    at,
+                    format!("`{op}` overflows: the result does not fit in a 64-bit integer"),
+                )
+            };
+            match op {
+                "+" => Int(a.checked_add(*b).ok_or_else(overflow)?),
+                "-" => Int(a.checked_sub(*b).ok_or_else(overflow)?),
+                "*" => Int(a.checked_mul(*b).ok_or_else(overflow)?),
+                "/" if *b != 0 => Float(*a as f64 / *b as f64),
+                "%" if *b != 0 => Int(a.checked_rem(*b).ok_or_else(overflow)?),
+                _ => return Err(ExprError::new(at, "division by zero")),
+            }
+        }
         (_, Int(_) | Float(_), Int(_) | Float(_)) => {
             let (a, b) = (l.as_f64().unwrap_or(0.0), r.as_f64().unwrap_or(0.0));
             match op {

@@ -29,6 +29,7 @@ pub(super) fn parse(tokens: &[Token], len: usize) -> Result<Ast, ExprError> {
         tokens,
         pos: 0,
         len,
+        depth: 0,
     };
     if tokens.is_empty() {
         return Err(ExprError::new(0, "the expression is empty"));
@@ -60,7 +61,14 @@ struct Parser<'t> {
     tokens: &'t [Token],
     pos: usize,
     len: usize,
+    /// How deep the expression nests here: parentheses, `? :`, unary operators, and the
+    /// operators of a chain (`a + b + ...` nests one level per operator).
+    depth: usize,
 }
+
+/// How deep an expression may nest: deeper, it is refused at the place where the limit is
+/// crossed, rather than overflowing the stack of the parser or the evaluator.
+pub(crate) const MAX_DEPTH: usize = 100;
 
 /// Binary operators by precedence level, lowest first.
 const LEVELS: [&[&str]; 5] = [
@@ -85,6 +93,18 @@ const LEVELS: [&[&str]; 5] = [
 ];
 
 impl Parser<'_> {
+    /// One level deeper, `levels` at once; an error where the limit is crossed.
+    fn deeper(&mut self, levels: usize, at: usize) -> Result<(), ExprError> {
+        self.depth += levels;
+        if self.depth > MAX_DEPTH {
+            return Err(ExprError::new(
+                at,
+                format!("the expression nests more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -144,6 +164,14 @@ impl Parser<'_> {
     }
 
     fn ternary(&mut self) -> Result<Ast, ExprError> {
+        let at = self.at();
+        self.deeper(1, at)?;
+        let out = self.ternary_inner();
+        self.depth -= 1;
+        out
+    }
+
+    fn ternary_inner(&mut self) -> Result<Ast, ExprError> {
         let cond = self.coalesce()?;
         if self.eat_punct("?") {
             let yes = self.ternary()?;
@@ -198,7 +226,10 @@ impl Parser<'_> {
             return self.unary();
         }
         let mut left = self.binary(level + 1)?;
+        let mut chain = 0;
         while let Some((op, at)) = self.operator(level) {
+            chain += 1;
+            self.deeper(1, at)?;
             let right = self.binary(level + 1)?;
             let op = match op {
                 "or" => "||",
@@ -207,6 +238,7 @@ impl Parser<'_> {
             };
             left = Ast::Binary(op, Box::new(left), Box::new(right), at);
         }
+        self.depth -= chain;
         Ok(left)
     }
 
@@ -221,7 +253,9 @@ impl Parser<'_> {
         };
         if let Some(op) = op {
             self.pos += 1;
+            self.deeper(1, at)?;
             let inner = self.unary()?;
+            self.depth -= 1;
             return Ok(Ast::Unary(op, Box::new(inner), at));
         }
         self.postfix()

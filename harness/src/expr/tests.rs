@@ -179,3 +179,31 @@ fn nextgen_conditions_are_jexl() {
     let e = eval_when(r#""a" || true"#, &scope()).unwrap_err();
     assert_eq!(e.message, "`||` joins booleans, found a string");
 }
+
+#[test]
+fn hostile_arithmetic_and_nesting_are_errors_not_crashes() {
+    let s = scope();
+    let e = expand("${{ -9223372036854775807 - 1 }}", &s).unwrap();
+    assert_eq!(e, "-9223372036854775808");
+    for src in [
+        "${{ (-9223372036854775807 - 1) % -1 }}",
+        "${{ -(-9223372036854775807 - 1) }}",
+        "${{ 9223372036854775807 + 1 }}",
+        "${{ 9223372036854775807 * 2 }}",
+    ] {
+        let e = expand(src, &s).unwrap_err();
+        assert!(e.message.contains("overflows"), "{src}: {}", e.message);
+    }
+    // 4,000 parentheses (about 10 KB), and a chain of 10,000 `+`.
+    let parens = format!("${{{{ {}1{} }}}}", "(".repeat(4000), ")".repeat(4000));
+    let e = expand(&parens, &s).unwrap_err();
+    assert_eq!(e.message, "the expression nests more than 100 levels deep");
+    let chain = format!("${{{{ 1{} }}}}", " + 1".repeat(10_000));
+    let e = expand(&chain, &s).unwrap_err();
+    assert_eq!(e.message, "the expression nests more than 100 levels deep");
+    let nots = format!("${{{{ {}true }}}}", "!".repeat(5000));
+    assert!(expand(&nots, &s).is_err());
+    // Within the limit, as before.
+    let fine = format!("${{{{ 1{} }}}}", " + 1".repeat(90));
+    assert_eq!(expand(&fine, &s).unwrap(), "91");
+}
