@@ -85,41 +85,91 @@ impl Diagnostic {
         let start = self.span.start;
         let gutter = start.line.to_string().len();
         let pad = " ".repeat(gutter);
-        out.push_str(&format!("{}: {}\n", self.severity, self.message));
+        out.push_str(&format!("{}: {}\n", self.severity, escaped(&self.message)));
         out.push_str(&format!(
             "{pad}--> {}:{}:{}\n",
-            file.name(),
+            escaped(file.name()),
             start.line,
             start.col
         ));
         if let Some(line) = file.line(start.line) {
-            let line = line.replace('\t', " ");
-            let col = usize::try_from(start.col).unwrap_or(1).max(1);
-            let line_chars = line.chars().count();
-            let width = if self.span.end.line == start.line && self.span.end.col > start.col {
-                usize::try_from(self.span.end.col - start.col).unwrap_or(1)
+            let chars: Vec<char> = line.chars().collect();
+            let col = usize::try_from(start.col).unwrap_or(1).max(1) - 1;
+            let end = if self.span.end.line == start.line && self.span.end.col > start.col {
+                usize::try_from(self.span.end.col - 1).unwrap_or(col + 1)
             } else {
-                line_chars.saturating_sub(col - 1).max(1)
+                chars.len()
             }
-            .max(1);
+            .max(col + 1);
+            // At most LINE_SHOWN characters of the line, around the column.
+            let from = col.saturating_sub(LINE_SHOWN / 2).min(chars.len());
+            let to = (from + LINE_SHOWN).min(chars.len());
+            let mut shown = String::from(if from > 0 { "..." } else { "" });
+            let mut caret_at = shown.len();
+            let mut caret_width = 0;
+            for (i, c) in chars.iter().enumerate().take(to).skip(from) {
+                let text = shown_char(*c);
+                if i < col {
+                    caret_at += text.chars().count();
+                } else if i < end {
+                    caret_width += text.chars().count();
+                }
+                shown.push_str(&text);
+            }
+            if to < chars.len() {
+                shown.push_str("...");
+            }
             out.push_str(&format!("{pad} |\n"));
-            out.push_str(&format!("{} | {}\n", start.line, line));
+            out.push_str(&format!("{} | {}\n", start.line, shown));
             out.push_str(&format!(
                 "{pad} | {}{}",
-                " ".repeat(col - 1),
-                "^".repeat(width)
+                " ".repeat(caret_at),
+                "^".repeat(caret_width.max(1))
             ));
             if let Some(label) = &self.label {
                 out.push(' ');
-                out.push_str(label);
+                out.push_str(&escaped(label));
             }
             out.push('\n');
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("{pad} = help: {help}\n"));
+            out.push_str(&format!("{pad} = help: {}\n", escaped(help)));
         }
         out
     }
+}
+
+/// How many characters of a line a diagnostic shows, around its column.
+const LINE_SHOWN: usize = 200;
+/// How many diagnostics a file prints; then `... and N more`.
+const SHOWN_PER_FILE: usize = 200;
+
+/// A character of the file as a diagnostic shows it: a tab as a space, any other control
+/// character escaped (`\x1b`), so that a file cannot move the terminal's cursor or erase
+/// what was printed.
+fn shown_char(c: char) -> String {
+    match c {
+        '\t' => " ".to_string(),
+        c if c.is_control() && (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c if c.is_control() => c.escape_unicode().to_string(),
+        c => c.to_string(),
+    }
+}
+
+/// `text` with its control characters escaped (see [`shown_char`]), new lines kept.
+pub(crate) fn escaped(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c == '\n' {
+                "\n".to_string()
+            } else {
+                shown_char(c)
+            }
+        })
+        .collect()
 }
 
 /// How serious a [`Diagnostic`] is.
@@ -213,11 +263,19 @@ impl<'a> IntoIterator for &'a Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.items.iter().enumerate() {
+        for (i, d) in self.items.iter().take(SHOWN_PER_FILE).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             f.write_str(&d.render(&self.file))?;
+        }
+        if self.items.len() > SHOWN_PER_FILE {
+            write!(
+                f,
+                "\n... and {} more in {}\n",
+                self.items.len() - SHOWN_PER_FILE,
+                escaped(self.file.name())
+            )?;
         }
         let errors = self
             .items
@@ -292,5 +350,48 @@ mod tests {
         );
         assert_eq!(did_you_mean("Envs", &["container", "envs"]), Some("envs"));
         assert_eq!(did_you_mean("x", &["container", "envs"]), None);
+    }
+}
+
+#[cfg(test)]
+mod bounded {
+    use super::*;
+    use crate::source::{Pos, Span};
+
+    fn at(line: u32, col: u32, len: u32) -> Span {
+        Span::new(Pos::new(line, col), Pos::new(line, col + len))
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_column() {
+        let text = format!("key: {}BAD{}\n", "a".repeat(5000), "b".repeat(5000));
+        let file = SourceFile::new("long.yaml", text);
+        let out = Diagnostic::new(at(1, 5006, 3), "here").render(&file);
+        let shown = out.lines().nth(3).unwrap();
+        assert!(shown.len() < 220, "{shown}");
+        assert!(shown.contains("BAD") && shown.starts_with("1 | ...") && shown.ends_with("..."));
+        let caret = out.lines().nth(4).unwrap();
+        let (line, mark) = (shown.find("BAD").unwrap(), caret.find('^').unwrap());
+        assert_eq!(line, mark, "{out}");
+    }
+
+    #[test]
+    fn control_characters_from_the_file_are_escaped() {
+        let file = SourceFile::new("esc.yaml", "name: \u{1b}[2Jok\n");
+        let out = Diagnostic::new(at(1, 7, 2), "bad name `\u{1b}[2J`").render(&file);
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert!(out.contains("bad name `\\x1b[2J`"), "{out}");
+        assert!(out.contains("name: \\x1b[2Jok"), "{out}");
+    }
+
+    #[test]
+    fn a_file_prints_at_most_two_hundred_diagnostics() {
+        let file = SourceFile::new("many.yaml", "a: 1\n");
+        let items = (0..250)
+            .map(|i| Diagnostic::new(at(1, 1, 1), format!("x{i}")))
+            .collect();
+        let out = Diagnostics::new(file, items).to_string();
+        assert_eq!(out.matches("error: x").count(), 200);
+        assert!(out.contains("... and 50 more in many.yaml"), "{out}");
     }
 }
