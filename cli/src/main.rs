@@ -209,15 +209,9 @@ fn main() -> ExitCode {
             steps,
             build,
         } => {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let steps = StepChoice::parse(&steps);
             runtime.block_on(run(
@@ -484,17 +478,22 @@ async fn run(
     ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 })
 }
 
-/// `pipeline-test clean`: removes kept and leftover runs, one line each.
-fn clean() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// The command line's async runtime; exit code 2, saying why, when it cannot start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+            ExitCode::from(2)
+        })
+}
+
+/// `pipeline-test clean`: removes kept and leftover runs, one line each.
+fn clean() -> ExitCode {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     match runtime.block_on(pipeline_test_harness::clean()) {
         Ok(cleaned) => {

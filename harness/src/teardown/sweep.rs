@@ -84,15 +84,8 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
     let kept = kept_runs(&volumes);
     let dead = |labels: Option<&HashMap<String, String>>| {
         let Some(labels) = labels else { return false };
-        if labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r)) {
-            return false;
-        }
-        match labels.get(LEASE_LABEL) {
-            Some(token) => alive.as_ref().is_some_and(|a| !a.contains(token)),
-            None => labels
-                .get(OWNER_LABEL)
-                .is_some_and(|o| is_dead_owner(o, &host)),
-        }
+        !labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r))
+            && owner_gone(labels, alive.as_ref(), &host)
     };
     let ids: Vec<String> = containers
         .into_iter()
@@ -117,6 +110,22 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
         .filter(Result::is_ok)
         .count();
     removed
+}
+
+/// True when the process that made a resource with `labels` is gone: its lease is not among
+/// the `alive` ones (unknown: not gone), or, without a lease, its owner is a dead process of
+/// this host.
+fn owner_gone(
+    labels: &HashMap<String, String>,
+    alive: Option<&std::collections::HashSet<String>>,
+    host: &str,
+) -> bool {
+    match labels.get(LEASE_LABEL) {
+        Some(token) => alive.is_some_and(|a| !a.contains(token)),
+        None => labels
+            .get(OWNER_LABEL)
+            .is_some_and(|o| is_dead_owner(o, host)),
+    }
 }
 
 /// The start of the name of a kept run's marker volume.
@@ -191,15 +200,8 @@ pub async fn clean() -> Result<Cleaned, crate::Error> {
     let host = host_name();
     // A resource goes when its run is kept or its owner is gone.
     let goes = |labels: &HashMap<String, String>| {
-        if labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r)) {
-            return true;
-        }
-        match labels.get(LEASE_LABEL) {
-            Some(token) => alive.as_ref().is_some_and(|a| !a.contains(token)),
-            None => labels
-                .get(OWNER_LABEL)
-                .is_some_and(|o| is_dead_owner(o, &host)),
-        }
+        labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r))
+            || owner_gone(labels, alive.as_ref(), &host)
     };
     let mut runs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let run_of = |labels: &HashMap<String, String>| {
