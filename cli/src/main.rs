@@ -80,8 +80,9 @@ struct BuildArgs {
     #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_env)]
     inputs: Vec<(String, String)>,
     /// A secret (`secrets.get("NAME")`); masked in everything printed.
-    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_env)]
-    secrets: Vec<(String, String)>,
+    // Checked by `apply`, not by clap: clap's error would print the value.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
     /// A file of NAME=VALUE lines, one secret each (`#` starts a comment line).
     #[arg(long = "secret-file", value_name = "FILE")]
     secret_files: Vec<PathBuf>,
@@ -153,8 +154,14 @@ impl BuildArgs {
                 ctx.secrets.insert(k, v);
             }
         }
-        for (k, v) in &self.secrets {
-            ctx.secrets.insert(k.clone(), v.clone());
+        for (i, secret) in self.secrets.iter().enumerate() {
+            let Some((k, v)) = secret.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+                return Err(format!(
+                    "the {} `--secret` is not NAME=VALUE (its text is not shown: it may be the secret itself)",
+                    ordinal(i + 1)
+                ));
+            };
+            ctx.secrets.insert(k.to_string(), v.to_string());
         }
         for (k, v) in &self.plugins {
             ctx.plugins.insert(k.clone(), v.clone());
@@ -180,6 +187,18 @@ fn report(diags: &Diagnostics, deny_warnings: bool) -> bool {
     diags.iter().any(|d| {
         d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning)
     })
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ...
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

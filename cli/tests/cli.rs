@@ -724,3 +724,20 @@ fn a_kept_run_survives_the_process_and_clean_removes_it() {
     assert_eq!(of_run(&run_id), 0);
     assert_eq!(owned_by(pid), 0);
 }
+
+/// A `--secret` without `NAME=` is refused without printing it: it may be the secret itself.
+#[test]
+fn a_bad_secret_argument_is_never_echoed() {
+    let (code, out, err) = run(&[
+        "lint",
+        "--secret",
+        "s3cr3t-value",
+        "tests/pipelines/redis.yaml",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("the 1st `--secret` is not NAME=VALUE"),
+        "{err}"
+    );
+    assert!(!format!("{out}{err}").contains("s3cr3t-value"));
+}
