@@ -5,6 +5,35 @@ use crate::expr::{Scope, Value};
 use crate::source::{Span, Spanned};
 use crate::spec::{EnvVar, Matrix};
 
+/// The most combinations a matrix may make: GitHub's own limit per matrix, for every format.
+pub(crate) const MAX_COMBINATIONS: usize = 256;
+
+/// The error for a matrix of more than [`MAX_COMBINATIONS`] combinations (before `exclude`),
+/// at its first axis (or `at`); `None` for one within the limit. Counted without building them.
+pub(crate) fn too_many(m: &Matrix, at: Span) -> Option<crate::diagnostic::Diagnostic> {
+    let count = m
+        .axis
+        .iter()
+        .fold(1usize, |n, (_, values)| n.saturating_mul(values.len()))
+        .saturating_add(m.include.len());
+    if count <= MAX_COMBINATIONS {
+        return None;
+    }
+    let span = m.axis.first().map_or(at, |(name, _)| name.span);
+    let shown = if count == usize::MAX {
+        "more than 2^64".to_string()
+    } else {
+        count.to_string()
+    };
+    Some(
+        crate::diagnostic::Diagnostic::new(
+            span,
+            format!("this matrix makes {shown} combinations; at most {MAX_COMBINATIONS} are allowed"),
+        )
+        .with_help("GitHub refuses a matrix of more than 256 combinations; split it, or use `include` for the ones you need"),
+    )
+}
+
 /// Every combination of the axis values, in axis order (the last axis varies fastest), less
 /// those an `exclude` entry matches, plus the `include` entries (an entry whose pairs all
 /// match axis values of existing combinations extends those; any other is a combination of

@@ -145,10 +145,14 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
             }
             _ => None,
         };
-        let combos = computed
+        let written_matrix = computed
             .as_ref()
-            .or_else(|| stage.strategy.as_ref().and_then(|s| s.matrix.as_ref()))
-            .map(matrix::combinations);
+            .or_else(|| stage.strategy.as_ref().and_then(|s| s.matrix.as_ref()));
+        if let Some(d) = written_matrix.and_then(|m| matrix::too_many(m, stage.span)) {
+            r.diags.push(d);
+            continue;
+        }
+        let combos = written_matrix.map(matrix::combinations);
         match combos {
             None => stages.push(r.stage(stage.clone(), base)),
             Some(combos) => {
@@ -246,6 +250,15 @@ impl Resolver<'_> {
 
     /// Resolves a step; a matrix step becomes a parallel step holding its copies.
     fn step(&mut self, step: Step, scope: &Scope, parent: Option<&RunPolicy>) -> Step {
+        let too_many = step
+            .strategy
+            .as_ref()
+            .and_then(|s| s.matrix.as_ref())
+            .and_then(|m| matrix::too_many(m, step.span));
+        if let Some(d) = too_many {
+            self.diags.push(d);
+            return step;
+        }
         let combos = step
             .strategy
             .as_ref()

@@ -264,3 +264,32 @@ fn matrix_concurrency_runs_copies_in_that_many_lanes() {
             .any(|w| w.message.contains("Gitness uses only a matrix's `axis`"))
     );
 }
+
+#[test]
+fn a_matrix_of_more_than_256_combinations_is_refused_without_building_it() {
+    // 10 axes of 10 values: 10^10 combinations, refused at once (GitHub's limit is 256).
+    let axes: String = (0..10)
+        .map(|i| format!("        a{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"))
+        .collect();
+    let yaml = format!(
+        "on: push\njobs:\n  t:\n    container: redis\n    strategy:\n      matrix:\n{axes}    steps:\n      - run: echo hi\n"
+    );
+    let p = Pipeline::parse(&SourceFile::new("ci.yml", yaml)).unwrap();
+    let err = resolve(&p, &ctx()).unwrap_err();
+    let d = err.first().unwrap();
+    assert_eq!(
+        d.message,
+        "this matrix makes 10000000000 combinations; at most 256 are allowed"
+    );
+    assert_eq!(d.span.start.to_string(), "7:9");
+    // A v1 step matrix of 257 is refused too; 256 runs.
+    let values = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let step = |n: usize| {
+        pipeline(&format!(
+            "      - name: m\n        type: run\n        strategy:\n          type: matrix\n          spec:\n            axis:\n              a: [{}]\n        spec:\n          container: alpine\n          script: echo\n",
+            values(n)
+        ))
+    };
+    assert!(resolve(&step(257), &ctx()).is_err());
+    assert!(resolve(&step(256), &ctx()).is_ok());
+}
