@@ -189,6 +189,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     r.diags
         .retain(|d| seen.insert((d.span.start, d.span.end, d.message.clone())));
     r.diags.extend(out.renormalize());
+    mask_secrets(&mut r.diags, ctx);
     out.resolved = true;
     let errors = r.diags.iter().any(|d| d.severity == Severity::Error);
     out.warnings.extend(r.diags);
@@ -196,6 +197,29 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         return Err(Diagnostics::new(out.file.clone(), out.warnings));
     }
     Ok(out)
+}
+
+/// What lint says never shows a secret: its value, and the forms a name made of it takes (a
+/// hostname's lower-case slug), become `******` in every message, label and help.
+fn mask_secrets(diags: &mut [Diagnostic], ctx: &BuildContext) {
+    let mut masks = crate::mask::secret_masks(ctx.secrets.values());
+    for v in ctx.secrets.values() {
+        for form in [v.to_lowercase(), crate::spec::normalize::slugify(v)] {
+            if form.chars().count() >= 4 && !masks.contains(&form) {
+                masks.push(form);
+            }
+        }
+    }
+    masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    if masks.is_empty() {
+        return;
+    }
+    let apply = |t: &mut String| *t = crate::mask::apply(t, &masks).into_owned();
+    for d in diags {
+        apply(&mut d.message);
+        d.label.as_mut().map(apply);
+        d.help.as_mut().map(apply);
+    }
 }
 
 struct Resolver<'a> {

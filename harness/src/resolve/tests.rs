@@ -293,3 +293,16 @@ fn a_matrix_of_more_than_256_combinations_is_refused_without_building_it() {
     assert!(resolve(&step(257), &ctx()).is_err());
     assert!(resolve(&step(256), &ctx()).is_ok());
 }
+
+#[test]
+fn lint_never_shows_a_secret() {
+    // A secret as a timeout, and as a step's name twice (its hostname is its slug).
+    let p = pipeline(
+        "      - name: ${{ secrets.get('token') }}\n        type: run\n        timeout: ${{ secrets.get('token') }}\n        spec: {container: alpine, script: 'true'}\n      - name: ${{ secrets.get('token') }}\n        type: run\n        spec: {container: alpine, script: 'true'}\n",
+    );
+    let err = resolve(&p, &ctx()).unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(text.contains("`timeout` expands to `******`"), "{text}");
+    assert!(text.contains("another step is named `******`"), "{text}");
+}

@@ -34,7 +34,7 @@ mod drone;
 mod format;
 mod github;
 mod nextgen;
-mod normalize;
+pub(crate) mod normalize;
 mod notes;
 mod step;
 mod strategy;
