@@ -56,7 +56,6 @@ mod exit;
 pub mod expr;
 #[cfg(feature = "engine")]
 mod images;
-#[cfg(feature = "engine")]
 pub mod mask;
 #[cfg(feature = "engine")]
 #[doc(hidden)]
