@@ -130,6 +130,9 @@ pub struct SourceFile {
     name: Arc<str>,
     path: Option<Arc<Path>>,
     text: Arc<str>,
+    /// Where each line starts, built once when a position is first asked for: every lookup
+    /// after that is a binary search, not a scan of the file.
+    starts: Arc<std::sync::OnceLock<Vec<usize>>>,
 }
 
 impl SourceFile {
@@ -139,6 +142,7 @@ impl SourceFile {
             name: Arc::from(name.into()),
             path: None,
             text: Arc::from(text.into()),
+            starts: Arc::default(),
         }
     }
 
@@ -157,6 +161,7 @@ impl SourceFile {
             name: Arc::from(path.display().to_string()),
             path: Some(Arc::from(path)),
             text: Arc::from(text),
+            starts: Arc::default(),
         })
     }
 
@@ -178,36 +183,71 @@ impl SourceFile {
     /// Line `n` (1-based) without its line ending.
     pub fn line(&self, n: u32) -> Option<&str> {
         let idx = usize::try_from(n).ok()?.checked_sub(1)?;
-        self.text
-            .split('\n')
-            .nth(idx)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        let starts = self.starts();
+        let start = *starts.get(idx)?;
+        let end = starts.get(idx + 1).map_or(self.text.len(), |next| next - 1);
+        let line = &self.text[start..end];
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+
+    /// The byte offset where each line starts.
+    fn starts(&self) -> &[usize] {
+        self.starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 }
 
 impl SourceFile {
     /// The byte offset of `pos` in the text (clamped to the text).
     pub fn offset(&self, pos: Pos) -> usize {
-        let mut offset = 0;
-        for (i, line) in self.text.split_inclusive('\n').enumerate() {
-            if i + 1 == pos.line as usize {
-                let col = pos.col.saturating_sub(1) as usize;
-                return offset + line.char_indices().nth(col).map_or(line.len(), |(b, _)| b);
-            }
-            offset += line.len();
-        }
-        self.text.len()
+        let Some(line) = (pos.line as usize).checked_sub(1) else {
+            return self.text.len();
+        };
+        let starts = self.starts();
+        let Some(&start) = starts.get(line) else {
+            return self.text.len();
+        };
+        let end = starts.get(line + 1).copied().unwrap_or(self.text.len());
+        let text = &self.text[start..end];
+        let col = pos.col.saturating_sub(1) as usize;
+        start + text.char_indices().nth(col).map_or(text.len(), |(b, _)| b)
     }
 
     /// The position of byte `offset` of the text.
     pub fn pos(&self, offset: usize) -> Pos {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let starts = self.starts();
+        let line = starts.partition_point(|s| *s <= offset).max(1);
+        let col = self.text[starts[line - 1]..offset].chars().count() + 1;
         Pos::new(
             u32::try_from(line).unwrap_or(u32::MAX),
             u32::try_from(col).unwrap_or(u32::MAX),
         )
+    }
+}
+
+#[cfg(test)]
+mod index {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_through_the_line_index() {
+        let file = SourceFile::new("f", "a: é\r\nbb: 1\n\nlast");
+        assert_eq!(file.line(1), Some("a: é"));
+        assert_eq!(file.line(3), Some(""));
+        assert_eq!(file.line(4), Some("last"));
+        assert_eq!(file.line(5), None);
+        for offset in [0, 3, 8, 11, 12, 13, 17] {
+            let pos = file.pos(offset);
+            assert_eq!(file.offset(pos), offset, "{offset} -> {pos}");
+        }
+        assert_eq!(file.pos(4).to_string(), "1:4", "inside é: its start");
+        assert_eq!(file.offset(Pos::new(9, 1)), file.text().len());
     }
 }
