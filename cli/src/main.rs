@@ -1,4 +1,4 @@
-//! `pipeline-test`: lint and run Harness / Gitness v1 pipeline files.
+//! `pipeline-test`: lint and run CI files (GitHub Actions workflows, Drone, Harness NextGen and Harness / Gitness v1 pipelines), and clean up kept runs.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
