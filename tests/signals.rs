@@ -132,6 +132,7 @@ fn a_test_interrupted_while_waiting_says_interrupted() {
             "--test-threads=1",
         ])
         .env(CHILD, "1")
+        .env("PIPELINE_TEST_INPUT_READY", "no")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
