@@ -10,6 +10,7 @@ pub mod __private {
 }
 mod messages;
 mod needs;
+mod prepare;
 mod runtime;
 mod shared;
 

@@ -6,13 +6,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pipeline_test_harness::resolve::StepChoice;
-use pipeline_test_harness::spec::Format;
-use pipeline_test_harness::{Event, Observer, Outcome, Pipeline, RunOptions, Runner, SourceFile};
+use pipeline_test_harness::{Event, Observer, Outcome, Runner};
 use tokio::runtime::Handle;
 
 use crate::Stage;
 use crate::messages;
+pub(crate) use crate::prepare::{Prepared, prepare};
 
 /// One pipeline test, as the attribute saw it at compile time.
 #[derive(Debug, Clone, Copy)]
@@ -46,19 +45,6 @@ pub struct TestSpec {
     pub step_names: &'static [&'static str],
     /// `matrix = "axis=value,..."`: the combination that runs (the first when empty).
     pub matrix: &'static str,
-}
-
-impl TestSpec {
-    /// The steps that run, for a pipeline of format `format`.
-    pub(crate) fn step_choice(&self, format: Format) -> StepChoice {
-        match self.steps {
-            "all" => StepChoice::All,
-            "services" => StepChoice::Services,
-            "named" => StepChoice::Named(self.step_names.iter().map(|s| s.to_string()).collect()),
-            _ if format == Format::GitHubActions => StepChoice::Services,
-            _ => StepChoice::All,
-        }
-    }
 }
 
 /// What a test body may return: `()` or `Result<(), E: Debug>`.
@@ -152,110 +138,6 @@ impl Observer for TestObserver {
 
 /// How the body ended: its panic, or its result.
 pub(crate) type BodyOutcome = std::thread::Result<Result<(), String>>;
-
-/// A test's pipeline, resolved for its build, with the options to run it.
-pub(crate) struct Prepared {
-    pub pipeline: Pipeline,
-    pub options: RunOptions,
-    pub stage_index: usize,
-    pub observer: Arc<TestObserver>,
-    /// The jobs to run first, for a GitHub job that reads their outputs.
-    pub upstream: Option<crate::needs::Upstream>,
-    /// Where the test's stage is written.
-    pub written: pipeline_test_harness::source::Span,
-    /// Which of its steps run.
-    pub choice: StepChoice,
-}
-
-/// Parses and resolves the test's pipeline and reads its options; panics with the reason when
-/// the stage cannot run.
-#[track_caller]
-pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
-    let file = SourceFile::new(spec.file, spec.yaml);
-    let pipeline = match Pipeline::parse(&file) {
-        Ok(p) => p,
-        Err(d) => panic!("{d}"),
-    };
-    let observer = Arc::new(TestObserver::default());
-    let dir = std::path::Path::new(spec.path)
-        .parent()
-        .unwrap_or(std::path::Path::new(spec.manifest_dir));
-    let mut options = match RunOptions::from_env(dir) {
-        Ok(o) => o,
-        Err(e) => panic!("pipeline test `{}`: {e}", spec.name),
-    };
-    if let Some(branch) = spec.branch {
-        options.context.set_branch(branch);
-    }
-    if let Some(event) = spec.event {
-        options.context.event = event.to_string();
-    }
-    // Expressions, matrices and `when` for this build; a warning (a secret not supplied) is
-    // printed with the test's output.
-    let written = pipeline.stages[spec.stage].span;
-    let parsed = pipeline;
-    let pipeline = match pipeline_test_harness::resolve::resolve(&parsed, &options.context) {
-        Ok(p) => p,
-        Err(d) => panic!("pipeline test `{}`:\n{d}", spec.name),
-    };
-    let upstream = crate::needs::upstream(&parsed, &pipeline, written);
-    // The stage as resolved: a stage matrix before it adds copies; of the test's own stage's
-    // copies, the first combination runs.
-    let stage_index = match messages::combination(&pipeline, written, spec.matrix) {
-        Ok(i) => i.unwrap_or(spec.stage),
-        Err(why) => panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file),
-    };
-    let choice = spec.step_choice(pipeline.format);
-    let mut pipeline = pipeline;
-    choice.apply(&mut pipeline, stage_index);
-    // What the jobs run first hand on is no longer a warning. Warnings about other stages
-    // (jobs) are not this test's; each is printed once per process.
-    let lines = crate::needs::lines_of(&parsed, written);
-    let first_stage = parsed.stages.iter().map(|s| s.span.start.line).min();
-    let warnings: Vec<_> = pipeline
-        .warnings
-        .iter()
-        .filter(|d| d.severity == pipeline_test_harness::Severity::Warning)
-        .filter(|d| upstream.is_none() || d.until_job_runs.is_none())
-        .filter(|d| {
-            let line = d.span.start.line;
-            lines.contains(&line) || first_stage.is_none_or(|f| line < f)
-        })
-        .filter(|d| first_time(&format!("{}:{}: {}", spec.path, d.span.start, d.message)))
-        .cloned()
-        .collect();
-    if !warnings.is_empty() {
-        print!(
-            "{}",
-            pipeline_test_harness::Diagnostics::new(file.clone(), warnings)
-        );
-    }
-    if upstream.is_none() {
-        if let Some(why) = messages::stage_does_not_run(&pipeline, stage_index) {
-            panic!("pipeline test `{}` ({}): {why}", spec.name, spec.file);
-        }
-    }
-    options.observer = observer.clone();
-    // A test binary has no other way to clean up when it is interrupted.
-    options.handle_signals = true;
-    Prepared {
-        pipeline,
-        options,
-        stage_index,
-        observer,
-        upstream,
-        written,
-        choice,
-    }
-}
-
-/// True the first time `key` is seen in this process.
-fn first_time(key: &str) -> bool {
-    static SEEN: Mutex<Option<std::collections::HashSet<String>>> = Mutex::new(None);
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    seen.get_or_insert_with(Default::default)
-        .insert(key.to_string())
-}
 
 /// A runtime for one test: the stage's engine calls and an async body.
 #[track_caller]

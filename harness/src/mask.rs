@@ -46,6 +46,32 @@ pub fn apply<'t>(text: &'t str, masks: &[String]) -> Cow<'t, str> {
     Cow::Owned(out)
 }
 
+/// What lint says never shows a secret: its value, and the forms a name made of it takes (its
+/// lower case, a hostname's slug), become [`MASK`] in every message, label and help.
+pub(crate) fn diagnostics<'a>(
+    diags: &mut [crate::diagnostic::Diagnostic],
+    secrets: impl IntoIterator<Item = &'a String> + Clone,
+) {
+    let mut masks = secret_masks(secrets.clone());
+    for v in secrets {
+        for form in [v.to_lowercase(), crate::spec::normalize::slugify(v)] {
+            if form.chars().count() >= 4 && !masks.contains(&form) {
+                masks.push(form);
+            }
+        }
+    }
+    masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    if masks.is_empty() {
+        return;
+    }
+    let apply = |t: &mut String| *t = apply(t, &masks).into_owned();
+    for d in diags {
+        apply(&mut d.message);
+        d.label.as_mut().map(apply);
+        d.help.as_mut().map(apply);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,9 +55,9 @@ mod when;
 
 use crate::context::BuildContext;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use crate::expr::{self, Scope};
+use crate::expr::Scope;
 use crate::source::{SourceFile, Spanned};
-use crate::spec::{Envs, Format, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec, When};
+use crate::spec::{Envs, Format, Pipeline, RunPolicy, Stage, StageType, Step, StepSpec};
 
 /// Resolves `pipeline` for the build `ctx` describes.
 ///
@@ -189,7 +189,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     r.diags
         .retain(|d| seen.insert((d.span.start, d.span.end, d.message.clone())));
     r.diags.extend(out.renormalize());
-    mask_secrets(&mut r.diags, ctx);
+    crate::mask::diagnostics(&mut r.diags, ctx.secrets.values());
     out.resolved = true;
     let errors = r.diags.iter().any(|d| d.severity == Severity::Error);
     out.warnings.extend(r.diags);
@@ -197,29 +197,6 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         return Err(Diagnostics::new(out.file.clone(), out.warnings));
     }
     Ok(out)
-}
-
-/// What lint says never shows a secret: its value, and the forms a name made of it takes (a
-/// hostname's lower-case slug), become `******` in every message, label and help.
-fn mask_secrets(diags: &mut [Diagnostic], ctx: &BuildContext) {
-    let mut masks = crate::mask::secret_masks(ctx.secrets.values());
-    for v in ctx.secrets.values() {
-        for form in [v.to_lowercase(), crate::spec::normalize::slugify(v)] {
-            if form.chars().count() >= 4 && !masks.contains(&form) {
-                masks.push(form);
-            }
-        }
-    }
-    masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    if masks.is_empty() {
-        return;
-    }
-    let apply = |t: &mut String| *t = crate::mask::apply(t, &masks).into_owned();
-    for d in diags {
-        apply(&mut d.message);
-        d.label.as_mut().map(apply);
-        d.help.as_mut().map(apply);
-    }
 }
 
 struct Resolver<'a> {
@@ -454,64 +431,6 @@ impl Resolver<'_> {
             }
         }
         step
-    }
-
-    fn policy(&mut self, when: Option<&When>, scope: &Scope) -> RunPolicy {
-        match when {
-            None => RunPolicy::OnSuccess,
-            Some(When::Expr(e)) => {
-                if let Some(contexts) = scope.github() {
-                    return self.github_policy(e, &contexts.clone());
-                }
-                if let Some((a, _)) =
-                    expr::find_nextgen(&e.value).filter(|_| self.format == Format::HarnessV1)
-                {
-                    // Gitness cannot evaluate it, and a broken `when` drops the step.
-                    self.nextgen(e, a);
-                    return RunPolicy::Never("Gitness cannot evaluate its `when`".into());
-                }
-                match expr::eval_when(&e.value, scope) {
-                    Ok(w) => match (w.on_success, w.on_failure) {
-                        (true, true) => RunPolicy::Always,
-                        (true, false) => RunPolicy::OnSuccess,
-                        (false, true) => RunPolicy::OnFailure,
-                        (false, false) => {
-                            RunPolicy::Never(format!("`when: {}` is false", e.value.trim()))
-                        }
-                    },
-                    Err(err) => {
-                        let span = self.at(e, err.offset);
-                        let d = Diagnostic::new(
-                            span,
-                            format!("cannot evaluate this `when`: {}", err.message),
-                        );
-                        if self.format == Format::HarnessV1 {
-                            // Gitness treats it as false: the step never runs.
-                            self.diags.push(
-                                d.warning()
-                                    .with_label("the step never runs, as on Gitness")
-                                    .with_help(
-                                        "fix the condition; `--deny-warnings` makes this an error",
-                                    ),
-                            );
-                            return RunPolicy::Never("Gitness cannot evaluate its `when`".into());
-                        }
-                        self.diags.push(d.with_help(
-                            "pipeline-test does not guess what it means: fix the condition",
-                        ));
-                        RunPolicy::OnSuccess
-                    }
-                }
-            }
-            Some(When::Conditions(any)) => match when::conditions(any, scope) {
-                Ok(true) => RunPolicy::OnSuccess,
-                Ok(false) => RunPolicy::Never("its `when` conditions do not hold".into()),
-                Err((span, message)) => {
-                    self.diags.push(Diagnostic::new(span, message));
-                    RunPolicy::OnSuccess
-                }
-            },
-        }
     }
 }
 

@@ -1,9 +1,72 @@
-//! The declarative `when` forms of `schema/when.yaml`: `{branch: {eq: main}}`, `in`, `not`,
-//! and a list of such maps (any of them).
+//! When a step or stage runs: its `when` (an expression, as Gitness evaluates it, or the
+//! declarative forms of `schema/when.yaml`: `{branch: {eq: main}}`, `in`, `not`, and a list of
+//! such maps, any of them) made a [`RunPolicy`].
 
+use super::Resolver;
+use crate::diagnostic::Diagnostic;
 use crate::expr::{self, Scope, Value};
 use crate::source::Span;
-use crate::spec::{CondTest, Condition};
+use crate::spec::{CondTest, Condition, Format, RunPolicy, When};
+
+impl Resolver<'_> {
+    pub(super) fn policy(&mut self, when: Option<&When>, scope: &Scope) -> RunPolicy {
+        match when {
+            None => RunPolicy::OnSuccess,
+            Some(When::Expr(e)) => {
+                if let Some(contexts) = scope.github() {
+                    return self.github_policy(e, &contexts.clone());
+                }
+                if let Some((a, _)) =
+                    expr::find_nextgen(&e.value).filter(|_| self.format == Format::HarnessV1)
+                {
+                    // Gitness cannot evaluate it, and a broken `when` drops the step.
+                    self.nextgen(e, a);
+                    return RunPolicy::Never("Gitness cannot evaluate its `when`".into());
+                }
+                match expr::eval_when(&e.value, scope) {
+                    Ok(w) => match (w.on_success, w.on_failure) {
+                        (true, true) => RunPolicy::Always,
+                        (true, false) => RunPolicy::OnSuccess,
+                        (false, true) => RunPolicy::OnFailure,
+                        (false, false) => {
+                            RunPolicy::Never(format!("`when: {}` is false", e.value.trim()))
+                        }
+                    },
+                    Err(err) => {
+                        let span = self.at(e, err.offset);
+                        let d = Diagnostic::new(
+                            span,
+                            format!("cannot evaluate this `when`: {}", err.message),
+                        );
+                        if self.format == Format::HarnessV1 {
+                            // Gitness treats it as false: the step never runs.
+                            self.diags.push(
+                                d.warning()
+                                    .with_label("the step never runs, as on Gitness")
+                                    .with_help(
+                                        "fix the condition; `--deny-warnings` makes this an error",
+                                    ),
+                            );
+                            return RunPolicy::Never("Gitness cannot evaluate its `when`".into());
+                        }
+                        self.diags.push(d.with_help(
+                            "pipeline-test does not guess what it means: fix the condition",
+                        ));
+                        RunPolicy::OnSuccess
+                    }
+                }
+            }
+            Some(When::Conditions(any)) => match conditions(any, scope) {
+                Ok(true) => RunPolicy::OnSuccess,
+                Ok(false) => RunPolicy::Never("its `when` conditions do not hold".into()),
+                Err((span, message)) => {
+                    self.diags.push(Diagnostic::new(span, message));
+                    RunPolicy::OnSuccess
+                }
+            },
+        }
+    }
+}
 
 /// True when one of the maps has all its conditions true.
 pub(super) fn conditions(any: &[Vec<Condition>], scope: &Scope) -> Result<bool, (Span, String)> {
