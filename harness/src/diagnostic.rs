@@ -93,22 +93,27 @@ impl Diagnostic {
             start.col
         ));
         if let Some(line) = file.line(start.line) {
-            let chars: Vec<char> = line.chars().collect();
+            // Only the shown part of the line is read: a diagnostic costs the same on a line of
+            // a megabyte as on a short one.
             let col = usize::try_from(start.col).unwrap_or(1).max(1) - 1;
             let end = if self.span.end.line == start.line && self.span.end.col > start.col {
                 usize::try_from(self.span.end.col - 1).unwrap_or(col + 1)
             } else {
-                chars.len()
+                usize::MAX
             }
             .max(col + 1);
             // At most LINE_SHOWN characters of the line, around the column.
-            let from = col.saturating_sub(LINE_SHOWN / 2).min(chars.len());
-            let to = (from + LINE_SHOWN).min(chars.len());
-            let mut shown = String::from(if from > 0 { "..." } else { "" });
+            let from = col.saturating_sub(LINE_SHOWN / 2);
+            let mut chars = line.chars().enumerate().skip(from).peekable();
+            let mut shown = String::from(if from > 0 && chars.peek().is_some() {
+                "..."
+            } else {
+                ""
+            });
             let mut caret_at = shown.len();
             let mut caret_width = 0;
-            for (i, c) in chars.iter().enumerate().take(to).skip(from) {
-                let text = shown_char(*c);
+            for (i, c) in chars.by_ref().take(LINE_SHOWN) {
+                let text = shown_char(c);
                 if i < col {
                     caret_at += text.chars().count();
                 } else if i < end {
@@ -116,7 +121,7 @@ impl Diagnostic {
                 }
                 shown.push_str(&text);
             }
-            if to < chars.len() {
+            if chars.next().is_some() {
                 shown.push_str("...");
             }
             out.push_str(&format!("{pad} |\n"));
@@ -289,6 +294,28 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// `items` joined by `, `, at most 20 of them, then `and N more`: a hostile file's thousands
+/// of names stay out of every message.
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::diagnostic::listed;
+/// assert_eq!(listed(&["a", "b"]), "a, b");
+/// let many: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+/// assert!(listed(&many).ends_with("19 and 5 more"));
+/// ```
+pub fn listed<S: AsRef<str>>(items: &[S]) -> String {
+    const SHOWN: usize = 20;
+    let shown: Vec<&str> = items.iter().take(SHOWN).map(AsRef::as_ref).collect();
+    let more = items.len().saturating_sub(SHOWN);
+    let mut text = shown.join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
+}
+
 /// Suggests the candidate closest to `word`, if any is close enough to be a likely typo.
 ///
 /// # Examples
@@ -299,11 +326,19 @@ impl fmt::Display for Diagnostics {
 /// assert_eq!(did_you_mean("zzz", &["script", "shell"]), None);
 /// ```
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Suggestions are for typos of short names: longer words, or candidates whose length alone
+    // puts them out of reach, are not compared (so a hostile file stays linear here).
+    const LONGEST: usize = 64;
     let lower = word.to_ascii_lowercase();
+    if word.len() > LONGEST {
+        return None;
+    }
+    let reach = |c: &str| (c.len().max(word.len()) / 3).max(1);
     candidates
         .iter()
+        .filter(|c| c.len() <= LONGEST && c.len().abs_diff(word.len()) <= reach(c))
         .map(|c| (edit_distance(&lower, c), *c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .filter(|(d, c)| *d <= reach(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -14,17 +14,20 @@ use crate::source::{Pos, SourceFile, Span, pos_from_marker};
 
 /// Aliases may not expand a document past this many nodes ("billion laughs").
 const MAX_NODES: usize = 200_000;
+/// Aliases may not repeat more than this many bytes of scalar text in all: one long anchored
+/// value aliased thousands of times is a blow-up of its own.
+const MAX_ALIAS_BYTES: usize = 16 << 20;
 /// Nesting deeper than this is refused.
 const MAX_DEPTH: usize = 256;
 
 /// A YAML node and where it was written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Node<'a> {
     pub span: Span,
     pub value: Value<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Value<'a> {
     /// `~`, `null`, or nothing at all.
     Null,
@@ -65,6 +68,7 @@ pub(crate) fn parse_documents(file: &SourceFile) -> Result<Vec<(Span, Node<'_>)>
         parser: Parser::new_from_str(file.text()),
         anchors: HashMap::new(),
         nodes: 0,
+        alias_bytes: 0,
         file,
     };
     builder.documents()
@@ -74,6 +78,8 @@ struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node<'a>>,
     nodes: usize,
+    /// Scalar text repeated by aliases so far.
+    alias_bytes: usize,
     file: &'a SourceFile,
 }
 
@@ -167,12 +173,21 @@ impl<'a> Builder<'a> {
                 self.remember(anchor, &node);
                 Ok(node)
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
-                    let node = node.clone();
-                    let size = count_nodes(&node);
-                    self.nodes += size;
+            Event::Alias(id) => match self.anchors.get(&id).map(|n| (size_of(n), n.clone())) {
+                Some(((nodes, bytes), node)) => {
+                    self.nodes += nodes;
                     self.count(start)?;
+                    self.alias_bytes += bytes;
+                    if self.alias_bytes > MAX_ALIAS_BYTES {
+                        return Err(Diagnostic::new(
+                            start,
+                            format!(
+                                "aliases repeat more than {} MB of text",
+                                MAX_ALIAS_BYTES >> 20
+                            ),
+                        )
+                        .with_help("an alias (`*name`) copies its anchor's text; use fewer aliases of long values"));
+                    }
                     Ok(node)
                 }
                 None => Err(Diagnostic::new(start, "alias to an unknown anchor")
@@ -213,8 +228,15 @@ impl<'a> Builder<'a> {
                     }
                     entries.push((key, value));
                 };
+                // Keys written in the mapping win over merged ones, and earlier merged ones
+                // over later: a set of the keys seen keeps this linear.
+                let mut seen: std::collections::HashSet<Value<'a>> = if merged.is_empty() {
+                    std::collections::HashSet::new()
+                } else {
+                    entries.iter().map(|(k, _)| k.value.clone()).collect()
+                };
                 for (k, v) in merged {
-                    if !entries.iter().any(|(e, _)| e.value == k.value) {
+                    if seen.insert(k.value.clone()) {
                         entries.push((k, v));
                     }
                 }
@@ -264,16 +286,17 @@ fn merge_into<'a>(
     }
 }
 
-fn count_nodes(node: &Node<'_>) -> usize {
+/// The nodes under `node`, itself included, and the bytes of their scalars.
+fn size_of(node: &Node<'_>) -> (usize, usize) {
+    let add = |(n, b): (usize, usize), (m, c): (usize, usize)| (n + m, b + c);
     match &node.value {
-        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count_nodes(k) + count_nodes(v))
-                .sum::<usize>()
-        }
-        _ => 1,
+        Value::Seq(items) => items.iter().map(size_of).fold((1, 0), add),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| add(size_of(k), size_of(v)))
+            .fold((1, 0), add),
+        Value::Scalar { text, .. } => (1, text.len()),
+        _ => (1, 0),
     }
 }
 

@@ -65,7 +65,7 @@ pub(super) fn eval(ast: &Ast, scope: &Scope) -> R {
                 )),
             }
         }
-        Ast::Call(callee, args, at) => call(callee, args, *at, scope),
+        Ast::Call(callee, args, at) => bounded(call(callee, args, *at, scope)?, *at),
         Ast::Unary(op, inner, at) => {
             let v = eval(inner, scope)?;
             match (*op, v) {
@@ -85,7 +85,7 @@ pub(super) fn eval(ast: &Ast, scope: &Scope) -> R {
                 )),
             }
         }
-        Ast::Binary(op, left, right, at) => binary(op, left, right, *at, scope),
+        Ast::Binary(op, left, right, at) => bounded(binary(op, left, right, *at, scope)?, *at),
         Ast::Cond(cond, yes, no) => match eval(cond, scope)? {
             Value::Bool(true) => eval(yes, scope),
             Value::Bool(false) => eval(no, scope),
@@ -108,7 +108,10 @@ fn ident(name: &str, at: usize, scope: &Scope) -> R {
     names.push("secrets");
     let mut e = ExprError::new(
         at,
-        format!("unknown name `{name}`; the names are {}", names.join(", ")),
+        format!(
+            "unknown name `{name}`; the names are {}",
+            crate::diagnostic::listed(&names)
+        ),
     );
     if let Some(s) = did_you_mean(name, &names) {
         e.message = format!("unknown name `{name}`: did you mean `{s}`?");
@@ -124,7 +127,10 @@ fn member(base: &Value, field: &str, at: usize, target: &Ast) -> R {
             let mut message = match did_you_mean(field, &keys) {
                 Some(s) => format!("`{what}` has no `{field}`: did you mean `{s}`?"),
                 None if keys.is_empty() => format!("`{what}` has no `{field}`: it is empty here"),
-                None => format!("`{what}` has no `{field}`; it has: {}", keys.join(", ")),
+                None => format!(
+                    "`{what}` has no `{field}`; it has: {}",
+                    crate::diagnostic::listed(&keys)
+                ),
             };
             if what == "inputs" {
                 message.push_str(" (declare it under `spec.inputs`, or pass it with --input)");
@@ -139,6 +145,14 @@ fn member(base: &Value, field: &str, at: usize, target: &Ast) -> R {
                 other.type_name()
             ),
         )),
+    }
+}
+
+/// `v`, unless it is over [`super::MAX_VALUE_BYTES`]: then an error at `at`.
+fn bounded(v: Value, at: usize) -> R {
+    match v.weight() {
+        w if w > super::MAX_VALUE_BYTES => Err(super::too_large(w, at)),
+        _ => Ok(v),
     }
 }
 
@@ -309,7 +323,7 @@ fn word_op(op: &str, a: &Value, b: &Value, at: usize) -> R {
         "startsWith" => a.starts_with(b),
         "endsWith" => a.ends_with(b),
         _ => {
-            let re = regex::Regex::new(b).map_err(|e| {
+            let re = super::pattern::compiled(b).map_err(|e| {
                 ExprError::new(
                     at,
                     format!("`matches` needs a valid regular expression: {e}"),

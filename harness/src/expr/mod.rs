@@ -30,6 +30,7 @@ mod eval;
 pub mod github;
 mod lexer;
 mod parser;
+pub mod pattern;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,6 +107,16 @@ impl Value {
         }
     }
 
+    /// About how many bytes the value holds: its text, and a few per item of a list or map.
+    pub(crate) fn weight(&self) -> usize {
+        match self {
+            Value::Str(s) => s.len(),
+            Value::List(l) => l.iter().map(|v| 8 + v.weight()).sum(),
+            Value::Map(m) => m.iter().map(|(k, v)| 8 + k.len() + v.weight()).sum(),
+            _ => 8,
+        }
+    }
+
     /// The value as Gitness writes it into text: `nil` is empty, numbers and booleans as
     /// written, lists as `[a b]`.
     pub fn to_text(&self) -> String {
@@ -167,6 +178,9 @@ pub struct ExprError {
     pub offset: usize,
     /// What is wrong.
     pub message: String,
+    /// A limit of pipeline-test's was passed ([`MAX_VALUE_BYTES`]), not an error Gitness
+    /// would see: refused even where Gitness expands a failing expression to "".
+    pub limit: bool,
 }
 
 impl ExprError {
@@ -174,6 +188,7 @@ impl ExprError {
         ExprError {
             offset,
             message: message.into(),
+            limit: false,
         }
     }
 
@@ -312,17 +327,29 @@ pub struct Found {
 /// Every `${{ ... }}` in `text`, as Gitness finds them: each ends at the first `}}` after it,
 /// on the same line (one that runs over a line end is left as written).
 pub fn find(text: &str) -> Vec<Found> {
+    // One pass: the next `}}` and the next line end are looked up only when the scan has gone
+    // past them, so n unclosed `${{` on one line cost O(n), not O(n^2).
     let mut out = Vec::new();
     let mut from = 0;
+    let mut close: Option<usize> = None;
+    let mut line_end = 0;
     while let Some(i) = text[from..].find("${{") {
         let start = from + i;
         let inner_start = start + 3;
-        let line_end = text[inner_start..]
-            .find('\n')
-            .map_or(text.len(), |n| inner_start + n);
-        match text[inner_start..line_end].find("}}") {
-            Some(n) => {
-                let inner_end = inner_start + n;
+        if line_end < inner_start {
+            line_end = text[inner_start..]
+                .find('\n')
+                .map_or(text.len(), |n| inner_start + n);
+        }
+        if close.is_some_and(|c| c < inner_start) || close.is_none() {
+            close = Some(
+                text[inner_start..]
+                    .find("}}")
+                    .map_or(usize::MAX, |n| inner_start + n),
+            );
+        }
+        match close.filter(|&c| c.saturating_add(2) <= line_end) {
+            Some(inner_end) => {
                 out.push(Found {
                     whole: (start, inner_end + 2),
                     inner: (inner_start, inner_end),
@@ -333,6 +360,25 @@ pub fn find(text: &str) -> Vec<Found> {
         }
     }
     out
+}
+
+/// The most text one expression, or one value once expanded, may make: 1 MB. Past it the
+/// expression is an error at its place (a file could otherwise ask for gigabytes).
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
+/// The most text the expansions of one file may make in all: 16 MB.
+pub const MAX_FILE_EXPANSION_BYTES: usize = 16 << 20;
+
+/// The error for a value of `size` bytes made at byte `at`.
+pub(crate) fn too_large(size: usize, at: usize) -> ExprError {
+    let mut e = ExprError::new(
+        at,
+        format!(
+            "this makes a value of {size} bytes or more: pipeline-test stops at 1 MB per value"
+        ),
+    );
+    e.limit = true;
+    e
 }
 
 /// Replaces every `${{ ... }}` in `text` by its value as text.
@@ -352,6 +398,9 @@ pub fn expand(text: &str, scope: &Scope) -> Result<String, ExprError> {
         let inner = &text[f.inner.0..f.inner.1];
         let value = eval(inner, scope).map_err(|e| e.shifted(f.inner.0))?;
         out.push_str(&value.to_text());
+        if out.len() > MAX_VALUE_BYTES {
+            return Err(too_large(out.len(), f.inner.0));
+        }
         last = f.whole.1;
     }
     out.push_str(&text[last..]);
@@ -419,11 +468,20 @@ pub fn eval_when(code: &str, scope: &Scope) -> Result<WhenResult, ExprError> {
 /// range. Gitness does not evaluate them.
 pub fn find_nextgen(text: &str) -> Option<(usize, usize)> {
     let mut from = 0;
+    // The next `>` is looked up again only once the scan is past it: linear in the text.
+    let mut close: Option<usize> = None;
     while let Some(i) = text[from..].find("<+") {
         let start = from + i;
         let rest = &text[start + 2..];
         if rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            if let Some(end) = rest.find('>') {
+            if close.is_none_or(|c| c < start + 2) {
+                close = Some(
+                    text[start + 2..]
+                        .find('>')
+                        .map_or(usize::MAX, |n| start + 2 + n),
+                );
+            }
+            if let Some(end) = close.filter(|&c| c != usize::MAX).map(|c| c - start - 2) {
                 if !rest[..end].contains(char::is_whitespace) || rest[..end].contains('(') {
                     return Some((start, start + 2 + end + 1));
                 }

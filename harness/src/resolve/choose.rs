@@ -66,7 +66,7 @@ impl StepChoice {
                 return Err(format!(
                     "no step named `{name}` in `{}`; {hint}its steps are: {}",
                     pipeline.stages[stage].display_name(stage),
-                    all.join(", ")
+                    crate::diagnostic::listed(&all)
                 ));
             }
         }

@@ -1,12 +1,11 @@
-//! Expanding `${{ }}` in one value in place, and finding the place in the file of a
-//! problem inside a value (the value's text is looked for in the source from where it was
-//! written).
+//! Expanding `${{ }}` in one value in place (the place of a problem inside a value is
+//! `locate.rs`'s).
 
 use super::Resolver;
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 use crate::expr::{self, Scope};
-use crate::source::{Span, Spanned};
+use crate::source::Spanned;
 use crate::spec::{Container, Envs};
 
 impl Resolver<'_> {
@@ -93,6 +92,10 @@ impl Resolver<'_> {
         }
         match expanded {
             Ok(v) => {
+                let first = expr::find(&s.value).first().map_or(0, |f| f.inner.0);
+                if !self.charge(s, first, v.len()) {
+                    return;
+                }
                 for name in scope.missing_secrets() {
                     if missing_before.contains(&name) {
                         continue;
@@ -114,8 +117,8 @@ impl Resolver<'_> {
                     span,
                     format!("cannot evaluate this expression: {}", e.message),
                 );
-                self.diags
-                    .push(if self.format == crate::spec::Format::HarnessV1 {
+                self.diags.push(
+                    if self.format == crate::spec::Format::HarnessV1 && !e.limit {
                         // Gitness expands a value whose expression fails to "", and runs.
                         s.value.clear();
                         d.warning()
@@ -123,9 +126,34 @@ impl Resolver<'_> {
                             .with_help("fix the expression; `--deny-warnings` makes this an error")
                     } else {
                         d.with_help("fix the expression")
-                    });
+                    },
+                );
             }
         }
+    }
+
+    /// Counts `len` bytes of expanded text against the file's budget
+    /// ([`expr::MAX_FILE_EXPANSION_BYTES`]). Past it, the value at `s` is an error (once) and
+    /// this returns false: the value is left unexpanded.
+    pub(super) fn charge(&mut self, s: &Spanned<String>, at: usize, len: usize) -> bool {
+        self.expanded += len;
+        if self.expanded <= expr::MAX_FILE_EXPANSION_BYTES {
+            return true;
+        }
+        if !std::mem::replace(&mut self.over_budget, true) {
+            let span = self.at(s, at);
+            self.diags.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "the file's expressions expand to over {} MB here: pipeline-test stops at 16 MB per file",
+                        expr::MAX_FILE_EXPANSION_BYTES >> 20
+                    ),
+                )
+                .with_help("a value used many times is expanded each time; use it less often or make it shorter"),
+            );
+        }
+        false
     }
 
     pub(super) fn nextgen(&mut self, s: &Spanned<String>, at: usize) {
@@ -136,43 +164,5 @@ impl Resolver<'_> {
                 .with_label("passed on as written, here as on Gitness")
                 .with_help("write it as a `${{ ... }}` expression, e.g. `${{ inputs.name }}` or `${{ secrets.get(\"name\") }}`"),
         );
-    }
-
-    /// The place in the file of byte `offset` of a string value: found by looking for the
-    /// expression's text in the source from where the value was written.
-    pub(super) fn at(&self, s: &Spanned<String>, offset: usize) -> Span {
-        let text = self.file.text();
-        let start = self.file.offset(s.span.start);
-        let found = expr::find(&s.value);
-        let (needle, within) = match found
-            .iter()
-            .find(|f| f.whole.0 <= offset && offset <= f.whole.1)
-        {
-            Some(f) => (&s.value[f.whole.0..f.whole.1], offset - f.whole.0),
-            None => {
-                let end = s.value[offset.min(s.value.len())..]
-                    .find(char::is_whitespace)
-                    .map_or(s.value.len(), |n| offset + n);
-                (&s.value[offset.min(s.value.len())..end], 0)
-            }
-        };
-        if !needle.is_empty() {
-            let nth = s.value[..offset.saturating_sub(within)]
-                .matches(needle)
-                .count();
-            let mut from = start;
-            for i in 0..=nth {
-                match text[from.min(text.len())..].find(needle) {
-                    Some(n) if i == nth => {
-                        let pos = self.file.pos(from + n + within);
-                        let end = self.file.pos(from + n + needle.len());
-                        return Span::new(pos, if end.line == pos.line { end } else { pos });
-                    }
-                    Some(n) => from += n + needle.len(),
-                    None => break,
-                }
-            }
-        }
-        s.span
     }
 }

@@ -37,9 +37,17 @@ impl Resolver<'_> {
                 None => failed = true,
             }
             last = t.whole.1;
+            if out.len() > crate::expr::MAX_VALUE_BYTES {
+                let e = crate::expr::too_large(out.len(), t.inner.0);
+                let span = self.at(s, e.offset);
+                self.diags.push(Diagnostic::new(span, e.message).with_help(
+                    "this expands to more text than a pipeline needs; expand the value less often",
+                ));
+                return;
+            }
         }
         out.push_str(&s.value[last..]);
-        if !failed {
+        if !failed && self.charge(s, found[0].inner.0, out.len()) {
             s.value = out;
         }
     }
@@ -225,7 +233,10 @@ impl Resolver<'_> {
             .warning();
             d = match crate::diagnostic::did_you_mean(name, &keys) {
                 Some(m) => d.with_label(format!("did you mean `{m}`?")),
-                None => d.with_help(format!("`{root}` has: {}", keys.join(", "))),
+                None => d.with_help(format!(
+                    "`{root}` has: {}",
+                    crate::diagnostic::listed(&keys)
+                )),
             };
             self.diags.push(d);
         }

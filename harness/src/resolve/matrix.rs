@@ -34,6 +34,23 @@ pub(crate) fn too_many(m: &Matrix, at: Span) -> Option<crate::diagnostic::Diagno
     )
 }
 
+/// The error for the stage at `at`, past [`super::MAX_STAGES`].
+pub(crate) fn too_many_stages(
+    at: Span,
+    format: crate::spec::Format,
+) -> crate::diagnostic::Diagnostic {
+    crate::diagnostic::Diagnostic::new(
+        at,
+        format!(
+            "the file makes more than {} {}s here, matrix copies included: pipeline-test stops there",
+            super::MAX_STAGES,
+            format.stage_word()
+        ),
+    )
+    .with_label(format!("this is pipeline-test's limit, not {}'s", format.runner()))
+    .with_help("split the file, or make its matrices smaller")
+}
+
 /// Every combination of the axis values, in axis order (the last axis varies fastest), less
 /// those an `exclude` entry matches, plus the `include` entries (an entry whose pairs all
 /// match axis values of existing combinations extends those; any other is a combination of

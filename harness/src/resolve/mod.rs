@@ -49,6 +49,7 @@ pub use choose::StepChoice;
 mod expand;
 mod github;
 mod github_matrix;
+mod locate;
 mod matrix;
 mod nextgen;
 mod when;
@@ -72,6 +73,9 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         ctx,
         format: pipeline.format,
         step_ids: Vec::new(),
+        located: locate::Located::default(),
+        expanded: 0,
+        over_budget: false,
     };
     for input in &pipeline.inputs {
         if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
@@ -121,7 +125,12 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         }
     }
     let mut stages = Vec::new();
-    for stage in &pipeline.stages {
+    'stages: for stage in &pipeline.stages {
+        if stages.len() >= MAX_STAGES {
+            r.diags
+                .push(matrix::too_many_stages(stage.span, pipeline.format));
+            break;
+        }
         let with_github;
         let base = if pipeline.format == Format::GitHubActions {
             let mut scope = base.clone();
@@ -159,6 +168,11 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
                 let name = stage.display_name(stages.len());
                 let github = base.github().is_some();
                 for (index, combo) in combos.iter().cloned().enumerate() {
+                    if stages.len() >= MAX_STAGES {
+                        r.diags
+                            .push(matrix::too_many_stages(stage.span, pipeline.format));
+                        break 'stages;
+                    }
                     let mut copy = stage.clone();
                     let mut scope = matrix::with_matrix(base, &combo, &combos);
                     if github {
@@ -199,6 +213,10 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     Ok(out)
 }
 
+/// The most stages (jobs, pipelines) one file may make, matrix copies included: pipeline-test's
+/// own limit, far above any real file, so that a small file cannot ask for gigabytes.
+pub const MAX_STAGES: usize = 4096;
+
 struct Resolver<'a> {
     file: SourceFile,
     diags: Vec<Diagnostic>,
@@ -207,6 +225,11 @@ struct Resolver<'a> {
     format: Format,
     /// GitHub Actions: the ids of the job's steps, each with whether it is a skipped action.
     step_ids: Vec<(String, bool)>,
+    /// The places of the expressions of the value last located.
+    located: locate::Located,
+    /// Bytes of text the file's expansions made so far, and whether that passed the budget.
+    expanded: usize,
+    over_budget: bool,
 }
 
 impl Resolver<'_> {

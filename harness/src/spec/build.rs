@@ -101,51 +101,78 @@ impl Envs {
 /// Stages in an order where each comes after those it needs (`needs`, `depends_on`); a need
 /// that names no stage is an error at its place, a cycle at the first stage in it.
 pub(crate) fn order_stages(
-    mut jobs: Vec<(Stage, Vec<Spanned<String>>)>,
+    jobs: Vec<(Stage, Vec<Spanned<String>>)>,
     key: &str,
     diags: &mut super::decode::Diags,
 ) -> Vec<Stage> {
+    use std::collections::{BTreeSet, HashMap, HashSet};
     let ids: Vec<String> = jobs.iter().map(|(s, _)| id_of(s)).collect();
+    let known: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let names: Vec<&str> = ids.iter().map(String::as_str).collect();
     for (_, needs) in &jobs {
         for n in needs {
-            if !ids.contains(&n.value) {
-                let known: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if !known.contains(n.value.as_str()) {
                 let mut d = Diagnostic::new(
                     n.span,
                     format!("`{key}` names `{}`, which is not in this file", n.value),
                 )
-                .with_help(format!("the names are: {}", known.join(", ")));
-                if let Some(m) = crate::diagnostic::did_you_mean(&n.value, &known) {
+                .with_help(format!(
+                    "the names are: {}",
+                    crate::diagnostic::listed(&names)
+                ));
+                if let Some(m) = crate::diagnostic::did_you_mean(&n.value, &names) {
                     d = d.with_label(format!("did you mean `{m}`?"));
                 }
                 diags.push(d);
             }
         }
     }
-    let mut done: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    while !jobs.is_empty() {
-        let ready = jobs.iter().position(|(_, needs)| {
-            needs
-                .iter()
-                .all(|n| done.contains(&n.value) || !ids.contains(&n.value))
-        });
-        let Some(i) = ready else {
-            let (s, needs) = &jobs[0];
-            diags.push(
-                Diagnostic::new(
-                    needs[0].span,
-                    format!("`{}` needs itself through a cycle of `{key}`", id_of(s)),
-                )
-                .with_help(format!("remove one `{key}` of the cycle")),
-            );
-            break;
-        };
-        let (stage, _) = jobs.remove(i);
-        done.push(id_of(&stage));
-        out.push(stage);
+    // Kahn's algorithm, taking the first ready job in the file's order each time (as a stable
+    // order would): O((V + E) log V).
+    let mut waiting: Vec<usize> = vec![0; jobs.len()];
+    let mut dependents: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, needs)) in jobs.iter().enumerate() {
+        let distinct: HashSet<&str> = needs
+            .iter()
+            .map(|n| n.value.as_str())
+            .filter(|n| known.contains(n))
+            .collect();
+        waiting[i] = distinct.len();
+        for n in distinct {
+            dependents.entry(n).or_default().push(i);
+        }
     }
-    out
+    let mut ready: BTreeSet<usize> = (0..jobs.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut order = Vec::with_capacity(jobs.len());
+    let mut placed = vec![false; jobs.len()];
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        placed[i] = true;
+        if done.insert(&ids[i]) {
+            for &j in dependents.get(ids[i].as_str()).into_iter().flatten() {
+                waiting[j] -= 1;
+                if waiting[j] == 0 {
+                    ready.insert(j);
+                }
+            }
+        }
+    }
+    if let Some(first) = placed.iter().position(|p| !p) {
+        let (s, needs) = &jobs[first];
+        diags.push(
+            Diagnostic::new(
+                needs[0].span,
+                format!("`{}` needs itself through a cycle of `{key}`", id_of(s)),
+            )
+            .with_help(format!("remove one `{key}` of the cycle")),
+        );
+    }
+    let mut slots: Vec<Option<Stage>> = jobs.into_iter().map(|(s, _)| Some(s)).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each job is placed once"))
+        .collect()
 }
 
 fn id_of(s: &Stage) -> String {

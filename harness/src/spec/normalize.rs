@@ -51,7 +51,9 @@ pub(super) fn normalize(pipeline: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
             names: &mut names,
             hosts: &mut hosts,
             volumes: &volumes,
+            volume_set: volumes.iter().map(String::as_str).collect(),
             diags,
+            next_number: HashMap::new(),
         };
         // Named steps first, so that generated names never take a name a step asked for.
         for_each_step(&mut stage.steps, &mut |step| ctx.named(step));
@@ -79,7 +81,10 @@ struct Ctx<'a> {
     /// Hostname -> the step (display name, line) that has it.
     hosts: &'a mut HashMap<String, (String, u32)>,
     volumes: &'a [String],
+    volume_set: std::collections::HashSet<&'a str>,
     diags: &'a mut Vec<Diagnostic>,
+    /// Base hostname -> the next number to try for it.
+    next_number: HashMap<String, usize>,
 }
 
 impl Ctx<'_> {
@@ -117,12 +122,7 @@ impl Ctx<'_> {
         }
         if duplicate {
             // As Gitness's normalisation does: the slug with the first free number.
-            let base = candidates[0].clone();
-            let mut i = 1;
-            while self.hosts.contains_key(&candidates[0]) {
-                candidates[0] = format!("{base}{i}");
-                i += 1;
-            }
+            candidates[0] = self.numbered(&candidates[0]);
         } else {
             for n in [&step.name, &step.id].into_iter().flatten() {
                 if is_dns_label(&n.value) && !candidates.contains(&n.value) {
@@ -175,16 +175,27 @@ impl Ctx<'_> {
         if step.id.is_some() || step.name.is_some() {
             return;
         }
-        let base = step.spec.type_name();
-        let mut host = base.to_string();
-        let mut i = 1;
-        while self.hosts.contains_key(&host) {
-            host = format!("{base}{i}");
-            i += 1;
-        }
+        let host = self.numbered(step.spec.type_name());
         self.hosts
             .insert(host.clone(), (host.clone(), step.span.start.line));
         step.hostnames = vec![host];
+    }
+
+    /// `base`, or if taken `base` with the first free number (`base1`, `base2`, ...). Numbers
+    /// below the one remembered for `base` are taken already (hostnames are never freed), so
+    /// each search starts there: n steps of one name cost O(n), not O(n^2).
+    fn numbered(&mut self, base: &str) -> String {
+        if !self.hosts.contains_key(base) {
+            return base.to_string();
+        }
+        let i = self.next_number.entry(base.to_string()).or_insert(1);
+        let mut host = format!("{base}{i}");
+        while self.hosts.contains_key(&host) {
+            *i += 1;
+            host = format!("{base}{i}");
+        }
+        *i += 1;
+        host
     }
 
     fn check_mounts(&mut self, step: &Step) {
@@ -195,7 +206,7 @@ impl Ctx<'_> {
             _ => return,
         };
         for m in mounts {
-            if !self.volumes.contains(&m.name.value) {
+            if !self.volume_set.contains(m.name.value.as_str()) {
                 self.diags.push(
                     Diagnostic::new(
                         m.name.span,
@@ -204,7 +215,10 @@ impl Ctx<'_> {
                     .with_help(if self.volumes.is_empty() {
                         "declare it in the stage's `spec.volumes`".to_string()
                     } else {
-                        format!("the stage's volumes are: {}", self.volumes.join(", "))
+                        format!(
+                            "the stage's volumes are: {}",
+                            crate::diagnostic::listed(self.volumes)
+                        )
                     }),
                 );
             }

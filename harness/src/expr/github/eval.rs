@@ -91,7 +91,17 @@ impl<'a> Eval<'a> {
                 for a in args {
                     values.push(self.eval(a, d)?);
                 }
-                self.call(*func, &values)
+                match self.call(*func, &values)? {
+                    Data::String(s) if s.len() > crate::expr::MAX_VALUE_BYTES => Err(GhError::new(
+                        ErrorKind::Evaluation,
+                        0,
+                        format!(
+                            "`{func:?}` makes a value of over {} bytes: pipeline-test stops at 1 MB per value",
+                            crate::expr::MAX_VALUE_BYTES
+                        ),
+                    )),
+                    v => Ok(v),
+                }
             }
         }
     }

@@ -66,7 +66,26 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
         diags.push(Diagnostic::new(key.span, "`jobs` is empty").with_help("add a job"));
     }
     let mut stages: Vec<(Stage, Vec<Spanned<String>>)> = Vec::new();
-    for (k, v) in entries {
+    // Every job gets a copy of the workflow's `env`: bounded as expansions are.
+    let env_bytes: usize = env
+        .0
+        .iter()
+        .map(|e| e.name.value.len() + e.value.value.len())
+        .sum();
+    for (n, (k, v)) in entries.iter().enumerate() {
+        if env_bytes.saturating_mul(n + 1) > crate::expr::MAX_FILE_EXPANSION_BYTES {
+            let at = env.0.first().map_or(k.span, |e| e.name.span);
+            diags.push(
+                Diagnostic::new(at, format!(
+                    "the workflow's `env` ({} KB) copied into {} jobs passes 16 MB: pipeline-test stops there",
+                    env_bytes / 1024,
+                    n + 1
+                ))
+                .with_label("this is pipeline-test's limit, not GitHub's")
+                .with_help("move the long values to the jobs that need them"),
+            );
+            break;
+        }
         if let Some(s) = job(file, k, v, &env, &defaults, diags) {
             stages.push(s);
         }
@@ -127,6 +146,7 @@ fn inputs(on: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (event, body) in events {
         if !matches!(
             event.as_scalar(),
@@ -145,7 +165,7 @@ fn inputs(on: &Node<'_>, diags: &mut Diags) -> Vec<Input> {
         };
         for (name, spec) in declared {
             let Some(n) = name.as_scalar() else { continue };
-            if out.iter().any(|i: &Input| i.name.value == n) {
+            if !seen.insert(n.to_string()) {
                 continue;
             }
             let field = |key: &str| match &spec.value {

@@ -22,14 +22,19 @@ pub(super) struct Names {
     pub file: Option<crate::source::SourceFile>,
 }
 
-/// Where `needle` is written, at or after the start of `span`; `span` when it is not found
-/// on one line (a folded or quoted value).
-pub(super) fn place(names: &Names, span: Span, needle: &str) -> Span {
+/// Where `needle` is written, at or after `skip` bytes past the start of `span` (and within a
+/// window after it); `span` when it is not found on one line (a folded or quoted value).
+/// `skip` moves past what was found, so that the next expression of a value is looked for
+/// after this one: repeated expressions each get their own place, and a value costs one pass.
+pub(super) fn place(names: &Names, span: Span, needle: &str, skip: &mut usize) -> Span {
+    const WINDOW: usize = 1 << 16;
     let Some(file) = &names.file else { return span };
-    let start = file.offset(span.start);
-    let Some(n) = file.text().get(start..).and_then(|t| t.find(needle)) else {
+    let start = file.offset(span.start) + *skip;
+    let end = (start + needle.len() + WINDOW).min(file.text().len());
+    let Some(n) = file.text().get(start..end).and_then(|t| t.find(needle)) else {
         return span;
     };
+    *skip += n + needle.len();
     let (from, to) = (file.pos(start + n), file.pos(start + n + needle.len()));
     if from.line == to.line {
         Span::new(from, to)
@@ -86,6 +91,7 @@ pub(super) fn substitute(
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    let mut skip = 0;
     while let Some(start) = rest.find("<+") {
         let Some(len) = close(&rest[start + 2..]) else {
             diags.push(
@@ -96,8 +102,18 @@ pub(super) fn substitute(
         };
         out.push_str(&rest[..start]);
         let inner = rest[start + 2..start + 2 + len].trim();
-        let at = place(names, span, &rest[start..start + 2 + len + 1]);
+        let at = place(names, span, &rest[start..start + 2 + len + 1], &mut skip);
         out.push_str(&one(inner, at, names, form, diags));
+        if out.len() > crate::expr::MAX_VALUE_BYTES {
+            diags.push(
+                Diagnostic::new(at, format!(
+                    "this value expands to over {} bytes: pipeline-test stops at 1 MB per value",
+                    crate::expr::MAX_VALUE_BYTES
+                ))
+                .with_help("a variable used many times is copied each time; use it less often or make it shorter"),
+            );
+            return text.to_string();
+        }
         rest = &rest[start + 2 + len + 1..];
     }
     out.push_str(rest);
@@ -216,7 +232,7 @@ fn unknown<'a>(
         .with_help(if known.is_empty() {
             format!("there are no {what}; declare it under `variables:`")
         } else {
-            format!("the {what} are: {}", known.join(", "))
+            format!("the {what} are: {}", crate::diagnostic::listed(&known))
         });
     if let Some(m) = crate::diagnostic::did_you_mean(name, &known) {
         d = d.with_label(format!("did you mean `{m}`?"));

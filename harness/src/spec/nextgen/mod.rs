@@ -396,7 +396,7 @@ fn localhost_notes(stage: &Stage, names: &Names, diags: &mut Diags) {
             if line.value.contains("localhost") {
                 diags.push(
                     Diagnostic::new(
-                        self::expr::place(names, line.span, "localhost"),
+                        self::expr::place(names, line.span, "localhost", &mut 0),
                         "`localhost` here is this step's own container",
                     )
                     .warning()
