@@ -78,19 +78,20 @@ impl BuildArgs {
         for path in &self.secret_files {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
+            // A byte-order mark, as some editors write, is not part of the first name.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                let (k, v) =
-                    parse_env(line.strip_prefix("export ").unwrap_or(line)).map_err(|_| {
-                        format!(
-                            "{}:{}: expected NAME=VALUE (the value is not shown)",
-                            path.display(),
-                            n + 1
-                        )
-                    })?;
+                let (k, v) = dotenv_line(line).ok_or_else(|| {
+                    format!(
+                        "{}:{}: expected NAME=VALUE (the value is not shown)",
+                        path.display(),
+                        n + 1
+                    )
+                })?;
                 ctx.secrets.insert(k, v);
             }
         }
@@ -110,6 +111,46 @@ impl BuildArgs {
     }
 }
 
+/// One `NAME=VALUE` line of a secret file, read as `.env` files are (act's `--secret-file`):
+/// an optional `export `, spaces around the name and value dropped, a value in double quotes
+/// with `\n`, `\"` and `\\` escapes, a value in single quotes as written, and a ` #` comment
+/// after an unquoted value dropped.
+fn dotenv_line(line: &str) -> Option<(String, String)> {
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let (k, v) = line.split_once('=')?;
+    let k = k.trim();
+    if k.is_empty() || k.contains(char::is_whitespace) {
+        return None;
+    }
+    let v = v.trim();
+    let value = if let Some(inner) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        let mut out = String::with_capacity(inner.len());
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match (c, chars.clone().next()) {
+                ('\\', Some('n')) => {
+                    out.push('\n');
+                    chars.next();
+                }
+                ('\\', Some(e @ ('"' | '\\'))) => {
+                    out.push(e);
+                    chars.next();
+                }
+                (c, _) => out.push(c),
+            }
+        }
+        out
+    } else if let Some(inner) = v.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        inner.to_string()
+    } else {
+        v.split_once(" #")
+            .map_or(v, |(before, _)| before)
+            .trim_end()
+            .to_string()
+    };
+    Some((k.to_string(), value))
+}
+
 /// `1st`, `2nd`, `3rd`, `4th`, ...
 fn ordinal(n: usize) -> String {
     let suffix = match (n % 10, n % 100) {
@@ -126,5 +167,29 @@ pub(crate) fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dotenv_line;
+
+    #[test]
+    fn secret_file_lines_read_as_dotenv() {
+        let read = |l: &str| dotenv_line(l).map(|(k, v)| format!("{k}={v}"));
+        assert_eq!(read("TOKEN=abc").as_deref(), Some("TOKEN=abc"));
+        assert_eq!(read("export TOKEN = abc ").as_deref(), Some("TOKEN=abc"));
+        assert_eq!(
+            read("TOKEN=\"a b\\\"c\\nd\"").as_deref(),
+            Some("TOKEN=a b\"c\nd")
+        );
+        assert_eq!(read("TOKEN='a \\n b'").as_deref(), Some("TOKEN=a \\n b"));
+        assert_eq!(
+            read("TOKEN=abc # the CI token").as_deref(),
+            Some("TOKEN=abc")
+        );
+        assert_eq!(read("TOKEN=a#b").as_deref(), Some("TOKEN=a#b"));
+        assert_eq!(read("=abc"), None);
+        assert_eq!(read("no equals"), None);
     }
 }

@@ -325,7 +325,13 @@ fn secrets_are_never_printed_even_split_across_reads() {
     );
     let dir = repo("secrets", &[("p.yaml", &yaml)]);
     let secrets = dir.join("secrets.env");
-    std::fs::write(&secrets, "# local secrets\nfrom_file=s3same-file-value\n").unwrap();
+    // As an editor may save it: a byte-order mark, and a quoted value (the quotes are not part
+    // of the secret, so a value printed without them must still be masked).
+    std::fs::write(
+        &secrets,
+        "\u{feff}# local secrets\nfrom_file=\"s3same-file-value\"\n",
+    )
+    .unwrap();
     let (code, out, err) = pt(&[
         "run",
         &file(&dir, "p.yaml"),
@@ -601,4 +607,28 @@ fn a_repositorys_git_config_runs_no_program() {
         !marker.exists(),
         "a program of the repository's configuration ran"
     );
+}
+
+#[test]
+fn a_commit_message_with_expression_openers_is_never_read_as_an_expression() {
+    // The runner hands the commit message to every step (DRONE_COMMIT_MESSAGE); it is data,
+    // not a template, even when it holds `${{` or `<+`.
+    let yaml = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - id: make\n        run: echo \"v=made\" >> \"$GITHUB_OUTPUT\"\n      - env:\n          V: ${{ steps.make.outputs.v }}\n        run: echo \"got $V\"\n";
+    let dir = repo("message", &[("ci.yml", yaml)]);
+    let out = Command::new("git")
+        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
+        .args([
+            "commit",
+            "-q",
+            "--amend",
+            "-m",
+            "Fix ${{ the parser, and <+ too",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, out, err) = pt(&["run", &file(&dir, "ci.yml"), "--default-image", "redis"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("got made"), "{out}");
 }

@@ -309,17 +309,14 @@ fn end_of_file(file: &SourceFile) -> Span {
 
 /// Turns a scanner error into a diagnostic, recognising tabs used for indentation.
 fn scan_error(file: &SourceFile, pos: Pos, info: &str) -> Diagnostic {
-    // A tab in the indentation of the failing line, or of the line above it, is nearly
-    // always the real cause, whatever the scanner says.
+    // A tab in the indentation of the failing line is nearly always the real cause, whatever
+    // the scanner says. Lines around it are looked at only when the scanner speaks of a tab:
+    // a tab in a block scalar above (`run: |` with a tab-indented heredoc) is legal there.
     let mentions_tab = info.contains("tab");
     let candidates: Vec<u32> = if mentions_tab {
         (pos.line.saturating_sub(1).max(1)..=pos.line.saturating_add(3)).collect()
     } else {
-        vec![
-            pos.line,
-            pos.line.saturating_sub(1),
-            pos.line.saturating_add(1),
-        ]
+        vec![pos.line]
     };
     for line_no in candidates {
         if line_no == 0 {

@@ -216,3 +216,115 @@ fn an_expression_with_escaped_quotes_is_reported_at_its_own_line_not_a_later_cop
         .collect();
     assert_eq!(lines, [(6, 29), (7, 28)], "{d}");
 }
+
+#[test]
+fn an_unclosed_bracket_is_not_blamed_on_a_tab_in_a_block_scalar_above() {
+    // The `[` opened inside the list is closed by `}`: the error is on the last line, below a
+    // heredoc line that a tab indents (legal in a block scalar).
+    let text = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          cat <<-EOF\n          \tindented by a tab\n      - run: [echo, [a}]\n";
+    let d = lint("ci.yml", text.to_string()).expect("refused");
+    let (message, line) = first_error(&d);
+    assert!(!message.contains("tab"), "{d}");
+    assert_eq!(line, 9, "{d}");
+}
+
+#[test]
+fn each_missing_secret_of_a_value_is_reported_at_its_own_read() {
+    let text = "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo ${{ secrets.get(\"one\") }} ${{ secrets.get(\"two\") }}\n";
+    let d = lint("v1.yaml", text.to_string()).expect("warned");
+    let at: Vec<(String, u32)> = d
+        .iter()
+        .filter(|d| d.message.contains("is not supplied"))
+        .map(|d| (d.message.clone(), d.span.start.col))
+        .collect();
+    assert_eq!(at.len(), 2, "{d}");
+    assert!(
+        at[0].0.contains("`one`") && at[1].0.contains("`two`"),
+        "{d}"
+    );
+    assert_eq!((at[0].1, at[1].1), (28, 54), "{d}");
+}
+
+#[test]
+fn matrix_copies_of_one_name_are_reported_once_at_the_name_as_jobs() {
+    let text = "on: push\njobs:\n  j:\n    name: build ${{ matrix.x }}\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        x: [a, b]\n        include: [{x: a, y: 1}]\n    steps:\n      - run: echo\n  k:\n    name: build a\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n";
+    let d = lint("ci.yml", text.to_string()).expect("warned");
+    let named: Vec<(String, u32)> = d
+        .iter()
+        .filter(|d| d.message.contains("is named"))
+        .map(|d| (d.message.clone(), d.span.start.line))
+        .collect();
+    assert_eq!(
+        named,
+        [("another job is named `build a`".to_string(), 13)],
+        "{d}"
+    );
+}
+
+#[test]
+fn unnamed_matrix_copies_are_placed_at_the_job_key_not_its_first_line() {
+    let text = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        x: [a, b]\n    steps:\n      - run: echo\n";
+    let p = Pipeline::parse(&SourceFile::new("ci.yml", text)).unwrap();
+    let r = resolve::resolve(&p, &BuildContext::default()).unwrap();
+    let lines: Vec<u32> = r
+        .stages
+        .iter()
+        .map(|s| s.name.as_ref().unwrap().span.start.line)
+        .collect();
+    assert_eq!(lines, [3, 3]);
+}
+
+#[test]
+fn a_number_too_large_is_called_too_large_not_unreadable() {
+    let text = "on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: 99999999999999999999999\n    steps:\n      - run: echo\n";
+    let d = lint("ci.yml", text.to_string()).expect("refused");
+    let (message, line) = first_error(&d);
+    assert!(
+        message.contains("is more than 50400 minutes (35 days)"),
+        "{message}"
+    );
+    assert_eq!(line, 5);
+    let v1 = "kind: pipeline\nspec:\n  stages:\n  - type: ci\n    spec:\n      steps:\n      - name: a\n        type: run\n        spec:\n          container: alpine\n          script: echo ${{ 9223372036854775807 + 1 }}\n";
+    let d = lint("v1.yaml", v1.to_string()).expect("warned");
+    assert!(d.iter().any(|d| d.message.contains("`+` overflows")), "{d}");
+}
+
+#[test]
+fn an_expression_folded_over_lines_is_reported_where_its_error_is() {
+    let text = "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: >\n          echo ${{\n          nope(4) }}\n      - if: >\n          ${{ github.ref ==\n          nope(6) }}\n        run: echo\n";
+    let d = lint("ci.yml", text.to_string()).expect("refused");
+    let at: Vec<(u32, u32)> = d
+        .iter()
+        .map(|d| (d.span.start.line, d.span.start.col))
+        .collect();
+    assert_eq!(at, [(8, 11), (11, 11)], "{d}");
+}
+
+#[test]
+fn a_drone_file_is_not_told_about_gitness_expressions() {
+    // Drone has no `${{ }}`: it reaches the step's shell as written.
+    let text = "kind: pipeline\ntype: docker\nname: default\nsteps:\n- name: a\n  image: alpine\n  commands: [\"echo ${{ nope }}\"]\n  environment:\n    TOKEN: {from_secret: tok}\n";
+    let file = SourceFile::new(".drone.yml", text);
+    let p = Pipeline::parse(&file).expect("valid");
+    let r = resolve::resolve(&p, &BuildContext::default()).expect("resolves");
+    for d in &r.warnings {
+        assert!(
+            !d.message.contains("Gitness") && !d.message.contains("the names are"),
+            "{d:?}"
+        );
+    }
+    assert!(
+        r.warnings
+            .iter()
+            .any(|d| d.message.contains("the secret `tok` is not supplied")
+                && d.message.contains("as on Drone")),
+        "{:?}",
+        r.warnings
+    );
+    let step = &r.stages[0].steps[0];
+    assert!(
+        format!("{:?}", step.spec).contains("echo ${{ nope }}"),
+        "{:?}",
+        step.spec
+    );
+}

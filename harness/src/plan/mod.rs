@@ -147,6 +147,10 @@ pub struct GitHubStep {
     pub ends: Vec<std::sync::Arc<crate::spec::ActionScope>>,
     /// Its arguments as written, to evaluate at its turn (a Docker action's `args`).
     pub args: Option<Vec<String>>,
+    /// The environment variables the file wrote (the job's and the step's) whose values are
+    /// evaluated at its turn. Only these: a value the runner sets (a commit message with
+    /// `${{` in it, say) is never read as an expression.
+    pub env: Vec<String>,
 }
 
 impl PlannedStep {

@@ -107,6 +107,7 @@ impl Planner<'_> {
                         scope: step.at_turn.scope.clone(),
                         ends: step.at_turn.ends.clone(),
                         args: None,
+                        env: Vec::new(),
                     }));
                 }
                 p.workdir = p.workdir.take().or(Some(self.workspace_path.clone()));
@@ -148,6 +149,7 @@ impl Planner<'_> {
                             .at_turn
                             .fields
                             .then(|| s.args.iter().map(|a| a.value.clone()).collect()),
+                        env: Vec::new(),
                     }));
                 }
                 p.workdir = Some(self.workspace_path.clone());
@@ -241,6 +243,17 @@ impl Planner<'_> {
         }
         p.resolved_image = self.options.images.resolve(&p.image);
         p.env = self.environment(&p, step_envs);
+        if let Some(gh) = &mut p.github {
+            let at_turn = |v: &str| v.contains("${{") || v.contains(".output.outputVariables.");
+            gh.env = self
+                .stage
+                .envs
+                .iter()
+                .chain(step_envs.iter())
+                .filter(|(_, v)| at_turn(v))
+                .map(|(k, _)| k.to_string())
+                .collect();
+        }
         if p.github.is_some() {
             for (var, file) in super::FILE_COMMANDS {
                 let path = format!("{}/{file}", super::FILE_COMMANDS_DIR);

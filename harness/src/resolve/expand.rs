@@ -80,6 +80,11 @@ impl Resolver<'_> {
         if !s.value.contains("${{") {
             return;
         }
+        if self.format == crate::spec::Format::Drone && !is_secret_read(&s.value) {
+            // Drone has no `${{ }}`: the only ones in a Drone file are the reader's own
+            // `from_secret` reads, each a whole value. Anything else is passed on as written.
+            return;
+        }
         let missing_before = scope.missing_secrets();
         let expanded = expr::expand(&s.value, scope);
         for quirk in scope.take_quirks() {
@@ -100,7 +105,7 @@ impl Resolver<'_> {
                     if missing_before.contains(&name) {
                         continue;
                     }
-                    let at = s.value.find("secrets").unwrap_or(0);
+                    let at = secret_at(&s.value, &name);
                     let span = self.at(s, at);
                     let upper = name.to_ascii_uppercase();
                     self.diags.push(
@@ -164,5 +169,42 @@ impl Resolver<'_> {
                 .with_label("passed on as written, here as on Gitness")
                 .with_help("write it as a `${{ ... }}` expression, e.g. `${{ inputs.name }}` or `${{ secrets.get(\"name\") }}`"),
         );
+    }
+}
+
+/// Whether `value` is exactly one `${{ secrets.get("...") }}`, as Drone's reader writes a
+/// `from_secret` value.
+fn is_secret_read(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("${{ secrets.get(") && v.ends_with("}}") && v.matches("${{").count() == 1
+}
+
+/// Where a value reads the secret `name` (`secrets.get("name")`, `secrets.name`), so that each
+/// missing secret of a value is reported at its own read; the first `secrets`, or 0, else.
+fn secret_at(value: &str, name: &str) -> usize {
+    let reads = [
+        format!("\"{name}\""),
+        format!("'{name}'"),
+        format!("secrets.{name}"),
+    ];
+    let named = reads.iter().filter_map(|r| value.find(r.as_str())).min();
+    let at = named.unwrap_or_else(|| value.find("secrets").unwrap_or(0));
+    // Point at the start of the read, `secrets`, before the name.
+    value[..at]
+        .rfind("secrets")
+        .filter(|&i| named.is_some() && at - i <= "secrets.get(".len())
+        .unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_at;
+
+    #[test]
+    fn each_missing_secret_at_its_own_read() {
+        let v = "a ${{ secrets.get(\"one\") }} b ${{ secrets.get(\"two\") }} ${{ secrets.three }}";
+        assert_eq!(&v[secret_at(v, "one")..][..7], "secrets");
+        assert_eq!(secret_at(v, "two"), v.rfind("secrets.get").unwrap());
+        assert_eq!(secret_at(v, "three"), v.find("secrets.three").unwrap());
     }
 }

@@ -179,7 +179,11 @@ impl Resolver<'_> {
         self.diags.push(
             Diagnostic::new(
                 span,
-                format!("cannot evaluate this expression: {}", e.located(code)),
+                // One line: an expression written over several lines is quoted on one.
+                format!(
+                    "cannot evaluate this expression: {}",
+                    e.located(code).replace('\n', " ")
+                ),
             )
             .with_help(help),
         );

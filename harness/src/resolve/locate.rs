@@ -23,9 +23,81 @@ struct Memo {
     exprs: Vec<Placed>,
 }
 
-/// An expression's byte range in the value, and where its text starts in the file with
-/// whether it was written with backslash escapes there (`None`: not found).
-type Placed = ((usize, usize), Option<(usize, bool)>);
+/// An expression's byte range in the value, and where its text is in the file (`None`: not
+/// found).
+type Placed = ((usize, usize), Option<Where>);
+
+/// Where an expression's text was written.
+enum Where {
+    /// From this byte of the file, as is or with backslash escapes (a double-quoted scalar).
+    Exact { at: usize, escaped: bool },
+    /// Folded over lines (`>`, a plain scalar over several lines): the file's byte of each
+    /// byte of the expression's text, and one past its end.
+    Mapped(Vec<usize>),
+}
+
+impl Where {
+    /// The file's byte for byte `within` of the expression's text `needle`.
+    fn offset(&self, needle: &str, within: usize) -> usize {
+        match self {
+            Where::Exact { at, escaped } => at + shift(needle, within, *escaped),
+            Where::Mapped(map) => map[within.min(map.len() - 1)],
+        }
+    }
+}
+
+/// The longest expression looked for across line breaks, and the tries at it.
+const FOLDED_LONGEST: usize = 4096;
+const FOLDED_TRIES: usize = 64;
+
+/// `needle` in `source` from byte `from`, each run of whitespace in it matching a run of
+/// whitespace there (a line break and the next line's indentation, in a folded value).
+fn folded(source: &str, from: usize, needle: &str) -> Option<Vec<usize>> {
+    if needle.len() > FOLDED_LONGEST {
+        return None;
+    }
+    let head = needle.split(char::is_whitespace).next()?;
+    let mut start = from;
+    for _ in 0..FOLDED_TRIES {
+        let at = start + source[start..].find(head)?;
+        if let Some(map) = match_folded(&source[at..], needle) {
+            return Some(map.into_iter().map(|m| at + m).collect());
+        }
+        start = at + head.len();
+    }
+    None
+}
+
+/// The offsets in `text` of each byte of `needle` (and one past its end), if `text` starts
+/// with `needle` up to runs of whitespace.
+fn match_folded(text: &str, needle: &str) -> Option<Vec<usize>> {
+    let (t, n) = (text.as_bytes(), needle.as_bytes());
+    let mut map = Vec::with_capacity(n.len() + 1);
+    let (mut i, mut j) = (0, 0);
+    while i < n.len() {
+        if n[i].is_ascii_whitespace() {
+            if j >= t.len() || !t[j].is_ascii_whitespace() {
+                return None;
+            }
+            while i < n.len() && n[i].is_ascii_whitespace() {
+                map.push(j);
+                i += 1;
+            }
+            while j < t.len() && t[j].is_ascii_whitespace() {
+                j += 1;
+            }
+        } else {
+            if j >= t.len() || t[j] != n[i] {
+                return None;
+            }
+            map.push(j);
+            i += 1;
+            j += 1;
+        }
+    }
+    map.push(j);
+    Some(map)
+}
 
 /// How far past a value's start its text is looked for: a value's source is at most a few
 /// times its length (quotes, escapes, indentation of folded lines).
@@ -69,13 +141,12 @@ impl Resolver<'_> {
         let exprs = &memo.as_ref().expect("just set").exprs;
         let i = exprs.partition_point(|((_, e), _)| *e < offset);
         if let Some(((from, to), place)) = exprs.get(i).filter(|((f, _), _)| *f <= offset) {
-            let Some((at, esc)) = *place else {
+            let Some(place) = place else {
                 return s.span;
             };
             let needle = &s.value[*from..*to];
-            let written = shift(needle, needle.len(), esc);
-            let pos = self.file.pos(at + shift(needle, offset - from, esc));
-            let last = self.file.pos(at + written);
+            let pos = self.file.pos(place.offset(needle, offset - from));
+            let last = self.file.pos(place.offset(needle, needle.len()));
             return Span::new(pos, if last.line == pos.line { last } else { pos });
         }
         // Not inside an expression (an unclosed `${{`, say): the word at `offset`, looked for
@@ -134,16 +205,26 @@ fn locate_all(value: &str, source: &str, base: usize) -> Vec<Placed> {
                 (Some(p), Some(e)) => Some(if e.0 < p.0 { e } else { p }),
                 (p, e) => p.or(e),
             };
-            match place {
-                Some((at, len, esc)) => {
-                    cursor = at + len;
-                    (f.whole, Some((base + at, esc)))
-                }
-                None => {
-                    lost = true;
-                    (f.whole, None)
-                }
+            if let Some((at, len, escaped)) = place {
+                cursor = at + len;
+                return (
+                    f.whole,
+                    Some(Where::Exact {
+                        at: base + at,
+                        escaped,
+                    }),
+                );
             }
+            // Folded over lines: each space of the value may be a line break in the file.
+            if let Some(map) = folded(source, cursor, needle) {
+                cursor = *map.last().expect("one past the end");
+                return (
+                    f.whole,
+                    Some(Where::Mapped(map.into_iter().map(|m| base + m).collect())),
+                );
+            }
+            lost = true;
+            (f.whole, None)
         })
         .collect()
 }

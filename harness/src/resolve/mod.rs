@@ -179,7 +179,13 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
                         github_matrix::with_matrix(&mut scope, &combo, index, combos.len());
                     }
                     if !copy.name.as_ref().is_some_and(|n| n.value.contains("${{")) {
-                        let span = copy.name.as_ref().map_or(copy.span, |n| n.span);
+                        // Where the copies' names come from: the `name`, else the job's key
+                        // (not the first line of its body).
+                        let span = copy
+                            .name
+                            .as_ref()
+                            .or(copy.id.as_ref())
+                            .map_or(copy.span, |n| n.span);
                         let label = if github {
                             github_matrix::label(&name, &combo)
                         } else {
@@ -202,7 +208,17 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     let mut seen = std::collections::HashSet::new();
     r.diags
         .retain(|d| seen.insert((d.span.start, d.span.end, d.message.clone())));
-    r.diags.extend(out.renormalize());
+    // Names are checked again once expanded: what the parse already said is not said twice.
+    let said: std::collections::HashSet<_> = out
+        .warnings
+        .iter()
+        .map(|d| (d.span.start, d.span.end, d.message.clone()))
+        .collect();
+    let again = out.renormalize();
+    r.diags.extend(again.into_iter().filter(|d| {
+        let key = (d.span.start, d.span.end, d.message.clone());
+        !said.contains(&key) && seen.insert(key)
+    }));
     crate::mask::diagnostics(&mut r.diags, ctx.secrets.values());
     out.resolved = true;
     let errors = r.diags.iter().any(|d| d.severity == Severity::Error);

@@ -365,7 +365,7 @@ impl StageRun {
         }
         if gh.commands.is_some() || gh.args.is_some() {
             for (k, v) in &step.env {
-                if v.contains("${{") || v.contains(".output.outputVariables.") {
+                if gh.env.contains(k) {
                     turn.env.push((k.clone(), expand(v, &contexts, status)?));
                 }
             }

@@ -29,14 +29,20 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 
 pub(super) fn normalize(pipeline: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
     let mut stage_names: HashMap<String, Span> = HashMap::new();
+    let word = pipeline.format.stage_word();
     for stage in &mut pipeline.stages {
         if let Some(name) = stage.name.as_ref() {
             if let Some(first) = stage_names.get(&name.value) {
+                let label = if first.start.line == name.span.start.line {
+                    "two copies of this matrix have this name".to_string()
+                } else {
+                    format!("first used at line {}", first.start.line)
+                };
                 diags.push(
-                    Diagnostic::new(name.span, format!("another stage is named `{}`", name.value))
+                    Diagnostic::new(name.span, format!("another {word} is named `{}`", name.value))
                         .warning()
-                        .with_label(format!("first used at line {}", first.start.line))
-                        .with_help("`--stage` and `stage = \"...\"` select the first; give every stage a name of its own"),
+                        .with_label(label)
+                        .with_help(format!("`--stage` and `stage = \"...\"` select the first; give every {word} a name of its own")),
                 );
             } else {
                 stage_names.insert(name.value.clone(), name.span);

@@ -130,7 +130,13 @@ pub(crate) fn minutes_of(
             diags.push(
                 Diagnostic::new(
                     t.span,
-                    format!("`timeout-minutes: {text}` is not a number of minutes"),
+                    match text.parse::<f64>() {
+                        Ok(m) if m > 0.0 => format!(
+                            "`timeout-minutes: {text}` is more than 50400 minutes (35 days), GitHub's limit"
+                        ),
+                        Ok(_) => format!("`timeout-minutes: {text}` is not above 0"),
+                        Err(_) => format!("`timeout-minutes: {text}` is not a number of minutes"),
+                    },
                 )
                 .with_help("write a number of minutes above 0 and at most 50400 (35 days): `timeout-minutes: 10`"),
             );
