@@ -85,7 +85,7 @@ impl Diagnostic {
         let start = self.span.start;
         let gutter = start.line.to_string().len();
         let pad = " ".repeat(gutter);
-        out.push_str(&format!("{}: {}\n", self.severity, escaped(&self.message)));
+        out.push_str(&format!("{}: {}\n", self.severity, brief(&self.message)));
         out.push_str(&format!(
             "{pad}--> {}:{}:{}\n",
             escaped(file.name()),
@@ -133,12 +133,12 @@ impl Diagnostic {
             ));
             if let Some(label) = &self.label {
                 out.push(' ');
-                out.push_str(&escaped(label));
+                out.push_str(&brief(label));
             }
             out.push('\n');
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("{pad} = help: {}\n", escaped(help)));
+            out.push_str(&format!("{pad} = help: {}\n", brief(help)));
         }
         out
     }
@@ -162,6 +162,18 @@ fn shown_char(c: char) -> String {
 }
 
 /// `text` with its control characters escaped (see [`shown_char`]), new lines kept.
+/// At most this many characters of a message, label or help are printed: one that quotes a
+/// hostile file's text at length is cut, as the source line is.
+const TEXT_SHOWN: usize = 800;
+
+/// `text` escaped, and cut to [`TEXT_SHOWN`] characters with `...`.
+fn brief(text: &str) -> String {
+    match text.char_indices().nth(TEXT_SHOWN) {
+        Some((cut, _)) => format!("{}...", escaped(&text[..cut])),
+        None => escaped(text),
+    }
+}
+
 pub(crate) fn escaped(text: &str) -> String {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return text.to_string();
@@ -408,6 +420,19 @@ mod bounded {
         let caret = out.lines().nth(4).unwrap();
         let (line, mark) = (shown.find("BAD").unwrap(), caret.find('^').unwrap());
         assert_eq!(line, mark, "{out}");
+    }
+
+    #[test]
+    fn a_long_message_is_cut() {
+        let file = SourceFile::new("ci.yml", "a: b\n");
+        let d = Diagnostic::new(
+            Span::point(crate::source::Pos::new(1, 1)),
+            "x".repeat(40_000),
+        )
+        .with_help("y".repeat(40_000));
+        let shown = Diagnostics::new(file, vec![d]).to_string();
+        assert!(shown.len() < 2_000, "{}", shown.len());
+        assert!(shown.contains(&format!("{}...", "x".repeat(TEXT_SHOWN))));
     }
 
     #[test]

@@ -39,6 +39,10 @@ fn a_10_by_10_matrix_is_refused_at_its_first_axis() {
     let (message, line) = first_error(&d);
     assert!(message.contains("at most 256 are allowed"), "{message}");
     assert_eq!(line, 7, "{d}");
+    // 4 x 10 (10,000 combinations): refused the same way, without building them.
+    let d = lint("ci.yml", generate::matrix_axes(4)).expect("refused");
+    let (message, _) = first_error(&d);
+    assert!(message.contains("makes 10000 combinations"), "{message}");
 }
 
 #[test]
