@@ -35,17 +35,18 @@ pub(crate) fn stage_does_not_run(
     pipeline: &pipeline_test_harness::Pipeline,
     index: usize,
 ) -> Option<String> {
-    use pipeline_test_harness::spec::RunPolicy;
+    use pipeline_test_harness::spec::Skip;
     let stage = pipeline.stages.get(index)?;
     let name = stage.display_name(index);
-    match &stage.policy {
-        RunPolicy::Never(reason) => Some(format!(
-            "the stage `{name}` does not run for this build: {reason}; set the build with `branch = \"...\"` / `event = \"...\"` on the attribute"
-        )),
-        RunPolicy::OnFailure => Some(format!(
+    // A test's stage runs alone: nothing before it failed.
+    match stage.policy.skip(false)? {
+        Skip::OnlyAfterFailure => Some(format!(
             "the stage `{name}` runs only after a failed stage (`when: failure()`), so a test cannot run it alone"
         )),
-        _ => None,
+        other => Some(format!(
+            "the stage `{name}` does not run for this build: {}; set the build with `branch = \"...\"` / `event = \"...\"` on the attribute",
+            other.reason("stage")
+        )),
     }
 }
 

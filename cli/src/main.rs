@@ -315,14 +315,7 @@ async fn run(
             for i in group {
                 let stage = &current.stages[i];
                 let name = stage.display_name(i);
-                let skip = match (&stage.policy, failed) {
-                    (RunPolicy::Never(reason), _) => Some(reason.clone()),
-                    (RunPolicy::OnSuccess, true) => Some("an earlier stage failed".to_string()),
-                    (RunPolicy::OnFailure, false) => {
-                        Some("it runs only after a failure (`when: failure()`)".to_string())
-                    }
-                    _ => None,
-                };
+                let skip = stage.policy.skip(failed).map(|s| s.reason("stage"));
                 if let Some(reason) = skip {
                     eprintln!("stage `{name}` skipped: {reason}");
                     results.push(("skipped", Vec::new()));

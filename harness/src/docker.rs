@@ -87,11 +87,11 @@ fn explain_connect_error(e: &bollard::errors::Error) -> String {
     }
 }
 
-/// Turns a bollard error into [`Error::Docker`], saying what was being done.
+/// Turns a bollard error into [`Error::Engine`], saying what was being done.
 pub(crate) fn engine_error(action: impl Into<String>, e: bollard::errors::Error) -> Error {
-    Error::Docker {
+    Error::Engine {
         action: action.into(),
-        source: e,
+        source: Box::new(e),
     }
 }
 

@@ -141,15 +141,16 @@ pub enum Error {
         /// Who, with what code, and its last log lines.
         exit: crate::exit::ServiceExit,
     },
-    /// The Docker engine refused a request.
+    /// The engine refused a request. Its answer is kept as the error's source, of the
+    /// engine client's own type (no engine client's type is part of this crate's API).
     #[cfg(feature = "engine")]
     #[error("Docker engine error while trying to {action}: {source}")]
-    Docker {
+    Engine {
         /// What the harness was doing.
         action: String,
         /// The engine's answer.
         #[source]
-        source: bollard::errors::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Docker has no address pool left for another network, even after waiting.
     #[cfg(feature = "engine")]
@@ -164,7 +165,7 @@ pub enum Error {
         waited: std::time::Duration,
         /// The engine's answer.
         #[source]
-        source: bollard::errors::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

@@ -141,7 +141,7 @@ impl Service {
     ///
     /// # Errors
     ///
-    /// [`Error::Docker`] when the engine cannot give them.
+    /// [`Error::Engine`] when the engine cannot give them.
     pub async fn logs(&self) -> Result<String, Error> {
         let opts = LogsOptionsBuilder::default()
             .stdout(true)
@@ -251,7 +251,7 @@ impl Service {
     ///
     /// # Errors
     ///
-    /// [`Error::Docker`] when the engine cannot run it (a missing program is exit code 126 or
+    /// [`Error::Engine`] when the engine cannot run it (a missing program is exit code 126 or
     /// 127, not an error).
     pub async fn exec(&self, cmd: &[&str]) -> Result<ExecOutput, Error> {
         let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();

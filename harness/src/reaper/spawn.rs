@@ -132,7 +132,7 @@ fn check_ready(
 ///
 /// # Errors
 ///
-/// [`Error::Docker`] when the engine refuses the lease volume.
+/// [`Error::Engine`] when the engine refuses the lease volume.
 pub(crate) async fn ensure(docker: &Docker, endpoint: &str) -> Result<(), Error> {
     if std::env::var_os(WATCHER_ENV).is_some() {
         return Ok(()); // a watcher never watches itself

@@ -106,7 +106,7 @@ impl Runner {
     ///
     /// # Errors
     ///
-    /// [`Error::Docker`] when the engine cannot list them.
+    /// [`Error::Engine`] when the engine cannot list them.
     pub async fn leftovers(&self) -> Result<Vec<String>, Error> {
         let label = format!("{}={}", crate::OWNER_LABEL, crate::docker::OWNER.as_str());
         let filters = std::collections::HashMap::from([("label".to_string(), vec![label])]);

@@ -77,14 +77,14 @@ pub(crate) async fn acquire_network(
                 return Err(Error::NoAddressPool {
                     network: name.to_string(),
                     waited: NETWORK_POOL_WAIT,
-                    source,
+                    source: Box::new(source),
                 });
             }
             Err(source) => {
-                return Err(Error::Docker {
-                    action: format!("create network {name}"),
+                return Err(crate::docker::engine_error(
+                    format!("create network {name}"),
                     source,
-                });
+                ));
             }
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::plan::{PlannedStep, StepKind};
 use crate::report::{Outcome, StepReport, StepStatus, Timings};
 use crate::service::Service;
-use crate::spec::RunPolicy;
+use crate::spec::Skip;
 
 /// How one step ended, as its step function saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,23 +109,15 @@ impl RunState {
                 output_tail: Vec::new(),
             });
         }
-        let failing = self.first_failure.is_some();
-        let reason = match (&step.policy, failing) {
-            (RunPolicy::Never(reason), _) => reason.clone(),
-            (RunPolicy::OnSuccess, true) => {
-                return Some(StepResult {
-                    status: StepStatus::Skipped,
-                    exit_code: None,
-                    duration: Duration::ZERO,
-                    output_tail: Vec::new(),
-                });
-            }
-            (RunPolicy::OnFailure, false) => {
-                "it runs only after a failure (`when: failure()`)".into()
-            }
-            _ => return None,
-        };
-        Some(StepResult::not_run(reason))
+        match step.policy.skip(self.first_failure.is_some())? {
+            Skip::AfterFailure => Some(StepResult {
+                status: StepStatus::Skipped,
+                exit_code: None,
+                duration: Duration::ZERO,
+                output_tail: Vec::new(),
+            }),
+            other => Some(StepResult::not_run(other.reason("step"))),
+        }
     }
 
     /// The containers of the service steps that were created, healthy or not: (step, id).

@@ -18,6 +18,52 @@ pub enum RunPolicy {
     Never(String),
 }
 
+/// Why a step or stage does not run: the one decision from a [`RunPolicy`] and whether
+/// something before it failed, shared by the runner, the command line and the attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skip<'a> {
+    /// It never runs for this build; the reason says why.
+    Never(&'a str),
+    /// Something before it failed and it runs only while everything passes.
+    AfterFailure,
+    /// Nothing before it failed and it runs only after a failure (`when: failure()`).
+    OnlyAfterFailure,
+}
+
+impl Skip<'_> {
+    /// Why, in words (`what` names what failed before: "step", "stage").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pipeline_test_harness::spec::RunPolicy;
+    /// let skip = RunPolicy::OnFailure.skip(false).unwrap();
+    /// assert_eq!(skip.reason("stage"), "it runs only after a failure (`when: failure()`)");
+    /// assert_eq!(RunPolicy::OnSuccess.skip(true).unwrap().reason("stage"), "an earlier stage failed");
+    /// assert_eq!(RunPolicy::Always.skip(true), None);
+    /// ```
+    pub fn reason(&self, what: &str) -> String {
+        match self {
+            Skip::Never(reason) => (*reason).to_string(),
+            Skip::AfterFailure => format!("an earlier {what} failed"),
+            Skip::OnlyAfterFailure => "it runs only after a failure (`when: failure()`)".into(),
+        }
+    }
+}
+
+impl RunPolicy {
+    /// Whether it is skipped, `failing` telling whether something before it failed.
+    pub fn skip(&self, failing: bool) -> Option<Skip<'_>> {
+        match (self, failing) {
+            (RunPolicy::Never(reason), _) => Some(Skip::Never(reason)),
+            (RunPolicy::OnSuccess, true) => Some(Skip::AfterFailure),
+            (RunPolicy::OnFailure, false) => Some(Skip::OnlyAfterFailure),
+            _ => None,
+        }
+    }
+}
+
 /// `when:`, in any of the schema's forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
