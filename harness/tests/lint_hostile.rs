@@ -206,7 +206,7 @@ fn a_file_that_makes_more_than_4096_jobs_is_refused_at_the_job_past_it() {
     let d = lint("ci.yml", generate::matrix_jobs(17)).expect("refused");
     let (message, line) = first_error(&d);
     assert!(message.contains("more than 4096 jobs"), "{message}");
-    assert_eq!(line, 3 + 16 * 8 + 1, "{d}");
+    assert_eq!(line, 3 + 16 * 8, "{d}");
 }
 
 #[test]
@@ -331,4 +331,28 @@ fn a_drone_file_is_not_told_about_gitness_expressions() {
         "{:?}",
         step.spec
     );
+}
+
+/// The first error of each, as `lint` prints it: what a person reads when a file passes a
+/// limit.
+#[test]
+fn what_lint_says_at_each_limit() {
+    let first = |name: &str, text: String| {
+        let d = lint(name, text.clone()).expect("refused");
+        let e = d
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+            .expect("an error")
+            .clone();
+        Diagnostics::new(SourceFile::new(name, text), vec![e]).to_string()
+    };
+    let shown = [
+        first("ci.yml", generate::matrix_axes(10)),
+        first("v1.yaml", generate::split_join(40)),
+        first("ci.yml", generate::workflow_env(2_000)),
+        first("ci.yml", generate::matrix_jobs(17)),
+        first("pipeline.yaml", generate::nextgen_variables(1_000)),
+        first("ci.yml", generate::anchors(9)),
+    ];
+    insta::assert_snapshot!(shown.join("\n"));
 }

@@ -151,7 +151,7 @@ fn member(base: &Value, field: &str, at: usize, target: &Ast) -> R {
 /// `v`, unless it is over [`super::MAX_VALUE_BYTES`]: then an error at `at`.
 fn bounded(v: Value, at: usize) -> R {
     match v.weight() {
-        w if w > super::MAX_VALUE_BYTES => Err(super::too_large(w, at)),
+        w if w > super::MAX_VALUE_BYTES => Err(super::too_large(at)),
         _ => Ok(v),
     }
 }

@@ -369,14 +369,13 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// The most text the expansions of one file may make in all: 16 MB.
 pub const MAX_FILE_EXPANSION_BYTES: usize = 16 << 20;
 
-/// The error for a value of `size` bytes made at byte `at`.
-pub(crate) fn too_large(size: usize, at: usize) -> ExprError {
-    let mut e = ExprError::new(
-        at,
-        format!(
-            "this makes a value of {size} bytes or more: pipeline-test stops at 1 MB per value"
-        ),
-    );
+/// What every expansion past [`MAX_VALUE_BYTES`] says.
+pub(crate) const TOO_LARGE: &str =
+    "this makes a value of over 1 MB: pipeline-test stops at 1 MB per value";
+
+/// The error for a value over [`MAX_VALUE_BYTES`] made at byte `at`.
+pub(crate) fn too_large(at: usize) -> ExprError {
+    let mut e = ExprError::new(at, TOO_LARGE);
     e.limit = true;
     e
 }
@@ -399,7 +398,7 @@ pub fn expand(text: &str, scope: &Scope) -> Result<String, ExprError> {
         let value = eval(inner, scope).map_err(|e| e.shifted(f.inner.0))?;
         out.push_str(&value.to_text());
         if out.len() > MAX_VALUE_BYTES {
-            return Err(too_large(out.len(), f.inner.0));
+            return Err(too_large(f.inner.0));
         }
         last = f.whole.1;
     }

@@ -38,7 +38,7 @@ impl Resolver<'_> {
             }
             last = t.whole.1;
             if out.len() > crate::expr::MAX_VALUE_BYTES {
-                let e = crate::expr::too_large(out.len(), t.inner.0);
+                let e = crate::expr::too_large(t.inner.0);
                 let span = self.at(s, e.offset);
                 self.diags.push(Diagnostic::new(span, e.message).with_help(
                     "this expands to more text than a pipeline needs; expand the value less often",

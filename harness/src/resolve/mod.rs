@@ -126,9 +126,14 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
     }
     let mut stages = Vec::new();
     'stages: for stage in &pipeline.stages {
+        // Placed at the job's key or name, not at the first line of its body.
+        let at = stage
+            .id
+            .as_ref()
+            .or(stage.name.as_ref())
+            .map_or(stage.span, |n| n.span);
         if stages.len() >= MAX_STAGES {
-            r.diags
-                .push(matrix::too_many_stages(stage.span, pipeline.format));
+            r.diags.push(matrix::too_many_stages(at, pipeline.format));
             break;
         }
         let with_github;
@@ -169,8 +174,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
                 let github = base.github().is_some();
                 for (index, combo) in combos.iter().cloned().enumerate() {
                     if stages.len() >= MAX_STAGES {
-                        r.diags
-                            .push(matrix::too_many_stages(stage.span, pipeline.format));
+                        r.diags.push(matrix::too_many_stages(at, pipeline.format));
                         break 'stages;
                     }
                     let mut copy = stage.clone();

@@ -95,10 +95,7 @@ impl<'a> Eval<'a> {
                     Data::String(s) if s.len() > crate::expr::MAX_VALUE_BYTES => Err(GhError::new(
                         ErrorKind::Evaluation,
                         0,
-                        format!(
-                            "`{func:?}` makes a value of over {} bytes: pipeline-test stops at 1 MB per value",
-                            crate::expr::MAX_VALUE_BYTES
-                        ),
+                        crate::expr::TOO_LARGE,
                     )),
                     v => Ok(v),
                 }

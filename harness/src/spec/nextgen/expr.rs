@@ -106,10 +106,7 @@ pub(super) fn substitute(
         out.push_str(&one(inner, at, names, form, diags));
         if out.len() > crate::expr::MAX_VALUE_BYTES {
             diags.push(
-                Diagnostic::new(at, format!(
-                    "this value expands to over {} bytes: pipeline-test stops at 1 MB per value",
-                    crate::expr::MAX_VALUE_BYTES
-                ))
+                Diagnostic::new(at, crate::expr::TOO_LARGE)
                 .with_help("a variable used many times is copied each time; use it less often or make it shorter"),
             );
             return text.to_string();
