@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 /// The most memory one compiled pattern may take (the `regex` crate's own limit is 10 MB).
 const SIZE_LIMIT: usize = 1 << 20;
 /// Patterns remembered before the cache starts over: it stays small whatever a file holds.
-const REMEMBERED: usize = 1024;
+const REMEMBERED: usize = 256;
 
 type Compiled = Result<Arc<Regex>, String>;
 
