@@ -132,8 +132,19 @@ pub struct SourceFile {
     text: Arc<str>,
     /// Where each line starts, built once when a position is first asked for: every lookup
     /// after that is a binary search, not a scan of the file.
-    starts: Arc<std::sync::OnceLock<Vec<usize>>>,
+    starts: Arc<std::sync::OnceLock<Index>>,
 }
+
+/// The line index: where each line starts, and where every [`MARK`]th character starts, so
+/// that a column is counted from the nearest mark, not from the start of a long line.
+#[derive(Debug)]
+struct Index {
+    starts: Vec<usize>,
+    marks: Vec<usize>,
+}
+
+/// Characters between two marks of the index.
+const MARK: usize = 256;
 
 impl SourceFile {
     /// A source with a display name and its text.
@@ -190,13 +201,45 @@ impl SourceFile {
         Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
+    fn index(&self) -> &Index {
+        self.starts.get_or_init(|| Index {
+            starts: std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+            marks: std::iter::once(0)
+                .chain(
+                    self.text
+                        .char_indices()
+                        .skip(MARK)
+                        .step_by(MARK)
+                        .map(|(b, _)| b),
+                )
+                .collect(),
+        })
+    }
+
     /// The byte offset where each line starts.
     fn starts(&self) -> &[usize] {
-        self.starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
-        })
+        &self.index().starts
+    }
+
+    /// How many characters come before byte `byte` (a character boundary).
+    fn chars_before(&self, byte: usize) -> usize {
+        let marks = &self.index().marks;
+        let k = marks.partition_point(|m| *m <= byte).max(1) - 1;
+        k * MARK + self.text[marks[k]..byte].chars().count()
+    }
+
+    /// The byte where character `c` starts, or the text's length past its end.
+    fn byte_of_char(&self, c: usize) -> usize {
+        let marks = &self.index().marks;
+        let Some(&from) = marks.get(c / MARK) else {
+            return self.text.len();
+        };
+        self.text[from..]
+            .char_indices()
+            .nth(c % MARK)
+            .map_or(self.text.len(), |(b, _)| from + b)
     }
 }
 
@@ -211,9 +254,8 @@ impl SourceFile {
             return self.text.len();
         };
         let end = starts.get(line + 1).copied().unwrap_or(self.text.len());
-        let text = &self.text[start..end];
         let col = pos.col.saturating_sub(1) as usize;
-        start + text.char_indices().nth(col).map_or(text.len(), |(b, _)| b)
+        self.byte_of_char(self.chars_before(start) + col).min(end)
     }
 
     /// The position of byte `offset` of the text.
@@ -224,7 +266,7 @@ impl SourceFile {
         }
         let starts = self.starts();
         let line = starts.partition_point(|s| *s <= offset).max(1);
-        let col = self.text[starts[line - 1]..offset].chars().count() + 1;
+        let col = self.chars_before(offset) - self.chars_before(starts[line - 1]) + 1;
         Pos::new(
             u32::try_from(line).unwrap_or(u32::MAX),
             u32::try_from(col).unwrap_or(u32::MAX),
@@ -235,6 +277,27 @@ impl SourceFile {
 #[cfg(test)]
 mod index {
     use super::*;
+
+    #[test]
+    fn columns_of_a_long_line_with_wide_characters_match_a_plain_count() {
+        let line: String = (0..3000)
+            .map(|i| if i % 7 == 0 { 'é' } else { 'a' })
+            .collect();
+        let text = format!("first\n{line}\nx😀y\n");
+        let file = SourceFile::new("f", text.as_str());
+        for (byte, _) in text.char_indices() {
+            let line_start = text[..byte].rfind('\n').map_or(0, |i| i + 1);
+            let col = text[line_start..byte].chars().count() + 1;
+            let pos = file.pos(byte);
+            assert_eq!(pos.col as usize, col, "byte {byte}");
+            assert_eq!(file.offset(pos), byte, "byte {byte}");
+        }
+        assert_eq!(
+            file.offset(Pos::new(1, 99)),
+            6,
+            "past a line's end: the next line's start"
+        );
+    }
 
     #[test]
     fn positions_round_trip_through_the_line_index() {

@@ -122,10 +122,10 @@ fn measure(index: usize, n: usize) -> Result<Measure, String> {
     }
 }
 
-/// The best of three runs at `n` (time), the largest resident memory of them.
-fn best_of_three(index: usize, n: usize) -> Result<Measure, String> {
+/// The best of five runs at `n` (time), the largest resident memory of them.
+fn best_of_five(index: usize, n: usize) -> Result<Measure, String> {
     let mut best: Option<Measure> = None;
-    for _ in 0..3 {
+    for _ in 0..5 {
         let m = measure(index, n)?;
         best = Some(match best {
             Some(b) if b.time <= m.time => Measure {
@@ -139,13 +139,13 @@ fn best_of_three(index: usize, n: usize) -> Result<Measure, String> {
             None => m,
         });
     }
-    Ok(best.expect("three runs"))
+    Ok(best.expect("five runs"))
 }
 
 /// Runs every generator at n and 4n and prints a row each. Returns the failures.
 pub fn run() -> Vec<String> {
     println!(
-        "lint scale (best of 3; fails over {GROWTH}x from n to 4n, or over {}s or {MAX_RSS_MB} MB for a file of 1 MB or less):",
+        "lint scale (best of 5; fails over {GROWTH}x from n to 4n, or over {}s or {MAX_RSS_MB} MB for a file of 1 MB or less):",
         MAX_TIME.as_secs()
     );
     let mut failures = Vec::new();
@@ -159,8 +159,8 @@ pub fn run() -> Vec<String> {
 }
 
 fn row(index: usize, g: &Generator, failures: &mut Vec<String>) -> Result<(), String> {
-    let small = best_of_three(index, g.n)?;
-    let large = best_of_three(index, 4 * g.n)?;
+    let small = best_of_five(index, g.n)?;
+    let large = best_of_five(index, 4 * g.n)?;
     let ratio = large.time.max(FLOOR).as_secs_f64() / small.time.max(FLOOR).as_secs_f64();
     println!(
         "  {:<30} n={:<6} {:>8} KB {:>9.2} ms {:>4} MB | 4n {:>8} KB {:>9.2} ms {:>4} MB | x{ratio:.2} | report {} B",
