@@ -15,6 +15,7 @@ mod network;
 mod options;
 mod output;
 mod prepare;
+mod readiness;
 mod running;
 mod schedule;
 mod service;

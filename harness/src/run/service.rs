@@ -1,5 +1,5 @@
-//! A background step: its container, started detached, then the wait for its health check or
-//! its listening ports, and the [`Service`] the test body gets.
+//! A background step: its container, started detached, then the wait its [`Readiness`] says
+//! (its health check, its listening ports), and the [`Service`] the test body gets.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -7,71 +7,21 @@ use std::time::Instant;
 
 use super::health::{Health, wait_healthy};
 use super::output::Tail;
+use super::readiness::Readiness;
 use super::step::{Ended, StageRun};
-use super::wait::{Listen, WaitPorts, not_listening, readiness_budget, wait_listening};
+use super::wait::{Listen, not_listening, readiness_budget, wait_listening};
 use crate::Error;
 use crate::docker::engine_error;
-use crate::plan::{PlannedStep, StepKind};
-use crate::ports::{ContainerPort, Protocol};
+use crate::plan::PlannedStep;
+use crate::ports::ContainerPort;
 use crate::report::{Event, StepStatus};
 use crate::service::Service;
-
-/// The TCP ports a service is waited for: those the YAML lists, and those its image
-/// `EXPOSE`s when it runs the image's own command. Without a health check, every one of them;
-/// with one (which has passed), every port the YAML lists and one of the image's at least: a
-/// server that answers its check on a local socket during an init phase with networking off
-/// (the MySQL and Postgres entrypoints) is not ready until it listens again.
-pub(crate) fn ports_to_wait_for(
-    step: &PlannedStep,
-    image_ports: &[ContainerPort],
-    health_checked: bool,
-) -> WaitPorts {
-    let tcp = |ports: &mut dyn Iterator<Item = &ContainerPort>| {
-        let mut out: Vec<u16> = ports
-            .filter(|p| p.protocol == Protocol::Tcp)
-            .map(|p| p.number)
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    };
-    let own_command = step.entrypoint.is_none() && step.cmd.is_none();
-    let declared = tcp(&mut step.ports.iter().map(|m| &m.container));
-    let image = tcp(&mut image_ports.iter().filter(|_| own_command));
-    if health_checked {
-        let any = image
-            .into_iter()
-            .filter(|p| !declared.contains(p))
-            .collect();
-        WaitPorts { all: declared, any }
-    } else {
-        let mut all = declared;
-        all.extend(image);
-        all.sort_unstable();
-        all.dedup();
-        WaitPorts {
-            all,
-            any: Vec::new(),
-        }
-    }
-}
 
 /// A check whose interval is at most this is not worth a note: Docker would have run it about
 /// as soon as the harness did.
 const PROBED_QUIETLY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl StageRun {
-    /// True for a service whose health check (its own, or its image's) holds the next step.
-    pub(crate) fn waits_for_health(&self, step: &PlannedStep) -> bool {
-        if step.kind != StepKind::Service {
-            return false;
-        }
-        match &step.healthcheck {
-            Some(h) => h.test.first().is_some_and(|t| t != "NONE"),
-            None => self.prepared.facts(&step.resolved_image).healthcheck,
-        }
-    }
-
     /// Starts a service and waits until it is ready: healthy, or listening on its ports.
     pub(crate) async fn service(
         &self,
@@ -84,12 +34,12 @@ impl StageRun {
         self.state().timings.start_services += creating.elapsed();
         let budget = readiness_budget(step.timeout, step.healthcheck.as_ref(), self.ready_timeout);
         let ready_by = creating + budget;
-        let wait_health = self.waits_for_health(step);
+        let readiness = Readiness::of(step, &self.prepared.facts(&step.resolved_image));
         let mut healthy = false;
         let mut docker_first_check = None;
         // Ready for sure: healthy, or listening on every port it was waited for.
         let mut confirmed = false;
-        if wait_health {
+        if readiness.health_check() {
             let waiting = Instant::now();
             let (health, interval) =
                 wait_healthy(&self.docker, (&step.name, &id), ready_by, budget).await?;
@@ -115,11 +65,7 @@ impl StageRun {
                 });
             }
         }
-        let listen = ports_to_wait_for(
-            step,
-            &self.prepared.facts(&step.resolved_image).exposed_ports,
-            healthy,
-        );
+        let listen = readiness.ports(healthy).clone();
         // The engine picks the host ports and the process id: ask (when there is a reason to).
         let mut ports = BTreeMap::new();
         let mut pid = None;
@@ -204,59 +150,5 @@ impl StageRun {
             status: StepStatus::Running,
             exit_code: None,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn step(spec: &str) -> PlannedStep {
-        crate::plan::plan_for_test(&format!(
-            "      steps:\n      - {{name: s, type: background, spec: {spec}}}\n"
-        ))
-        .steps
-        .remove(0)
-    }
-
-    #[test]
-    fn the_images_ports_and_the_yamls() {
-        let image = [ContainerPort::tcp(6379), "53/udp".parse().unwrap()];
-        assert_eq!(
-            ports_to_wait_for(
-                &step("{image: redis, ports: ['7000:7001', '9/udp']}"),
-                &image,
-                false
-            )
-            .all,
-            [6379, 7001]
-        );
-    }
-
-    #[test]
-    fn a_service_with_its_own_command_waits_only_for_the_yamls_ports() {
-        let image = [ContainerPort::tcp(6379)];
-        assert_eq!(
-            ports_to_wait_for(
-                &step("{image: redis, args: [redis-server, --port, '7000'], ports: ['7000']}"),
-                &image,
-                false
-            )
-            .all,
-            [7000]
-        );
-    }
-
-    #[test]
-    fn a_healthy_service_listens_on_its_declared_ports_and_one_of_its_images() {
-        let image = [ContainerPort::tcp(3306), ContainerPort::tcp(33060)];
-        let ports = ports_to_wait_for(&step("{image: mysql, ports: ['13306:3306']}"), &image, true);
-        assert_eq!(
-            ports,
-            WaitPorts {
-                all: vec![3306],
-                any: vec![33060]
-            }
-        );
     }
 }

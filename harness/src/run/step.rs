@@ -99,7 +99,15 @@ impl StageRun {
         };
         let step = &self.plan.steps[*i];
         match step.kind {
-            StepKind::Service if self.waits_for_health(step) => Start::HoldsNext,
+            StepKind::Service
+                if super::readiness::Readiness::of(
+                    step,
+                    &self.prepared.facts(&step.resolved_image),
+                )
+                .health_check() =>
+            {
+                Start::HoldsNext
+            }
             StepKind::Service => Start::Detached,
             StepKind::Run => Start::InTurn,
         }
