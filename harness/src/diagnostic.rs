@@ -161,7 +161,6 @@ fn shown_char(c: char) -> String {
     }
 }
 
-/// `text` with its control characters escaped (see [`shown_char`]), new lines kept.
 /// At most this many characters of a message, label or help are printed: one that quotes a
 /// hostile file's text at length is cut, as the source line is.
 const TEXT_SHOWN: usize = 800;
@@ -174,6 +173,7 @@ fn brief(text: &str) -> String {
     }
 }
 
+/// `text` with its control characters escaped (see [`shown_char`]), new lines kept.
 pub(crate) fn escaped(text: &str) -> String {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return text.to_string();

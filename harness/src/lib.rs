@@ -51,6 +51,7 @@ pub mod duration;
 #[cfg(feature = "engine")]
 mod endpoint;
 mod error;
+mod escape;
 #[cfg(feature = "engine")]
 mod exit;
 pub mod expr;

@@ -42,7 +42,7 @@ impl Planner<'_> {
     fn step(&self, step: &Step) -> PlannedStep {
         let index = self.steps.len();
         // What people read: a name cannot move the cursor or rewrite the terminal.
-        let name = crate::report::escape_controls(&step.display_name()).into_owned();
+        let name = crate::escape::escape_controls(&step.display_name()).into_owned();
         let mut p = PlannedStep {
             index,
             name: name.clone(),

@@ -122,7 +122,7 @@ pub(crate) async fn pump_lines(
     let emit = |bytes: &[u8], cut: bool| {
         let text = String::from_utf8_lossy(bytes);
         let text = crate::mask::apply(text.trim_end_matches('\r'), masks);
-        let text = crate::report::escape_controls(&text);
+        let text = crate::escape::escape_controls(&text);
         let line = if cut {
             format!("{text}{CONTINUES}")
         } else {
