@@ -51,6 +51,7 @@ pub mod duration;
 #[cfg(feature = "engine")]
 mod endpoint;
 mod error;
+#[cfg(feature = "engine")]
 mod escape;
 #[cfg(feature = "engine")]
 mod exit;
