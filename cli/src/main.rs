@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use pipeline_test_harness::context::{BuildContext, JobResult};
 use pipeline_test_harness::resolve::StepChoice;
 use pipeline_test_harness::resolve::resolve;
-use pipeline_test_harness::spec::{Format, RunPolicy};
+use pipeline_test_harness::spec::Format;
 use pipeline_test_harness::{Diagnostics, Pipeline, Severity, SourceFile};
 use pipeline_test_harness::{Keep, RunOptions, Runner, Workspace};
 
