@@ -53,6 +53,7 @@ pub struct Service {
 
 /// What a command run inside a service printed, and how it exited.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExecOutput {
     /// The exit code.
     pub exit_code: i64,

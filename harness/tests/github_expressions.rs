@@ -52,6 +52,7 @@ fn run(case: &Case) -> Result<(), String> {
                 ErrorKind::Lexing => "lexing",
                 ErrorKind::Parsing => "parsing",
                 ErrorKind::Evaluation => "evaluation",
+                _ => "another kind",
             };
             let message = e.located(&case.expr);
             if kind == want.kind && message.contains(&want.value) {
@@ -170,11 +171,12 @@ fn every_case_of_acts_expression_tables_passes_but_acts_own_quirks() {
             continue;
         }
         let names = match &case.contexts {
-            Data::Object(o) => Names {
-                status: true,
-                hash_files: true,
-                ..Names::contexts(o.entries().iter().map(|(k, _)| k.clone()))
-            },
+            Data::Object(o) => {
+                let mut names = Names::contexts(o.entries().iter().map(|(k, _)| k.clone()));
+                names.status = true;
+                names.hash_files = true;
+                names
+            }
             _ => unreachable!("contexts are an object"),
         };
         let got = Expr::parse(&case.expr, &names)

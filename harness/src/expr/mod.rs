@@ -317,6 +317,7 @@ pub fn eval(src: &str, scope: &Scope) -> Result<Value, ExprError> {
 
 /// Where one `${{ ... }}` is in a text: byte range of the whole, and of the expression inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Found {
     /// Byte range of `${{ ... }}`.
     pub whole: (usize, usize),
@@ -408,6 +409,7 @@ pub fn expand(text: &str, scope: &Scope) -> Result<String, ExprError> {
 
 /// Whether a `when` lets a step run while the stage passes, and while it fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WhenResult {
     /// It runs when every step before it passed.
     pub on_success: bool,

@@ -49,6 +49,7 @@ pub const HEALTH_RETRIES: u32 = 120;
 
 /// How a step's container behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StepKind {
     /// A background service: started detached, its exit code is only information.
     Service,
@@ -58,6 +59,7 @@ pub enum StepKind {
 
 /// One container to run.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PlannedStep {
     /// Position in [`StagePlan::steps`].
     pub index: usize,
@@ -162,6 +164,7 @@ impl PlannedStep {
 
 /// A health check to configure on a service, in docker's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HealthPlan {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
     pub test: Vec<String>,
@@ -176,6 +179,7 @@ pub struct HealthPlan {
 }
 /// The order steps run in.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Block {
     /// One step, by index.
     Step(usize),
@@ -187,6 +191,7 @@ pub enum Block {
 
 /// Everything needed to run one stage.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StagePlan {
     /// The stage's display name.
     pub name: String,

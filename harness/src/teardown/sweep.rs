@@ -156,6 +156,7 @@ pub(crate) async fn mark_kept(docker: &Docker, run_id: &str) -> Option<String> {
 
 /// What `pipeline-test clean` removed: one line per run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Cleaned {
     /// `kept run abc: 3 containers, 1 volume`, one per run, kept ones first.
     pub runs: Vec<String>,

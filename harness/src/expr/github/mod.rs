@@ -64,6 +64,7 @@ pub enum Status {
 
 /// Where evaluation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The text is not made of GitHub's tokens.
     Lexing,
@@ -76,6 +77,7 @@ pub enum ErrorKind {
 /// An expression GitHub would refuse, with GitHub's own message and where in the expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct GhError {
     /// Lexing, parsing, or evaluation.
     pub kind: ErrorKind,

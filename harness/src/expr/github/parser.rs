@@ -94,6 +94,7 @@ pub(super) enum Node {
 
 /// What names an expression may use where it is written.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Names {
     /// The contexts (compared without regard to case).
     pub contexts: Vec<String>,

@@ -5,6 +5,7 @@ use super::{ErrorKind, GhError};
 
 /// One `${{ ... }}` in a text: byte ranges of the whole and of the expression inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Template {
     /// `${{` to `}}` inclusive.
     pub whole: (usize, usize),
