@@ -87,8 +87,10 @@ impl Resolver<'_> {
         }
         let missing_before = scope.missing_secrets();
         let expanded = expr::expand(&s.value, scope);
+        // The value's first expression: where a problem of the value as a whole is placed.
+        let first = expr::find(&s.value).first().copied();
         for quirk in scope.take_quirks() {
-            let at = expr::find(&s.value).first().map_or(0, |f| {
+            let at = first.map_or(0, |f| {
                 let inner = &s.value[f.inner.0..f.inner.1];
                 f.inner.0 + (inner.len() - inner.trim_start().len())
             });
@@ -97,8 +99,7 @@ impl Resolver<'_> {
         }
         match expanded {
             Ok(v) => {
-                let first = expr::find(&s.value).first().map_or(0, |f| f.inner.0);
-                if !self.charge(s, first, v.len()) {
+                if !self.charge(s, first.map_or(0, |f| f.inner.0), v.len()) {
                     return;
                 }
                 for name in scope.missing_secrets() {
