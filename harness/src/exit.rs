@@ -4,10 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use bollard::Docker;
-
-use crate::docker::last_lines;
 use crate::duration::format_duration;
+use crate::engine::{ContainerEngine, last_lines};
 
 /// Lines of a service's log shown when it stops or when its stage fails.
 pub const SERVICE_LOG_LINES: usize = 20;
@@ -112,13 +110,13 @@ impl ServiceExit {
 
     /// Looks at container `id` of service `service`: `None` while it runs.
     pub(crate) async fn inspect(
-        docker: &Docker,
+        engine: &dyn ContainerEngine,
         service: &str,
         id: &str,
         waiting_for: &str,
     ) -> Option<ServiceExit> {
-        let state = docker.inspect_container(id, None).await.ok()?.state?;
-        if state.running != Some(false) {
+        let state = engine.inspect(id).await.ok()?;
+        if state.running {
             return None;
         }
         let after = match (state.started_at.as_deref(), state.finished_at.as_deref()) {
@@ -130,7 +128,7 @@ impl ServiceExit {
             state.exit_code.unwrap_or(-1),
             after,
             waiting_for,
-            last_lines(docker, id, SERVICE_LOG_LINES).await,
+            last_lines(engine, id, SERVICE_LOG_LINES).await,
         ))
     }
 }

@@ -8,8 +8,8 @@
 //!    [`Diagnostics`] naming `file:line:column`;
 //! 3. `plan`: what each container of a stage runs, with which environment, aliases, mounts
 //!    and order (pure logic);
-//! 4. `run`: the plan on the Docker engine, through a [`Runner`], with a guard that removes
-//!    everything on every path (`teardown`);
+//! 4. `run`: the plan on an engine (`engine`: a trait with a Docker backend), through a
+//!    [`Runner`], with a guard that removes everything on every path (`teardown`);
 //! 5. [`report`]: events as they happen ([`Event`], [`Observer`]), and the [`StageReport`] at
 //!    the end.
 //!
@@ -45,11 +45,9 @@
 mod async_drop;
 pub mod context;
 pub mod diagnostic;
-#[cfg(feature = "engine")]
-mod docker;
 pub mod duration;
 #[cfg(feature = "engine")]
-mod endpoint;
+mod engine;
 mod error;
 #[cfg(feature = "engine")]
 mod escape;
@@ -58,6 +56,8 @@ mod exit;
 pub mod expr;
 #[cfg(feature = "engine")]
 mod images;
+#[cfg(feature = "engine")]
+mod labels;
 pub mod mask;
 #[cfg(feature = "engine")]
 #[doc(hidden)]
@@ -79,16 +79,16 @@ mod teardown;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-#[cfg(feature = "engine")]
-pub use docker::{LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 pub use duration::DurationError;
 #[cfg(feature = "engine")]
-pub use endpoint::HOST_ENV;
+pub use engine::docker::endpoint::HOST_ENV;
 pub use error::Error;
 #[cfg(feature = "engine")]
 pub use exit::ServiceExit;
 #[cfg(feature = "engine")]
 pub use images::{ImageMap, ImageMapError};
+#[cfg(feature = "engine")]
+pub use labels::{LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 #[cfg(feature = "engine")]
 pub use plan::{PlanOptions, StepKind};
 pub use ports::{ContainerPort, PortMapping};

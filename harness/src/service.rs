@@ -3,13 +3,10 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use bollard::Docker;
-use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
 
 use crate::Error;
-use crate::docker::engine_error;
+use crate::engine::{ContainerEngine, Engine};
 use crate::exit::ServiceExit;
 use crate::ports::{ContainerPort, Protocol};
 
@@ -39,7 +36,7 @@ pub struct Service {
     /// Where the published ports are reached: 127.0.0.1, the remote engine's host, or
     /// `PIPELINE_TEST_HOST`.
     pub(crate) host: IpAddr,
-    pub(crate) docker: Docker,
+    pub(crate) engine: Engine,
     /// The runtime the service was started on, for the blocking variants.
     pub(crate) handle: tokio::runtime::Handle,
     /// When it was started.
@@ -144,15 +141,10 @@ impl Service {
     ///
     /// [`Error::Engine`] when the engine cannot give them.
     pub async fn logs(&self) -> Result<String, Error> {
-        let opts = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .build();
-        let mut stream = self.docker.logs(&self.container_id, Some(opts));
+        let mut stream = self.engine.logs(&self.container_id, false, None);
         let mut out = String::new();
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|e| engine_error(format!("read the logs of `{}`", self.name), e))?;
+            let chunk = chunk.map_err(|e| e.doing(format!("read the logs of `{}`", self.name)))?;
             out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
         }
         Ok(out)
@@ -192,8 +184,13 @@ impl Service {
     /// service's container has stopped.
     pub(crate) async fn wait_for_ports(&self, limit: std::time::Instant) -> Result<(), Error> {
         let waiting_for = "waiting for its published ports before the test body";
-        if let Some(exit) =
-            ServiceExit::inspect(&self.docker, &self.name, &self.container_id, waiting_for).await
+        if let Some(exit) = ServiceExit::inspect(
+            self.engine.as_ref(),
+            &self.name,
+            &self.container_id,
+            waiting_for,
+        )
+        .await
         {
             return Err(Error::ServiceExited {
                 exit: exit.masked(&self.masks),
@@ -219,7 +216,7 @@ impl Service {
             while !port_is_ready(addr, quiet).await {
                 if looked.elapsed() >= EXIT_POLL {
                     if let Some(exit) = ServiceExit::inspect(
-                        &self.docker,
+                        self.engine.as_ref(),
                         &self.name,
                         &self.container_id,
                         waiting_for,
@@ -256,57 +253,19 @@ impl Service {
     /// 127, not an error).
     pub async fn exec(&self, cmd: &[&str]) -> Result<ExecOutput, Error> {
         let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-        exec_in(&self.docker, &self.name, &self.container_id, cmd).await
+        exec_in(self.engine.as_ref(), &self.name, &self.container_id, cmd).await
     }
 }
 
 /// Runs `cmd` in container `id` (of service `name`); its exit code and output.
 pub(crate) async fn exec_in(
-    docker: &Docker,
+    engine: &dyn ContainerEngine,
     name: &str,
     id: &str,
     cmd: Vec<String>,
 ) -> Result<ExecOutput, Error> {
-    let action = || format!("run {cmd:?} in `{name}`");
-    let created = docker
-        .create_exec(
-            id,
-            CreateExecOptions {
-                cmd: Some(cmd.clone()),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| engine_error(action(), e))?;
-    let mut out = ExecOutput {
-        exit_code: -1,
-        stdout: String::new(),
-        stderr: String::new(),
-    };
-    if let StartExecResults::Attached { mut output, .. } = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| engine_error(action(), e))?
-    {
-        while let Some(chunk) = output.next().await {
-            match chunk.map_err(|e| engine_error(action(), e))? {
-                bollard::container::LogOutput::StdErr { message } => {
-                    out.stderr.push_str(&String::from_utf8_lossy(&message));
-                }
-                other => out
-                    .stdout
-                    .push_str(&String::from_utf8_lossy(&other.into_bytes())),
-            }
-        }
-    }
-    let inspect = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(|e| engine_error(action(), e))?;
-    out.exit_code = inspect.exit_code.unwrap_or(-1);
-    Ok(out)
+    let action = format!("run {cmd:?} in `{name}`");
+    engine.exec(id, cmd).await.map_err(|e| e.doing(action))
 }
 
 /// Connects to `addr`; ready when the connection stays open (or the server speaks first).

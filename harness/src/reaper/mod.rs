@@ -16,23 +16,19 @@
 //!   watcher then removes everything carrying the owner's lease (`watch`), except runs the
 //!   owner asked to keep (`PIPELINE_TEST_KEEP`), and exits. It talks only to the engine's API,
 //!   as the harness does; no image, no `docker` command.
-//! - **The next run's sweep** (`teardown::sweep`) stays as the second line: it removes what
+//! - **The next run's sweep** (`engine/docker/sweep.rs`) stays as the second line: it removes what
 //!   carries a lease whose heartbeat has stopped.
 //!
 //! A test binary's watcher is the same binary running one of its pipeline tests, which turns
 //! into the watcher before its body; the command line and programs that call
 //! [`serve_if_watcher`] first in `main` are re-run with no arguments.
 
-mod lease;
-mod spawn;
-mod watch;
+use crate::engine::docker::reaper::{lease, spawn, watch};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub(crate) use lease::{
-    HEARTBEAT_AT_LABEL, alive_leases, engine_now, start_heartbeat, stop_heartbeat,
-};
-pub(crate) use spawn::{ensure, keep, kept, unkeep};
+pub(crate) use lease::{HEARTBEAT_AT_LABEL, alive_leases, engine_now, stop_heartbeat};
+pub(crate) use spawn::{keep, kept, unkeep};
 pub(crate) use watch::remove_owned;
 
 /// Set in a watcher's environment to the lease token it watches. Internal: a process started
@@ -58,7 +54,7 @@ pub(crate) fn interrupt() {
 
 /// Set by [`serve_if_watcher`]: this executable, run with no arguments, turns into a watcher
 /// before doing anything else.
-static COOPERATES: AtomicBool = AtomicBool::new(false);
+pub(crate) static COOPERATES: AtomicBool = AtomicBool::new(false);
 
 /// Call this first in `main` of a program that runs stages with the library: it lets the
 /// program's own executable serve as the watcher that removes the program's containers,

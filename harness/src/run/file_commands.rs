@@ -3,9 +3,6 @@
 //! `$GITHUB_ENV`, `$GITHUB_PATH`, `$GITHUB_STEP_SUMMARY`), and those files read back, as
 //! GitHub's runner reads them.
 
-use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
-use futures::TryStreamExt;
-
 use super::github::Turn;
 use super::step::StageRun;
 use crate::plan::{ENV_FILE, FILE_COMMANDS, FILE_COMMANDS_DIR as FILES_DIR};
@@ -89,14 +86,9 @@ pub(crate) fn turn_archive(turn: &Turn) -> Vec<u8> {
 impl StageRun {
     /// The file-command files of container `id`, by name.
     pub(super) async fn file_commands(&self, id: &str) -> Result<Vec<(String, String)>, String> {
-        let opts = DownloadFromContainerOptionsBuilder::default()
-            .path(FILES_DIR)
-            .build();
         let bytes: Vec<u8> = self
-            .docker
-            .download_from_container(id, Some(opts))
-            .map_ok(|b| b.to_vec())
-            .try_concat()
+            .engine
+            .download(id, FILES_DIR)
             .await
             .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
         let mut out = Vec::new();

@@ -13,14 +13,12 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use bollard::container::AttachContainerResults;
-use bollard::query_parameters::AttachContainerOptionsBuilder;
 use futures::StreamExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::step::StageRun;
 use crate::Error;
-use crate::docker::engine_error;
+use crate::engine::Attached;
 use crate::plan::{ENV_FILE, PlannedStep, SCRIPT_PATH, StepKind};
 use crate::spec::RunPolicy;
 
@@ -52,7 +50,7 @@ pub(crate) fn gate_command(step: &PlannedStep) -> Option<Vec<String>> {
 /// A run step's container, started ahead of its turn, waiting at its gate.
 pub(crate) struct Gated {
     pub id: String,
-    pub attached: AttachContainerResults,
+    pub attached: Attached,
     /// The look-ahead place it takes until its step starts.
     pub _permit: Option<OwnedSemaphorePermit>,
 }
@@ -108,22 +106,11 @@ impl StageRun {
         let gate = gate_command(step).unwrap_or_default();
         let started = Instant::now();
         let id = self.create(step, Some(gate)).await?;
-        let opts = AttachContainerOptionsBuilder::default()
-            .stdin(true)
-            .stdout(true)
-            .stderr(true)
-            .stream(true)
-            .build();
         let attached = self
-            .docker
-            .attach_container(&id, Some(opts))
+            .engine
+            .attach(&id)
             .await
-            .map_err(|e| {
-                engine_error(
-                    format!("attach to the container of step `{}`", step.name),
-                    e,
-                )
-            })?;
+            .map_err(|e| e.doing(format!("attach to the container of step `{}`", step.name)))?;
         self.start(step, &id).await?;
         self.state().timings.start_run_containers += started.elapsed();
         Ok(Gated {

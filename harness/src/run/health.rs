@@ -9,12 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
-use bollard::models::{HealthConfig, HealthStatusEnum};
-
 use crate::Error;
-use crate::docker::engine_error;
 use crate::duration::format_duration;
+use crate::engine::{ContainerEngine, HealthCheck, HealthStatus};
 use crate::exit::ServiceExit;
 
 /// The first period between two tries of a check.
@@ -56,8 +53,8 @@ pub(crate) struct Probe {
 
 impl Probe {
     /// The probe of a container's health check; `None` for `NONE` or an empty test.
-    pub(crate) fn of(check: &HealthConfig) -> Option<Probe> {
-        let test = check.test.as_ref()?;
+    pub(crate) fn of(check: &HealthCheck) -> Option<Probe> {
+        let test = &check.test;
         let cmd = match test.first().map(String::as_str) {
             Some("CMD") if test.len() > 1 => test[1..].to_vec(),
             Some("CMD-SHELL") if test.len() > 1 => {
@@ -65,14 +62,10 @@ impl Probe {
             }
             _ => return None,
         };
-        let nanos = |n: Option<i64>| {
-            n.filter(|n| *n > 0)
-                .map_or(DOCKER_DEFAULT, |n| Duration::from_nanos(n.unsigned_abs()))
-        };
         Some(Probe {
             cmd,
-            timeout: nanos(check.timeout),
-            interval: nanos(check.interval),
+            timeout: check.timeout.unwrap_or(DOCKER_DEFAULT),
+            interval: check.interval.unwrap_or(DOCKER_DEFAULT),
         })
     }
 }
@@ -102,7 +95,7 @@ pub(crate) fn describe_try(exit_code: i64, output: &str) -> String {
 /// running the check here from the start. Also returns the check's interval: when the engine
 /// would have run its first check.
 pub(crate) async fn wait_healthy(
-    docker: &Docker,
+    engine: &dyn ContainerEngine,
     (name, id): (&str, &str),
     deadline: Instant,
     budget: Duration,
@@ -112,41 +105,36 @@ pub(crate) async fn wait_healthy(
     let mut own_last: Option<String> = None;
     let mut probe: Option<Option<Probe>> = None;
     loop {
-        let inspect = docker
-            .inspect_container(id, None)
+        let state = engine
+            .inspect(id)
             .await
-            .map_err(|e| engine_error(format!("inspect service `{name}`"), e))?;
-        let probe = probe.get_or_insert_with(|| {
-            let check = inspect.config.as_ref().and_then(|c| c.healthcheck.as_ref());
-            check.and_then(Probe::of)
-        });
+            .map_err(|e| e.doing(format!("inspect service `{name}`")))?;
+        let probe = probe.get_or_insert_with(|| state.check.as_ref().and_then(Probe::of));
         let interval = probe.as_ref().map(|p| p.interval);
-        let state = inspect.state.unwrap_or_default();
-        if state.running == Some(false) {
+        if !state.running {
             let waiting = "waiting for its health check";
-            if let Some(exit) = ServiceExit::inspect(docker, name, id, waiting).await {
+            if let Some(exit) = ServiceExit::inspect(engine, name, id, waiting).await {
                 return Ok((Health::Exited(exit), interval));
             }
         }
-        let health = state.health.unwrap_or_default();
-        let engine_last =
-            health.log.as_ref().and_then(|l| l.last()).map(|r| {
-                describe_try(r.exit_code.unwrap_or(-1), r.output.as_deref().unwrap_or(""))
-            });
+        let engine_last = state
+            .last_check
+            .as_ref()
+            .map(|(code, output)| describe_try(*code, output));
         let last_check = |own_last: &Option<String>| {
             own_last
                 .clone()
                 .or_else(|| engine_last.clone())
                 .unwrap_or_else(|| "no check has run yet".into())
         };
-        match health.status {
-            Some(HealthStatusEnum::HEALTHY) => return Ok((Health::Healthy, interval)),
-            Some(HealthStatusEnum::UNHEALTHY) => {
+        match state.health {
+            HealthStatus::Healthy => return Ok((Health::Healthy, interval)),
+            HealthStatus::Unhealthy => {
                 let last = engine_last.clone().unwrap_or_else(|| last_check(&own_last));
                 let message = format!("service `{name}` is unhealthy; last check: {last}");
                 return Ok((Health::Failed(message), interval));
             }
-            None | Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) if probe.is_none() => {
+            HealthStatus::None if probe.is_none() => {
                 return Ok((Health::NoCheck, None));
             }
             _ => {}
@@ -154,7 +142,7 @@ pub(crate) async fn wait_healthy(
         if let Some(p) = probe.as_ref() {
             let cmd = p.cmd.clone();
             let tried =
-                tokio::time::timeout(p.timeout, crate::service::exec_in(docker, name, id, cmd))
+                tokio::time::timeout(p.timeout, crate::service::exec_in(engine, name, id, cmd))
                     .await;
             own_last = Some(match tried {
                 Ok(Ok(ran)) if ran.exit_code == 0 => return Ok((Health::Healthy, interval)),
@@ -201,16 +189,12 @@ mod tests {
 
     #[test]
     fn probes_of_docker_checks() {
-        let check = |test: &[&str], interval: Option<i64>| HealthConfig {
-            test: Some(test.iter().map(|s| s.to_string()).collect()),
-            interval,
-            timeout: Some(5_000_000_000),
-            ..Default::default()
+        let check = |test: &[&str], interval: Option<u64>| HealthCheck {
+            test: test.iter().map(|s| s.to_string()).collect(),
+            interval: interval.map(Duration::from_secs),
+            timeout: Some(Duration::from_secs(5)),
         };
-        let shell = Probe::of(&check(
-            &["CMD-SHELL", "redis-cli ping"],
-            Some(10_000_000_000),
-        ));
+        let shell = Probe::of(&check(&["CMD-SHELL", "redis-cli ping"], Some(10)));
         assert_eq!(
             shell,
             Some(Probe {

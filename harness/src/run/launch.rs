@@ -4,16 +4,9 @@
 
 use std::sync::Mutex;
 
-use bollard::Docker;
-use bollard::body_full;
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
-};
-
-use super::container::{container_body, container_name};
 use super::step::StageRun;
 use crate::Error;
-use crate::docker::engine_error;
+use crate::engine::{CreateRequest, Engine};
 use crate::plan::{PlannedStep, SCRIPT_PATH};
 
 /// The longest environment variable (`NAME=value`) Linux passes to a program: 32 pages
@@ -40,6 +33,35 @@ pub(crate) fn env_problem(step: &PlannedStep) -> Option<String> {
         }
     }
     None
+}
+
+/// The name of step `step`'s container in run `run_id`.
+pub(crate) fn container_name(run_id: &str, step: &PlannedStep) -> String {
+    format!(
+        "pipeline-test-{run_id}-{}-{}",
+        step.index + 1,
+        slug(&step.name)
+    )
+}
+
+/// A step name as a part of a container name: lower-case letters, digits and `-`.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-');
+    if s.is_empty() {
+        "step".into()
+    } else {
+        s.chars().take(40).collect()
+    }
 }
 
 /// The script as a tar archive holding [`SCRIPT_PATH`], for the engine's upload.
@@ -95,19 +117,14 @@ impl StageRun {
         id: &str,
         turn: &super::github::Turn,
     ) -> Result<(), Error> {
-        let opts = UploadToContainerOptionsBuilder::default().path("/").build();
-        self.docker
-            .upload_to_container(
-                id,
-                Some(opts),
-                body_full(super::file_commands::turn_archive(turn).into()),
-            )
+        self.engine
+            .upload(id, super::file_commands::turn_archive(turn))
             .await
             .map_err(|e| {
-                engine_error(
-                    format!("put the files of step `{}` in its container", step.name),
-                    e,
-                )
+                e.doing(format!(
+                    "put the files of step `{}` in its container",
+                    step.name
+                ))
             })
     }
 
@@ -126,43 +143,40 @@ impl StageRun {
         }
         let run_id = self.guard.run_id();
         let publish = self.publish_ports.then_some(self.reach.bind.as_str());
-        let body = container_body(step, gate, run_id, &self.prepared, publish);
         let name = container_name(run_id, step);
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-                body,
-            )
+        let request = CreateRequest {
+            name: &name,
+            step,
+            gate,
+            run_id,
+            prepared: &self.prepared,
+            publish,
+        };
+        let id = self
+            .engine
+            .create(request)
             .await
-            .map_err(|e| {
-                engine_error(format!("create the container of step `{}`", step.name), e)
-            })?;
-        self.guard.track(|t| t.containers.push(created.id.clone()));
-        self.state().container_created(step.index, &created.id);
+            .map_err(|e| e.doing(format!("create the container of step `{}`", step.name)))?;
+        self.guard.track(|t| t.containers.push(id.clone()));
+        self.state().container_created(step.index, &id);
         if let Some(script) = &step.script {
-            let opts = UploadToContainerOptionsBuilder::default().path("/").build();
-            self.docker
-                .upload_to_container(
-                    &created.id,
-                    Some(opts),
-                    body_full(script_archive(script).into()),
-                )
+            self.engine
+                .upload(&id, script_archive(script))
                 .await
                 .map_err(|e| {
-                    engine_error(
-                        format!("put the script of step `{}` in its container", step.name),
-                        e,
-                    )
+                    e.doing(format!(
+                        "put the script of step `{}` in its container",
+                        step.name
+                    ))
                 })?;
         }
-        Ok(created.id)
+        Ok(id)
     }
 
     /// Starts container `id` of `step`; a refusal comes back with the engine's own words and
     /// what to do about the usual causes.
     pub(crate) async fn start(&self, step: &PlannedStep, id: &str) -> Result<(), Error> {
-        let Err(e) = self.docker.start_container(id, None).await else {
+        let Err(e) = self.engine.start(id).await else {
             return Ok(());
         };
         let said = e.to_string();
@@ -209,7 +223,7 @@ impl Removals {
     /// Kills and removes container `id` in the background.
     pub fn remove_soon(
         &self,
-        docker: &Docker,
+        engine: &Engine,
         id: String,
         resources: std::sync::Arc<Mutex<crate::teardown::Resources>>,
     ) {
@@ -218,16 +232,9 @@ impl Removals {
             r.containers.retain(|c| *c != id);
             r.removing.push(id.clone());
         }
-        let docker = docker.clone();
+        let engine = engine.clone();
         let handle = tokio::spawn(async move {
-            let opts = RemoveContainerOptionsBuilder::default()
-                .force(true)
-                .v(true)
-                .build();
-            let removed = match docker.remove_container(&id, Some(opts)).await {
-                Ok(()) => true,
-                Err(e) => crate::docker::is_not_found(&e),
-            };
+            let removed = engine.remove(std::slice::from_ref(&id)).await.is_empty();
             let mut r = resources.lock().unwrap_or_else(|e| e.into_inner());
             r.removing.retain(|c| *c != id);
             if !removed {
@@ -253,6 +260,19 @@ mod tests {
 
     fn plan(steps: &str) -> crate::plan::StagePlan {
         crate::plan::plan_for_test(&format!("      steps:\n{steps}"))
+    }
+
+    #[test]
+    fn container_names_and_slugs() {
+        let p = plan(
+            "      - {name: Build it, type: run, spec: {container: alpine, script: 'true'}}\n",
+        );
+        assert_eq!(
+            container_name("r", &p.steps[0]),
+            "pipeline-test-r-1-build-it"
+        );
+        assert_eq!(slug("My Step!"), "my-step");
+        assert_eq!(slug("!!"), "step");
     }
 
     #[test]

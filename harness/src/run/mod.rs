@@ -1,17 +1,15 @@
-//! The plan on the Docker engine: a [`Runner`] prepares a stage's images, network and volumes
-//! (`prepare`, `network`), starts its services (`service`, `wait`) and run steps (`container`,
-//! `gate`, `output`) in the order `schedule` gives, records every step in one run state
-//! (`state`), and hands back a [`RunningStage`] (`running`) whose teardown the guard makes
-//! sure of.
+//! The plan on an engine (`crate::engine`: Docker, or the fake one in tests): a [`Runner`]
+//! has the engine prepare a stage's images, network and volumes, starts its services
+//! (`service`, `readiness`, `health`, `wait`) and run steps (`launch`, `gate`, `output`) in the
+//! order `schedule` gives, records every step in one run state (`state`), and hands back a
+//! [`RunningStage`] (`running`) whose teardown the guard makes sure of. `tests/` runs this
+//! logic through the fake engine.
 
-mod build;
-mod container;
 mod file_commands;
 mod gate;
 mod github;
 mod health;
 mod launch;
-mod network;
 mod options;
 mod output;
 mod prepare;
@@ -21,12 +19,12 @@ mod schedule;
 mod service;
 mod state;
 mod step;
+#[cfg(test)]
+mod tests;
 mod wait;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use bollard::Docker;
 
 pub use gate::DEFAULT_LOOKAHEAD;
 pub use options::{
@@ -36,15 +34,14 @@ pub use options::{
 pub use running::RunningStage;
 pub use wait::DEFAULT_READY_TIMEOUT;
 
-pub(crate) use network::{
-    Lease, drain as drain_pool, give as give_to_pool, remove as remove_networks,
-};
+pub(crate) use prepare::{DEFAULT_NETWORK, ImageFacts, Prepared, WorkspaceSource};
 
 use self::launch::Removals;
 use self::state::RunState;
 use self::step::StageRun;
 use crate::Error;
-use crate::docker::{connect, new_run_id};
+use crate::engine::{Engine, PrepareRequest};
+use crate::labels::new_run_id;
 use crate::plan::{StepKind, plan_stage};
 use crate::report::{Event, StageReport, Timings};
 use crate::spec::Pipeline;
@@ -66,11 +63,8 @@ use crate::teardown::{Guard, Keep};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Runner {
-    docker: Docker,
-    endpoint: String,
+    engine: Engine,
     options: RunOptions,
-    lease: Arc<Lease>,
-    reach: crate::endpoint::Reach,
 }
 
 impl Runner {
@@ -84,21 +78,13 @@ impl Runner {
         if crate::reaper::interrupted() {
             return Err(Error::Interrupted);
         }
-        let (docker, endpoint) = connect().await?;
-        if options.handle_signals {
-            crate::teardown::install_signal_cleanup(&endpoint);
-        }
-        let host = std::env::var(crate::endpoint::HOST_ENV).ok();
-        let reach = crate::endpoint::reach(&endpoint, host.as_deref())?;
-        crate::reaper::ensure(&docker, &endpoint).await?;
-        let lease = Lease::new(&endpoint);
-        Ok(Runner {
-            docker,
-            endpoint,
-            options,
-            lease,
-            reach,
-        })
+        let engine = crate::engine::docker::DockerEngine::connect(options.handle_signals).await?;
+        Ok(Runner::with_engine(Arc::new(engine), options))
+    }
+
+    /// A runner on `engine` (the fake engine of the run-logic tests).
+    pub(crate) fn with_engine(engine: Engine, options: RunOptions) -> Self {
+        Runner { engine, options }
     }
 
     /// What this process created that still exists (containers and networks, by their owner
@@ -109,44 +95,7 @@ impl Runner {
     ///
     /// [`Error::Engine`] when the engine cannot list them.
     pub async fn leftovers(&self) -> Result<Vec<String>, Error> {
-        let label = format!("{}={}", crate::OWNER_LABEL, crate::docker::OWNER.as_str());
-        let filters = std::collections::HashMap::from([("label".to_string(), vec![label])]);
-        let containers = self
-            .docker
-            .list_containers(Some(
-                bollard::query_parameters::ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| crate::docker::engine_error("list containers", e))?;
-        let networks = self
-            .docker
-            .list_networks(Some(
-                bollard::query_parameters::ListNetworksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| crate::docker::engine_error("list networks", e))?;
-        let mut out: Vec<String> = containers
-            .into_iter()
-            .filter_map(|c| {
-                c.names?
-                    .first()
-                    .map(|n| format!("container {}", n.trim_start_matches('/')))
-            })
-            .collect();
-        // Networks kept in this runner's pool for the next stage are not left over.
-        out.extend(
-            networks
-                .into_iter()
-                .filter_map(|n| n.name)
-                .filter(|n| !network::pooled(n))
-                .map(|n| format!("network {n}")),
-        );
-        Ok(out)
+        self.engine.leftovers().await
     }
 
     /// The options this runner was made with.
@@ -188,15 +137,10 @@ impl Runner {
         };
         let plan = self.plan(pipeline, index)?;
         let observer = self.options.observer.clone();
-        let guard = Guard::new(
-            self.docker.clone(),
-            self.endpoint.clone(),
-            new_run_id(),
-            self.options.keep,
-        );
+        let guard = Guard::new(self.engine.clone(), new_run_id(), self.options.keep);
         if self.options.keep != Keep::Never {
             // Marked from the start: a process killed with SIGKILL leaves its run kept too.
-            if let Some(marker) = crate::teardown::mark_kept(&self.docker, guard.run_id()).await {
+            if let Some(marker) = self.engine.mark_kept(guard.run_id()).await {
                 guard.track(|r| r.volumes.push(marker));
             }
             crate::reaper::keep(guard.run_id());
@@ -206,16 +150,14 @@ impl Runner {
             run_id: guard.run_id(),
         });
         let mut timings = Timings::default();
-        let prepared = crate::run::prepare::prepare(
-            &self.docker,
-            observer.as_ref(),
-            &plan,
-            &guard,
-            &self.options.workspace,
-            self.options.reuse_networks,
-            &mut timings,
-        )
-        .await;
+        let request = PrepareRequest {
+            plan: &plan,
+            guard: &guard,
+            workspace: &self.options.workspace,
+            reuse_networks: self.options.reuse_networks,
+            observer: observer.as_ref(),
+        };
+        let prepared = self.engine.prepare(request, &mut timings).await;
         let prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -227,7 +169,7 @@ impl Runner {
         state.timings = timings;
         let stage = StageRun {
             github: plan.github.clone().map(github::JobRun::new),
-            docker: self.docker.clone(),
+            engine: self.engine.clone(),
             gates: plan.steps.iter().map(|_| Default::default()).collect(),
             lookahead: Arc::new(tokio::sync::Semaphore::new(self.options.lookahead.max(1))),
             keep_steps: self.options.keep != Keep::Never,
@@ -236,27 +178,13 @@ impl Runner {
             guard,
             observer,
             publish_ports: self.options.publish_ports,
-            reach: self.reach.clone(),
+            reach: self.engine.reach(),
             ready_timeout: self.options.ready_timeout,
             state: Mutex::new(state),
             removals: Removals::default(),
         };
-        // The removal of what killed processes left behind, off the stage's path (on a thread
-        // of its own: the engine's time goes to the stage first).
-        if crate::teardown::sweep_due() {
-            let _ = crate::async_drop::spawn(
-                "pipeline-test-sweep",
-                &self.endpoint,
-                |docker| async move {
-                    let swept = crate::teardown::sweep(&docker).await;
-                    if swept > 0 {
-                        eprintln!(
-                            "pipeline-test: removed {swept} containers, networks and volumes left by killed runs"
-                        );
-                    }
-                },
-            );
-        }
+        // The removal of what killed processes left behind, off the stage's path.
+        self.engine.sweep_in_background();
         // The steps; beside them, the run steps' containers started ahead of their turn.
         let run = async {
             let steps_started = Instant::now();
@@ -314,7 +242,7 @@ impl Runner {
     ) -> RunningStage {
         let outputs = stage.github_outputs();
         let StageRun {
-            docker,
+            engine,
             plan,
             prepared,
             guard,
@@ -326,12 +254,11 @@ impl Runner {
         let state = state.into_inner().unwrap_or_else(|e| e.into_inner());
         let (steps, outcome) = state::outcome(&plan.steps, &state, timed_out);
         RunningStage {
-            _lease: self.lease.clone(),
             network: prepared.network,
             reuse_networks: self.options.reuse_networks,
             timings: state.timings,
             removals: removals.take(),
-            docker,
+            engine,
             service_containers: state.service_containers(&plan.steps),
             run_id: guard.run_id().to_string(),
             name: plan.name,

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use bollard::container::LogOutput;
+use crate::engine::{Chunk, EngineError};
 use futures::{Stream, StreamExt};
 
 use crate::report::{Event, Observer};
@@ -112,7 +112,7 @@ impl Tail {
 /// Reads a container's output line by line, to its end: each line masked (secrets), escaped
 /// (control characters that would move the cursor), to the observer and the tail.
 pub(crate) async fn pump_lines(
-    mut stream: impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + Unpin,
+    mut stream: impl Stream<Item = Result<Chunk, EngineError>> + Unpin,
     step: &str,
     observer: &dyn Observer,
     tail: &Mutex<Tail>,
@@ -133,8 +133,8 @@ pub(crate) async fn pump_lines(
     };
     while let Some(Ok(chunk)) = stream.next().await {
         let (which, bytes) = match chunk {
-            LogOutput::StdErr { message } => (1, message),
-            other => (0, other.into_bytes()),
+            Chunk::Err(bytes) => (1, bytes),
+            Chunk::Out(bytes) => (0, bytes),
         };
         splitters[which].push(&bytes, |piece| match piece {
             Piece::Line(l) => emit(l, false),

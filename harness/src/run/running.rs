@@ -4,12 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use futures::future::join_all;
 
-use super::network::Lease;
 use crate::Error;
-use crate::docker::{last_lines, remove_containers};
+use crate::engine::{Engine, last_lines};
 use crate::exit::{SERVICE_LOG_LINES, ServiceExit};
 use crate::report::{Event, Observer, Outcome, StageReport, StepReport, StepStatus, Timings};
 use crate::service::Service;
@@ -23,11 +21,10 @@ const UNTIL_READY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// [`RunningStage::finish`] tears it down and returns the report; dropping it tears it down
 /// too (from a thread of its own).
 pub struct RunningStage {
-    /// Keeps the network pool alive until this stage is torn down.
-    pub(super) _lease: Arc<Lease>,
     pub(super) network: String,
     pub(super) reuse_networks: bool,
-    pub(super) docker: Docker,
+    /// The engine; it keeps what it pools (networks) until this stage is torn down.
+    pub(super) engine: Engine,
     /// Every service container that was created, healthy or not: (step, id).
     pub(super) service_containers: Vec<(String, String)>,
     pub(super) run_id: String,
@@ -162,19 +159,19 @@ impl RunningStage {
         // goes.
         crate::reaper::unkeep(&self.run_id);
         let ids = self.service_ids();
-        let (recycle, lease) = (self.reuse_networks, self._lease.clone());
-        let endpoint = guard.endpoint().to_string();
-        let spawned = crate::async_drop::spawn(
+        let recycle = self.reuse_networks;
+        let spawned = crate::async_drop::spawn_on(
             "pipeline-test-teardown",
-            &endpoint,
-            move |docker| async move {
-                let _ = remove_containers(&docker, &ids).await;
-                let report = guard.teardown_with(&docker, recycle, false).await;
+            &self.engine,
+            move |engine: Engine| async move {
+                let _ = engine.remove(&ids).await;
+                let report = guard.teardown_with(&engine, recycle, false).await;
                 for e in &report.errors {
                     eprintln!("pipeline-test: teardown: {e}");
                 }
-                // The network pool's lease goes last: an emptied network went back first.
-                drop(lease);
+                // The engine (and its network pool) goes last: an emptied network went back
+                // first.
+                drop(engine);
             },
         );
         if let Err(why) = spawned {
@@ -228,8 +225,8 @@ impl RunningStage {
             }
             guard.detach();
         }
-        // The services' containers, the network and its pool lease live on with the process.
-        std::mem::forget(self._lease.clone());
+        // The services' containers, the network and the engine's pool live on with the process.
+        std::mem::forget(self.engine.clone());
     }
 
     /// Notes how services ended, collects their logs if the stage failed, tears everything
@@ -237,7 +234,12 @@ impl RunningStage {
     pub async fn finish(mut self) -> StageReport {
         let failed = self.outcome != Outcome::Passed;
         let exits = join_all(self.services.iter().map(|s| {
-            ServiceExit::inspect(&self.docker, &s.name, &s.container_id, "the stage ran")
+            ServiceExit::inspect(
+                self.engine.as_ref(),
+                &s.name,
+                &s.container_id,
+                "the stage ran",
+            )
         }))
         .await;
         let exits: Vec<ServiceExit> = exits
@@ -262,7 +264,7 @@ impl RunningStage {
             let logs = join_all(self.service_containers.iter().map(|(name, id)| async {
                 match exits.iter().find(|e| e.service == *name) {
                     Some(exit) => exit.log.clone(),
-                    None => last_lines(&self.docker, id, SERVICE_LOG_LINES)
+                    None => last_lines(self.engine.as_ref(), id, SERVICE_LOG_LINES)
                         .await
                         .into_iter()
                         .map(|l| crate::mask::apply(&l, &self.masks).into_owned())
@@ -282,7 +284,7 @@ impl RunningStage {
         if !keep {
             // Finished steps' containers are already going; remove the services beside them.
             let ids = self.service_ids();
-            let services = remove_containers(&self.docker, &ids);
+            let services = self.engine.remove(&ids);
             tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
         }
         let teardown = match self.guard.take() {

@@ -11,9 +11,7 @@ use super::readiness::Readiness;
 use super::step::{Ended, StageRun};
 use super::wait::{Listen, not_listening, readiness_budget, wait_listening};
 use crate::Error;
-use crate::docker::engine_error;
 use crate::plan::PlannedStep;
-use crate::ports::ContainerPort;
 use crate::report::{Event, StepStatus};
 use crate::service::Service;
 
@@ -42,7 +40,7 @@ impl StageRun {
         if readiness.health_check() {
             let waiting = Instant::now();
             let (health, interval) =
-                wait_healthy(&self.docker, (&step.name, &id), ready_by, budget).await?;
+                wait_healthy(self.engine.as_ref(), (&step.name, &id), ready_by, budget).await?;
             self.state().timings.health += waiting.elapsed();
             // Docker would have run its first check one interval after the start.
             docker_first_check = interval.filter(|i| *i > PROBED_QUIETLY);
@@ -70,36 +68,19 @@ impl StageRun {
         let mut ports = BTreeMap::new();
         let mut pid = None;
         if self.publish_ports || !listen.is_empty() {
-            let inspect = self
-                .docker
-                .inspect_container(&id, None)
+            let state = self
+                .engine
+                .inspect(&id)
                 .await
-                .map_err(|e| engine_error(format!("inspect service `{}`", step.name), e))?;
-            // A remote engine's process ids are not this machine's.
-            pid = inspect
-                .state
-                .and_then(|s| s.pid)
-                .and_then(|p| u32::try_from(p).ok())
-                .filter(|_| self.reach.local);
-            for (port, bindings) in inspect
-                .network_settings
-                .and_then(|n| n.ports)
-                .unwrap_or_default()
-            {
-                let host = bindings
-                    .unwrap_or_default()
-                    .iter()
-                    .find_map(|b| b.host_port.as_deref()?.parse::<u16>().ok());
-                if let (Ok(port), Some(host)) = (port.parse::<ContainerPort>(), host) {
-                    ports.insert(port, host);
-                }
-            }
+                .map_err(|e| e.doing(format!("inspect service `{}`", step.name)))?;
+            pid = state.pid;
+            ports = state.ports;
         }
         if !listen.is_empty() {
             let waiting = Instant::now();
             let who = (step.name.as_str(), id.as_str());
             let listened = wait_listening(
-                &self.docker,
+                self.engine.as_ref(),
                 who,
                 pid,
                 &listen,
@@ -134,7 +115,7 @@ impl StageRun {
             image: step.resolved_image.clone(),
             ports,
             host: self.reach.host,
-            docker: self.docker.clone(),
+            engine: self.engine.clone(),
             handle: tokio::runtime::Handle::current(),
             started: creating,
             ready_by: (!confirmed).then_some(ready_by),

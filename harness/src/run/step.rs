@@ -4,9 +4,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bollard::Docker;
-use bollard::container::AttachContainerResults;
-use bollard::query_parameters::LogsOptionsBuilder;
 use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, TryFutureExt};
 use tokio::io::AsyncWriteExt;
@@ -17,9 +14,8 @@ use super::output::{Tail, pump_lines};
 use super::prepare::Prepared;
 use super::schedule::{Start, batches};
 use super::state::{RunState, StepResult};
-use super::wait::wait_exit;
 use crate::Error;
-use crate::docker::engine_error;
+use crate::engine::{Attached, Engine, EngineError};
 use crate::plan::{Block, PlannedStep, StagePlan, StepKind};
 use crate::report::{Event, Observer, StepStatus};
 use crate::teardown::Guard;
@@ -33,14 +29,14 @@ pub(crate) struct Ended {
 
 /// A stage whose resources are prepared, running its steps.
 pub(crate) struct StageRun {
-    pub docker: Docker,
+    pub engine: Engine,
     pub plan: StagePlan,
     pub prepared: Prepared,
     pub guard: Guard,
     pub observer: Arc<dyn Observer>,
     pub publish_ports: bool,
     /// Where published ports are bound and reached.
-    pub reach: crate::endpoint::Reach,
+    pub reach: crate::engine::Reach,
     /// The readiness budget of a service without one of its own.
     pub ready_timeout: std::time::Duration,
     pub state: Mutex<RunState>,
@@ -187,9 +183,9 @@ impl StageRun {
         tail: &Mutex<Tail>,
         turn: Option<super::github::Turn>,
     ) -> Result<Ended, Error> {
-        let docker = &self.docker;
+        let engine = self.engine.as_ref();
         let observer = self.observer.as_ref();
-        let (id, work): (String, BoxFuture<'_, Result<i64, bollard::errors::Error>>) =
+        let (id, work): (String, BoxFuture<'_, Result<i64, EngineError>>) =
             match self.take_gated(step).await {
                 Some(Ok(Gated { id, attached, .. })) => {
                     if let Some(turn) = &turn {
@@ -197,16 +193,13 @@ impl StageRun {
                     }
                     let wait_id = id.clone();
                     let work = async move {
-                        let AttachContainerResults { output, mut input } = attached;
+                        let Attached { output, mut input } = attached;
                         // The go: the gate reads one line and the shell becomes the script.
-                        input
-                            .write_all(b"run\n")
-                            .await
-                            .map_err(|err| bollard::errors::Error::IOError { err })?;
+                        input.write_all(b"run\n").await.map_err(EngineError::new)?;
                         let _ = input.shutdown().await;
                         pump_lines(output, &step.name, observer, tail, &self.plan.masks).await;
                         // The output ended with the script: its exit code, from the engine.
-                        wait_exit(docker, &wait_id).await
+                        engine.wait(&wait_id).await
                     };
                     (id, work.boxed())
                 }
@@ -218,15 +211,10 @@ impl StageRun {
                     };
                     let container = id.clone();
                     let work = async move {
-                        let logs = LogsOptionsBuilder::default()
-                            .follow(true)
-                            .stdout(true)
-                            .stderr(true)
-                            .build();
-                        let stream = docker.logs(&container, Some(logs));
+                        let stream = engine.logs(&container, true, None);
                         let lines =
                             pump_lines(stream, &step.name, observer, tail, &self.plan.masks);
-                        tokio::join!(lines, wait_exit(docker, &container)).1
+                        tokio::join!(lines, engine.wait(&container)).1
                     };
                     (id, work.boxed())
                 }
@@ -242,7 +230,7 @@ impl StageRun {
         };
         if !self.keep_steps {
             self.removals
-                .remove_soon(docker, id, self.guard.resources());
+                .remove_soon(&self.engine, id, self.guard.resources());
         }
         let code = match exit {
             Err(after) => {
@@ -251,9 +239,7 @@ impl StageRun {
                     exit_code: None,
                 });
             }
-            Ok(code) => {
-                code.map_err(|e| engine_error(format!("wait for step `{}`", step.name), e))?
-            }
+            Ok(code) => code.map_err(|e| e.doing(format!("wait for step `{}`", step.name)))?,
         };
         if let Err(message) = handed_on {
             return Ok(Ended {

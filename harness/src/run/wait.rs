@@ -4,11 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
-use bollard::query_parameters::WaitContainerOptionsBuilder;
-use futures::StreamExt;
-
 use crate::duration::format_duration;
+use crate::engine::ContainerEngine;
 use crate::exit::ServiceExit;
 use crate::plan::HealthPlan;
 use crate::ports::ContainerPort;
@@ -88,12 +85,12 @@ impl WaitPorts {
     }
 }
 
-/// Waits until service `name` listens on `ports`, until `deadline`. With a local engine, the
-/// service's sockets are read from `/proc/<pid>/net/tcp{,6}` (no traffic at all); otherwise
+/// Waits until service `name` listens on `ports`, until `deadline`. When the engine can tell
+/// (a local Docker engine reads `/proc/<pid>/net/tcp{,6}`: no traffic at all); otherwise
 /// its published ports are probed on 127.0.0.1 while its container is looked at now and then;
 /// with neither, there is nothing to wait with.
 pub(crate) async fn wait_listening(
-    docker: &Docker,
+    engine: &dyn ContainerEngine,
     (name, id): (&str, &str),
     pid: Option<u32>,
     ports: &WaitPorts,
@@ -102,7 +99,7 @@ pub(crate) async fn wait_listening(
 ) -> Listen {
     let exited = |port: u16| async move {
         let waiting = format!("waiting for it to listen on port {port}");
-        ServiceExit::inspect(docker, name, id, &waiting).await
+        ServiceExit::inspect(engine, name, id, &waiting).await
     };
     // The process is gone: the container has stopped, or the engine is about to say so.
     let gone = |port: u16| async move {
@@ -120,6 +117,7 @@ pub(crate) async fn wait_listening(
     let Some(first) = ports.missing(&[]) else {
         return Listen::Ready;
     };
+    let listening = |pid: u32| engine.listening(id, pid);
     if let Some(pid) = pid.filter(|p| *p > 0 && listening(*p).is_some()) {
         loop {
             match listening(pid) {
@@ -175,68 +173,9 @@ pub(crate) async fn wait_listening(
     }
 }
 
-/// The TCP ports process `pid`'s network namespace listens on, from `/proc`; `None` when they
-/// cannot be read (another machine's engine, or the process is gone).
-fn listening(pid: u32) -> Option<Vec<u16>> {
-    let mut open = Vec::new();
-    let mut read_any = false;
-    for file in ["tcp", "tcp6"] {
-        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) {
-            read_any = true;
-            open.extend(listening_ports(&text));
-        }
-    }
-    read_any.then_some(open)
-}
-
-/// The local ports of the sockets in state LISTEN (`0A`) of a `/proc/net/tcp{,6}` table.
-pub(crate) fn listening_ports(table: &str) -> impl Iterator<Item = u16> + '_ {
-    table.lines().skip(1).filter_map(|line| {
-        let mut fields = line.split_whitespace();
-        let (Some(local), Some(_remote), Some(state)) =
-            (fields.nth(1), fields.next(), fields.next())
-        else {
-            return None;
-        };
-        if state != "0A" {
-            return None;
-        }
-        u16::from_str_radix(local.rsplit(':').next()?, 16).ok()
-    })
-}
-
-/// Waits for a container to stop; its exit code.
-pub(crate) async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, bollard::errors::Error> {
-    let opts = WaitContainerOptionsBuilder::default()
-        .condition("not-running")
-        .build();
-    match docker.wait_container(id, Some(opts)).next().await {
-        Some(Ok(r)) => Ok(r.status_code),
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
-        Some(Err(e)) => Err(e),
-        None => {
-            let inspect = docker.inspect_container(id, None).await?;
-            Ok(inspect.state.and_then(|s| s.exit_code).unwrap_or(-1))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proc_net_tcp() {
-        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:18EB 00000000:0000 0A 00000000:00000000 00:00000000 00000000   999        0 1 1 0 100 0 0 10 0
-   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
-   2: 0100007F:D2F0 0100007F:18EB 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 20 4 30 10 -1
-   garbage
-";
-        assert_eq!(listening_ports(table).collect::<Vec<_>>(), [6379, 8080]);
-        let v6 = "header\n   0: 00000000000000000000000000000000:0CEA 00000000000000000000000000000000:0000 0A 0 0 0 0 0 0 0\n";
-        assert_eq!(listening_ports(v6).collect::<Vec<_>>(), [3306]);
-    }
 
     #[test]
     fn every_port_of_all_and_one_of_any() {

@@ -2,16 +2,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use bollard::Docker;
-
-use super::removal::remove_all;
 use super::{Keep, Resources, TeardownReport};
+use crate::engine::{Engine, Teardown};
 
 /// Owns the resources of one run.
 #[derive(Debug)]
 pub(crate) struct Guard {
-    docker: Docker,
-    endpoint: String,
+    engine: Engine,
     run_id: String,
     keep: Keep,
     resources: Arc<Mutex<Resources>>,
@@ -21,17 +18,16 @@ pub(crate) struct Guard {
 /// Every live run's resources, for the signal handler.
 static ACTIVE: Mutex<Vec<(String, Arc<Mutex<Resources>>)>> = Mutex::new(Vec::new());
 
-pub(super) fn active() -> std::sync::MutexGuard<'static, Vec<(String, Arc<Mutex<Resources>>)>> {
+pub(crate) fn active() -> std::sync::MutexGuard<'static, Vec<(String, Arc<Mutex<Resources>>)>> {
     ACTIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Guard {
-    pub fn new(docker: Docker, endpoint: String, run_id: String, keep: Keep) -> Self {
+    pub fn new(engine: Engine, run_id: String, keep: Keep) -> Self {
         let resources: Arc<Mutex<Resources>> = Arc::default();
         active().push((run_id.clone(), resources.clone()));
         Guard {
-            docker,
-            endpoint,
+            engine,
             run_id,
             keep,
             resources,
@@ -68,37 +64,32 @@ impl Guard {
         self.armed = false;
     }
 
-    /// The engine's endpoint.
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
     /// Removes everything now, unless the keep policy keeps a run that `failed` (or not);
     /// with `recycle`, an emptied network goes back to the pool.
     pub async fn teardown(self, recycle: bool, failed: bool) -> TeardownReport {
-        let docker = self.docker.clone();
-        self.teardown_with(&docker, recycle, failed).await
+        let engine = self.engine.clone();
+        self.teardown_with(&engine, recycle, failed).await
     }
 
-    /// [`Guard::teardown`] through `docker` (a client of the runtime it runs on).
+    /// [`Guard::teardown`] through `engine` (a client of the runtime it runs on).
     pub async fn teardown_with(
         mut self,
-        docker: &Docker,
+        engine: &Engine,
         recycle: bool,
         failed: bool,
     ) -> TeardownReport {
         self.armed = false;
         let resources =
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
-        let report = remove_all(
-            docker,
-            &self.run_id,
-            resources,
-            self.keeps(failed),
-            recycle,
-            true,
-        )
-        .await;
+        let report = engine
+            .teardown(Teardown {
+                run_id: self.run_id.clone(),
+                resources,
+                keep: self.keeps(failed),
+                recycle,
+                complete: true,
+            })
+            .await;
         self.forget();
         report
     }
@@ -114,11 +105,20 @@ impl Drop for Guard {
             std::mem::take(&mut *self.resources.lock().unwrap_or_else(|e| e.into_inner()));
         // A run dropped before its end (a panic, a cancelled future) has failed.
         let (run_id, keep) = (self.run_id.clone(), self.keeps(true));
+        let engine = self.engine.clone();
         let report = crate::async_drop::block_on(
             "pipeline-test-teardown",
-            &self.endpoint,
-            move |docker| async move {
-                remove_all(&docker, &run_id, resources, keep, false, false).await
+            move || engine.detached(),
+            move |engine: Engine| async move {
+                engine
+                    .teardown(Teardown {
+                        run_id,
+                        resources,
+                        keep,
+                        recycle: false,
+                        complete: false,
+                    })
+                    .await
             },
         )
         .unwrap_or_else(|why| TeardownReport::failed(format!("teardown could not run: {why}")));

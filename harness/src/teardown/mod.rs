@@ -4,21 +4,14 @@
 //!   dropped instead (a panic, an early return, a cancelled future), its `Drop` removes
 //!   everything from a thread of its own (`crate::async_drop`), so it works inside a
 //!   multi-thread runtime, a current-thread runtime, or no runtime at all.
-//! - `removal`: what removing a run's resources means, in order.
-//! - `signals`: SIGINT/SIGTERM in a test binary: every live run is removed, then the process
-//!   exits 130/143.
-//! - `sweep`: resources left by killed processes of this host, removed by the next run.
+//! - how a run's resources are removed is the engine's (`ContainerEngine::teardown`); for
+//!   Docker, `engine/docker/removal.rs` (containers, then volumes, then the network), its
+//!   signal cleanup (`signals.rs`) and the sweep of what killed processes left (`sweep.rs`).
 
 mod guard;
-mod removal;
-mod signals;
-mod sweep;
 
-pub(crate) use guard::Guard;
-pub(crate) use removal::LATE_CREATE_RECHECK;
-pub(crate) use signals::install_signal_cleanup;
-pub use sweep::{Cleaned, clean};
-pub(crate) use sweep::{mark_kept, sweep, sweep_due};
+pub use crate::engine::docker::sweep::{Cleaned, clean};
+pub(crate) use guard::{Guard, active};
 
 /// What a run created, recorded as soon as it exists.
 #[derive(Debug, Default)]

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::Resources;
-use super::guard::active;
 use super::removal::remove_all;
+use crate::teardown::Resources;
+use crate::teardown::active;
 
 /// How long the signal handler may take to remove everything before the process exits.
 const SIGNAL_CLEANUP_LIMIT: Duration = Duration::from_secs(60);
@@ -22,7 +22,7 @@ pub(crate) fn install_signal_cleanup(endpoint: &str) {
     let endpoint = endpoint.to_string();
     INSTALLED.call_once(move || {
         let (ready, installed) = std::sync::mpsc::channel();
-        let spawned = crate::async_drop::spawn("pipeline-test-signals", &endpoint, |docker| async move {
+        let spawned = crate::async_drop::spawn("pipeline-test-signals", crate::engine::docker::client::reconnector(&endpoint), |docker: bollard::Docker| async move {
             use tokio::signal::unix::{SignalKind, signal};
             let handlers = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
             let _ = ready.send(());
@@ -41,16 +41,25 @@ pub(crate) fn install_signal_cleanup(endpoint: &str) {
                 let reports = join_all(runs.iter().map(|(id, r)| {
                     let resources =
                         std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner()));
-                    remove_all(&docker, id, resources, false, false, false)
+                    remove_all(
+                        &docker,
+                        crate::engine::Teardown {
+                            run_id: id.clone(),
+                            resources,
+                            keep: false,
+                            recycle: false,
+                            complete: false,
+                        },
+                    )
                 }))
                 .await;
-                crate::run::remove_networks(&docker, crate::run::drain_pool()).await;
+                super::network::remove(&docker, super::network::drain()).await;
                 let mut errors: Vec<String> = reports.into_iter().flat_map(|r| r.errors).collect();
                 // Then whatever else carries this process's lease: a stage that was being
                 // created when the signal came, the lease itself.
                 let kept = crate::reaper::kept();
                 errors.extend(
-                    crate::reaper::remove_owned(&docker, crate::docker::LEASE.as_str(), &kept)
+                    crate::reaper::remove_owned(&docker, crate::labels::LEASE.as_str(), &kept)
                         .await,
                 );
                 errors

@@ -16,7 +16,8 @@ use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 
 use crate::Error;
-use crate::docker::{LEASE, LEASE_LABEL, MANAGED_LABEL, engine_error, volumes_labelled};
+use crate::engine::docker::client::{engine_error, volumes_labelled};
+use crate::labels::{LEASE, LEASE_LABEL, MANAGED_LABEL};
 
 /// How often a live process renews its lease.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(3);
@@ -70,23 +71,27 @@ pub(crate) async fn start_heartbeat(docker: &Docker, endpoint: &str) -> Result<(
     create(docker, 0)
         .await
         .map_err(|e| engine_error("create this process's lease volume", e))?;
-    let spawned = crate::async_drop::spawn("pipeline-test-lease", endpoint, |docker| async move {
-        let remove = RemoveVolumeOptionsBuilder::default().force(true).build();
-        let mut seq = 0;
-        loop {
-            tokio::time::sleep(HEARTBEAT).await;
-            if STOPPED.load(Ordering::SeqCst) {
-                return;
+    let spawned = crate::async_drop::spawn(
+        "pipeline-test-lease",
+        crate::engine::docker::client::reconnector(endpoint),
+        |docker: Docker| async move {
+            let remove = RemoveVolumeOptionsBuilder::default().force(true).build();
+            let mut seq = 0;
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                if STOPPED.load(Ordering::SeqCst) {
+                    return;
+                }
+                // The new one first: the lease is never without a heartbeat.
+                if create(&docker, seq + 1).await.is_ok() {
+                    let _ = docker
+                        .remove_volume(&volume_name(seq), Some(remove.clone()))
+                        .await;
+                    seq += 1;
+                }
             }
-            // The new one first: the lease is never without a heartbeat.
-            if create(&docker, seq + 1).await.is_ok() {
-                let _ = docker
-                    .remove_volume(&volume_name(seq), Some(remove.clone()))
-                    .await;
-                seq += 1;
-            }
-        }
-    });
+        },
+    );
     spawned.map(|_| ()).map_err(|why| Error::InvalidEnv {
         name: "the lease thread",
         reason: why,

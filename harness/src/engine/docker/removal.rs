@@ -6,10 +6,12 @@ use bollard::Docker;
 use futures::future::join_all;
 
 use super::sweep::KEPT_PREFIX;
-use super::{Resources, TeardownReport};
-use crate::docker::{
-    RUN_LABEL, containers_labelled, is_not_found, remove_containers, remove_network, remove_volumes,
+use crate::engine::Teardown;
+use crate::engine::docker::client::{
+    containers_labelled, is_not_found, remove_containers, remove_network, remove_volumes,
 };
+use crate::labels::RUN_LABEL;
+use crate::teardown::TeardownReport;
 
 /// After a dropped run's containers are removed, how long before looking again for one whose
 /// create was in flight.
@@ -24,14 +26,15 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 /// the network (or, with `recycle`, gives the emptied network back to the pool). Unless
 /// `complete` (every create returned and was recorded), containers of the run that were not
 /// recorded (a create cut short) are found by label.
-pub(crate) async fn remove_all(
-    docker: &Docker,
-    run_id: &str,
-    resources: Resources,
-    keep: bool,
-    recycle: bool,
-    complete: bool,
-) -> TeardownReport {
+pub(crate) async fn remove_all(docker: &Docker, run: Teardown) -> TeardownReport {
+    let Teardown {
+        run_id,
+        resources,
+        keep,
+        recycle,
+        complete,
+    } = run;
+    let run_id = run_id.as_str();
     let mut report = TeardownReport::default();
     if keep {
         crate::reaper::keep(run_id);
@@ -120,7 +123,7 @@ pub(crate) async fn remove_all(
         report.errors.push(format!("removing volume {name}: {e}"));
     }
     if let Some(network) = resources.network.clone() {
-        if recycle && report.errors.is_empty() && crate::run::give_to_pool(network.clone()) {
+        if recycle && report.errors.is_empty() && super::network::give(network.clone()) {
             return report;
         }
     }

@@ -12,10 +12,12 @@ use std::collections::HashMap;
 use bollard::Docker;
 use futures::future::join_all;
 
-use crate::docker::{
-    KEPT_LABEL, LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, containers_labelled, host_name,
-    networks_labelled, process_start_time, remove_containers, remove_network, remove_volumes,
+use crate::engine::docker::client::{
+    containers_labelled, networks_labelled, remove_containers, remove_network, remove_volumes,
     volumes_labelled,
+};
+use crate::labels::{
+    KEPT_LABEL, LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, host_name, process_start_time,
 };
 use crate::reaper::{alive_leases, engine_now};
 
@@ -144,7 +146,7 @@ fn kept_runs(volumes: &[bollard::models::Volume]) -> std::collections::HashSet<S
 /// run's labels. Its name, when the engine made it.
 pub(crate) async fn mark_kept(docker: &Docker, run_id: &str) -> Option<String> {
     let name = format!("{KEPT_PREFIX}{run_id}");
-    let mut labels = crate::docker::labels(run_id);
+    let mut labels = crate::labels::labels(run_id);
     labels.insert(KEPT_LABEL.to_string(), "true".to_string());
     let request = bollard::models::VolumeCreateRequest {
         name: Some(name.clone()),
@@ -183,7 +185,7 @@ pub struct Cleaned {
 /// # }
 /// ```
 pub async fn clean() -> Result<Cleaned, crate::Error> {
-    let (docker, _) = crate::docker::connect().await?;
+    let (docker, _) = crate::engine::docker::client::connect().await?;
     let managed = format!("{MANAGED_LABEL}=true");
     let containers = containers_labelled(&docker, &managed).await;
     let volumes = volumes_labelled(&docker, &managed)

@@ -1,25 +1,11 @@
-//! The connection to the Docker engine, and the labels every resource carries.
+//! The connection to the Docker engine, and the requests several parts of the Docker backend
+//! make (lists by label, removals, the last log lines).
 
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 
 use bollard::{ClientVersion, Docker};
 
 use crate::Error;
-
-/// Every container, network and volume the harness creates carries this label, set to `true`.
-pub const MANAGED_LABEL: &str = "pipeline-test.managed";
-/// The run a resource belongs to.
-pub const RUN_LABEL: &str = "pipeline-test.run";
-/// The process that created a resource: `host/pid/start-time`.
-pub const OWNER_LABEL: &str = "pipeline-test.owner";
-/// The lease of the process that created a resource (see the `reaper` module): alive while its
-/// heartbeat on the engine is fresh.
-pub const LEASE_LABEL: &str = "pipeline-test.lease";
-/// The step a container runs.
-pub const STEP_LABEL: &str = "pipeline-test.step";
-/// On the marker volume of a run kept by `PIPELINE_TEST_KEEP` (`pipeline-test-kept-<run>`):
-/// neither the watcher nor a sweep removes that run; `pipeline-test clean` does.
-pub const KEPT_LABEL: &str = "pipeline-test.kept";
 
 /// How long the engine may take to answer the first request of a process.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -36,7 +22,7 @@ pub(crate) fn endpoint() -> String {
 }
 
 fn client(endpoint: &str, version: &ClientVersion) -> Result<Docker, String> {
-    crate::endpoint::client(endpoint, version)
+    super::endpoint::client(endpoint, version)
 }
 
 /// Connects to the engine `DOCKER_HOST` names. The first connection of a process negotiates
@@ -104,81 +90,6 @@ pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
             ..
         }
     )
-}
-
-/// This process's lease token (12 hex digits).
-pub(crate) static LEASE: LazyLock<String> = LazyLock::new(new_run_id);
-
-/// This process's owner label value: `host/pid/start-time`.
-pub(crate) static OWNER: LazyLock<String> = LazyLock::new(|| {
-    let pid = std::process::id();
-    format!(
-        "{}/{pid}/{}",
-        host_name(),
-        process_start_time(pid).unwrap_or(0)
-    )
-});
-
-/// The machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
-pub(crate) fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".to_string())
-}
-
-/// The start time of process `pid` in clock ticks since boot (Linux), to tell a live owner
-/// from a new process that reused its pid.
-pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Labels for a new resource of run `run_id`.
-pub(crate) fn labels(run_id: &str) -> std::collections::HashMap<String, String> {
-    [
-        (MANAGED_LABEL, "true"),
-        (RUN_LABEL, run_id),
-        (OWNER_LABEL, OWNER.as_str()),
-        (LEASE_LABEL, LEASE.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-/// Labels for a network: it may serve several runs of this process (see `pool`), so it
-/// carries no run id.
-pub(crate) fn network_labels() -> std::collections::HashMap<String, String> {
-    [
-        (MANAGED_LABEL, "true"),
-        (OWNER_LABEL, OWNER.as_str()),
-        (LEASE_LABEL, LEASE.as_str()),
-        ("pipeline-test.pool", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-/// A fresh, random run id (12 hex digits).
-pub(crate) fn new_run_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
 /// Every container (running or not) carrying `label` (`key` or `key=value`).
@@ -296,20 +207,10 @@ pub(crate) async fn remove_network(
     }
 }
 
-/// The last `n` lines of a container's log.
-pub(crate) async fn last_lines(docker: &Docker, id: &str, n: usize) -> Vec<String> {
-    let opts = bollard::query_parameters::LogsOptionsBuilder::default()
-        .stdout(true)
-        .stderr(true)
-        .tail(&n.to_string())
-        .build();
-    let mut text = Vec::new();
-    let mut stream = docker.logs(id, Some(opts));
-    while let Some(Ok(chunk)) = futures::StreamExt::next(&mut stream).await {
-        text.extend_from_slice(&chunk.into_bytes());
-    }
-    String::from_utf8_lossy(&text)
-        .lines()
-        .map(str::to_string)
-        .collect()
+/// What makes a new client for `endpoint` on another thread (see `async_drop`).
+pub(crate) fn reconnector(
+    endpoint: &str,
+) -> impl FnOnce() -> Result<Docker, String> + Send + 'static {
+    let endpoint = endpoint.to_string();
+    move || reconnect(&endpoint).ok_or_else(|| format!("cannot reconnect to {endpoint}"))
 }

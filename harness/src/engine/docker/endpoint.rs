@@ -12,11 +12,12 @@
 //! `PIPELINE_TEST_HOST` overrides the address services are reached at (and then ports are
 //! published on all interfaces, whatever the engine).
 
-use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::net::{IpAddr, ToSocketAddrs};
 
 use bollard::{ClientVersion, Docker};
 
 use crate::Error;
+use crate::engine::Reach;
 
 /// The address a test reaches the services' published ports at, instead of the engine's host.
 pub const HOST_ENV: &str = "PIPELINE_TEST_HOST";
@@ -106,30 +107,6 @@ fn ssh(endpoint: &str, version: &ClientVersion) -> Result<Docker, String> {
 #[cfg(not(feature = "ssh"))]
 fn ssh(_: &str, _: &ClientVersion) -> Result<Docker, String> {
     Err("ssh:// engines need the `ssh` feature of `pipeline-test` (and the `ssh` command)".into())
-}
-
-/// Where the services' ports are reached from here, and the address the engine publishes them
-/// on (`127.0.0.1` for an engine on this machine, all interfaces otherwise).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reach {
-    /// The address `Service::addr` returns.
-    pub host: IpAddr,
-    /// `HostIp` of the port bindings (`""`: every interface).
-    pub bind: String,
-    /// The engine runs on this machine (a `unix://` socket): its containers' process ids
-    /// are this machine's.
-    pub local: bool,
-}
-
-impl Reach {
-    /// An engine on this machine.
-    pub fn local() -> Self {
-        Reach {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            bind: "127.0.0.1".into(),
-            local: true,
-        }
-    }
 }
 
 /// [`Reach`] for `endpoint`, with `PIPELINE_TEST_HOST` (`over`) first.

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use super::{COOPERATES, WATCHER_ENV};
 use crate::Error;
-use crate::docker::LEASE;
+use crate::labels::LEASE;
+use crate::reaper::{COOPERATES, WATCHER_ENV};
 
 /// How long the watcher may take to say it is ready.
 const READY_WAIT: Duration = Duration::from_secs(20);
@@ -24,7 +24,7 @@ static ENTRY_TEST: OnceLock<String> = OnceLock::new();
 /// Set once the lease and the watcher are in place (or the watcher could not start).
 static STARTED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
-pub(super) fn set_entry_test(name: &str) {
+pub(crate) fn set_entry_test(name: &str) {
     let _ = ENTRY_TEST.set(name.to_string());
 }
 
@@ -140,7 +140,7 @@ pub(crate) async fn ensure(docker: &Docker, endpoint: &str) -> Result<(), Error>
     let thread = std::thread::current().name().map(str::to_string);
     STARTED
         .get_or_try_init(|| async {
-            super::start_heartbeat(docker, endpoint).await?;
+            super::lease::start_heartbeat(docker, endpoint).await?;
             let started = spawn_watcher(thread);
             if let Err(why) = started {
                 eprintln!(

@@ -9,17 +9,18 @@ use bollard::Docker;
 use futures::future::join_all;
 
 use super::spawn::READY_LINE;
-use crate::docker::{
-    LEASE_LABEL, RUN_LABEL, containers_labelled, networks_labelled, remove_containers,
-    remove_network, remove_volumes, volumes_labelled,
+use crate::engine::docker::client::{
+    containers_labelled, networks_labelled, remove_containers, remove_network, remove_volumes,
+    volumes_labelled,
 };
-use crate::teardown::LATE_CREATE_RECHECK;
+use crate::engine::docker::removal::LATE_CREATE_RECHECK;
+use crate::labels::{LEASE_LABEL, RUN_LABEL};
 
 /// How long the watcher keeps trying when the engine does not answer.
 const ENGINE_RETRY_FOR: Duration = Duration::from_secs(30);
 
 /// Runs the watcher of lease `token`; returns the process's exit code.
-pub(super) fn serve(token: &str) -> i32 {
+pub(crate) fn serve(token: &str) -> i32 {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "\n{READY_LINE}");
     let _ = out.flush();
@@ -44,14 +45,14 @@ pub(super) fn serve(token: &str) -> i32 {
     rt.block_on(async {
         let deadline = tokio::time::Instant::now() + ENGINE_RETRY_FOR;
         loop {
-            let (errors, docker) = match crate::docker::connect().await {
+            let (errors, docker) = match crate::engine::docker::client::connect().await {
                 Ok((docker, _)) => (remove_owned(&docker, token, &kept).await, Some(docker)),
                 Err(e) => (vec![e.to_string()], None),
             };
             if errors.is_empty() || tokio::time::Instant::now() >= deadline {
                 // Then the second line, for owners whose watcher could not do its job.
                 if let Some(docker) = docker {
-                    crate::teardown::sweep(&docker).await;
+                    crate::engine::docker::sweep::sweep(&docker).await;
                 }
                 return i32::from(!errors.is_empty());
             }

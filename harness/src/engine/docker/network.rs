@@ -16,8 +16,8 @@ use bollard::Docker;
 use bollard::models::NetworkCreateRequest;
 
 use crate::Error;
-use crate::docker::network_labels;
 use crate::duration::format_duration;
+use crate::labels::network_labels;
 use crate::report::{Event, Observer};
 
 /// How long a run waits for Docker to have an address pool free for its network.
@@ -81,7 +81,7 @@ pub(crate) async fn acquire_network(
                 });
             }
             Err(source) => {
-                return Err(crate::docker::engine_error(
+                return Err(crate::engine::docker::client::engine_error(
                     format!("create network {name}"),
                     source,
                 ));
@@ -140,8 +140,8 @@ impl Drop for Lease {
         }
         let removed = crate::async_drop::block_on(
             "pipeline-test-pool",
-            &self.endpoint,
-            |docker| async move { remove(&docker, networks).await },
+            crate::engine::docker::client::reconnector(&self.endpoint),
+            |docker: Docker| async move { remove(&docker, networks).await },
         );
         if let Err(why) = removed {
             eprintln!(

@@ -7,19 +7,10 @@ use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
 };
 
-use super::prepare::Prepared;
-use crate::docker::{STEP_LABEL, labels};
+use crate::labels::{STEP_LABEL, labels};
 use crate::plan::{PlannedStep, StepKind, VolumeSource};
 use crate::ports::{ContainerPort, PortMapping};
-
-/// The name of step `step`'s container in run `run_id`.
-pub(crate) fn container_name(run_id: &str, step: &PlannedStep) -> String {
-    format!(
-        "pipeline-test-{run_id}-{}-{}",
-        step.index + 1,
-        slug(&step.name)
-    )
-}
+use crate::run::Prepared;
 
 /// The container for `step`. With `gate`, that command replaces its entrypoint and command,
 /// and standard input stays open for the go. A service's ports are published on address
@@ -67,7 +58,7 @@ pub(crate) fn container_body(
     let (network_mode, networking) = match &step.network_mode {
         Some(mode) => (Some(mode.clone()), None),
         // The engine's network takes no aliases: a lone container needs none.
-        None if prepared.network == super::prepare::DEFAULT_NETWORK => {
+        None if prepared.network == crate::run::DEFAULT_NETWORK => {
             (Some(prepared.network.clone()), None)
         }
         None => {
@@ -144,25 +135,6 @@ fn nanos(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-');
-    if s.is_empty() {
-        "step".into()
-    } else {
-        s.chars().take(40).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,13 +150,13 @@ mod tests {
             network: "net".into(),
             images: HashMap::from([(
                 "redis".to_string(),
-                super::super::prepare::ImageFacts {
+                crate::run::ImageFacts {
                     exposed_ports: vec![ContainerPort::tcp(6379)],
                     healthcheck: false,
                 },
             )]),
             volumes: HashMap::from([("tmp".to_string(), "pipeline-test-r-tmp".to_string())]),
-            workspace: super::super::prepare::WorkspaceSource::Volume("ws".into()),
+            workspace: crate::run::WorkspaceSource::Volume("ws".into()),
         }
     }
 
@@ -261,12 +233,5 @@ mod tests {
             body.host_config.unwrap().binds.unwrap(),
             ["ws:/gitness", "named:/n:ro"]
         );
-        assert_eq!(container_name("r", step), "pipeline-test-r-1-build-it");
-    }
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slug("My Step!"), "my-step");
-        assert_eq!(slug("!!"), "step");
     }
 }

@@ -1,0 +1,419 @@
+//! The Docker engine behind the [`ContainerEngine`] seam: every bollard request and every
+//! Docker-only technique (the network pool, `/proc` listening checks, the heartbeat volume and
+//! the watcher, the sweep, Podman's empty health status). Podman and remote engines (TCP, TLS,
+//! ssh) are endpoints of this backend.
+
+mod build;
+pub(crate) mod client;
+mod container;
+pub(crate) mod endpoint;
+mod listen;
+pub(crate) mod network;
+mod prepare;
+pub(crate) mod reaper;
+pub(crate) mod removal;
+pub(crate) mod signals;
+pub(crate) mod sweep;
+
+use std::collections::BTreeMap;
+
+use bollard::Docker;
+use bollard::body_full;
+use bollard::container::{AttachContainerResults, LogOutput};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::HealthStatusEnum;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, UploadToContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+
+use super::{
+    Attached, Chunk, ContainerEngine, ContainerState, CreateRequest, Engine, EngineError,
+    HealthCheck, HealthStatus, Output, PrepareRequest, Reach, Teardown,
+};
+use crate::Error;
+use crate::ports::ContainerPort;
+use crate::report::Timings;
+use crate::run::Prepared;
+use crate::service::ExecOutput;
+use crate::teardown::TeardownReport;
+
+/// The Docker engine `DOCKER_HOST` names.
+#[derive(Debug, Clone)]
+pub(crate) struct DockerEngine {
+    docker: Docker,
+    endpoint: String,
+    reach: Reach,
+    /// Keeps this process's network pool while a runner, a stage or a teardown uses it.
+    _pool: std::sync::Arc<network::Lease>,
+}
+
+impl DockerEngine {
+    /// Connects (negotiating the API version once per process), starts this process's watcher
+    /// and heartbeat, and installs the signal cleanup when `handle_signals`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DockerUnreachable`] naming the endpoint tried; a bad `PIPELINE_TEST_HOST`.
+    pub(crate) async fn connect(handle_signals: bool) -> Result<DockerEngine, Error> {
+        let (docker, endpoint) = client::connect().await?;
+        if handle_signals {
+            signals::install_signal_cleanup(&endpoint);
+        }
+        let host = std::env::var(endpoint::HOST_ENV).ok();
+        let reach = endpoint::reach(&endpoint, host.as_deref())?;
+        reaper::spawn::ensure(&docker, &endpoint).await?;
+        let _pool = network::Lease::new(&endpoint);
+        Ok(DockerEngine {
+            docker,
+            endpoint,
+            reach,
+            _pool,
+        })
+    }
+}
+
+/// A bollard error as the seam carries it.
+fn error(e: bollard::errors::Error) -> EngineError {
+    EngineError::new(e)
+}
+
+fn chunk(item: Result<LogOutput, bollard::errors::Error>) -> Result<Chunk, EngineError> {
+    match item.map_err(error)? {
+        LogOutput::StdErr { message } => Ok(Chunk::Err(message)),
+        other => Ok(Chunk::Out(other.into_bytes())),
+    }
+}
+
+fn nanos(n: Option<i64>) -> Option<std::time::Duration> {
+    n.filter(|n| *n > 0)
+        .map(|n| std::time::Duration::from_nanos(n.unsigned_abs()))
+}
+
+impl ContainerEngine for DockerEngine {
+    fn reach(&self) -> Reach {
+        self.reach.clone()
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        request: PrepareRequest<'a>,
+        timings: &'a mut Timings,
+    ) -> BoxFuture<'a, Result<Prepared, Error>> {
+        prepare::prepare(&self.docker, request, timings).boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: CreateRequest<'a>,
+    ) -> BoxFuture<'a, Result<String, EngineError>> {
+        async move {
+            let body = container::container_body(
+                request.step,
+                request.gate,
+                request.run_id,
+                request.prepared,
+                request.publish,
+            );
+            let options = CreateContainerOptionsBuilder::default()
+                .name(request.name)
+                .build();
+            let created = self
+                .docker
+                .create_container(Some(options), body)
+                .await
+                .map_err(error)?;
+            Ok(created.id)
+        }
+        .boxed()
+    }
+
+    fn upload<'a>(
+        &'a self,
+        id: &'a str,
+        archive: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
+        async move {
+            let opts = UploadToContainerOptionsBuilder::default().path("/").build();
+            self.docker
+                .upload_to_container(id, Some(opts), body_full(archive.into()))
+                .await
+                .map_err(error)
+        }
+        .boxed()
+    }
+
+    fn download<'a>(
+        &'a self,
+        id: &'a str,
+        path: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<u8>, EngineError>> {
+        async move {
+            let opts = DownloadFromContainerOptionsBuilder::default()
+                .path(path)
+                .build();
+            self.docker
+                .download_from_container(id, Some(opts))
+                .map_ok(|b| b.to_vec())
+                .try_concat()
+                .await
+                .map_err(error)
+        }
+        .boxed()
+    }
+
+    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Attached, EngineError>> {
+        async move {
+            let opts = AttachContainerOptionsBuilder::default()
+                .stdin(true)
+                .stdout(true)
+                .stderr(true)
+                .stream(true)
+                .build();
+            let AttachContainerResults { output, input } = self
+                .docker
+                .attach_container(id, Some(opts))
+                .await
+                .map_err(error)?;
+            Ok(Attached {
+                input,
+                output: output.map(chunk).boxed(),
+            })
+        }
+        .boxed()
+    }
+
+    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), EngineError>> {
+        async move { self.docker.start_container(id, None).await.map_err(error) }.boxed()
+    }
+
+    fn logs(&self, id: &str, follow: bool, tail: Option<usize>) -> Output {
+        let tail = tail.map(|n| n.to_string());
+        let mut opts = LogsOptionsBuilder::default()
+            .follow(follow)
+            .stdout(true)
+            .stderr(true);
+        if let Some(tail) = &tail {
+            opts = opts.tail(tail);
+        }
+        self.docker.logs(id, Some(opts.build())).map(chunk).boxed()
+    }
+
+    fn wait<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<i64, EngineError>> {
+        async move {
+            let opts = WaitContainerOptionsBuilder::default()
+                .condition("not-running")
+                .build();
+            match self.docker.wait_container(id, Some(opts)).next().await {
+                Some(Ok(r)) => Ok(r.status_code),
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Ok(code)
+                }
+                Some(Err(e)) => Err(error(e)),
+                None => {
+                    let inspect = self
+                        .docker
+                        .inspect_container(id, None)
+                        .await
+                        .map_err(error)?;
+                    Ok(inspect.state.and_then(|s| s.exit_code).unwrap_or(-1))
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, EngineError>> {
+        async move {
+            let inspect = self
+                .docker
+                .inspect_container(id, None)
+                .await
+                .map_err(error)?;
+            let check = inspect
+                .config
+                .and_then(|c| c.healthcheck)
+                .map(|h| HealthCheck {
+                    test: h.test.unwrap_or_default(),
+                    interval: nanos(h.interval),
+                    timeout: nanos(h.timeout),
+                });
+            let state = inspect.state.unwrap_or_default();
+            let health = state.health.clone().unwrap_or_default();
+            let last_check = health.log.as_ref().and_then(|l| l.last()).map(|r| {
+                (
+                    r.exit_code.unwrap_or(-1),
+                    r.output.clone().unwrap_or_default(),
+                )
+            });
+            let mut ports = BTreeMap::new();
+            for (port, bindings) in inspect
+                .network_settings
+                .and_then(|n| n.ports)
+                .unwrap_or_default()
+            {
+                let host = bindings
+                    .unwrap_or_default()
+                    .iter()
+                    .find_map(|b| b.host_port.as_deref()?.parse::<u16>().ok());
+                if let (Ok(port), Some(host)) = (port.parse::<ContainerPort>(), host) {
+                    ports.insert(port, host);
+                }
+            }
+            Ok(ContainerState {
+                running: state.running != Some(false),
+                exit_code: state.exit_code,
+                started_at: state.started_at,
+                finished_at: state.finished_at,
+                // A remote engine's process ids are not this machine's.
+                pid: state
+                    .pid
+                    .and_then(|p| u32::try_from(p).ok())
+                    .filter(|_| self.reach.local),
+                ports,
+                check,
+                health: match health.status {
+                    Some(HealthStatusEnum::HEALTHY) => HealthStatus::Healthy,
+                    Some(HealthStatusEnum::UNHEALTHY) => HealthStatus::Unhealthy,
+                    Some(HealthStatusEnum::STARTING) => HealthStatus::Starting,
+                    _ => HealthStatus::None,
+                },
+                last_check,
+            })
+        }
+        .boxed()
+    }
+
+    fn listening(&self, _id: &str, pid: u32) -> Option<Vec<u16>> {
+        listen::listening(pid)
+    }
+
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        cmd: Vec<String>,
+    ) -> BoxFuture<'a, Result<ExecOutput, EngineError>> {
+        async move {
+            let created = self
+                .docker
+                .create_exec(
+                    id,
+                    CreateExecOptions {
+                        cmd: Some(cmd),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(error)?;
+            let mut out = ExecOutput {
+                exit_code: -1,
+                stdout: String::new(),
+                stderr: String::new(),
+            };
+            if let StartExecResults::Attached { mut output, .. } = self
+                .docker
+                .start_exec(&created.id, None)
+                .await
+                .map_err(error)?
+            {
+                while let Some(item) = output.next().await {
+                    match chunk(item)? {
+                        Chunk::Err(b) => out.stderr.push_str(&String::from_utf8_lossy(&b)),
+                        Chunk::Out(b) => out.stdout.push_str(&String::from_utf8_lossy(&b)),
+                    }
+                }
+            }
+            let inspect = self.docker.inspect_exec(&created.id).await.map_err(error)?;
+            out.exit_code = inspect.exit_code.unwrap_or(-1);
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn remove<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Vec<(String, EngineError)>> {
+        async move {
+            client::remove_containers(&self.docker, ids)
+                .await
+                .into_iter()
+                .map(|(id, e)| (id, error(e)))
+                .collect()
+        }
+        .boxed()
+    }
+
+    fn teardown<'a>(&'a self, run: Teardown) -> BoxFuture<'a, TeardownReport> {
+        removal::remove_all(&self.docker, run).boxed()
+    }
+
+    fn mark_kept<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Option<String>> {
+        sweep::mark_kept(&self.docker, run_id).boxed()
+    }
+
+    fn leftovers(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
+        async move {
+            let label = format!(
+                "{}={}",
+                crate::labels::OWNER_LABEL,
+                crate::labels::OWNER.as_str()
+            );
+            let containers = client::containers_labelled(&self.docker, &label).await;
+            let networks = client::networks_labelled(&self.docker, &label)
+                .await
+                .map_err(|e| client::engine_error("list networks", e))?;
+            let mut out: Vec<String> = containers
+                .into_iter()
+                .filter_map(|c| {
+                    c.names?
+                        .first()
+                        .map(|n| format!("container {}", n.trim_start_matches('/')))
+                })
+                .collect();
+            // Networks kept in this runner's pool for the next stage are not left over.
+            out.extend(
+                networks
+                    .into_iter()
+                    .filter_map(|n| n.name)
+                    .filter(|n| !network::pooled(n))
+                    .map(|n| format!("network {n}")),
+            );
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn sweep_in_background(&self) {
+        if !sweep::sweep_due() {
+            return;
+        }
+        // On a thread of its own: the engine's time goes to the stage first.
+        let endpoint = self.endpoint.clone();
+        let _ = crate::async_drop::spawn(
+            "pipeline-test-sweep",
+            move || client::reconnect(&endpoint).ok_or_else(|| "cannot reconnect".to_string()),
+            |docker: Docker| async move {
+                let swept = sweep::sweep(&docker).await;
+                if swept > 0 {
+                    eprintln!(
+                        "pipeline-test: removed {swept} containers, networks and volumes left by killed runs"
+                    );
+                }
+            },
+        );
+    }
+
+    fn detached(&self) -> Result<Engine, String> {
+        let docker = client::reconnect(&self.endpoint)
+            .ok_or_else(|| format!("cannot reconnect to {}", self.endpoint))?;
+        Ok(std::sync::Arc::new(DockerEngine {
+            docker,
+            endpoint: self.endpoint.clone(),
+            reach: self.reach.clone(),
+            _pool: self._pool.clone(),
+        }))
+    }
+}

@@ -1,0 +1,184 @@
+//! Before any container: the images (checked, pulled or built), the network and the volumes
+//! of a stage, concurrently, into one [`Prepared`] value.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bollard::Docker;
+use bollard::models::VolumeCreateRequest;
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures::StreamExt;
+use futures::future::join_all;
+
+use super::network::acquire_network;
+use crate::Error;
+use crate::engine::PrepareRequest;
+use crate::engine::docker::client::{engine_error, is_not_found};
+use crate::images::{Login, docker_config_login, registry_of, split_reference};
+use crate::labels::labels;
+use crate::report::{Event, Observer, Timings};
+use crate::run::{DEFAULT_NETWORK, ImageFacts, Prepared, Workspace, WorkspaceSource};
+use crate::spec::Pull;
+
+/// Checks or pulls the images, takes a network and creates the volumes, concurrently; every
+/// resource is in `guard` as soon as it exists. Records the phases' times in `timings`.
+pub(crate) async fn prepare(
+    docker: &Docker,
+    request: PrepareRequest<'_>,
+    timings: &mut Timings,
+) -> Result<Prepared, Error> {
+    let PrepareRequest {
+        plan,
+        guard,
+        workspace,
+        reuse_networks,
+        observer,
+    } = request;
+    super::build::build_images(docker, observer, plan).await?;
+    let images = plan.images();
+    let started = Instant::now();
+    let pulls = async {
+        let r = join_all(images.iter().map(|(image, pull, login)| {
+            prepare_image(docker, observer, image, *pull, login.clone())
+        }))
+        .await;
+        (r, started.elapsed())
+    };
+    let run_id = guard.run_id().to_string();
+    let fresh_name = format!("pipeline-test-net-{run_id}");
+    // A stage of one container has nobody to talk to by name: the engine's default network
+    // spares creating one (and its DNS) for it.
+    let lone = plan.steps.iter().filter(|s| s.can_run()).count() <= 1;
+    let network = async {
+        if lone {
+            return (Ok(DEFAULT_NETWORK.to_string()), started.elapsed());
+        }
+        let r = acquire_network(docker, observer, &fresh_name, reuse_networks).await;
+        (r, started.elapsed())
+    };
+    let workspace_volume = format!("pipeline-test-{run_id}-workspace");
+    let mut wanted: Vec<(Option<&str>, String)> = plan
+        .temp_volumes
+        .iter()
+        .map(|v| (Some(v.as_str()), format!("pipeline-test-{run_id}-{v}")))
+        .collect();
+    if *workspace == Workspace::Volume {
+        wanted.push((None, workspace_volume.clone()));
+    }
+    let volumes = join_all(wanted.iter().map(|(_, name)| {
+        docker.create_volume(VolumeCreateRequest {
+            name: Some(name.clone()),
+            labels: Some(labels(&run_id)),
+            ..Default::default()
+        })
+    }));
+    let ((pulled, prepare_time), (network, network_time), created) =
+        tokio::join!(pulls, network, volumes);
+    timings.prepare = prepare_time;
+    timings.network = network_time;
+    for ((_, name), r) in wanted.iter().zip(&created) {
+        if r.is_ok() {
+            guard.track(|t| t.volumes.push(name.clone()));
+        }
+    }
+    if let (Ok(name), false) = (&network, lone) {
+        guard.track(|t| t.network = Some(name.clone()));
+    }
+    let mut facts = HashMap::new();
+    for ((image, _, _), f) in images.iter().zip(pulled) {
+        facts.insert(image.clone(), f?);
+    }
+    let network = network?;
+    let mut volumes = HashMap::new();
+    for ((stage_name, name), r) in wanted.into_iter().zip(created) {
+        r.map_err(|e| engine_error(format!("create volume {name}"), e))?;
+        if let Some(stage_name) = stage_name {
+            volumes.insert(stage_name.to_string(), name);
+        }
+    }
+    let workspace = match workspace {
+        Workspace::Directory(dir) => {
+            WorkspaceSource::Directory(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()))
+        }
+        Workspace::Volume => WorkspaceSource::Volume(workspace_volume),
+    };
+    Ok(Prepared {
+        network,
+        images: facts,
+        volumes,
+        workspace,
+    })
+}
+
+/// Makes sure `image` is present, pulling it as `pull` says; returns what it offers.
+async fn prepare_image(
+    docker: &Docker,
+    observer: &dyn Observer,
+    image: &str,
+    pull: Pull,
+    login: Option<Login>,
+) -> Result<ImageFacts, Error> {
+    if pull != Pull::Always {
+        match docker.inspect_image(image).await {
+            Ok(inspect) => return Ok(facts(inspect)),
+            Err(e) if is_not_found(&e) => {
+                if pull == Pull::Never {
+                    return Err(Error::ImageMissing {
+                        image: image.into(),
+                    });
+                }
+            }
+            Err(e) => return Err(engine_error(format!("inspect image {image}"), e)),
+        }
+    }
+    observer.on_event(&Event::Notice {
+        message: &format!("pulling {image}"),
+    });
+    let (name, tag) = split_reference(image);
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(name)
+        .tag(tag.unwrap_or("latest"))
+        .build();
+    let login = login.or_else(|| docker_config_login(registry_of(image)));
+    let credentials = login.map(|l| bollard::auth::DockerCredentials {
+        username: Some(l.username),
+        password: Some(l.password),
+        ..Default::default()
+    });
+    let mut stream = docker.create_image(Some(options), None, credentials);
+    while let Some(item) = stream.next().await {
+        let message = match item {
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => message,
+            Err(other) => other.to_string(),
+            Ok(info) => match info.error_detail.and_then(|d| d.message) {
+                Some(detail) => detail,
+                None => continue,
+            },
+        };
+        return Err(Error::ImagePull {
+            image: image.into(),
+            message,
+        });
+    }
+    let inspect = docker
+        .inspect_image(image)
+        .await
+        .map_err(|e| engine_error(format!("inspect image {image} after pulling it"), e))?;
+    Ok(facts(inspect))
+}
+
+fn facts(inspect: bollard::models::ImageInspect) -> ImageFacts {
+    let config = inspect.config.unwrap_or_default();
+    ImageFacts {
+        exposed_ports: config
+            .exposed_ports
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        healthcheck: config
+            .healthcheck
+            .and_then(|h| h.test)
+            .is_some_and(|t| t.first().is_some_and(|x| x != "NONE")),
+    }
+}

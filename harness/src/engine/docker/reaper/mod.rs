@@ -1,0 +1,6 @@
+//! The Docker side of the watcher (see the crate's `reaper` module): the heartbeat volume
+//! (`lease`), starting the watcher (`spawn`), and what it removes (`watch`).
+
+pub(crate) mod lease;
+pub(crate) mod spawn;
+pub(crate) mod watch;

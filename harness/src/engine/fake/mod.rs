@@ -1,0 +1,456 @@
+//! An in-memory engine for the run-logic tests: no daemon, milliseconds per stage.
+//!
+//! Each step's container behaves as its [`Script`] says (found by the step's name; a step
+//! without one prints nothing and exits 0, a service runs until removed): output lines (which
+//! may be split across reads), delays, an exit code, a health sequence, a service that crashes
+//! after a while, ports it listens on after a while, refused creates or starts, slow removals,
+//! and an engine error at a chosen request. Every request is recorded ([`Call`]) for the tests
+//! to assert the order of what the runner asked.
+
+mod container;
+mod script;
+
+pub(crate) use script::Script;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+
+use self::container::Container;
+use super::{
+    Attached, ContainerEngine, ContainerState, CreateRequest, Engine, EngineError, HealthCheck,
+    Output, PrepareRequest, Reach, Teardown,
+};
+use crate::Error;
+use crate::report::Timings;
+use crate::run::{ImageFacts, Prepared, Workspace, WorkspaceSource};
+use crate::service::ExecOutput;
+use crate::teardown::TeardownReport;
+
+/// One request the runner made, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Call {
+    Prepare,
+    /// A step's container created (by step name), gated or not.
+    Create(String, bool),
+    /// Files put into a step's container: their paths and texts.
+    Upload(String, Vec<(String, String)>),
+    Start(String),
+    Exec(String),
+    /// Containers removed by a step's or stage's end (by step name).
+    Remove(String),
+    /// A run torn down: the step names of its containers still recorded, kept or not.
+    Teardown {
+        containers: Vec<String>,
+        keep: bool,
+    },
+    MarkKept,
+}
+
+/// An engine error to give at a chosen request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// `prepare`, `create`, `upload`, `attach`, `start`, `wait`, `inspect`, `exec`, `download`.
+    pub request: &'static str,
+    /// Only for this step's container (`None`: any).
+    pub step: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct World {
+    containers: HashMap<String, Arc<Container>>,
+    calls: Vec<Call>,
+    next_id: u64,
+    /// The most containers that existed at once.
+    max_alive: usize,
+}
+
+/// The fake engine: clone it to keep a handle for assertions after giving it to a runner.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FakeEngine {
+    scripts: Arc<Mutex<HashMap<String, Script>>>,
+    images: Arc<Mutex<HashMap<String, ImageFacts>>>,
+    failures: Arc<Mutex<Vec<Failure>>>,
+    world: Arc<Mutex<World>>,
+}
+
+impl FakeEngine {
+    pub fn new() -> FakeEngine {
+        FakeEngine::default()
+    }
+
+    /// Step `step`'s container behaves as `script` says.
+    pub fn script(self, step: &str, script: Script) -> FakeEngine {
+        self.scripts.lock().unwrap().insert(step.into(), script);
+        self
+    }
+
+    /// Image `image` (as resolved) exposes `ports` and declares a health check or not.
+    pub fn image(self, image: &str, ports: &[u16], healthcheck: bool) -> FakeEngine {
+        let facts = ImageFacts {
+            exposed_ports: ports
+                .iter()
+                .map(|p| crate::ports::ContainerPort::tcp(*p))
+                .collect(),
+            healthcheck,
+        };
+        self.images.lock().unwrap().insert(image.into(), facts);
+        self
+    }
+
+    /// The engine fails `request` (for `step`'s container, or any).
+    pub fn fail(self, request: &'static str, step: Option<&str>) -> FakeEngine {
+        self.failures.lock().unwrap().push(Failure {
+            request,
+            step: step.map(str::to_string),
+        });
+        self
+    }
+
+    /// The handle a runner takes.
+    pub fn engine(&self) -> Engine {
+        Arc::new(self.clone())
+    }
+
+    /// Every request so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.world().calls.clone()
+    }
+
+    /// The step names of the containers that exist now (not removed).
+    pub fn alive(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .world()
+            .containers
+            .values()
+            .filter(|c| !c.removed())
+            .map(|c| c.step.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The files put into step `step`'s containers so far: paths and texts.
+    pub fn uploads_of(&self, step: &str) -> Vec<(String, String)> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Upload(s, files) if s == step => Some(files),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The most containers that existed at once.
+    pub fn max_alive(&self) -> usize {
+        self.world().max_alive
+    }
+
+    /// The environment step `step`'s (last) container was created with.
+    pub fn env_of(&self, step: &str) -> Option<Vec<(String, String)>> {
+        let world = self.world();
+        let mut found: Vec<&Arc<Container>> = world
+            .containers
+            .values()
+            .filter(|c| c.step == step)
+            .collect();
+        found.sort_by_key(|c| c.created);
+        found.last().map(|c| c.env.clone())
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, call: Call) {
+        self.world().calls.push(call);
+    }
+
+    fn container(&self, id: &str) -> Result<Arc<Container>, EngineError> {
+        self.world()
+            .containers
+            .get(id)
+            .cloned()
+            .ok_or_else(|| EngineError::new(format!("No such container: {id}")))
+    }
+
+    /// The error for `request` on `step`'s container, when the test asked for one.
+    fn failing(&self, request: &str, step: Option<&str>) -> Result<(), EngineError> {
+        let failures = self.failures.lock().unwrap();
+        let hit = failures
+            .iter()
+            .any(|f| f.request == request && (f.step.is_none() || f.step.as_deref() == step));
+        match hit {
+            true => Err(EngineError::new(format!("fake engine: {request} failed"))),
+            false => Ok(()),
+        }
+    }
+}
+
+impl ContainerEngine for FakeEngine {
+    fn reach(&self) -> Reach {
+        Reach {
+            local: false,
+            ..Reach::local()
+        }
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        request: PrepareRequest<'a>,
+        _timings: &'a mut Timings,
+    ) -> BoxFuture<'a, Result<Prepared, Error>> {
+        async move {
+            self.record(Call::Prepare);
+            self.failing("prepare", None)
+                .map_err(|e| e.doing("prepare the stage"))?;
+            let run_id = request.guard.run_id().to_string();
+            let network = format!("fake-net-{run_id}");
+            let volumes: HashMap<String, String> = request
+                .plan
+                .temp_volumes
+                .iter()
+                .map(|v| (v.clone(), format!("fake-{run_id}-{v}")))
+                .collect();
+            request.guard.track(|t| {
+                t.network = Some(network.clone());
+                t.volumes.extend(volumes.values().cloned());
+            });
+            let images = self.images.lock().unwrap().clone();
+            let images = request
+                .plan
+                .steps
+                .iter()
+                .map(|s| {
+                    let facts = images.get(&s.resolved_image).cloned().unwrap_or_default();
+                    (s.resolved_image.clone(), facts)
+                })
+                .collect();
+            let workspace = match request.workspace {
+                Workspace::Directory(dir) => WorkspaceSource::Directory(dir.clone()),
+                Workspace::Volume => WorkspaceSource::Volume(format!("fake-{run_id}-workspace")),
+            };
+            Ok(Prepared {
+                network,
+                images,
+                volumes,
+                workspace,
+            })
+        }
+        .boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        request: CreateRequest<'a>,
+    ) -> BoxFuture<'a, Result<String, EngineError>> {
+        async move {
+            let step = request.step;
+            self.record(Call::Create(step.name.clone(), request.gate.is_some()));
+            self.failing("create", Some(&step.name))?;
+            let script = self
+                .scripts
+                .lock()
+                .unwrap()
+                .get(&step.name)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(words) = &script.refuse_create {
+                return Err(EngineError::new(words.clone()));
+            }
+            let check = step.healthcheck.as_ref().map(|h| HealthCheck {
+                test: h.test.clone(),
+                interval: Some(h.interval),
+                timeout: Some(h.timeout),
+            });
+            let mut world = self.world();
+            world.next_id += 1;
+            let id = format!("fake{:08}", world.next_id);
+            let container = Container::new(step, script, request.gate.is_some(), check);
+            world.containers.insert(id.clone(), Arc::new(container));
+            let alive = world.containers.values().filter(|c| !c.removed()).count();
+            world.max_alive = world.max_alive.max(alive);
+            Ok(id)
+        }
+        .boxed()
+    }
+
+    fn upload<'a>(
+        &'a self,
+        id: &'a str,
+        archive: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.record(Call::Upload(c.step.clone(), unpack(&archive)));
+            self.failing("upload", Some(&c.step))
+        }
+        .boxed()
+    }
+
+    fn download<'a>(
+        &'a self,
+        id: &'a str,
+        _path: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<u8>, EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.failing("download", Some(&c.step))?;
+            // An empty tar archive: no file command wrote anything.
+            Ok(vec![0; 1024])
+        }
+        .boxed()
+    }
+
+    fn attach<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Attached, EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.failing("attach", Some(&c.step))?;
+            Ok(c.attach())
+        }
+        .boxed()
+    }
+
+    fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.record(Call::Start(c.step.clone()));
+            self.failing("start", Some(&c.step))?;
+            if let Some(words) = &c.script.refuse_start {
+                return Err(EngineError::new(words.clone()));
+            }
+            c.clone().start();
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn logs(&self, id: &str, follow: bool, tail: Option<usize>) -> Output {
+        match self.container(id) {
+            Ok(c) => c.logs(follow, tail),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        }
+    }
+
+    fn wait<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<i64, EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.failing("wait", Some(&c.step))?;
+            Ok(c.wait().await)
+        }
+        .boxed()
+    }
+
+    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.failing("inspect", Some(&c.step))?;
+            Ok(c.state())
+        }
+        .boxed()
+    }
+
+    fn listening(&self, id: &str, _pid: u32) -> Option<Vec<u16>> {
+        self.container(id).ok()?.listening()
+    }
+
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        cmd: Vec<String>,
+    ) -> BoxFuture<'a, Result<ExecOutput, EngineError>> {
+        async move {
+            let c = self.container(id)?;
+            self.record(Call::Exec(c.step.clone()));
+            self.failing("exec", Some(&c.step))?;
+            c.exec(&cmd)
+        }
+        .boxed()
+    }
+
+    fn remove<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Vec<(String, EngineError)>> {
+        async move {
+            let found: Vec<Arc<Container>> = ids
+                .iter()
+                .filter_map(|id| self.container(id).ok())
+                .collect();
+            futures::future::join_all(found.iter().map(|c| async {
+                if !c.removed() {
+                    self.record(Call::Remove(c.step.clone()));
+                }
+                c.remove().await
+            }))
+            .await;
+            Vec::new()
+        }
+        .boxed()
+    }
+
+    fn teardown<'a>(&'a self, run: Teardown) -> BoxFuture<'a, TeardownReport> {
+        async move {
+            let mut ids = run.resources.containers.clone();
+            ids.extend(run.resources.removing.iter().cloned());
+            let containers: Vec<Arc<Container>> = ids
+                .iter()
+                .filter_map(|id| self.container(id).ok())
+                .collect();
+            self.record(Call::Teardown {
+                containers: containers.iter().map(|c| c.step.clone()).collect(),
+                keep: run.keep,
+            });
+            let mut report = TeardownReport::default();
+            if run.keep {
+                report.kept = Some(format!("kept run {}", run.run_id));
+                return report;
+            }
+            futures::future::join_all(containers.iter().map(|c| c.remove())).await;
+            report
+        }
+        .boxed()
+    }
+
+    fn mark_kept<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Option<String>> {
+        self.record(Call::MarkKept);
+        let marker = format!("fake-kept-{run_id}");
+        async move { Some(marker) }.boxed()
+    }
+
+    fn leftovers(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
+        let alive = self.alive();
+        async move {
+            Ok(alive
+                .into_iter()
+                .map(|s| format!("container {s}"))
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn sweep_in_background(&self) {}
+
+    fn detached(&self) -> Result<Engine, String> {
+        Ok(self.engine())
+    }
+}
+
+/// The files of a tar archive: paths and texts.
+fn unpack(archive: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut a = tar::Archive::new(archive);
+    let Ok(entries) = a.entries() else {
+        return out;
+    };
+    for mut entry in entries.flatten() {
+        let path = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut entry, &mut text);
+        out.push((path, text));
+    }
+    out
+}
