@@ -41,8 +41,8 @@ async fn main() {
     let mut options = RunOptions::from_env(env!("CARGO_MANIFEST_DIR")).expect("options");
     let mut images = ImageMap::parse("redis=pipeline-test-fixtures/redis:7").expect("map");
     images.extend(ImageMap::from_env().expect("PIPELINE_TEST_IMAGES"));
-    options.plan.images = images;
-    options.workspace = Workspace::Volume;
+    options.build.plan.images = images;
+    options.build.workspace = Workspace::Volume;
     options.observer = count.clone();
     let runner = Runner::connect(options).await.expect("a Docker engine");
     let before = peak_kib();

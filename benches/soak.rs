@@ -44,8 +44,8 @@ fn main() {
         .build()
         .unwrap();
     let mut options = RunOptions::from_env(std::env::temp_dir()).unwrap();
-    options.plan.images = images;
-    options.workspace = Workspace::Directory(std::env::temp_dir());
+    options.build.plan.images = images;
+    options.build.workspace = Workspace::Directory(std::env::temp_dir());
     options.observer = Arc::new(Quiet);
     let runner = rt.block_on(Runner::connect(options)).unwrap();
     let started = Instant::now();

@@ -119,9 +119,9 @@ impl Observer for Quiet {
 
 fn options(images: &ImageMap, reuse_networks: bool) -> RunOptions {
     let mut options = RunOptions::from_env(".").unwrap();
-    options.reuse_networks = reuse_networks;
-    options.plan.images = images.clone();
-    options.workspace = Workspace::Directory(std::env::temp_dir());
+    options.engine.reuse_networks = reuse_networks;
+    options.build.plan.images = images.clone();
+    options.build.workspace = Workspace::Directory(std::env::temp_dir());
     options.observer = Arc::new(Quiet);
     options
 }

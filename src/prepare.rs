@@ -56,16 +56,16 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         Err(e) => panic!("pipeline test `{}`: {e}", spec.name),
     };
     if let Some(branch) = spec.branch {
-        options.context.set_branch(branch);
+        options.build.context.set_branch(branch);
     }
     if let Some(event) = spec.event {
-        options.context.event = event.to_string();
+        options.build.context.event = event.to_string();
     }
     // Expressions, matrices and `when` for this build; a warning (a secret not supplied) is
     // printed with the test's output.
     let written = pipeline.stages[spec.stage].span;
     let parsed = pipeline;
-    let pipeline = match pipeline_test_harness::resolve::resolve(&parsed, &options.context) {
+    let pipeline = match pipeline_test_harness::resolve::resolve(&parsed, &options.build.context) {
         Ok(p) => p,
         Err(d) => panic!("pipeline test `{}`:\n{d}", spec.name),
     };
@@ -108,7 +108,7 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
     }
     options.observer = observer.clone();
     // A test binary has no other way to clean up when it is interrupted.
-    options.handle_signals = true;
+    options.engine.handle_signals = true;
     Prepared {
         pipeline,
         options,

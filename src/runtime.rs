@@ -170,7 +170,7 @@ pub(crate) fn start_stage(
         choice,
         ..
     } = prepared;
-    let context = options.context.clone();
+    let context = options.build.context.clone();
     let start = async {
         let runner = Runner::connect(options).await.map_err(|e| e.to_string())?;
         if let Some(up) = &upstream {

@@ -208,12 +208,12 @@ async fn run(
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = build.apply(&mut options.context) {
+    if let Err(e) = build.apply(&mut options.build.context) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     if build.default_image.is_some() {
-        options.plan.default_image = build.default_image.clone();
+        options.build.plan.default_image = build.default_image.clone();
     }
     // The stage asked for, as written (a stage matrix makes several of it once resolved).
     let selected = match &stage {
@@ -236,8 +236,8 @@ async fn run(
     // Expressions, matrices and `when`, for this build; warnings (a secret not supplied)
     // are shown before anything runs.
     let written = pipeline;
-    let mut context = options.context.clone();
-    let pipeline = match resolve(&written, &options.context) {
+    let mut context = options.build.context.clone();
+    let pipeline = match resolve(&written, &options.build.context) {
         Ok(p) => {
             // Another job's outputs are known once it has run: a run of every job runs it
             // first.
@@ -262,17 +262,17 @@ async fn run(
         None => (0..pipeline.stages.len()).collect(),
         Some(span) => pipeline.stages_written_at(span).collect(),
     };
-    options.plan.env = env;
+    options.build.plan.env = env;
     if keep {
-        options.keep = Keep::Always;
+        options.engine.keep = Keep::Always;
     }
     // Nothing outside the stage talks to its services here, but for the run steps of a
     // GitHub Actions job without a `container:`: they reach them on the host's ports.
-    options.publish_ports = pipeline.format == Format::GitHubActions;
+    options.engine.publish_ports = pipeline.format == Format::GitHubActions;
     // A host-network step may reach a service on the port its mapping writes.
-    options.fixed_host_ports = true;
+    options.build.fixed_host_ports = true;
     if workspace_volume {
-        options.workspace = Workspace::Volume;
+        options.build.workspace = Workspace::Volume;
     }
     let runner = match Runner::connect(options).await {
         Ok(r) => r,

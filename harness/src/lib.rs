@@ -90,7 +90,7 @@ pub use images::{ImageMap, ImageMapError};
 #[cfg(feature = "engine")]
 pub use labels::{LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, STEP_LABEL};
 #[cfg(feature = "engine")]
-pub use plan::{PlanOptions, StepKind};
+pub use plan::{PlanOptions, StagePlan, StepKind};
 pub use ports::{ContainerPort, PortMapping};
 #[cfg(feature = "engine")]
 pub use reaper::serve_if_watcher;
@@ -101,9 +101,9 @@ pub use report::{
 };
 #[cfg(feature = "engine")]
 pub use run::{
-    DEFAULT_IMAGE_ENV, DEFAULT_LOOKAHEAD, DEFAULT_READY_TIMEOUT, FIXED_PORTS_ENV, KEEP_ENV,
-    LOOKAHEAD_ENV, READY_TIMEOUT_ENV, RunOptions, Runner, RunningStage, WORKSPACE_PATH_ENV,
-    Workspace,
+    BuildOptions, DEFAULT_IMAGE_ENV, DEFAULT_LOOKAHEAD, DEFAULT_READY_TIMEOUT, EngineOptions,
+    FIXED_PORTS_ENV, KEEP_ENV, LOOKAHEAD_ENV, Limits, READY_TIMEOUT_ENV, RunOptions, Runner,
+    RunningStage, WORKSPACE_PATH_ENV, Workspace, prepare_stage,
 };
 #[cfg(feature = "engine")]
 pub use service::{ExecOutput, Service};

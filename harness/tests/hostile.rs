@@ -126,7 +126,10 @@ async fn a_nul_byte_from_a_secret_is_named() {
         "      - name: nul\n        type: run\n        spec:\n          container: redis\n          envs: {TOKEN: \"${{ secrets.get('token') }}\"}\n          script: echo never\n",
     );
     let (report, _) = run_with(&yaml, |o| {
-        o.context.secrets.insert("token".into(), "a\0b".into());
+        o.build
+            .context
+            .secrets
+            .insert("token".into(), "a\0b".into());
     })
     .await;
     let message = error_of(&report, 0);
@@ -149,7 +152,7 @@ async fn steps_queued_behind_a_slow_one_keep_at_most_the_look_ahead_waiting() {
     let yaml = stage(&steps);
     let observer = Arc::new(CollectObserver::default());
     let mut opts = options(observer.clone());
-    opts.lookahead = 3;
+    opts.limits.lookahead = 3;
     let runner = Runner::connect(opts).await.unwrap();
     let p = pipeline(&yaml);
     let run = runner.run_stage(&p, 0);
@@ -184,7 +187,7 @@ async fn keep_keeps_every_container_of_the_run_and_names_only_that_run() {
     );
     let observer = Arc::new(CollectObserver::default());
     let mut opts = options(observer.clone());
-    opts.keep = pipeline_test_harness::Keep::Always;
+    opts.engine.keep = pipeline_test_harness::Keep::Always;
     let runner = Runner::connect(opts).await.unwrap();
     let report = tokio::time::timeout(BOUND, runner.run_stage(&pipeline(&yaml), 0))
         .await

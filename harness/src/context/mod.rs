@@ -24,6 +24,7 @@
 
 mod environ;
 mod git;
+pub(crate) mod github;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -19,7 +19,7 @@ pub(super) fn reads_at_turn(text: &str, whole: bool, contexts: &Data) -> bool {
         }
     };
     codes.iter().any(|code| {
-        let Ok(e) = Expr::parse(code, &crate::spec::github_names()) else {
+        let Ok(e) = Expr::parse(code, &crate::context::github::names()) else {
             return false;
         };
         e.paths().iter().any(|(p, _)| match p.as_slice() {
@@ -123,7 +123,7 @@ impl Resolver<'_> {
             let raw = &s.value[t.inner.0..t.inner.1];
             let at = t.inner.0 + raw.len() - raw.trim_start().len();
             let code = raw.trim();
-            match Expr::parse(code, &crate::spec::github_names()) {
+            match Expr::parse(code, &crate::context::github::names()) {
                 Ok(e) => self.step_reads(s, at, &e),
                 Err(e) => self.github_error(s, at, &e, code),
             }
@@ -135,7 +135,7 @@ impl Resolver<'_> {
             self.github_check(e);
             return;
         }
-        match Expr::parse(e.value.trim(), &crate::spec::github_names()) {
+        match Expr::parse(e.value.trim(), &crate::context::github::names()) {
             Ok(parsed) => self.step_reads(e, 0, &parsed),
             Err(err) => self.github_error(e, 0, &err, e.value.trim()),
         }

@@ -82,7 +82,7 @@ impl Resolver<'_> {
             inner.0 + raw.trim_end().len(),
         );
         let code = &text[inner.0..inner.1];
-        let parsed = match Expr::parse(code, &crate::spec::github_names()) {
+        let parsed = match Expr::parse(code, &crate::context::github::names()) {
             Ok(p) => p,
             Err(err) => {
                 self.github_error(e, inner.0, &err, code);
@@ -130,7 +130,7 @@ impl Resolver<'_> {
             inner.0 + raw.trim_end().len(),
         );
         let code = &s.value[inner.0..inner.1];
-        let parsed = match Expr::parse(code, &crate::spec::github_names()) {
+        let parsed = match Expr::parse(code, &crate::context::github::names()) {
             Ok(p) => p,
             Err(e) => {
                 self.github_error(s, inner.0, &e, code);

@@ -68,7 +68,7 @@ impl Resolver<'_> {
             };
             let lead = e.value.len() - e.value.trim_start().len();
             let code = text[inner.0..inner.1].trim();
-            if let Ok(parsed) = Expr::parse(code, &crate::spec::github_names()) {
+            if let Ok(parsed) = Expr::parse(code, &crate::context::github::names()) {
                 let waiting = parsed
                     .paths()
                     .into_iter()

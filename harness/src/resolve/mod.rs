@@ -139,7 +139,7 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         let with_github;
         let base = if pipeline.format == Format::GitHubActions {
             let mut scope = base.clone();
-            scope.set_github(crate::spec::github_contexts(ctx, pipeline, stage));
+            scope.set_github(crate::context::github::contexts(ctx, pipeline, stage));
             with_github = scope;
             &with_github
         } else {

@@ -4,7 +4,7 @@
 //! GitHub's runner reads them.
 
 use super::github::Turn;
-use super::step::StageRun;
+use crate::engine::ContainerEngine;
 use crate::plan::{ENV_FILE, FILE_COMMANDS, FILE_COMMANDS_DIR as FILES_DIR};
 
 /// `NAME=value` lines and `NAME<<DELIMITER` blocks, as GitHub reads `$GITHUB_OUTPUT` and
@@ -83,38 +83,38 @@ pub(crate) fn turn_archive(turn: &Turn) -> Vec<u8> {
     archive.into_inner().unwrap_or_default()
 }
 
-impl StageRun {
-    /// The file-command files of container `id`, by name.
-    pub(super) async fn file_commands(&self, id: &str) -> Result<Vec<(String, String)>, String> {
-        let bytes: Vec<u8> = self
-            .engine
-            .download(id, FILES_DIR)
-            .await
-            .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
-        let mut out = Vec::new();
-        let mut archive = tar::Archive::new(&bytes[..]);
-        let entries = archive
-            .entries()
-            .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
-        for entry in entries.flatten() {
-            let mut entry = entry;
-            let Ok(path) = entry.path().map(|p| p.to_path_buf()) else {
-                continue;
-            };
-            let Some(name) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let mut text = String::new();
-            if std::io::Read::read_to_string(&mut entry, &mut text).is_ok() {
-                out.push((name, text));
-            }
+/// The file-command files of container `id`, by name.
+pub(super) async fn read(
+    engine: &dyn ContainerEngine,
+    id: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let bytes: Vec<u8> = engine
+        .download(id, FILES_DIR)
+        .await
+        .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(&bytes[..]);
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("cannot read the step's file commands: {e}"))?;
+    for entry in entries.flatten() {
+        let mut entry = entry;
+        let Ok(path) = entry.path().map(|p| p.to_path_buf()) else {
+            continue;
+        };
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut entry, &mut text).is_ok() {
+            out.push((name, text));
         }
-        Ok(out)
     }
+    Ok(out)
 }
 
 #[cfg(test)]

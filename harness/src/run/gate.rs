@@ -6,17 +6,18 @@
 //! stops: nothing the script prints can change it. On anything else (end of input: the harness went
 //! away) it exits without running the script.
 //!
-//! At most a few containers wait at their gates at once ([`RunOptions::lookahead`]
-//! (crate::RunOptions::lookahead)): one started ahead of its turn holds a permit until its step
+//! At most a few containers wait at their gates at once ([`Limits::lookahead`]
+//! (crate::Limits::lookahead)): one started ahead of its turn holds a permit until its step
 //! takes it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::StreamExt;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::step::StageRun;
+use super::launch::Launcher;
+use super::state::{RunState, lock};
 use crate::Error;
 use crate::engine::Attached;
 use crate::plan::{ENV_FILE, PlannedStep, SCRIPT_PATH, StepKind};
@@ -58,12 +59,34 @@ pub(crate) struct Gated {
 /// What the gate of a step holds: nothing yet taken, or why its container could not start.
 pub(crate) type GateCell = tokio::sync::OnceCell<Mutex<Option<Result<Gated, Error>>>>;
 
-impl StageRun {
+/// The gates of a stage's steps, and the look-ahead places their containers take.
+pub(crate) struct Gates {
+    /// Per step: its container, started ahead of its turn and waiting at the gate.
+    cells: Vec<GateCell>,
+    /// Places for containers waiting at their gates ahead of their turn.
+    lookahead: Arc<Semaphore>,
+}
+
+impl Gates {
+    /// Gates for `steps`, at most `lookahead` (at least one) waiting at once.
+    pub(crate) fn new(steps: usize, lookahead: usize) -> Gates {
+        Gates {
+            cells: (0..steps).map(|_| GateCell::default()).collect(),
+            lookahead: Arc::new(Semaphore::new(lookahead.max(1))),
+        }
+    }
+
     /// Starts the run steps' containers ahead of their turn, in order, while the services
-    /// start and earlier steps run; never more than the look-ahead waiting at once.
-    pub(crate) async fn prefetch(&self) {
+    /// start and earlier steps run; never more than the look-ahead waiting at once, and
+    /// nothing once the run `stopped`.
+    pub(crate) async fn prefetch(
+        &self,
+        steps: &[PlannedStep],
+        launch: &Launcher,
+        state: &Mutex<RunState>,
+    ) {
         // Only steps that run while the stage passes: a failure stops the prefetching anyway.
-        let steps = self.plan.steps.iter().filter(|s| {
+        let steps = steps.iter().filter(|s| {
             matches!(s.policy, RunPolicy::OnSuccess | RunPolicy::Always)
                 && gate_command(s).is_some()
         });
@@ -72,12 +95,12 @@ impl StageRun {
                 let Ok(permit) = self.lookahead.clone().acquire_owned().await else {
                     return;
                 };
-                if self.state().stopped() || self.gates[step.index].initialized() {
+                if lock(state).stopped() || self.cells[step.index].initialized() {
                     return;
                 }
-                self.gates[step.index]
+                self.cells[step.index]
                     .get_or_init(|| async {
-                        Mutex::new(Some(self.start_gated(step, Some(permit)).await))
+                        Mutex::new(Some(start_gated(step, Some(permit), launch, state).await))
                     })
                     .await;
             })
@@ -86,39 +109,51 @@ impl StageRun {
 
     /// Step `step`'s gated container: started now, or already by the prefetcher, or the
     /// engine's reason it could not start; `None` when the step has no gate or it was taken.
-    pub(crate) async fn take_gated(&self, step: &PlannedStep) -> Option<Result<Gated, Error>> {
+    pub(crate) async fn take(
+        &self,
+        step: &PlannedStep,
+        launch: &Launcher,
+        state: &Mutex<RunState>,
+    ) -> Option<Result<Gated, Error>> {
         gate_command(step)?;
-        self.gates[step.index]
-            .get_or_init(|| async { Mutex::new(Some(self.start_gated(step, None).await)) })
+        self.cells[step.index]
+            .get_or_init(|| async {
+                Mutex::new(Some(start_gated(step, None, launch, state).await))
+            })
             .await
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
     }
+}
 
-    /// Creates a run step's container with its script behind the gate, attaches to it (before
-    /// it starts, so that not a byte and not an early exit is missed), and starts it.
-    async fn start_gated(
-        &self,
-        step: &PlannedStep,
-        permit: Option<OwnedSemaphorePermit>,
-    ) -> Result<Gated, Error> {
-        let gate = gate_command(step).unwrap_or_default();
-        let started = Instant::now();
-        let id = self.create(step, Some(gate)).await?;
-        let attached = self
-            .engine
-            .attach(&id)
-            .await
-            .map_err(|e| e.doing(format!("attach to the container of step `{}`", step.name)))?;
-        self.start(step, &id).await?;
-        self.state().timings.start_run_containers += started.elapsed();
-        Ok(Gated {
-            id,
-            attached,
-            _permit: permit,
+/// Creates a run step's container with its script behind the gate, attaches to it (before it
+/// starts, so that not a byte and not an early exit is missed), and starts it.
+async fn start_gated(
+    step: &PlannedStep,
+    permit: Option<OwnedSemaphorePermit>,
+    launch: &Launcher,
+    state: &Mutex<RunState>,
+) -> Result<Gated, Error> {
+    let gate = gate_command(step).unwrap_or_default();
+    let started = Instant::now();
+    let id = launch
+        .create(step, Some(gate), |id| {
+            lock(state).container_created(step.index, id);
         })
-    }
+        .await?;
+    let attached = launch
+        .engine
+        .attach(&id)
+        .await
+        .map_err(|e| e.doing(format!("attach to the container of step `{}`", step.name)))?;
+    launch.start(step, &id).await?;
+    lock(state).timings.start_run_containers += started.elapsed();
+    Ok(Gated {
+        id,
+        attached,
+        _permit: permit,
+    })
 }
 
 #[cfg(test)]

@@ -7,16 +7,18 @@
 use std::sync::{Arc, Mutex};
 
 use super::file_commands::parse_file_command;
-use super::step::StageRun;
+use super::state::{RunState, lock};
+use crate::engine::ContainerEngine;
 use crate::expr::github::{Data, Expr, Status, templates};
 use crate::plan::PlannedStep;
 use crate::ports::Protocol;
+use crate::report::Observer;
 
 use crate::spec::ActionScope;
 
 /// What a GitHub job's steps have handed on so far.
 #[derive(Debug)]
-pub(crate) struct JobRun {
+struct JobRun {
     /// The job's contexts, with `steps` as the steps have ended.
     contexts: Data,
     /// `NAME=value` from `$GITHUB_ENV`, in order.
@@ -75,13 +77,13 @@ pub(crate) enum Decision {
 }
 
 impl JobRun {
-    pub(crate) fn new(contexts: Data) -> Mutex<JobRun> {
-        Mutex::new(JobRun {
+    fn new(contexts: Data) -> JobRun {
+        JobRun {
             contexts,
             env: Vec::new(),
             path: Vec::new(),
             scopes: Default::default(),
-        })
+        }
     }
 
     /// `job.services.<id>.ports` as the engine published them (a free port it picked, in a
@@ -252,7 +254,7 @@ fn expand(text: &str, contexts: &Data, status: Status) -> Result<String, String>
     for t in found {
         out.push_str(&text[last..t.whole.0]);
         let code = text[t.inner.0..t.inner.1].trim();
-        let value = Expr::parse(code, &crate::spec::github_names())
+        let value = Expr::parse(code, &crate::context::github::names())
             .and_then(|e| e.eval(contexts, status))
             .map_err(|e| format!("`${{{{ {code} }}}}`: {}", e.located(code)))?;
         out.push_str(&value.to_text());
@@ -303,19 +305,37 @@ fn holds(condition: &str, contexts: &Data, status: Status) -> Result<bool, Strin
         .filter(|c| !c.contains("${{"))
         .unwrap_or(t)
         .trim();
-    let e = Expr::parse(code, &crate::spec::github_names()).map_err(|e| e.located(code))?;
+    let e = Expr::parse(code, &crate::context::github::names()).map_err(|e| e.located(code))?;
     let value = e.eval(contexts, status).map_err(|e| e.located(code))?;
     Ok(value.truthy() && (e.calls_status() || status == Status::Success))
 }
 
-impl StageRun {
-    /// A GitHub step's turn: whether it runs, and with what.
-    pub(crate) fn github_turn(&self, step: &PlannedStep) -> Result<Decision, String> {
-        let (Some(job), Some(gh)) = (&self.github, &step.github) else {
+/// A GitHub job while its steps run: what they have handed on, behind its lock.
+#[derive(Debug)]
+pub(crate) struct Job(Mutex<JobRun>);
+
+impl Job {
+    /// The job whose contexts, before its first step, are `contexts`.
+    pub(crate) fn new(contexts: Data) -> Job {
+        Job(Mutex::new(JobRun::new(contexts)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JobRun> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A GitHub step's turn: whether it runs, and with what (the run's `state` tells what
+    /// failed and which services are up).
+    pub(crate) fn turn(
+        &self,
+        step: &PlannedStep,
+        state: &Mutex<RunState>,
+    ) -> Result<Decision, String> {
+        let Some(gh) = &step.github else {
             return Ok(Decision::Run(Turn::default()));
         };
         let (failing, services) = {
-            let state = self.state();
+            let state = lock(state);
             let tcp = |s: &crate::service::Service| {
                 let ports = s
                     .ports()
@@ -331,7 +351,7 @@ impl StageRun {
             (state.failing(), services)
         };
         let status = status_of(failing);
-        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        let mut job = self.lock();
         job.published(&services);
         let contexts = job.scoped(gh.scope.as_ref(), failing, status)?;
         if let Some(c) = &gh.condition {
@@ -376,21 +396,21 @@ impl StageRun {
 
     /// The job's `outputs:`, evaluated now that its steps have run; one that cannot be is
     /// said and left out.
-    pub(crate) fn github_outputs(&self) -> Vec<(String, String)> {
-        let Some(job) = &self.github else {
-            return Vec::new();
-        };
-        let failing = self.state().failing();
+    pub(crate) fn outputs(
+        &self,
+        outputs: &[(String, String)],
+        failing: bool,
+        observer: &dyn Observer,
+    ) -> Vec<(String, String)> {
         let status = status_of(failing);
-        let contexts = job.lock().unwrap_or_else(|e| e.into_inner()).now(failing);
+        let contexts = self.lock().now(failing);
         let mut out = Vec::new();
-        for (name, text) in &self.plan.outputs {
+        for (name, text) in outputs {
             match expand(text, &contexts, status) {
                 Ok(v) => out.push((name.clone(), v)),
                 Err(e) => {
                     let message = format!("the job output `{name}` cannot be evaluated: {e}");
-                    self.observer
-                        .on_event(&crate::report::Event::Notice { message: &message });
+                    observer.on_event(&crate::report::Event::Notice { message: &message });
                 }
             }
         }
@@ -398,12 +418,11 @@ impl StageRun {
     }
 
     /// A GitHub step that did not run: `steps.<id>.outcome` is `skipped`.
-    pub(crate) fn github_skipped(&self, step: &PlannedStep) {
-        let (Some(job), Some(gh)) = (&self.github, &step.github) else {
+    pub(crate) fn skipped(&self, step: &PlannedStep, failing: bool, observer: &dyn Observer) {
+        let Some(gh) = &step.github else {
             return;
         };
-        let failing = self.state().failing();
-        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        let mut job = self.lock();
         let scope = gh.scope.as_ref();
         job.record(scope, gh.id.as_deref(), Vec::new(), "skipped", "skipped");
         for end in &gh.ends {
@@ -412,24 +431,26 @@ impl StageRun {
                     "the outputs of the action `{}` cannot be evaluated: {e}",
                     end.uses
                 );
-                self.observer
-                    .on_event(&crate::report::Event::Notice { message: &message });
+                observer.on_event(&crate::report::Event::Notice { message: &message });
             }
         }
     }
 
     /// After a GitHub step's container `id` ended (`passed`: exit code 0): its file commands
-    /// read back into the job, its summary printed.
-    pub(crate) async fn github_after(
+    /// read back into the job, its summary printed (masked), its outcome recorded against
+    /// whether the stage was `failing` before it.
+    pub(crate) async fn after(
         &self,
         step: &PlannedStep,
-        id: &str,
-        passed: bool,
+        (id, passed): (&str, bool),
+        engine: &dyn ContainerEngine,
+        (failing, masks): (bool, &[String]),
+        observer: &dyn Observer,
     ) -> Result<(), String> {
-        let (Some(job), Some(gh)) = (&self.github, &step.github) else {
+        let Some(gh) = &step.github else {
             return Ok(());
         };
-        let files = self.file_commands(id).await?;
+        let files = super::file_commands::read(engine, id).await?;
         let get = |name: &str| {
             files
                 .iter()
@@ -441,12 +462,11 @@ impl StageRun {
         let env = parse_file_command(get("env")).map_err(|e| format!("$GITHUB_ENV: {e}"))?;
         let summary = get("summary").trim_end();
         if !summary.is_empty() {
-            let masked = crate::mask::apply(summary, &self.plan.masks);
+            let masked = crate::mask::apply(summary, masks);
             let message = format!("summary of step `{}`:\n{masked}", step.name);
-            self.observer
-                .on_event(&crate::report::Event::Notice { message: &message });
+            observer.on_event(&crate::report::Event::Notice { message: &message });
         }
-        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        let mut job = self.lock();
         for (k, v) in env {
             job.env.retain(|(name, _)| *name != k);
             job.env.push((k, v));
@@ -467,7 +487,7 @@ impl StageRun {
             outcome,
             conclusion,
         );
-        let failing = (!passed && !step.continue_on_error) || self.state().failing();
+        let failing = (!passed && !step.continue_on_error) || failing;
         let status = status_of(failing);
         for end in &gh.ends {
             job.finish(end, failing, status)

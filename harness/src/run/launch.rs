@@ -4,10 +4,12 @@
 
 use std::sync::Mutex;
 
-use super::step::StageRun;
+use super::github::Turn;
+use super::prepare::Prepared;
 use crate::Error;
-use crate::engine::{CreateRequest, Engine};
+use crate::engine::{CreateRequest, Engine, Reach};
 use crate::plan::{PlannedStep, SCRIPT_PATH};
+use crate::teardown::Guard;
 
 /// The longest environment variable (`NAME=value`) Linux passes to a program: 32 pages
 /// (`MAX_ARG_STRLEN`), its final NUL included.
@@ -78,22 +80,35 @@ fn script_archive(script: &str) -> Vec<u8> {
     archive.into_inner().unwrap_or_default()
 }
 
-impl StageRun {
-    /// Creates and starts the container of `step` (see [`container_body`]); it is in the
-    /// guard and the run state as soon as it exists.
-    pub(crate) async fn create_and_start(&self, step: &PlannedStep) -> Result<String, Error> {
-        let id = self.create(step, None).await?;
-        self.start(step, &id).await?;
-        Ok(id)
-    }
+/// What a stage asks the engine for, per container: creating (with the script in place),
+/// uploading a turn's files, starting. Every container is in the guard as soon as it exists.
+pub(crate) struct Launcher {
+    pub engine: Engine,
+    /// The stage's network, volumes and images' facts.
+    pub prepared: Prepared,
+    /// What teardown removes.
+    pub guard: Guard,
+    /// Publish the services' ports (see [`crate::EngineOptions::publish_ports`]).
+    pub publish_ports: bool,
+    /// Where published ports are bound and reached.
+    pub reach: Reach,
+}
 
-    /// [`StageRun::create_and_start`] for a GitHub step at its turn: its environment with what
-    /// the turn adds, and the turn's files in place before it starts.
-    pub(crate) async fn create_and_start_turn(
+impl Launcher {
+    /// Creates and starts the container of `step`, with what its GitHub `turn` adds (its
+    /// environment, its script and arguments made at its turn, its files in place before it
+    /// starts); `created` hears the container's id as soon as it exists.
+    pub(crate) async fn create_and_start(
         &self,
         step: &PlannedStep,
-        turn: &super::github::Turn,
+        turn: Option<&Turn>,
+        created: impl FnOnce(&str),
     ) -> Result<String, Error> {
+        let Some(turn) = turn else {
+            let id = self.create(step, None, created).await?;
+            self.start(step, &id).await?;
+            return Ok(id);
+        };
         let mut step = step.clone();
         let added = turn.container_env(&step.env);
         step.env.extend(added);
@@ -103,7 +118,7 @@ impl StageRun {
         if let Some(cmd) = &turn.cmd {
             step.cmd = Some(cmd.clone());
         }
-        let id = self.create(&step, None).await?;
+        let id = self.create(&step, None, created).await?;
         self.upload_turn(&step, &id, turn).await?;
         self.start(&step, &id).await?;
         Ok(id)
@@ -115,7 +130,7 @@ impl StageRun {
         &self,
         step: &PlannedStep,
         id: &str,
-        turn: &super::github::Turn,
+        turn: &Turn,
     ) -> Result<(), Error> {
         self.engine
             .upload(id, super::file_commands::turn_archive(turn))
@@ -128,12 +143,13 @@ impl StageRun {
             })
     }
 
-    /// Creates the container of `step`, with its script in place; it is in the guard and the
-    /// run state as soon as it exists.
+    /// Creates the container of `step`, with its script in place; it is in the guard, and
+    /// `created` hears its id, as soon as it exists.
     pub(crate) async fn create(
         &self,
         step: &PlannedStep,
         gate: Option<Vec<String>>,
+        created: impl FnOnce(&str),
     ) -> Result<String, Error> {
         if let Some(problem) = env_problem(step) {
             return Err(Error::StepRefused { message: problem });
@@ -158,7 +174,7 @@ impl StageRun {
             .await
             .map_err(|e| e.doing(format!("create the container of step `{}`", step.name)))?;
         self.guard.track(|t| t.containers.push(id.clone()));
-        self.state().container_created(step.index, &id);
+        created(&id);
         if let Some(script) = &step.script {
             self.engine
                 .upload(&id, script_archive(script))

@@ -12,6 +12,7 @@ mod health;
 mod launch;
 mod options;
 mod output;
+mod plan;
 mod prepare;
 mod readiness;
 mod running;
@@ -28,21 +29,23 @@ use std::time::{Duration, Instant};
 
 pub use gate::DEFAULT_LOOKAHEAD;
 pub use options::{
-    DEFAULT_IMAGE_ENV, FIXED_PORTS_ENV, KEEP_ENV, LOOKAHEAD_ENV, READY_TIMEOUT_ENV, RunOptions,
-    WORKSPACE_PATH_ENV, Workspace,
+    BuildOptions, DEFAULT_IMAGE_ENV, EngineOptions, FIXED_PORTS_ENV, KEEP_ENV, LOOKAHEAD_ENV,
+    Limits, READY_TIMEOUT_ENV, RunOptions, WORKSPACE_PATH_ENV, Workspace,
 };
+pub use plan::prepare_stage;
 pub use running::RunningStage;
 pub use wait::DEFAULT_READY_TIMEOUT;
 
 pub(crate) use prepare::{DEFAULT_NETWORK, ImageFacts, Prepared, WorkspaceSource};
 
-use self::launch::Removals;
+use self::gate::Gates;
+use self::launch::{Launcher, Removals};
 use self::state::RunState;
 use self::step::StageRun;
 use crate::Error;
 use crate::engine::{Engine, PrepareRequest};
 use crate::labels::new_run_id;
-use crate::plan::{StepKind, plan_stage};
+use crate::plan::StagePlan;
 use crate::report::{Event, StageReport, Timings};
 use crate::spec::Pipeline;
 use crate::teardown::{Guard, Keep};
@@ -78,7 +81,8 @@ impl Runner {
         if crate::reaper::interrupted() {
             return Err(Error::Interrupted);
         }
-        let engine = crate::engine::docker::DockerEngine::connect(options.handle_signals).await?;
+        let engine =
+            crate::engine::docker::DockerEngine::connect(options.engine.handle_signals).await?;
         Ok(Runner::with_engine(Arc::new(engine), options))
     }
 
@@ -127,18 +131,40 @@ impl Runner {
         if crate::reaper::interrupted() {
             return Err(Error::Interrupted);
         }
+        self.start(prepare_stage(pipeline, index, &self.options.build)?)
+            .await
+    }
+
+    /// Runs every step of a planned stage (see [`prepare_stage`]) and returns with its
+    /// services still up; call [`RunningStage::finish`] to tear it down (dropping it tears
+    /// down too).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run_stage`]; everything created is removed before the error returns.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), pipeline_test_harness::Error> {
+    /// use pipeline_test_harness::{Pipeline, RunOptions, Runner, prepare_stage};
+    ///
+    /// let pipeline = Pipeline::from_path("examples/seed/communication.yaml")?;
+    /// let options = RunOptions::from_env(".")?;
+    /// let plan = prepare_stage(&pipeline, 0, &options.build)?;
+    /// let stage = Runner::connect(options).await?.start(plan).await?;
+    /// assert!(stage.passed());
+    /// stage.finish().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(&self, plan: StagePlan) -> Result<RunningStage, Error> {
+        if crate::reaper::interrupted() {
+            return Err(Error::Interrupted);
+        }
         let started = Instant::now();
-        let resolved;
-        let pipeline = if pipeline.resolved {
-            pipeline
-        } else {
-            resolved = crate::resolve::resolve(pipeline, &self.options.context)?;
-            &resolved
-        };
-        let plan = self.plan(pipeline, index)?;
         let observer = self.options.observer.clone();
-        let guard = Guard::new(self.engine.clone(), new_run_id(), self.options.keep);
-        if self.options.keep != Keep::Never {
+        let guard = Guard::new(self.engine.clone(), new_run_id(), self.options.engine.keep);
+        if self.options.engine.keep != Keep::Never {
             // Marked from the start: a process killed with SIGKILL leaves its run kept too.
             if let Some(marker) = self.engine.mark_kept(guard.run_id()).await {
                 guard.track(|r| r.volumes.push(marker));
@@ -153,33 +179,36 @@ impl Runner {
         let request = PrepareRequest {
             plan: &plan,
             guard: &guard,
-            workspace: &self.options.workspace,
-            reuse_networks: self.options.reuse_networks,
+            workspace: &self.options.build.workspace,
+            reuse_networks: self.options.engine.reuse_networks,
             observer: observer.as_ref(),
         };
         let prepared = self.engine.prepare(request, &mut timings).await;
         let prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
-                guard.teardown(self.options.reuse_networks, true).await;
+                guard
+                    .teardown(self.options.engine.reuse_networks, true)
+                    .await;
                 return Err(e);
             }
         };
         let mut state = RunState::new(plan.steps.len());
         state.timings = timings;
         let stage = StageRun {
-            github: plan.github.clone().map(github::JobRun::new),
-            engine: self.engine.clone(),
-            gates: plan.steps.iter().map(|_| Default::default()).collect(),
-            lookahead: Arc::new(tokio::sync::Semaphore::new(self.options.lookahead.max(1))),
-            keep_steps: self.options.keep != Keep::Never,
+            github: plan.github.clone().map(github::Job::new),
+            gates: Gates::new(plan.steps.len(), self.options.limits.lookahead),
+            keep_steps: self.options.engine.keep != Keep::Never,
             plan,
-            prepared,
-            guard,
+            launch: Launcher {
+                engine: self.engine.clone(),
+                prepared,
+                guard,
+                publish_ports: self.options.engine.publish_ports,
+                reach: self.engine.reach(),
+            },
             observer,
-            publish_ports: self.options.publish_ports,
-            reach: self.engine.reach(),
-            ready_timeout: self.options.ready_timeout,
+            ready_timeout: self.options.limits.ready_timeout,
             state: Mutex::new(state),
             removals: Removals::default(),
         };
@@ -201,38 +230,6 @@ impl Runner {
         Ok(self.running(stage, started, timed_out))
     }
 
-    /// Plans stage `index` with the build's variables and secrets; a run step that names no
-    /// image and has no default is refused here, before anything is created.
-    fn plan(&self, pipeline: &Pipeline, index: usize) -> Result<crate::plan::StagePlan, Error> {
-        let mut options = self.options.plan.clone();
-        options.build_env = self.options.context.environment();
-        options.masks = crate::mask::secret_masks(self.options.context.secrets.values());
-        let mut plan = plan_stage(pipeline, index, &options);
-        if !self.options.fixed_host_ports {
-            // Published on a free port the engine picks: parallel tests do not collide.
-            for step in plan
-                .steps
-                .iter_mut()
-                .filter(|s| s.kind == StepKind::Service)
-            {
-                for m in &mut step.ports {
-                    m.host = None;
-                }
-            }
-        }
-        if let Some(step) = plan
-            .steps
-            .iter()
-            .find(|s| s.can_run() && s.image.is_empty())
-        {
-            return Err(Error::NoImage {
-                step: step.name.clone(),
-                place: format!("{}:{}", pipeline.file.name(), step.span.start),
-            });
-        }
-        Ok(plan)
-    }
-
     /// The stage after its steps: the report's steps and outcome from the run state.
     fn running(
         &self,
@@ -242,10 +239,14 @@ impl Runner {
     ) -> RunningStage {
         let outputs = stage.github_outputs();
         let StageRun {
-            engine,
+            launch:
+                Launcher {
+                    engine,
+                    prepared,
+                    guard,
+                    ..
+                },
             plan,
-            prepared,
-            guard,
             observer,
             state,
             removals,
@@ -255,7 +256,7 @@ impl Runner {
         let (steps, outcome) = state::outcome(&plan.steps, &state, timed_out);
         RunningStage {
             network: prepared.network,
-            reuse_networks: self.options.reuse_networks,
+            reuse_networks: self.options.engine.reuse_networks,
             timings: state.timings,
             removals: removals.take(),
             engine,

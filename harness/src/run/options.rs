@@ -36,27 +36,58 @@ pub enum Workspace {
     Volume,
 }
 
-/// How to run stages.
+/// How to run stages, by concern: what a stage is planned with ([`BuildOptions`]), how the
+/// engine is used ([`EngineOptions`]), the run's budgets ([`Limits`]) and who hears about it.
 ///
 /// Made by [`RunOptions::from_env`]; its fields may be changed afterwards, and more may come
 /// (it is `#[non_exhaustive]`).
+///
+/// # Examples
+///
+/// ```
+/// use pipeline_test_harness::{Keep, RunOptions};
+///
+/// let mut options = RunOptions::from_env("/").unwrap();
+/// options.engine.keep = Keep::OnFailure;
+/// options.limits.lookahead = 8;
+/// options.build.context.branch = "main".into();
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct RunOptions {
-    /// Image map, workspace path, extra environment.
-    pub plan: PlanOptions,
-    /// What the workspace holds.
-    pub workspace: Workspace,
-    /// The build the pipeline runs for: `build.*`, `repo.*`, inputs, secrets, plugin images.
-    pub context: crate::context::BuildContext,
-    /// Which runs' resources are kept instead of removed (`PIPELINE_TEST_KEEP`).
-    pub keep: Keep,
-    /// A service's readiness budget unless it has one of its own (its `timeout`, or a health
-    /// check that takes longer): `PIPELINE_TEST_READY_TIMEOUT`, by default
-    /// [`DEFAULT_READY_TIMEOUT`].
-    pub ready_timeout: Duration,
+    /// What a stage is planned with: the build, the workspace, images, environment.
+    pub build: BuildOptions,
+    /// How the engine is used: published ports, networks, signals, what is kept.
+    pub engine: EngineOptions,
+    /// The run's budgets: readiness, containers started ahead of their turn.
+    pub limits: Limits,
     /// Who hears about the run as it goes.
     pub observer: Arc<dyn Observer>,
+}
+
+/// What a stage is planned with ([`crate::prepare_stage`]): nothing here needs an engine.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BuildOptions {
+    /// The build the pipeline runs for: `build.*`, `repo.*`, inputs, secrets, plugin images.
+    pub context: crate::context::BuildContext,
+    /// What the workspace holds.
+    pub workspace: Workspace,
+    /// Image map, workspace path, extra environment.
+    pub plan: PlanOptions,
+    /// Publish a service's `host:container` mapping on the host port it writes. Off (the
+    /// library's and the attribute's default, unless `PIPELINE_TEST_FIXED_PORTS` is set), it
+    /// is published on a free port the engine picks, so that tests run in parallel; the
+    /// command line turns it on (a host-network step may use the written port).
+    pub fixed_host_ports: bool,
+}
+
+/// How the engine is used.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EngineOptions {
+    /// Which runs' resources are kept instead of removed (`PIPELINE_TEST_KEEP`).
+    pub keep: Keep,
     /// Publish the services' ports on 127.0.0.1 (for [`crate::service::Service::addr`]).
     /// The command line turns it off: nothing outside the stage talks to the services there.
     pub publish_ports: bool,
@@ -66,29 +97,28 @@ pub struct RunOptions {
     /// On SIGINT or SIGTERM, remove every running stage's resources and exit with 130 or 143
     /// (for test binaries; off by default, since it takes over those signals).
     pub handle_signals: bool,
+}
+
+/// The run's budgets.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Limits {
+    /// A service's readiness budget unless it has one of its own (its `timeout`, or a health
+    /// check that takes longer): `PIPELINE_TEST_READY_TIMEOUT`, by default
+    /// [`DEFAULT_READY_TIMEOUT`].
+    pub ready_timeout: Duration,
     /// How many run steps' containers may wait, started, ahead of their turn
     /// (`PIPELINE_TEST_LOOKAHEAD`, by default 4): more makes long sequences of quick steps
     /// faster, and costs idle containers.
     pub lookahead: usize,
-    /// Publish a service's `host:container` mapping on the host port it writes. Off (the
-    /// library's and the attribute's default, unless `PIPELINE_TEST_FIXED_PORTS` is set), it
-    /// is published on a free port the engine picks, so that tests run in parallel; the
-    /// command line turns it on (a host-network step may use the written port).
-    pub fixed_host_ports: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunOptions")
-            .field("plan", &self.plan)
-            .field("workspace", &self.workspace)
-            .field("context", &self.context)
-            .field("keep", &self.keep)
-            .field("ready_timeout", &self.ready_timeout)
-            .field("publish_ports", &self.publish_ports)
-            .field("reuse_networks", &self.reuse_networks)
-            .field("handle_signals", &self.handle_signals)
-            .field("lookahead", &self.lookahead)
+            .field("build", &self.build)
+            .field("engine", &self.engine)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -110,8 +140,8 @@ impl RunOptions {
     /// ```
     /// use pipeline_test_harness::{RunOptions, Workspace};
     /// let options = RunOptions::from_env("/").unwrap();
-    /// assert_eq!(options.workspace, Workspace::Directory("/".into()));
-    /// assert_eq!(options.context.event, "manual");
+    /// assert_eq!(options.build.workspace, Workspace::Directory("/".into()));
+    /// assert_eq!(options.build.context.event, "manual");
     /// ```
     pub fn from_env(dir: impl Into<PathBuf>) -> Result<Self, Error> {
         let images = crate::images::ImageMap::from_env()?;
@@ -157,25 +187,31 @@ impl RunOptions {
             .ok()
             .filter(|i| !i.trim().is_empty());
         Ok(RunOptions {
-            plan: PlanOptions {
-                images,
-                workspace_path,
-                env: Vec::new(),
-                build_env: Vec::new(),
-                default_image,
-                masks: Vec::new(),
+            build: BuildOptions {
+                workspace: Workspace::Directory(context.root.clone().unwrap_or(dir)),
+                context,
+                plan: PlanOptions {
+                    images,
+                    workspace_path,
+                    env: Vec::new(),
+                    build_env: Vec::new(),
+                    default_image,
+                    masks: Vec::new(),
+                },
+                fixed_host_ports: std::env::var(FIXED_PORTS_ENV)
+                    .is_ok_and(|v| !v.is_empty() && v != "0"),
             },
-            workspace: Workspace::Directory(context.root.clone().unwrap_or(dir)),
-            context,
-            keep,
-            ready_timeout,
+            engine: EngineOptions {
+                keep,
+                publish_ports: true,
+                reuse_networks: true,
+                handle_signals: false,
+            },
+            limits: Limits {
+                ready_timeout,
+                lookahead,
+            },
             observer: Arc::new(PrintObserver),
-            publish_ports: true,
-            reuse_networks: true,
-            handle_signals: false,
-            lookahead,
-            fixed_host_ports: std::env::var(FIXED_PORTS_ENV)
-                .is_ok_and(|v| !v.is_empty() && v != "0"),
         })
     }
 }

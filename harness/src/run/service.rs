@@ -3,36 +3,54 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::health::{Health, wait_healthy};
+use super::launch::Launcher;
 use super::output::Tail;
 use super::readiness::Readiness;
-use super::step::{Ended, StageRun};
+use super::state::{RunState, lock};
+use super::step::Ended;
 use super::wait::{Listen, not_listening, readiness_budget, wait_listening};
 use crate::Error;
 use crate::plan::PlannedStep;
-use crate::report::{Event, StepStatus};
+use crate::report::{Event, Observer, StepStatus};
 use crate::service::Service;
 
 /// A check whose interval is at most this is not worth a note: Docker would have run it about
 /// as soon as the harness did.
 const PROBED_QUIETLY: std::time::Duration = std::time::Duration::from_secs(1);
 
-impl StageRun {
-    /// Starts a service and waits until it is ready: healthy, or listening on its ports.
-    pub(crate) async fn service(
+/// What starting a background step takes from its stage.
+pub(crate) struct ServiceStart<'a> {
+    pub launch: &'a Launcher,
+    pub state: &'a Mutex<RunState>,
+    pub observer: &'a dyn Observer,
+    /// The secrets' masks, for what the service said.
+    pub masks: &'a [String],
+    /// The readiness budget of a service without one of its own.
+    pub ready_timeout: Duration,
+}
+
+impl ServiceStart<'_> {
+    /// Starts service `step` and waits until it is ready: healthy, or listening on its ports.
+    pub(crate) async fn run(
         &self,
         step: &PlannedStep,
         started: Instant,
         tail: &Mutex<Tail>,
     ) -> Result<Ended, Error> {
+        let launch = self.launch;
         let creating = Instant::now();
-        let id = self.create_and_start(step).await?;
-        self.state().timings.start_services += creating.elapsed();
+        let id = launch
+            .create_and_start(step, None, |id| {
+                lock(self.state).container_created(step.index, id);
+            })
+            .await?;
+        lock(self.state).timings.start_services += creating.elapsed();
         let budget = readiness_budget(step.timeout, step.healthcheck.as_ref(), self.ready_timeout);
         let ready_by = creating + budget;
-        let readiness = Readiness::of(step, &self.prepared.facts(&step.resolved_image));
+        let readiness = Readiness::of(step, &launch.prepared.facts(&step.resolved_image));
         let mut healthy = false;
         let mut docker_first_check = None;
         // Ready for sure: healthy, or listening on every port it was waited for.
@@ -40,8 +58,8 @@ impl StageRun {
         if readiness.health_check() {
             let waiting = Instant::now();
             let (health, interval) =
-                wait_healthy(self.engine.as_ref(), (&step.name, &id), ready_by, budget).await?;
-            self.state().timings.health += waiting.elapsed();
+                wait_healthy(launch.engine.as_ref(), (&step.name, &id), ready_by, budget).await?;
+            lock(self.state).timings.health += waiting.elapsed();
             // Docker would have run its first check one interval after the start.
             docker_first_check = interval.filter(|i| *i > PROBED_QUIETLY);
             let failure = match health {
@@ -53,7 +71,7 @@ impl StageRun {
                 Health::NoCheck => None,
                 Health::Failed(message) => Some(message),
                 // Its log lines follow in the stage's failure message.
-                Health::Exited(exit) => Some(exit.masked(&self.plan.masks).headline()),
+                Health::Exited(exit) => Some(exit.masked(self.masks).headline()),
             };
             if let Some(message) = failure {
                 tail.lock().unwrap_or_else(|e| e.into_inner()).push(message);
@@ -67,8 +85,8 @@ impl StageRun {
         // The engine picks the host ports and the process id: ask (when there is a reason to).
         let mut ports = BTreeMap::new();
         let mut pid = None;
-        if self.publish_ports || !listen.is_empty() {
-            let state = self
+        if launch.publish_ports || !listen.is_empty() {
+            let state = launch
                 .engine
                 .inspect(&id)
                 .await
@@ -80,11 +98,11 @@ impl StageRun {
             let waiting = Instant::now();
             let who = (step.name.as_str(), id.as_str());
             let listened = wait_listening(
-                self.engine.as_ref(),
+                launch.engine.as_ref(),
                 who,
                 pid,
                 &listen,
-                (self.reach.host, &ports),
+                (launch.reach.host, &ports),
                 ready_by,
             )
             .await;
@@ -96,7 +114,7 @@ impl StageRun {
                 Listen::NotListening(port) => Some(not_listening(&step.name, port, budget)),
                 // A background step's exit code is information: say so, and go on.
                 Listen::Exited(exit) => {
-                    let exit = exit.masked(&self.plan.masks);
+                    let exit = exit.masked(self.masks);
                     self.observer
                         .on_event(&Event::ServiceExited { exit: &exit });
                     None
@@ -105,17 +123,17 @@ impl StageRun {
             if let Some(message) = message {
                 self.observer.on_event(&Event::Notice { message: &message });
             }
-            self.state().timings.health += waiting.elapsed();
+            lock(self.state).timings.health += waiting.elapsed();
         }
-        self.state().services.push(Service {
+        lock(self.state).services.push(Service {
             name: step.name.clone(),
             container_id: id,
-            masks: self.plan.masks.clone().into(),
+            masks: self.masks.to_vec().into(),
             hostnames: step.aliases.clone(),
             image: step.resolved_image.clone(),
             ports,
-            host: self.reach.host,
-            engine: self.engine.clone(),
+            host: launch.reach.host,
+            engine: launch.engine.clone(),
             handle: tokio::runtime::Handle::current(),
             started: creating,
             ready_by: (!confirmed).then_some(ready_by),

@@ -5,6 +5,7 @@
 //!
 //! Run policies (`when`, `failure()`, `always()`) belong here: they read the record.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::plan::{PlannedStep, StepKind};
@@ -129,6 +130,11 @@ impl RunState {
             .filter_map(|(s, id)| Some((s.name.clone(), id.clone()?)))
             .collect()
     }
+}
+
+/// The run state behind its lock, for a short look or change (never held across an await).
+pub(crate) fn lock(state: &Mutex<RunState>) -> MutexGuard<'_, RunState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The report of every step, in YAML order, and how the stage ended. A step without a result

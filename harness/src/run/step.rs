@@ -8,17 +8,17 @@ use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, TryFutureExt};
 use tokio::io::AsyncWriteExt;
 
-use super::gate::{GateCell, Gated};
-use super::launch::Removals;
+use super::gate::{Gated, Gates};
+use super::github::Job;
+use super::launch::{Launcher, Removals};
 use super::output::{Tail, pump_lines};
-use super::prepare::Prepared;
 use super::schedule::{Start, batches};
-use super::state::{RunState, StepResult};
+use super::service::ServiceStart;
+use super::state::{RunState, StepResult, lock};
 use crate::Error;
-use crate::engine::{Attached, Engine, EngineError};
+use crate::engine::{Attached, EngineError};
 use crate::plan::{Block, PlannedStep, StagePlan, StepKind};
 use crate::report::{Event, Observer, StepStatus};
-use crate::teardown::Guard;
 
 /// How a step's own function saw it end; [`StageRun::step`] adds the time and the output.
 #[derive(Debug)]
@@ -28,34 +28,47 @@ pub(crate) struct Ended {
 }
 
 /// A stage whose resources are prepared, running its steps.
+///
+/// Its parts each own one concern: [`Launcher`] asks the engine for containers, [`Gates`]
+/// holds run steps' containers started ahead of their turn, [`super::service::ServiceStart`]
+/// waits for a service's readiness, [`Job`] carries a GitHub job's contexts from step to step.
+/// This type owns the run state and decides, step by step, what runs.
 pub(crate) struct StageRun {
-    pub engine: Engine,
     pub plan: StagePlan,
-    pub prepared: Prepared,
-    pub guard: Guard,
+    pub launch: Launcher,
+    pub gates: Gates,
     pub observer: Arc<dyn Observer>,
-    pub publish_ports: bool,
-    /// Where published ports are bound and reached.
-    pub reach: crate::engine::Reach,
     /// The readiness budget of a service without one of its own.
     pub ready_timeout: std::time::Duration,
     pub state: Mutex<RunState>,
-    /// Per step: its container, started ahead of its turn and waiting at the gate.
-    pub gates: Vec<GateCell>,
-    /// Places for containers waiting at their gates ahead of their turn.
-    pub lookahead: Arc<tokio::sync::Semaphore>,
     /// Finished steps' containers are kept for `PIPELINE_TEST_KEEP` (removed with the rest
     /// at teardown, or kept).
     pub keep_steps: bool,
     pub removals: Removals,
     /// A GitHub Actions job: what its steps have handed on so far.
-    pub github: Option<Mutex<super::github::JobRun>>,
+    pub github: Option<Job>,
 }
 
 impl StageRun {
     /// The run state, for a short look or change (never held across an await).
     pub(crate) fn state(&self) -> MutexGuard<'_, RunState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
+    }
+
+    /// Starts the run steps' containers ahead of their turn (see [`Gates::prefetch`]).
+    pub(crate) async fn prefetch(&self) {
+        self.gates
+            .prefetch(&self.plan.steps, &self.launch, &self.state)
+            .await;
+    }
+
+    /// The job's `outputs:`, evaluated now that its steps have run.
+    pub(crate) fn github_outputs(&self) -> Vec<(String, String)> {
+        let Some(job) = &self.github else {
+            return Vec::new();
+        };
+        let failing = self.state().failing();
+        job.outputs(&self.plan.outputs, failing, self.observer.as_ref())
     }
 
     /// Runs `block`; false when the steps after it must not run.
@@ -98,7 +111,7 @@ impl StageRun {
             StepKind::Service
                 if super::readiness::Readiness::of(
                     step,
-                    &self.prepared.facts(&step.resolved_image),
+                    &self.launch.prepared.facts(&step.resolved_image),
                 )
                 .health_check() =>
             {
@@ -114,8 +127,8 @@ impl StageRun {
         let step = &self.plan.steps[i];
         let mut skip = self.state().skip_reason(step);
         let mut turn = None;
-        if skip.is_none() && step.github.is_some() {
-            match self.github_turn(step) {
+        if let (None, Some(job), Some(_)) = (&skip, &self.github, &step.github) {
+            match job.turn(step, &self.state) {
                 Ok(super::github::Decision::Run(t)) => turn = Some(t),
                 Ok(super::github::Decision::Skip(reason)) => {
                     skip = Some(StepResult::not_run(reason));
@@ -131,7 +144,10 @@ impl StageRun {
             }
         }
         if let Some(result) = skip {
-            self.github_skipped(step);
+            if let Some(job) = &self.github {
+                let failing = self.state().failing();
+                job.skipped(step, failing, self.observer.as_ref());
+            }
             if let StepStatus::NotRun { .. } = result.status {
                 let report = super::state::step_report(step, result.clone());
                 self.observer
@@ -148,7 +164,16 @@ impl StageRun {
         let started = Instant::now();
         let tail = Mutex::new(Tail::default());
         let ended = match step.kind {
-            StepKind::Service => self.service(step, started, &tail).await,
+            StepKind::Service => {
+                let start = ServiceStart {
+                    launch: &self.launch,
+                    state: &self.state,
+                    observer: self.observer.as_ref(),
+                    masks: &self.plan.masks,
+                    ready_timeout: self.ready_timeout,
+                };
+                start.run(step, started, &tail).await
+            }
             StepKind::Run => self.run_step(step, &tail, turn).await,
         }
         .unwrap_or_else(|e| Ended {
@@ -183,13 +208,13 @@ impl StageRun {
         tail: &Mutex<Tail>,
         turn: Option<super::github::Turn>,
     ) -> Result<Ended, Error> {
-        let engine = self.engine.as_ref();
+        let engine = self.launch.engine.as_ref();
         let observer = self.observer.as_ref();
         let (id, work): (String, BoxFuture<'_, Result<i64, EngineError>>) =
-            match self.take_gated(step).await {
+            match self.gates.take(step, &self.launch, &self.state).await {
                 Some(Ok(Gated { id, attached, .. })) => {
                     if let Some(turn) = &turn {
-                        self.upload_turn(step, &id, turn).await?;
+                        self.launch.upload_turn(step, &id, turn).await?;
                     }
                     let wait_id = id.clone();
                     let work = async move {
@@ -205,10 +230,11 @@ impl StageRun {
                 }
                 Some(Err(e)) => return Err(e),
                 None => {
-                    let id = match &turn {
-                        Some(turn) => self.create_and_start_turn(step, turn).await?,
-                        None => self.create_and_start(step).await?,
-                    };
+                    let created = |id: &str| self.state().container_created(step.index, id);
+                    let id = self
+                        .launch
+                        .create_and_start(step, turn.as_ref(), created)
+                        .await?;
                     let container = id.clone();
                     let work = async move {
                         let stream = engine.logs(&container, true, None);
@@ -223,14 +249,26 @@ impl StageRun {
             Some(t) => tokio::time::timeout(t, work).map_err(|_| t).await,
             None => Ok(work.await),
         };
-        let handed_on = match &exit {
-            Ok(Ok(code)) if turn.is_some() => self.github_after(step, &id, *code == 0).await,
-            _ if turn.is_some() => self.github_after(step, &id, false).await,
+        let handed_on = match (&self.github, &turn) {
+            (Some(job), Some(_)) => {
+                let passed = matches!(exit, Ok(Ok(0)));
+                let failing = self.state().failing();
+                let observer = self.observer.as_ref();
+                job.after(
+                    step,
+                    (&id, passed),
+                    engine,
+                    (failing, &self.plan.masks),
+                    observer,
+                )
+                .await
+            }
             _ => Ok(()),
         };
         if !self.keep_steps {
+            let launch = &self.launch;
             self.removals
-                .remove_soon(&self.engine, id, self.guard.resources());
+                .remove_soon(&launch.engine, id, launch.guard.resources());
         }
         let code = match exit {
             Err(after) => {

@@ -103,7 +103,7 @@ impl Envs {
 pub(crate) fn order_stages(
     jobs: Vec<(Stage, Vec<Spanned<String>>)>,
     key: &str,
-    diags: &mut super::decode::Diags,
+    diags: &mut super::read::Diags,
 ) -> Vec<Stage> {
     use std::collections::{BTreeSet, HashMap, HashSet};
     let ids: Vec<String> = jobs.iter().map(|(s, _)| id_of(s)).collect();
@@ -187,7 +187,7 @@ fn id_of(s: &Stage) -> String {
 pub(crate) fn pull_policy(
     s: Spanned<String>,
     spellings: [&str; 3],
-    diags: &mut super::decode::Diags,
+    diags: &mut super::read::Diags,
 ) -> Option<Spanned<Pull>> {
     let policies = [Pull::Always, Pull::Never, Pull::IfNotExists];
     match spellings.iter().position(|p| *p == s.as_str()) {

@@ -29,21 +29,20 @@
 //! ```
 
 mod build;
-mod decode;
 mod drone;
 mod format;
 mod github;
 mod nextgen;
 pub(crate) mod normalize;
 mod notes;
+mod read;
 mod step;
 mod strategy;
+mod v1;
 
 pub use format::Format;
 pub use github::ACTIONS_ENV;
-pub(crate) use github::{
-    contexts as github_contexts, minutes_of as github_minutes, names as github_names,
-};
+pub(crate) use github::{GITHUB_ENV, minutes_of as github_minutes};
 pub use step::*;
 pub use strategy::*;
 
@@ -275,21 +274,18 @@ impl Pipeline {
         let root = &docs[0].1;
         let pipeline = match format {
             Format::HarnessV1 => {
-                decode::fields::unknown_keys_dropped(|| decode::pipeline(file, root, &mut diags))
+                read::reading(v1::DIALECT, || v1::pipeline(file, root, &mut diags))
             }
-            Format::GitHubActions => github::workflow(file, root, &mut diags),
-            Format::Drone => drone::pipelines(file, &docs, &mut diags),
-            Format::HarnessNextGen => nextgen::pipeline(file, root, &mut diags),
+            Format::GitHubActions => {
+                read::reading(github::DIALECT, || github::workflow(file, root, &mut diags))
+            }
+            Format::Drone => {
+                read::reading(drone::DIALECT, || drone::pipelines(file, &docs, &mut diags))
+            }
+            Format::HarnessNextGen => read::reading(nextgen::DIALECT, || {
+                nextgen::pipeline(file, root, &mut diags)
+            }),
         };
-        if format != Format::HarnessV1 {
-            // The field readers are shared; what they say of Gitness is not true of the others.
-            for d in &mut diags {
-                if d.label.as_deref() == Some("Gitness ignores this key, and so does pipeline-test")
-                {
-                    d.label = Some("pipeline-test does not act on it".into());
-                }
-            }
-        }
         let errors = |d: &[crate::diagnostic::Diagnostic]| {
             d.iter()
                 .any(|d| d.severity == crate::diagnostic::Severity::Error)

@@ -16,8 +16,8 @@ pub fn pipeline(yaml: &str) -> Pipeline {
 
 pub fn options(observer: Arc<CollectObserver>) -> RunOptions {
     let mut o = RunOptions::from_env(".").unwrap();
-    o.plan.images = images();
-    o.workspace = Workspace::Volume;
+    o.build.plan.images = images();
+    o.build.workspace = Workspace::Volume;
     o.observer = observer;
     o
 }

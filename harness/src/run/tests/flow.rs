@@ -107,6 +107,7 @@ async fn a_line_without_its_newline_at_the_end_is_kept() {
 async fn secrets_are_masked_in_output_and_failure_messages() {
     let (mut options, observer) = options();
     options
+        .build
         .context
         .secrets
         .insert("token".into(), "hunter2".into());
@@ -187,7 +188,7 @@ async fn the_look_ahead_bounds_the_containers_waiting_at_their_gates() {
             fake = fake.script(&format!("s{i}"), exits(0).runs_for(ms(20)));
         }
         let (mut options, _) = options();
-        options.lookahead = lookahead;
+        options.limits.lookahead = lookahead;
         let report = run_with(&fake, &v1(&steps), options).await;
         assert!(report.passed(), "{}", report.summary());
         // Waiting at gates, plus the step that runs, plus one being removed.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::engine::fake::{Call, FakeEngine, Script};
 use crate::report::{CollectObserver, StageReport, StepStatus};
-use crate::run::{RunOptions, Runner, Workspace};
+use crate::run::{BuildOptions, EngineOptions, Limits, RunOptions, Runner, Workspace};
 use crate::spec::Pipeline;
 use crate::teardown::Keep;
 
@@ -49,17 +49,23 @@ pub(super) fn service(name: &str, image: &str) -> String {
 pub(super) fn options() -> (RunOptions, Arc<CollectObserver>) {
     let observer = Arc::new(CollectObserver::default());
     let options = RunOptions {
-        plan: Default::default(),
-        workspace: Workspace::Directory(std::env::temp_dir()),
-        context: Default::default(),
-        keep: Keep::Never,
-        ready_timeout: Duration::from_millis(400),
+        build: BuildOptions {
+            context: Default::default(),
+            workspace: Workspace::Directory(std::env::temp_dir()),
+            plan: Default::default(),
+            fixed_host_ports: false,
+        },
+        engine: EngineOptions {
+            keep: Keep::Never,
+            publish_ports: true,
+            reuse_networks: true,
+            handle_signals: false,
+        },
+        limits: Limits {
+            ready_timeout: Duration::from_millis(400),
+            lookahead: crate::run::DEFAULT_LOOKAHEAD,
+        },
         observer: observer.clone(),
-        publish_ports: true,
-        reuse_networks: true,
-        handle_signals: false,
-        lookahead: crate::run::DEFAULT_LOOKAHEAD,
-        fixed_host_ports: false,
     };
     (options, observer)
 }

@@ -290,7 +290,11 @@ async fn consecutive_services_start_together() {
 #[tokio::test]
 async fn a_failed_stage_reports_its_services_last_log_lines_masked() {
     let (mut options, _) = options();
-    options.context.secrets.insert("pw".into(), "s3cret".into());
+    options
+        .build
+        .context
+        .secrets
+        .insert("pw".into(), "s3cret".into());
     let fake = FakeEngine::new()
         .script(
             "cache",

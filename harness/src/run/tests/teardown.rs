@@ -79,7 +79,7 @@ async fn slow_removals_are_awaited_before_the_report() {
 #[tokio::test]
 async fn keep_always_keeps_everything_and_says_how_to_remove_it() {
     let (mut options, observer) = options();
-    options.keep = Keep::Always;
+    options.engine.keep = Keep::Always;
     let fake = FakeEngine::new();
     let report = run_with(
         &fake,
@@ -98,7 +98,7 @@ async fn keep_always_keeps_everything_and_says_how_to_remove_it() {
 #[tokio::test]
 async fn keep_on_failure_removes_a_passed_stage() {
     let (mut options, _) = options();
-    options.keep = Keep::OnFailure;
+    options.engine.keep = Keep::OnFailure;
     let fake = FakeEngine::new();
     run_with(
         &fake,
@@ -113,7 +113,7 @@ async fn keep_on_failure_removes_a_passed_stage() {
 #[tokio::test]
 async fn keep_on_failure_keeps_a_failed_stage() {
     let (mut options, _) = options();
-    options.keep = Keep::OnFailure;
+    options.engine.keep = Keep::OnFailure;
     let fake = FakeEngine::new().script("a", exits(1));
     run_with(
         &fake,
@@ -128,7 +128,7 @@ async fn keep_on_failure_keeps_a_failed_stage() {
 #[tokio::test]
 async fn a_body_that_failed_keeps_the_stage_on_failure() {
     let (mut options, _) = options();
-    options.keep = Keep::OnFailure;
+    options.engine.keep = Keep::OnFailure;
     let fake = FakeEngine::new();
     let runner = Runner::with_engine(fake.engine(), options);
     let mut stage = runner
@@ -214,7 +214,7 @@ async fn an_engine_error_mid_stage_still_tears_everything_down() {
 async fn a_timed_out_step_is_removed_with_the_rest() {
     let slow = "- {name: slow, type: run, timeout: 1s, spec: {container: alpine, script: 'true'}}";
     let (mut options, _) = options();
-    options.keep = Keep::Never;
+    options.engine.keep = Keep::Never;
     let fake = FakeEngine::new().script("slow", exits(0).runs_for(ms(60_000)));
     run_with(&fake, &v1(&[slow]), options).await;
     assert!(fake.alive().is_empty(), "{:?}", fake.alive());

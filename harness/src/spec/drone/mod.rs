@@ -9,9 +9,9 @@ mod when;
 use self::values::{environment, secret, subst};
 use self::when::when;
 use super::build::{joined, no_image, order_stages, pull_policy};
-use super::decode::Diags;
-use super::decode::fields::{Fields, boolean, fields, list, string, strings};
-use super::decode::values::json_text;
+use super::read::json_text;
+use super::read::{Diags, Dialect};
+use super::read::{Fields, boolean, fields, list, string, strings};
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::yaml::{Node, Value};
@@ -20,16 +20,17 @@ use crate::yaml::{Node, Value};
 const CONTAINER_TYPES: &[&str] = &["docker", "kubernetes"];
 const OTHER_TYPES: &[&str] = &["exec", "ssh", "digitalocean", "macstadium", "vm", "aws"];
 
+/// How Drone reads YAML: its reader keeps the last of two equal keys.
+pub(super) const DIALECT: Dialect = Dialect {
+    last_key_wins: true,
+    ..Dialect::strict("Drone")
+};
+
 pub(super) fn pipelines(
     file: &SourceFile,
     docs: &[(Span, Node<'_>)],
     diags: &mut Diags,
 ) -> Option<Pipeline> {
-    // Drone's YAML reader keeps the last of two equal keys.
-    super::decode::fields::last_key_wins(|| read(file, docs, diags))
-}
-
-fn read(file: &SourceFile, docs: &[(Span, Node<'_>)], diags: &mut Diags) -> Option<Pipeline> {
     let mut p = Pipeline::empty(file, Format::Drone);
     let mut stages = Vec::new();
     for (_, doc) in docs {

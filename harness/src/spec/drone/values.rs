@@ -3,9 +3,9 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::source::{Span, Spanned};
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{fields, string};
-use crate::spec::decode::values::json_text;
+use crate::spec::read::Diags;
+use crate::spec::read::json_text;
+use crate::spec::read::{fields, string};
 use crate::spec::{EnvVar, Envs};
 use crate::yaml::{Node, Value};
 

@@ -4,8 +4,8 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::Spanned;
 use crate::spec::When;
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{fields, strings};
+use crate::spec::read::Diags;
+use crate::spec::read::{fields, strings};
 use crate::yaml::{Node, Value};
 
 /// `when:` / `trigger:` as an expression over the build: each key's `include` (or list) and

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::RunDefaults;
 use crate::diagnostic::Diagnostic;
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{fields, list, string};
+use crate::spec::read::Diags;
+use crate::spec::read::{fields, list, string};
 use crate::spec::*;
 use crate::yaml::{Node, Value};
 

@@ -10,7 +10,7 @@ use super::action::{Call, field, input_envs, one_step};
 use super::step::shell_quote;
 use crate::diagnostic::Diagnostic;
 use crate::source::Spanned;
-use crate::spec::decode::Diags;
+use crate::spec::read::Diags;
 use crate::spec::{Container, Envs, Healthcheck, RunStep, Step, StepSpec};
 use crate::yaml::Node;
 

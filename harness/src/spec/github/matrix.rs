@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::diagnostic::Diagnostic;
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{fields, list};
+use crate::spec::read::Diags;
+use crate::spec::read::{fields, list};
 use crate::yaml::{Node, Value};
 
 /// `strategy`; a matrix or axis computed by an expression goes to `computed`, for the
@@ -18,8 +18,7 @@ pub(super) fn strategy(
     let mut f = fields(node, "`strategy`", diags)?;
     let mut ignored = Vec::new();
     f.accept("fail-fast", &mut ignored);
-    let concurrency =
-        crate::spec::decode::fields::uint(f.get("max-parallel"), "max-parallel", diags);
+    let concurrency = crate::spec::read::uint(f.get("max-parallel"), "max-parallel", diags);
     let matrix = f.entry("matrix");
     f.finish(diags, &|_| None);
     let (key, m) = matrix?;

@@ -4,7 +4,6 @@
 //! published ports are (as on the runner's VM).
 
 mod action;
-mod contexts;
 mod js_action;
 mod matrix;
 mod service;
@@ -12,15 +11,14 @@ mod step;
 
 use self::step::step;
 use super::build::order_stages;
-use super::decode::Diags;
-use super::decode::fields::{boolean, fields, list, string};
-use super::decode::values::json_text;
+use super::read::json_text;
+use super::read::{Diags, Dialect};
+use super::read::{boolean, fields, list, string};
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::yaml::{Node, Value};
 pub use action::ACTIONS_ENV;
 pub(crate) use action::with_actions;
-pub(crate) use contexts::{contexts, names};
 
 /// `defaults.run` of the workflow or a job.
 #[derive(Clone, Default)]
@@ -28,6 +26,9 @@ struct RunDefaults {
     shell: Option<Spanned<String>>,
     dir: Option<Spanned<String>>,
 }
+
+/// How GitHub Actions reads YAML, as far as the shared readers are concerned.
+pub(super) const DIALECT: Dialect = Dialect::strict("GitHub Actions");
 
 pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) -> Option<Pipeline> {
     let mut f = fields(root, "the workflow", diags)?;
@@ -225,7 +226,7 @@ fn defaults(node: Option<&Node<'_>>, outer: &RunDefaults, diags: &mut Diags) -> 
 }
 
 /// Variables Actions sets in every step, from the build.
-const GITHUB_ENV: &[(&str, &str)] = &[
+pub(crate) const GITHUB_ENV: &[(&str, &str)] = &[
     ("CI", "true"),
     ("GITHUB_ACTIONS", "true"),
     ("GITHUB_WORKSPACE", "${{ github.workspace }}"),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 use crate::source::{SourceFile, Span, Spanned};
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{check_ports, fields, string, strings};
+use crate::spec::read::Diags;
+use crate::spec::read::{check_ports, fields, string, strings};
 use crate::spec::{
     BackgroundStep, Container, Credentials, Envs, HealthTest, Healthcheck, Step, StepSpec,
 };

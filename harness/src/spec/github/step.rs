@@ -3,8 +3,8 @@
 
 use super::{RunDefaults, service};
 use crate::diagnostic::Diagnostic;
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{Fields, boolean, fields, string};
+use crate::spec::read::Diags;
+use crate::spec::read::{Fields, boolean, fields, string};
 use crate::spec::*;
 use crate::yaml::Node;
 

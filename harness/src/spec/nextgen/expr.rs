@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 use crate::spec::build::string_literal;
-use crate::spec::decode::Diags;
+use crate::spec::read::Diags;
 
 /// What `<+ >` can read in one place of the file.
 #[derive(Debug, Clone, Default)]

@@ -4,9 +4,9 @@
 use super::expr::{Form, Names, substitute};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::Spanned;
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{fields, list, string, strings};
-use crate::spec::decode::values::json_text;
+use crate::spec::read::Diags;
+use crate::spec::read::json_text;
+use crate::spec::read::{fields, list, string, strings};
 use crate::spec::*;
 use crate::yaml::{Node, Value};
 
@@ -86,8 +86,7 @@ pub(super) fn strategy(node: &Node<'_>, diags: &mut Diags) -> Option<Strategy> {
         let Some(axis) = k.as_scalar() else { continue };
         match axis {
             "maxConcurrency" => {
-                out.concurrency =
-                    crate::spec::decode::fields::uint(Some(v), "maxConcurrency", diags)
+                out.concurrency = crate::spec::read::uint(Some(v), "maxConcurrency", diags)
             }
             "exclude" => {
                 out.exclude = list(Some(v), "exclude", diags)

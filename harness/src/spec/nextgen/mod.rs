@@ -8,8 +8,8 @@ mod flow;
 mod step;
 
 use self::expr::{Form, Names, substitute};
-use super::decode::Diags;
-use super::decode::fields::{fields, list, string};
+use super::read::{Diags, Dialect};
+use super::read::{fields, list, string};
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::yaml::{Node, Value};
@@ -44,6 +44,9 @@ const STAGE_SPEC_KEYS: &[&str] = &[
     "slsa_provenance",
     "sbom",
 ];
+
+/// How Harness reads YAML, as far as the shared readers are concerned.
+pub(super) const DIALECT: Dialect = Dialect::strict("Harness");
 
 pub(super) fn pipeline(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) -> Option<Pipeline> {
     let mut top = fields(root, "the file", diags)?;
@@ -132,7 +135,7 @@ fn variables(
         };
         let text = value.map_or(String::new(), |v| match &v.value {
             Value::Scalar { text, .. } => text.to_string(),
-            _ => super::decode::values::json_text(v),
+            _ => super::read::json_text(v),
         });
         let span = value.map_or(name.span, |v| v.span);
         let trimmed = text.trim();
@@ -336,7 +339,7 @@ pub(super) fn timeout(
     diags: &mut Diags,
 ) -> Option<Spanned<std::time::Duration>> {
     let node = node.filter(|n| !matches!(n.value, Value::Null) && n.as_scalar() != Some(""))?;
-    super::decode::fields::duration(Some(node), "timeout", diags)
+    super::read::duration(Some(node), "timeout", diags)
 }
 
 /// The infrastructure types Harness knows for a CI stage.

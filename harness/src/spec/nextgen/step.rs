@@ -5,9 +5,9 @@ use super::expr::{Form, Names, substitute};
 use super::flow::{ignores_failure, strategy, when};
 use crate::diagnostic::Diagnostic;
 use crate::source::{Span, Spanned};
-use crate::spec::decode::Diags;
-use crate::spec::decode::fields::{Fields, boolean, fields, list, string, strings};
-use crate::spec::decode::values::json_text;
+use crate::spec::read::Diags;
+use crate::spec::read::json_text;
+use crate::spec::read::{Fields, boolean, fields, list, string, strings};
 use crate::spec::*;
 use crate::yaml::{Node, Value};
 

@@ -1,33 +1,8 @@
-//! How Gitness reads values, where it differs from plain YAML: YAML 1.1 typing of plain
-//! scalars (`yes`, `0x1F`), JSON for structured plugin settings, and the v1 spelling of keys
-//! from the older Harness format.
+//! How values are read where the runners differ from plain YAML: YAML 1.1 typing of plain
+//! scalars (`yes`, `0x1F`), which Gitness and Drone apply, and JSON for structured plugin
+//! settings.
 
 use crate::yaml::{Node, Value};
-
-/// The v1 spelling of a key from the older Harness (NextGen) format, when there is one.
-pub(in crate::spec) fn v1_spelling(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "identifier" => "`id`",
-        "cloneCodebase" => {
-            "`clone:` under the stage's `spec` (`clone: {disabled: true}` to turn it off)"
-        }
-        "connectorRef" => "`connector` inside `container:`",
-        "envVariables" => "`envs`",
-        "command" => "`script` (run steps) or `run` (script steps)",
-        "imagePullPolicy" => "`pull` (`always`, `never`, `if-not-exists`)",
-        "portBindings" => "`ports`",
-        "variables" => "`inputs` under the pipeline's `spec`",
-        "execution" => "`steps` under the stage's `spec`",
-        "infrastructure" => "`runtime` or `platform` under the stage's `spec`",
-        "sharedPaths" => "`volumes` under the stage's `spec`",
-        "description" => "`desc`",
-        "timeout_minutes" | "timeoutMinutes" => "`timeout` (`30m`)",
-        "orgIdentifier" | "projectIdentifier" | "tags" | "properties" => {
-            "nothing: Harness project settings have no v1 equivalent"
-        }
-        _ => return None,
-    })
-}
 
 /// What YAML 1.1 (the parser behind Gitness) reads a plain scalar as, when not a string:
 /// `"a boolean"` for `true`, `yes`, `on`, ... and `"a number"` for `6379`, `1.5`, `0x1F`.

@@ -1,25 +1,22 @@
-//! YAML tree -> pipeline model, checking every key and value.
+//! Harness / Gitness v1 YAML -> pipeline model, checking every key and value.
 //!
 //! Every problem is pushed to a list of diagnostics and decoding goes on, so that a file with
 //! several mistakes reports them all at once.
 
 mod container;
-pub(super) mod fields;
 mod step;
 mod strategy;
-pub(super) mod values;
+mod values;
 
 use self::container::*;
-use self::fields::*;
 use self::step::*;
 use self::strategy::*;
 use self::values::*;
+use super::read::*;
 use super::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::yaml::{Node, Value};
-
-pub(in crate::spec) type Diags = Vec<Diagnostic>;
 
 const UNSUPPORTED_STAGES: &[&str] = &[
     "cd", "custom", "iacm", "flag", "template", "group", "parallel",
@@ -439,3 +436,13 @@ fn failures(node: Option<&Node<'_>>, diags: &mut Diags) -> Vec<Failure> {
         })
         .collect()
 }
+
+/// How Gitness reads YAML: it drops every key it does not know and runs the file.
+pub(super) const DIALECT: Dialect = Dialect {
+    drops_unknown_keys: true,
+    respelling: |key| {
+        v1_spelling(key)
+            .map(|v1| format!("`{key}` is from the older Harness format; in v1 YAML it is {v1}"))
+    },
+    ..Dialect::strict("Gitness")
+};

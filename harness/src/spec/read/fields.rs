@@ -1,12 +1,13 @@
 //! Reading a mapping's keys and the scalar values every part of a pipeline uses: strings,
-//! booleans, numbers, durations, lists, environment maps, pull policies, image names, ports.
+//! booleans, numbers, durations, lists, pull policies, image names, ports.
 
 use std::time::Duration;
 
-use super::*;
+use super::{Diags, Dialect};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::source::{Span, Spanned};
+use crate::spec::Pull;
 use crate::yaml::{Node, Value};
 
 /// The keys of one mapping, handed out one by one; what is left at the end is unknown.
@@ -77,32 +78,33 @@ impl<'n> Fields<'n> {
             }
             let mut d =
                 Diagnostic::new(k.span, format!("unknown key `{name}` in {}", self.context));
-            let dropped = KEYS_DROPPED.with(std::cell::Cell::get);
+            let dialect = Dialect::current();
+            let (dropped, system) = (dialect.drops_unknown_keys, dialect.system);
             if let Some(help) = hint(name) {
                 // A known key at the wrong level: where it belongs is what the author meant.
                 d = d.with_help(help);
                 if dropped {
-                    d = d
-                        .warning()
-                        .with_label("Gitness ignores it here, and so does pipeline-test");
+                    d = d.warning().with_label(format!(
+                        "{system} ignores it here, and so does pipeline-test"
+                    ));
                 }
             } else if let Some(s) = did_you_mean(name, &self.asked) {
                 // A likely typo of a key valid here.
                 d = d.with_label(format!("did you mean `{s}`?"));
                 if dropped {
                     d = d.warning().with_help(format!(
-                        "Gitness ignores the key, and so does pipeline-test: its value is lost; write `{s}`"
+                        "{system} ignores the key, and so does pipeline-test: its value is lost; write `{s}`"
                     ));
                 }
             } else {
-                // Gitness drops unknown keys, so the file runs there: a warning, not an error.
-                d = d
-                    .warning()
-                    .with_label("Gitness ignores this key, and so does pipeline-test");
-                d = match v1_spelling(name) {
-                    Some(v1) => d.with_help(format!(
-                        "`{name}` is from the older Harness format; in v1 YAML it is {v1}"
-                    )),
+                // Not a key of this system: the file runs, and the key does nothing.
+                d = d.warning().with_label(if dropped {
+                    format!("{system} ignores this key, and so does pipeline-test")
+                } else {
+                    "pipeline-test does not act on it".to_string()
+                });
+                d = match (dialect.respelling)(name) {
+                    Some(help) => d.with_help(help),
                     None => d.with_help(format!(
                         "the keys of {} are: {}",
                         self.context,
@@ -117,35 +119,10 @@ impl<'n> Fields<'n> {
 
 /// A NUL byte in a value: no program can receive one (in its arguments, environment or a
 /// script), so the engine would refuse the step.
-fn nul_byte(span: Span, what: &str) -> Diagnostic {
+pub(in crate::spec) fn nul_byte(span: Span, what: &str) -> Diagnostic {
     Diagnostic::new(span, format!("`{what}` holds a NUL byte (`\\0`)"))
         .with_label("no program can receive a NUL byte")
         .with_help("remove the `\\0` escape from the string")
-}
-
-std::thread_local! {
-    /// Set while a format whose reader keeps the last of two equal keys (Drone) is read.
-    static LAST_WINS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Set while a format whose runner drops every key it does not know (Gitness) is read.
-    static KEYS_DROPPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `read` with every unknown key a warning, misspelt or misplaced ones included: Gitness
-/// drops them and runs the file.
-pub(in crate::spec) fn unknown_keys_dropped<T>(read: impl FnOnce() -> T) -> T {
-    let before = KEYS_DROPPED.with(|c| c.replace(true));
-    let out = read();
-    KEYS_DROPPED.with(|c| c.set(before));
-    out
-}
-
-/// Runs `read` with a key written twice meaning its last value (a warning), as Drone's reader
-/// has it.
-pub(in crate::spec) fn last_key_wins<T>(read: impl FnOnce() -> T) -> T {
-    let before = LAST_WINS.with(|c| c.replace(true));
-    let out = read();
-    LAST_WINS.with(|c| c.set(before));
-    out
 }
 
 /// Opens a mapping node for reading its keys.
@@ -167,7 +144,11 @@ pub(in crate::spec) fn fields<'n>(
         );
         return None;
     };
-    let last_wins = LAST_WINS.with(std::cell::Cell::get);
+    let Dialect {
+        last_key_wins: last_wins,
+        system,
+        ..
+    } = Dialect::current();
     let mut seen: std::collections::HashMap<&str, &Node<'n>> = std::collections::HashMap::new();
     for (k, v) in entries {
         match k.as_scalar() {
@@ -186,7 +167,7 @@ pub(in crate::spec) fn fields<'n>(
                     diags.push(
                         Diagnostic::new(k.span, format!("duplicate key `{name}` in {context}: its value at line {} is lost", earlier.span.start.line))
                             .warning()
-                            .with_help("Drone keeps the last value, as pipeline-test does; remove the other one"),
+                            .with_help(format!("{system} keeps the last value, as pipeline-test does; remove the other one")),
                     );
                 } else {
                     diags.push(
@@ -380,70 +361,6 @@ pub(in crate::spec) fn strings(
             .filter_map(|n| string(Some(n), what, diags))
             .collect(),
     }
-}
-
-pub(in crate::spec) fn envs(node: Option<&Node<'_>>, what: &str, diags: &mut Diags) -> Envs {
-    let mut out = Envs::default();
-    let Some(node) = node else { return out };
-    if node.value == Value::Null {
-        return out;
-    }
-    let Some(mut f) = fields(node, "`envs`", diags) else {
-        return out;
-    };
-    f.used.fill(true);
-    for (k, v) in f.entries {
-        let Some(name) = k.as_scalar() else { continue };
-        if name.is_empty() || name.contains('=') || name.contains('\0') {
-            diags.push(
-                Diagnostic::new(k.span, format!("`{}` is not an environment variable name", name.replace('\0', "\\0")))
-                    .with_label(if name.is_empty() { "empty" } else { "a name cannot hold `=` or a NUL byte" })
-                    .with_help("names are letters, digits and `_`; with `=` inside, `A=B: x` would set `A` to `B=x`"),
-            );
-            continue;
-        }
-        let value = match &v.value {
-            Value::Null => String::new(),
-            Value::Scalar { text, plain: true } if yaml11_type(text).is_some() => {
-                let kind = yaml11_type(text).unwrap_or("a number");
-                diags.push(
-                    Diagnostic::new(
-                        v.span,
-                        format!(
-                            "environment variable `{name}` in `{what}` is {kind}, not a string"
-                        ),
-                    )
-                    .with_label("Gitness refuses the whole file for this")
-                    .with_help(format!("quote it: `{name}: \"{text}\"`")),
-                );
-                continue;
-            }
-            Value::Scalar { text, .. } if text.contains('\0') => {
-                diags.push(nul_byte(v.span, name));
-                continue;
-            }
-            Value::Scalar { text, .. } => text.to_string(),
-            _ => {
-                diags.push(
-                    Diagnostic::new(
-                        v.span,
-                        format!(
-                            "environment variable `{name}` in `{what}` must be a string, found {}",
-                            v.kind_name()
-                        ),
-                    )
-                    .with_label("expected a string")
-                    .with_help("quote the value to pass it as text"),
-                );
-                continue;
-            }
-        };
-        out.0.push(EnvVar {
-            name: Spanned::new(name.to_string(), k.span),
-            value: Spanned::new(value, v.span),
-        });
-    }
-    out
 }
 
 pub(in crate::spec) fn pull(node: Option<&Node<'_>>, diags: &mut Diags) -> Option<Spanned<Pull>> {

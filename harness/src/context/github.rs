@@ -88,7 +88,7 @@ pub(crate) fn contexts(ctx: &BuildContext, pipeline: &Pipeline, stage: &Stage) -
             stage
                 .envs
                 .iter()
-                .filter(|(k, _)| !super::GITHUB_ENV.iter().any(|(g, _)| g == k))
+                .filter(|(k, _)| !crate::spec::GITHUB_ENV.iter().any(|(g, _)| g == k))
                 .map(|(k, v)| (k.to_string(), Data::from(v))),
         ),
     );
