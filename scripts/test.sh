@@ -9,16 +9,18 @@ images="$(scripts/fixture-images.sh | tail -n 1)"
 export PIPELINE_TEST_IMAGES="${PIPELINE_TEST_IMAGES:+$PIPELINE_TEST_IMAGES,}$images"
 echo "PIPELINE_TEST_IMAGES=$PIPELINE_TEST_IMAGES"
 
-cargo test --workspace "$@" -- --skip scale_
-# Forty pipeline tests of one binary, all at once.
-cargo test -p pipeline-test --test scale "$@" -- --test-threads=40
-
-# Shared stages under cargo-nextest (one process per test: each a stage of its own).
+# Every test of the workspace under cargo-nextest, a process per test (the shared-stage tests
+# included: there each test gets a stage of its own), then the doc tests, which nextest does not
+# run.
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
-cargo nextest run -p pipeline-test --test shared "$@"
+cargo nextest run --workspace --no-fail-fast -E 'not test(/^scale_/)' "$@"
+cargo test --workspace --doc "$@"
+# Forty pipeline tests of one binary, all at once, in one process.
+cargo test --workspace --test scale "$@" -- --test-threads=40
+
 # A crate outside the workspace whose six tests use its GitHub workflow as their fixture.
 # (built where tests/failure_paths.rs built it, so nothing is compiled twice)
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/tmp/outside" \
