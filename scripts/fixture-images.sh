@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds stand-in images for `redis`, `mysql:8.0`, `node:20`, a Drone-style plugin (`plugins/env`,
+# Builds stand-in images for `redis`, `mysql:8.0`, `postgres:15`, `node:20`, a Drone-style plugin (`plugins/env`,
 # which prints its PLUGIN_* settings) and an image without a shell (`no-shell`) from Debian packages,
 # for machines that cannot pull from a registry. Idempotent: an image whose recipe has not changed is kept.
 #
@@ -110,11 +110,14 @@ build no-shell "$prefix/no-shell:1" &
 noshell_pid=$!
 build node "$prefix/node:20" &
 node_pid=$!
+build postgres "$prefix/postgres:15" &
+postgres_pid=$!
 wait "$redis_pid" || die "building the redis image failed"
 wait "$mysql_pid" || die "building the mysql image failed"
 wait "$plugin_pid" || die "building the plugin-env image failed"
 wait "$noshell_pid" || die "building the no-shell image failed"
 wait "$node_pid" || die "building the node image failed"
+wait "$postgres_pid" || die "building the postgres image failed"
 docker image prune -f --filter "label=pipeline-test.fixture-hash" --filter dangling=true >/dev/null 2>&1 || true
 
-echo "redis=$prefix/redis:7,mysql:8.0=$prefix/mysql:8.0,plugins/env=$prefix/plugin-env:1,no-shell=$prefix/no-shell:1,node:20=$prefix/node:20"
+echo "redis=$prefix/redis:7,mysql:8.0=$prefix/mysql:8.0,plugins/env=$prefix/plugin-env:1,no-shell=$prefix/no-shell:1,node:20=$prefix/node:20,postgres:15=$prefix/postgres:15"

@@ -24,7 +24,7 @@ cargo test --workspace --test scale "$@" -- --test-threads=40
 # A crate outside the workspace whose six tests use its GitHub workflow as their fixture.
 # (built where tests/failure_paths.rs built it, so nothing is compiled twice)
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/tmp/outside" \
-  cargo nextest run --manifest-path tests/outside/Cargo.toml --test fixture
+  cargo nextest run --manifest-path tests/outside/Cargo.toml --test fixture "$@"
 
 # The seed, Redis and MySQL tests on Podman and through a TCP engine.
 scripts/engines.sh

@@ -15,6 +15,8 @@ mod runtime;
 mod shared;
 
 pub use pipeline_test_harness as harness;
-pub use pipeline_test_harness::{ExecOutput, Service, StepReport, StepStatus, serve_if_watcher};
+pub use pipeline_test_harness::{
+    Database, DatabaseKind, ExecOutput, Service, StepReport, StepStatus, serve_if_watcher,
+};
 pub use pipeline_test_macros::{pipeline_test, pipeline_tests};
 pub use stage::Stage;

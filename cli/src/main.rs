@@ -353,7 +353,10 @@ async fn run(
         }
     };
     let signal = tokio::select! {
-        code = work => return code,
+        code = work => {
+            runner.release().await;
+            return code;
+        }
         signal = shutdown_signal() => signal,
     };
     // Dropping `work` dropped the run's guard, which removed its resources (or said why not,

@@ -749,3 +749,24 @@ fn a_bad_secret_argument_is_never_echoed() {
     );
     assert!(!format!("{out}{err}").contains("s3cr3t-value"));
 }
+
+#[test]
+fn a_run_that_ends_leaves_nothing_at_the_moment_it_exits() {
+    let mut child = bin()
+        .args(["run", "examples/seed/communication.yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut token = None;
+    while token.is_none() && child.try_wait().unwrap().is_none() {
+        token = pipeline_test_support::watcher_child_of(pid).map(|(_, t)| t);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let token = token.expect("the run started a watcher");
+    assert!(child.wait().unwrap().success());
+    // Checked at once: not left for the watcher to remove after the exit.
+    let left = pipeline_test_support::leased(&token);
+    assert!(left.is_empty(), "left at exit: {left:?}");
+}

@@ -141,6 +141,16 @@ pub enum Error {
         /// Who, with what code, and its last log lines.
         exit: crate::exit::ServiceExit,
     },
+    /// A test's own database could not be made or dropped on a service
+    /// ([`crate::Service::database`]).
+    #[cfg(feature = "engine")]
+    #[error("cannot give the test a database of its own on service `{service}`: {message}")]
+    Database {
+        /// The service.
+        service: String,
+        /// What went wrong, and what to do.
+        message: String,
+    },
     /// The engine refused a request. Its answer is kept as the error's source, of the
     /// engine client's own type (no engine client's type is part of this crate's API).
     #[cfg(feature = "engine")]

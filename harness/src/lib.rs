@@ -44,6 +44,8 @@
 #[cfg(feature = "engine")]
 mod async_drop;
 pub mod context;
+#[cfg(feature = "engine")]
+mod database;
 pub mod diagnostic;
 pub mod duration;
 #[cfg(feature = "engine")]
@@ -78,6 +80,8 @@ pub mod spec;
 mod teardown;
 mod yaml;
 
+#[cfg(feature = "engine")]
+pub use database::{Database, DatabaseKind};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use duration::DurationError;
 #[cfg(feature = "engine")]

@@ -31,6 +31,10 @@ pub struct Service {
     pub(crate) masks: std::sync::Arc<[String]>,
     pub(crate) hostnames: Vec<String>,
     pub(crate) image: String,
+    /// The image as the file names it.
+    pub(crate) written_image: String,
+    /// The container's environment, as planned (later wins).
+    pub(crate) env: std::sync::Arc<[(String, String)]>,
     /// Container port -> port on [`Service::host`].
     pub(crate) ports: BTreeMap<ContainerPort, u16>,
     /// Where the published ports are reached: 127.0.0.1, the remote engine's host, or

@@ -294,6 +294,10 @@ pub(crate) trait ContainerEngine: Send + Sync + fmt::Debug + 'static {
     /// Removes, off the caller's path, what killed processes left behind (when it is due).
     fn sweep_in_background(&self);
 
+    /// The process is done with the engine: end its lease (no more heartbeats, the current one
+    /// removed), so that nothing of it is left when it exits.
+    fn release(&self) -> BoxFuture<'_, ()>;
+
     /// The same engine through a new client, for work on another thread and runtime (from
     /// `Drop`, or a signal handler).
     fn detached(&self) -> Result<Engine, String>;

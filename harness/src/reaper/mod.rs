@@ -27,7 +27,9 @@ use crate::engine::docker::reaper::{lease, spawn, watch};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub(crate) use lease::{HEARTBEAT_AT_LABEL, alive_leases, engine_now, stop_heartbeat};
+pub(crate) use lease::{
+    HEARTBEAT_AT_LABEL, alive_leases, engine_now, release as release_lease, stop_heartbeat,
+};
 pub(crate) use spawn::{keep, kept, unkeep};
 pub(crate) use watch::remove_owned;
 

@@ -102,6 +102,27 @@ impl Runner {
         self.engine.leftovers().await
     }
 
+    /// Ends this process's lease on the engine now, so that nothing of the process is left
+    /// once it exits (without it, the process's watcher removes the lease's last heartbeat
+    /// within about a second of the exit). Call it last, when every runner of the process is
+    /// done: stages started afterwards have no heartbeat, and another process's sweep may
+    /// remove them.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), pipeline_test_harness::Error> {
+    /// use pipeline_test_harness::{Pipeline, RunOptions, Runner};
+    ///
+    /// let runner = Runner::connect(RunOptions::from_env(".")?).await?;
+    /// let report = runner.run_stage(&Pipeline::from_path("ci.yaml")?, 0).await?;
+    /// runner.release().await; // `docker volume ls` shows nothing of this process now
+    /// # Ok(()) }
+    /// ```
+    pub async fn release(&self) {
+        self.engine.release().await;
+    }
+
     /// The options this runner was made with.
     pub fn options(&self) -> &RunOptions {
         &self.options

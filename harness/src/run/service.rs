@@ -131,6 +131,8 @@ impl ServiceStart<'_> {
             masks: self.masks.to_vec().into(),
             hostnames: step.aliases.clone(),
             image: step.resolved_image.clone(),
+            written_image: step.image.clone(),
+            env: step.env.clone().into(),
             ports,
             host: launch.reach.host,
             engine: launch.engine.clone(),

@@ -406,6 +406,10 @@ impl ContainerEngine for DockerEngine {
         );
     }
 
+    fn release(&self) -> BoxFuture<'_, ()> {
+        async { crate::reaper::release_lease(&self.docker).await }.boxed()
+    }
+
     fn detached(&self) -> Result<Engine, String> {
         let docker = client::reconnect(&self.endpoint)
             .ok_or_else(|| format!("cannot reconnect to {}", self.endpoint))?;

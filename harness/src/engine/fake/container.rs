@@ -39,6 +39,8 @@ pub(super) struct Container {
     pub created: Instant,
     gated: bool,
     check: Option<HealthCheck>,
+    /// Container port -> host port, when the request published its ports.
+    pub published: std::collections::BTreeMap<crate::ports::ContainerPort, u16>,
     inner: Arc<Mutex<Inner>>,
     /// Bumped at every change of its output or state.
     changed: tokio::sync::watch::Sender<u64>,
@@ -59,6 +61,7 @@ impl Container {
             created: Instant::now(),
             gated,
             check,
+            published: Default::default(),
             inner: Arc::default(),
             changed: tokio::sync::watch::channel(0).0,
         }
@@ -230,6 +233,7 @@ impl Container {
             pid: (running && self.script.listens.is_some()).then_some(1),
             check: self.check.clone(),
             health,
+            ports: self.published.clone(),
             ..ContainerState::default()
         }
     }

@@ -269,7 +269,17 @@ impl ContainerEngine for FakeEngine {
             let mut world = self.world();
             world.next_id += 1;
             let id = format!("fake{:08}", world.next_id);
-            let container = Container::new(step, script, request.gate.is_some(), check);
+            let mut container = Container::new(step, script, request.gate.is_some(), check);
+            if request.publish.is_some() {
+                // Published as the engine would: the step's ports and its image's, each on a
+                // host port of its own.
+                let image = request.prepared.facts(&step.resolved_image).exposed_ports;
+                let ports = step.ports.iter().map(|m| m.container).chain(image);
+                for port in ports {
+                    let host = 40000 + u16::try_from(container.published.len()).unwrap_or(0);
+                    container.published.entry(port).or_insert(host);
+                }
+            }
             world.containers.insert(id.clone(), Arc::new(container));
             let alive = world.containers.values().filter(|c| !c.removed()).count();
             world.max_alive = world.max_alive.max(alive);
@@ -430,6 +440,10 @@ impl ContainerEngine for FakeEngine {
     }
 
     fn sweep_in_background(&self) {}
+
+    fn release(&self) -> BoxFuture<'_, ()> {
+        async {}.boxed()
+    }
 
     fn detached(&self) -> Result<Engine, String> {
         Ok(self.engine())

@@ -2,6 +2,7 @@
 //! What only a real engine can show (networks, DNS, published ports, images, the reaper) is
 //! tested on Docker, in the integration tests.
 
+mod databases;
 mod failures;
 mod flow;
 mod github;

@@ -28,6 +28,8 @@ pub(crate) const LEASE_TTL: Duration = Duration::from_secs(15);
 pub(crate) const HEARTBEAT_AT_LABEL: &str = "pipeline-test.heartbeat-at";
 
 static STOPPED: AtomicBool = AtomicBool::new(false);
+/// The current heartbeat's number, locked while it is being renewed.
+static CURRENT: tokio::sync::Mutex<u64> = tokio::sync::Mutex::const_new(0);
 /// The engine's clock minus this machine's, in seconds, measured when the lease is taken.
 static SKEW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
 
@@ -76,18 +78,18 @@ pub(crate) async fn start_heartbeat(docker: &Docker, endpoint: &str) -> Result<(
         crate::engine::docker::client::reconnector(endpoint),
         |docker: Docker| async move {
             let remove = RemoveVolumeOptionsBuilder::default().force(true).build();
-            let mut seq = 0;
             loop {
                 tokio::time::sleep(HEARTBEAT).await;
+                let mut seq = CURRENT.lock().await;
                 if STOPPED.load(Ordering::SeqCst) {
                     return;
                 }
                 // The new one first: the lease is never without a heartbeat.
-                if create(&docker, seq + 1).await.is_ok() {
+                if create(&docker, *seq + 1).await.is_ok() {
                     let _ = docker
-                        .remove_volume(&volume_name(seq), Some(remove.clone()))
+                        .remove_volume(&volume_name(*seq), Some(remove.clone()))
                         .await;
-                    seq += 1;
+                    *seq += 1;
                 }
             }
         },
@@ -101,6 +103,16 @@ pub(crate) async fn start_heartbeat(docker: &Docker, endpoint: &str) -> Result<(
 /// Stops renewing the lease (the process is about to remove everything and exit).
 pub(crate) fn stop_heartbeat() {
     STOPPED.store(true, Ordering::SeqCst);
+}
+
+/// Ends the lease: no heartbeat is renewed after this, and the current one is removed now
+/// rather than by the watcher after the process's exit. Nothing happens when no lease was
+/// taken.
+pub(crate) async fn release(docker: &Docker) {
+    STOPPED.store(true, Ordering::SeqCst);
+    let seq = CURRENT.lock().await;
+    let remove = RemoveVolumeOptionsBuilder::default().force(true).build();
+    let _ = docker.remove_volume(&volume_name(*seq), Some(remove)).await;
 }
 
 /// The engine's clock, in seconds since the epoch.
