@@ -35,6 +35,8 @@ pub struct Service {
     pub(crate) written_image: String,
     /// The container's environment, as planned (later wins).
     pub(crate) env: std::sync::Arc<[(String, String)]>,
+    /// The run's `PIPELINE_TEST_KEEP`.
+    pub(crate) keep: crate::teardown::Keep,
     /// Container port -> port on [`Service::host`].
     pub(crate) ports: BTreeMap<ContainerPort, u16>,
     /// Where the published ports are reached: 127.0.0.1, the remote engine's host, or

@@ -274,10 +274,6 @@ impl Service {
                 "it does not publish port {port}, where {kind} listens; list `{port}` under the service's ports"
             ))
         })?;
-        let keep = std::env::var(crate::KEEP_ENV)
-            .ok()
-            .and_then(|v| Keep::parse(&v))
-            .unwrap_or_default();
         let made = match kind {
             DatabaseKind::MySql | DatabaseKind::MariaDb => mysql::create(self).await?,
             DatabaseKind::Postgres => postgres::create(self).await?,
@@ -292,7 +288,7 @@ impl Service {
             port: host_port,
             index: made.index,
             service: self.clone(),
-            keep,
+            keep: self.keep,
             removed: false,
         })
     }

@@ -219,7 +219,7 @@ impl Runner {
         let stage = StageRun {
             github: plan.github.clone().map(github::Job::new),
             gates: Gates::new(plan.steps.len(), self.options.limits.lookahead),
-            keep_steps: self.options.engine.keep != Keep::Never,
+            keep: self.options.engine.keep,
             plan,
             launch: Launcher {
                 engine: self.engine.clone(),

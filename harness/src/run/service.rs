@@ -30,6 +30,8 @@ pub(crate) struct ServiceStart<'a> {
     pub masks: &'a [String],
     /// The readiness budget of a service without one of its own.
     pub ready_timeout: Duration,
+    /// `PIPELINE_TEST_KEEP`, which keeps a test's databases on the service.
+    pub keep: crate::teardown::Keep,
 }
 
 impl ServiceStart<'_> {
@@ -133,6 +135,7 @@ impl ServiceStart<'_> {
             image: step.resolved_image.clone(),
             written_image: step.image.clone(),
             env: step.env.clone().into(),
+            keep: self.keep,
             ports,
             host: launch.reach.host,
             engine: launch.engine.clone(),

@@ -41,9 +41,9 @@ pub(crate) struct StageRun {
     /// The readiness budget of a service without one of its own.
     pub ready_timeout: std::time::Duration,
     pub state: Mutex<RunState>,
-    /// Finished steps' containers are kept for `PIPELINE_TEST_KEEP` (removed with the rest
-    /// at teardown, or kept).
-    pub keep_steps: bool,
+    /// `PIPELINE_TEST_KEEP`: finished steps' containers are kept unless it is `Never`
+    /// (removed with the rest at teardown, or kept); a test's databases are kept by it.
+    pub keep: crate::teardown::Keep,
     pub removals: Removals,
     /// A GitHub Actions job: what its steps have handed on so far.
     pub github: Option<Job>,
@@ -171,6 +171,7 @@ impl StageRun {
                     observer: self.observer.as_ref(),
                     masks: &self.plan.masks,
                     ready_timeout: self.ready_timeout,
+                    keep: self.keep,
                 };
                 start.run(step, started, &tail).await
             }
@@ -265,7 +266,7 @@ impl StageRun {
             }
             _ => Ok(()),
         };
-        if !self.keep_steps {
+        if self.keep == crate::teardown::Keep::Never {
             let launch = &self.launch;
             self.removals
                 .remove_soon(&launch.engine, id, launch.guard.resources());

@@ -60,3 +60,34 @@ async fn what_a_user_reads_when_no_database_can_be_made() {
     insta::assert_snapshot!(said.join("\n"));
     stage.finish().await;
 }
+
+#[tokio::test]
+async fn keep_on_failure_keeps_a_database_dropped_while_the_test_panics() {
+    let fake = FakeEngine::new().image("mysql:8.0", &[3306], false);
+    let (mut options, _) = options();
+    options.engine.keep = Keep::OnFailure;
+    let runner = Runner::with_engine(fake.engine(), options);
+    let pipeline = v1(&[&with_env("mysql:8.0", "MYSQL_ROOT_PASSWORD: pw")]);
+    let stage = runner.start_stage(&pipeline, 0).await.unwrap();
+    let service = stage.service("db").unwrap();
+    let passed = service.database().await.unwrap();
+    let failed = service.database().await.unwrap();
+    let before = execs(&fake);
+    drop(passed);
+    assert_eq!(
+        execs(&fake),
+        before + 1,
+        "a passing test's database is dropped"
+    );
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _db = failed;
+        panic!("the test failed");
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        execs(&fake),
+        before + 1,
+        "a failing test's database is kept"
+    );
+    stage.finish().await;
+}
