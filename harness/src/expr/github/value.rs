@@ -207,7 +207,7 @@ impl Data {
 }
 
 impl PartialEq for Data {
-    /// Structural equality, for tests (`==` in an expression is [`equals`]).
+    /// Structural equality, for tests (`==` in an expression is `equals`).
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Data::Null, Data::Null) => true,
