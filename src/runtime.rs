@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pipeline_test_harness::{Event, Observer, Outcome, Runner};
+use pipeline_test_harness::share::Claim;
+use pipeline_test_harness::{Event, Observer, Outcome, Runner, prepare_stage};
 use tokio::runtime::Handle;
 
 use crate::Stage;
@@ -161,6 +162,17 @@ pub(crate) fn start_stage(
     rt: &tokio::runtime::Runtime,
     deadline: Option<Instant>,
 ) -> Result<pipeline_test_harness::RunningStage, String> {
+    start_stage_as(spec, prepared, rt, deadline, None)
+}
+
+/// [`start_stage`], as the shared stage `claim` names when there is one.
+pub(crate) fn start_stage_as(
+    spec: &TestSpec,
+    prepared: Prepared,
+    rt: &tokio::runtime::Runtime,
+    deadline: Option<Instant>,
+    claim: Option<&Claim>,
+) -> Result<pipeline_test_harness::RunningStage, String> {
     let Prepared {
         mut pipeline,
         options,
@@ -185,10 +197,14 @@ pub(crate) fn start_stage(
                 ));
             }
         }
-        let mut running = runner
-            .start_stage(&pipeline, stage_index)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut running = match claim {
+            None => runner.start_stage(&pipeline, stage_index).await,
+            Some(claim) => match prepare_stage(&pipeline, stage_index, &runner.options().build) {
+                Ok(plan) => claim.start(&runner, plan).await,
+                Err(e) => Err(e),
+            },
+        }
+        .map_err(|e| e.to_string())?;
         if running.passed() {
             // Each service within its readiness budget; at once for one that has stopped.
             if let Err(e) = running.wait_until_ready().await {

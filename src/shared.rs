@@ -1,18 +1,27 @@
-//! Shared stages (`#[pipeline_test("file.yaml", shared)]`): every test of the process that
-//! names the same file, stage, build and `shared` uses one running stage. The first starts it
-//! (its steps run once); the others wait for it and get the same [`Stage`]. It lives until the
-//! process ends: the process's watcher removes it then (or the signal handler, on SIGINT or
-//! SIGTERM). A stage that fails fails every test that uses it, with the same message.
+//! Shared stages (`#[pipeline_test("file.yaml", shared)]`): every test of the run that names
+//! the same file, stage, build and `shared` uses one running stage, whichever process it runs
+//! in: the test binaries of one `cargo test`, or nextest's process per test (see
+//! `pipeline_test_harness::share`). The first test to ask starts it (its steps run once); the
+//! others wait for it and get the same [`Stage`], built from what the engine records, without
+//! looking at its services again. It lives until the run ends: its run watcher removes it
+//! once nextest or cargo has exited and no process uses it. A stage that fails fails every
+//! test that uses it, with the same message.
+//!
+//! A test binary run by hand (no cargo, no nextest), or `PIPELINE_TEST_SHARE=process`, shares
+//! within its process: the stage lives until the process ends (its watcher removes it then, or
+//! the signal handler on SIGINT or SIGTERM).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Instant;
 
+use pipeline_test_harness::share::{Joined, RunIdentity, ShareScope, SharedKey};
+use pipeline_test_harness::{Runner, prepare_stage};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::Stage;
 use crate::runtime::{
-    TestSpec, conclude, prepare, run_body, start_stage, steps_failed, test_runtime,
+    TestSpec, conclude, prepare, run_body, start_stage, start_stage_as, steps_failed, test_runtime,
 };
 
 /// A shared stage: up, or the message every test using it fails with.
@@ -34,27 +43,32 @@ fn key(spec: &TestSpec) -> String {
     )
 }
 
-/// Starts the stage for the first test that asks (the pipeline is read and resolved only
-/// then); `Err` is the message every test gets.
+/// The stage for the first test of this process that asks: shared with the run when the
+/// process belongs to one, else started here.
 fn start(spec: &TestSpec, deadline: Option<Instant>) -> Shared {
+    let scope = ShareScope::from_env()
+        .map_err(|e| format!("pipeline test `{}` ({}): {e}", spec.name, spec.file))?;
+    match RunIdentity::current().filter(|_| scope == ShareScope::Run) {
+        Some(run) => join(spec, deadline, &SharedKey::new(run, &key(spec))),
+        None => start_here(spec, deadline),
+    }
+}
+
+/// Starts the stage in this process (the pipeline is read and resolved only then); `Err` is
+/// the message every test gets.
+fn start_here(spec: &TestSpec, deadline: Option<Instant>) -> Shared {
     let prepared = prepare(spec);
     let observer = prepared.observer.clone();
     let running = match start_stage(spec, prepared, &RUNTIME, deadline) {
         Ok(r) => r,
         Err(e) => {
             observer.print();
-            return Err(format!(
-                "shared stage of {} (started by test `{}`): {e}",
-                spec.file, spec.name
-            ));
+            return Err(failed_message(spec, &e));
         }
     };
     if !running.passed() {
         let message = steps_failed(&RUNTIME, running, &observer);
-        return Err(format!(
-            "shared stage of {} (started by test `{}`): {message}",
-            spec.file, spec.name
-        ));
+        return Err(failed_message(spec, &message));
     }
     observer.print();
     println!(
@@ -65,6 +79,90 @@ fn start(spec: &TestSpec, deadline: Option<Instant>) -> Shared {
     let stage = Arc::new(Stage::new(&running));
     running.detach();
     Ok(stage)
+}
+
+fn failed_message(spec: &TestSpec, message: &str) -> String {
+    format!(
+        "shared stage of {} (started by test `{}`): {message}",
+        spec.file, spec.name
+    )
+}
+
+/// The run's stage: found ready (or failed) on the engine, or started here when this process
+/// wins the claim, or waited for while another process starts it.
+fn join(spec: &TestSpec, deadline: Option<Instant>, key: &SharedKey) -> Shared {
+    let prepared = prepare(spec);
+    let observer = prepared.observer.clone();
+    let options = prepared.options.clone();
+    // The stage as planned before any job it needs ran: the claim is made from its first image.
+    let plan = prepare_stage(&prepared.pipeline, prepared.stage_index, &options.build)
+        .map_err(|e| failed_message(spec, &e.to_string()))?;
+    let joined = RUNTIME.block_on(async {
+        let joining = async {
+            let runner = Runner::connect(options).await?;
+            runner.join_shared(key, &plan).await
+        };
+        match deadline {
+            Some(d) => tokio::time::timeout(d.saturating_duration_since(Instant::now()), joining)
+                .await
+                .unwrap_or(Err(pipeline_test_harness::Error::InvalidEnv {
+                    name: "the test's timeout",
+                    reason: "it ran out while another process of the run started the shared stage"
+                        .into(),
+                })),
+            None => joining.await,
+        }
+    });
+    let claim = match joined.map_err(|e| failed_message(spec, &e.to_string()))? {
+        Joined::Ready(shared) => {
+            println!(
+                "using the shared stage `{}` (run {}), started by {} in {}",
+                shared.name,
+                shared.run_id,
+                shared.started_by,
+                key.run().id()
+            );
+            return Ok(Arc::new(Stage::from_shared(shared)));
+        }
+        Joined::Failed(message) => return Err(message),
+        Joined::Claimed(claim) => claim,
+        _ => {
+            return Err(failed_message(
+                spec,
+                "the engine answered in an unknown way",
+            ));
+        }
+    };
+    let running = match start_stage_as(spec, prepared, &RUNTIME, deadline, Some(&claim)) {
+        Ok(r) => r,
+        Err(e) => {
+            observer.print();
+            return Err(record_failure(claim, failed_message(spec, &e)));
+        }
+    };
+    if !running.passed() {
+        let message = steps_failed(&RUNTIME, running, &observer);
+        return Err(record_failure(claim, failed_message(spec, &message)));
+    }
+    observer.print();
+    println!(
+        "stage `{}` is up and shared by the tests of {} (run {})",
+        running.name(),
+        key.run().id(),
+        running.run_id()
+    );
+    let stage = Arc::new(Stage::new(&running));
+    let started_by = format!("test `{}` (process {})", spec.name, std::process::id());
+    RUNTIME
+        .block_on(claim.ready(running, &started_by))
+        .map_err(|e| failed_message(spec, &e.to_string()))?;
+    Ok(stage)
+}
+
+/// Records the failure for every process of the run; the message.
+fn record_failure(claim: pipeline_test_harness::share::Claim, message: String) -> String {
+    RUNTIME.block_on(claim.failed(&message));
+    message
 }
 
 /// Runs a test on its shared stage.
@@ -90,7 +188,7 @@ where
     };
     if !started_here {
         println!(
-            "using the shared stage `{}` (run {}), started by another test of this process",
+            "using the shared stage `{}` (run {}), as another test of this process does",
             stage.name(),
             stage.run_id()
         );

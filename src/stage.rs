@@ -38,6 +38,16 @@ impl Stage {
         }
     }
 
+    /// What the body sees of a stage another process of the run started.
+    pub(crate) fn from_shared(shared: pipeline_test_harness::share::SharedStage) -> Self {
+        Stage {
+            name: shared.name,
+            run_id: shared.run_id,
+            services: shared.services,
+            steps: shared.steps,
+        }
+    }
+
     /// The background service of step `name` (its name, id or hostname).
     ///
     /// # Panics

@@ -49,13 +49,41 @@ pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// On the resources of a stage shared by the processes of a run: the stage's id (see
+/// `crate::share`).
+pub const SHARED_LABEL: &str = "pipeline-test.shared";
+
+/// Runs whose resources carry a lease other than this process's: shared stages, whose lease
+/// the run watcher holds. Run id -> lease token.
+static RUN_LEASES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// The resources of run `run_id` carry lease `token` (a shared stage's) rather than this
+/// process's: this process's end does not remove them.
+pub(crate) fn set_run_lease(run_id: &str, token: &str) {
+    let mut leases = RUN_LEASES.lock().unwrap_or_else(|e| e.into_inner());
+    if !leases.iter().any(|(r, _)| r == run_id) {
+        leases.push((run_id.to_string(), token.to_string()));
+    }
+}
+
+/// The lease run `run_id`'s resources carry.
+pub(crate) fn lease_of(run_id: &str) -> String {
+    RUN_LEASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(r, _)| r == run_id)
+        .map_or_else(|| LEASE.clone(), |(_, token)| token.clone())
+}
+
 /// Labels for a new resource of run `run_id`.
 pub(crate) fn labels(run_id: &str) -> std::collections::HashMap<String, String> {
+    let lease = lease_of(run_id);
     [
         (MANAGED_LABEL, "true"),
         (RUN_LABEL, run_id),
         (OWNER_LABEL, OWNER.as_str()),
-        (LEASE_LABEL, LEASE.as_str()),
+        (LEASE_LABEL, lease.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -74,6 +74,8 @@ pub mod resolve;
 mod run;
 #[cfg(feature = "engine")]
 mod service;
+#[cfg(feature = "engine")]
+pub mod share;
 pub mod source;
 pub mod spec;
 #[cfg(feature = "engine")]

@@ -300,6 +300,35 @@ pub fn watcher_child_of(pid: u32) -> Option<(u32, String)> {
 /// How many containers process `pid` created from `since` (seconds since the epoch) until now,
 /// from the engine's event log.
 pub fn containers_created_by(pid: u32, since: u64) -> usize {
+    containers_created(since)
+        .into_iter()
+        .filter(|labels| {
+            labels
+                .get("pipeline-test.owner")
+                .and_then(|o| o.rsplit('/').nth(1)?.parse::<u32>().ok())
+                == Some(pid)
+        })
+        .count()
+}
+
+/// The steps (`pipeline-test.step`) of the containers of run `run_id` created from `since`
+/// (seconds since the epoch) until now, from the engine's event log, whichever process
+/// created them; a shared stage's lock (a container created, never started) is `(lock)`.
+pub fn steps_created_in_run(run_id: &str, since: u64) -> Vec<String> {
+    containers_created(since)
+        .into_iter()
+        .filter(|labels| labels.get("pipeline-test.run").map(String::as_str) == Some(run_id))
+        .map(|labels| match labels.get("pipeline-test.step") {
+            Some(step) => step.clone(),
+            None if labels.contains_key("pipeline-test.shared-lock") => "(lock)".to_string(),
+            None => String::new(),
+        })
+        .collect()
+}
+
+/// The labels of every managed container created from `since` until now, from the engine's
+/// event log.
+fn containers_created(since: u64) -> Vec<HashMap<String, String>> {
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -326,17 +355,11 @@ pub fn containers_created_by(pid: u32, since: u64) -> usize {
                     .filters(&filters)
                     .build();
                 let mut events = docker.events(Some(options));
-                let mut count = 0;
+                let mut created = Vec::new();
                 while let Some(Ok(event)) = futures_next(&mut events).await {
-                    let owner = event
-                        .actor
-                        .and_then(|a| a.attributes)
-                        .and_then(|a| a.get("pipeline-test.owner").cloned());
-                    if owner.and_then(|o| o.rsplit('/').nth(1)?.parse::<u32>().ok()) == Some(pid) {
-                        count += 1;
-                    }
+                    created.push(event.actor.and_then(|a| a.attributes).unwrap_or_default());
                 }
-                count
+                created
             })
     })
     .join()

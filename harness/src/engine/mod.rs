@@ -33,6 +33,7 @@ use crate::ports::ContainerPort;
 use crate::report::{Observer, Timings};
 use crate::run::{Prepared, Workspace};
 use crate::service::ExecOutput;
+use crate::share::{SharedKey, SharedState};
 use crate::teardown::{Guard, Resources, TeardownReport};
 
 /// A shared handle on the engine a runner uses.
@@ -186,6 +187,9 @@ pub(crate) struct PrepareRequest<'a> {
     pub workspace: &'a Workspace,
     /// A network may come from this runner's pool.
     pub reuse_networks: bool,
+    /// The stage's network, made already (a shared stage's, whose name was its lock); it is
+    /// not the run's to remove.
+    pub network: Option<String>,
     /// Told of pulls and builds.
     pub observer: &'a dyn Observer,
 }
@@ -301,6 +305,35 @@ pub(crate) trait ContainerEngine: Send + Sync + fmt::Debug + 'static {
     /// The same engine through a new client, for work on another thread and runtime (from
     /// `Drop`, or a signal handler).
     fn detached(&self) -> Result<Engine, String>;
+
+    /// Registers this process as a user of shared stage `key` (a reference its lease holds).
+    fn join_shared<'a>(&'a self, key: &'a SharedKey) -> BoxFuture<'a, Result<(), EngineError>>;
+
+    /// What the engine holds of shared stage `key`.
+    fn shared_state<'a>(
+        &'a self,
+        key: &'a SharedKey,
+    ) -> BoxFuture<'a, Result<SharedState, EngineError>>;
+
+    /// Claims shared stage `key` (planned as `plan`) for this process: true when this process
+    /// won (the engine decides, by a name it gives once), and its removal at the run's end is
+    /// arranged.
+    fn claim_shared<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        plan: &'a StagePlan,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Records shared stage `key`, claimed by this process, as ready or failed.
+    fn publish_shared<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        state: &'a SharedState,
+    ) -> BoxFuture<'a, Result<(), EngineError>>;
+
+    /// This process gives up its claim on shared stage `key` without a record: what it
+    /// started is removed, and another process may claim the stage.
+    fn abandon_shared(&self, key: &SharedKey);
 }
 
 /// A run's resources to tear down.

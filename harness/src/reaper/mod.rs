@@ -23,7 +23,7 @@
 //! into the watcher before its body; the command line and programs that call
 //! [`serve_if_watcher`] first in `main` are re-run with no arguments.
 
-use crate::engine::docker::reaper::{lease, spawn, watch};
+use crate::engine::docker::reaper::{lease, run_watch, spawn, watch};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -36,6 +36,10 @@ pub(crate) use watch::remove_owned;
 /// Set in a watcher's environment to the lease token it watches. Internal: a process started
 /// with it becomes a watcher.
 pub const WATCHER_ENV: &str = "PIPELINE_TEST_WATCHER";
+
+/// Set in a run watcher's environment (see `crate::share`): the shared stage it holds, the
+/// run's parent process and its start time. Internal.
+pub const RUN_WATCHER_ENV: &str = "PIPELINE_TEST_RUN_WATCHER";
 
 /// Set when SIGINT or SIGTERM arrived: no new stage starts in this process.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -86,6 +90,14 @@ pub fn serve_if_watcher() {
 /// where a test enters the harness, before anything else happens there.
 #[doc(hidden)]
 pub fn hook() {
+    if let Ok(spec) = std::env::var(RUN_WATCHER_ENV) {
+        if !spec.is_empty() {
+            let code = std::thread::spawn(move || run_watch::serve(&spec))
+                .join()
+                .unwrap_or(2);
+            std::process::exit(code);
+        }
+    }
     if let Ok(token) = std::env::var(WATCHER_ENV) {
         if !token.is_empty() {
             // A thread of its own: the caller may be inside an async runtime (`#[tokio::main]`).

@@ -11,7 +11,7 @@ use crate::duration::format_duration;
 use crate::plan::StepKind;
 
 /// How a step ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum StepStatus {
     /// Exited 0.

@@ -179,12 +179,40 @@ impl Runner {
     /// # Ok(()) }
     /// ```
     pub async fn start(&self, plan: StagePlan) -> Result<RunningStage, Error> {
+        self.start_as(plan, new_run_id(), None).await
+    }
+
+    /// Starts a stage shared by the processes of a run (see [`crate::share`]): its resources
+    /// carry the shared stage's run id and lease, and it runs on the network whose name was
+    /// the lock.
+    pub(crate) async fn start_shared(
+        &self,
+        plan: StagePlan,
+        key: &crate::share::SharedKey,
+    ) -> Result<RunningStage, Error> {
+        crate::labels::set_run_lease(key.run_id(), key.run_id());
+        self.start_as(plan, key.run_id().to_string(), Some(key.network()))
+            .await
+    }
+
+    /// The engine this runner uses.
+    pub(crate) fn engine(&self) -> Engine {
+        self.engine.clone()
+    }
+
+    /// Starts `plan` as run `run_id`, on `network` when the stage's network exists already.
+    async fn start_as(
+        &self,
+        plan: StagePlan,
+        run_id: String,
+        network: Option<String>,
+    ) -> Result<RunningStage, Error> {
         if crate::reaper::interrupted() {
             return Err(Error::Interrupted);
         }
         let started = Instant::now();
         let observer = self.options.observer.clone();
-        let guard = Guard::new(self.engine.clone(), new_run_id(), self.options.engine.keep);
+        let guard = Guard::new(self.engine.clone(), run_id, self.options.engine.keep);
         if self.options.engine.keep != Keep::Never {
             // Marked from the start: a process killed with SIGKILL leaves its run kept too.
             if let Some(marker) = self.engine.mark_kept(guard.run_id()).await {
@@ -202,6 +230,7 @@ impl Runner {
             guard: &guard,
             workspace: &self.options.build.workspace,
             reuse_networks: self.options.engine.reuse_networks,
+            network,
             observer: observer.as_ref(),
         };
         let prepared = self.engine.prepare(request, &mut timings).await;

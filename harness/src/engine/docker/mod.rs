@@ -12,6 +12,7 @@ pub(crate) mod network;
 mod prepare;
 pub(crate) mod reaper;
 pub(crate) mod removal;
+pub(crate) mod share;
 pub(crate) mod signals;
 pub(crate) mod sweep;
 
@@ -35,10 +36,12 @@ use super::{
     HealthCheck, HealthStatus, Output, PrepareRequest, Reach, Teardown,
 };
 use crate::Error;
+use crate::plan::StagePlan;
 use crate::ports::ContainerPort;
 use crate::report::Timings;
 use crate::run::Prepared;
 use crate::service::ExecOutput;
+use crate::share::{SharedKey, SharedState};
 use crate::teardown::TeardownReport;
 
 /// The Docker engine `DOCKER_HOST` names.
@@ -419,5 +422,36 @@ impl ContainerEngine for DockerEngine {
             reach: self.reach.clone(),
             _pool: self._pool.clone(),
         }))
+    }
+
+    fn join_shared<'a>(&'a self, key: &'a SharedKey) -> BoxFuture<'a, Result<(), EngineError>> {
+        share::join(&self.docker, key).boxed()
+    }
+
+    fn shared_state<'a>(
+        &'a self,
+        key: &'a SharedKey,
+    ) -> BoxFuture<'a, Result<SharedState, EngineError>> {
+        share::state(&self.docker, key).boxed()
+    }
+
+    fn claim_shared<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        plan: &'a StagePlan,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        share::claim(&self.docker, key, plan).boxed()
+    }
+
+    fn publish_shared<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        state: &'a SharedState,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
+        share::publish(&self.docker, key, state).boxed()
+    }
+
+    fn abandon_shared(&self, key: &SharedKey) {
+        share::abandon(key);
     }
 }

@@ -32,6 +32,7 @@ pub(crate) async fn prepare(
         guard,
         workspace,
         reuse_networks,
+        network: made,
         observer,
     } = request;
     super::build::build_images(docker, observer, plan).await?;
@@ -50,6 +51,9 @@ pub(crate) async fn prepare(
     // spares creating one (and its DNS) for it.
     let lone = plan.steps.iter().filter(|s| s.can_run()).count() <= 1;
     let network = async {
+        if let Some(made) = made.clone() {
+            return (Ok(made), started.elapsed());
+        }
         if lone {
             return (Ok(DEFAULT_NETWORK.to_string()), started.elapsed());
         }
@@ -81,7 +85,7 @@ pub(crate) async fn prepare(
             guard.track(|t| t.volumes.push(name.clone()));
         }
     }
-    if let (Ok(name), false) = (&network, lone) {
+    if let (Ok(name), false, None) = (&network, lone, &made) {
         guard.track(|t| t.network = Some(name.clone()));
     }
     let mut facts = HashMap::new();
@@ -111,7 +115,7 @@ pub(crate) async fn prepare(
 }
 
 /// Makes sure `image` is present, pulling it as `pull` says; returns what it offers.
-async fn prepare_image(
+pub(crate) async fn prepare_image(
     docker: &Docker,
     observer: &dyn Observer,
     image: &str,

@@ -56,6 +56,10 @@ struct World {
     next_id: u64,
     /// The most containers that existed at once.
     max_alive: usize,
+    /// Shared stages by id: what is recorded.
+    shared: HashMap<String, crate::share::SharedState>,
+    /// The users registered, by stage id.
+    shared_users: Vec<String>,
 }
 
 /// The fake engine: clone it to keep a handle for assertions after giving it to a runner.
@@ -108,6 +112,15 @@ impl FakeEngine {
     /// Every request so far.
     pub fn calls(&self) -> Vec<Call> {
         self.world().calls.clone()
+    }
+
+    /// How many times shared stage `id` was joined.
+    pub fn shared_users(&self, id: &str) -> usize {
+        self.world()
+            .shared_users
+            .iter()
+            .filter(|u| *u == id)
+            .count()
     }
 
     /// The step names of the containers that exist now (not removed).

@@ -18,6 +18,7 @@ use crate::engine::{
 use crate::report::Timings;
 use crate::run::{Prepared, Workspace, WorkspaceSource};
 use crate::service::ExecOutput;
+use crate::share::{SharedKey, SharedState};
 use crate::teardown::TeardownReport;
 
 impl ContainerEngine for FakeEngine {
@@ -277,6 +278,54 @@ impl ContainerEngine for FakeEngine {
 
     fn detached(&self) -> Result<Engine, String> {
         Ok(self.engine())
+    }
+
+    fn join_shared<'a>(&'a self, key: &'a SharedKey) -> BoxFuture<'a, Result<(), EngineError>> {
+        self.world().shared_users.push(key.run_id().to_string());
+        async { Ok(()) }.boxed()
+    }
+
+    fn shared_state<'a>(
+        &'a self,
+        key: &'a SharedKey,
+    ) -> BoxFuture<'a, Result<SharedState, EngineError>> {
+        let state = self
+            .world()
+            .shared
+            .get(key.run_id())
+            .cloned()
+            .unwrap_or(SharedState::Unclaimed);
+        async { Ok(state) }.boxed()
+    }
+
+    fn claim_shared<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        _plan: &'a crate::plan::StagePlan,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let mut world = self.world();
+        let won = !world.shared.contains_key(key.run_id());
+        if won {
+            world
+                .shared
+                .insert(key.run_id().to_string(), SharedState::Starting);
+        }
+        async move { Ok(won) }.boxed()
+    }
+
+    fn publish_shared<'a>(
+        &'a self,
+        key: &'a SharedKey,
+        state: &'a SharedState,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
+        self.world()
+            .shared
+            .insert(key.run_id().to_string(), state.clone());
+        async { Ok(()) }.boxed()
+    }
+
+    fn abandon_shared(&self, key: &SharedKey) {
+        self.world().shared.remove(key.run_id());
     }
 }
 

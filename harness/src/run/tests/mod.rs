@@ -7,6 +7,7 @@ mod failures;
 mod flow;
 mod github;
 mod services;
+mod shared;
 mod teardown;
 
 use std::sync::Arc;

@@ -45,18 +45,32 @@ fn engine_time() -> i64 {
 }
 
 fn volume_name(seq: u64) -> String {
-    format!("pipeline-test-lease-{}-{seq}", LEASE.as_str())
+    heartbeat_name(LEASE.as_str(), seq)
+}
+
+/// The name of heartbeat `seq` of lease `token`.
+pub(crate) fn heartbeat_name(token: &str, seq: u64) -> String {
+    format!("pipeline-test-lease-{token}-{seq}")
 }
 
 async fn create(docker: &Docker, seq: u64) -> Result<(), bollard::errors::Error> {
+    create_heartbeat(docker, LEASE.as_str(), seq).await
+}
+
+/// Creates heartbeat `seq` of lease `token`, dated now by the engine's clock.
+pub(crate) async fn create_heartbeat(
+    docker: &Docker,
+    token: &str,
+    seq: u64,
+) -> Result<(), bollard::errors::Error> {
     let labels = HashMap::from([
         (MANAGED_LABEL.to_string(), "true".to_string()),
-        (LEASE_LABEL.to_string(), LEASE.to_string()),
+        (LEASE_LABEL.to_string(), token.to_string()),
         (HEARTBEAT_AT_LABEL.to_string(), engine_time().to_string()),
     ]);
     docker
         .create_volume(VolumeCreateRequest {
-            name: Some(volume_name(seq)),
+            name: Some(heartbeat_name(token, seq)),
             labels: Some(labels),
             ..Default::default()
         })
@@ -64,12 +78,20 @@ async fn create(docker: &Docker, seq: u64) -> Result<(), bollard::errors::Error>
         .map(|_| ())
 }
 
+/// Measures the engine's clock against this machine's, once per process (heartbeats are dated
+/// by the engine's clock).
+pub(crate) async fn measure_skew(docker: &Docker) {
+    if SKEW.get().is_none() {
+        if let Some(engine) = engine_now(docker).await {
+            let _ = SKEW.set(engine - local_now());
+        }
+    }
+}
+
 /// Takes the lease (its first heartbeat) and renews it from a thread of its own until the
 /// process ends or [`stop_heartbeat`] is called.
 pub(crate) async fn start_heartbeat(docker: &Docker, endpoint: &str) -> Result<(), Error> {
-    if let Some(engine) = engine_now(docker).await {
-        let _ = SKEW.set(engine - local_now());
-    }
+    measure_skew(docker).await;
     create(docker, 0)
         .await
         .map_err(|e| engine_error("create this process's lease volume", e))?;

@@ -10,7 +10,7 @@ use bollard::Docker;
 
 use crate::Error;
 use crate::labels::LEASE;
-use crate::reaper::{COOPERATES, WATCHER_ENV};
+use crate::reaper::{COOPERATES, RUN_WATCHER_ENV, WATCHER_ENV};
 
 /// How long the watcher may take to say it is ready.
 const READY_WAIT: Duration = Duration::from_secs(20);
@@ -88,6 +88,32 @@ fn spawn_watcher(thread: Option<String>) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot start a thread: {e}"))?;
     Ok(())
+}
+
+/// Starts the run watcher of shared stage `stage` (see `crate::share`): a process of its own,
+/// detached from this one (its own process group, no output), that holds the stage's lease
+/// until run `parent` (pid, start time) has ended and no user of the stage is alive. Returns
+/// the pipe on its standard input: closed without a `recorded` line, the stage is removed.
+pub(crate) fn spawn_run_watcher(
+    stage: &str,
+    parent: u32,
+    parent_start: u64,
+) -> Result<ChildStdin, String> {
+    let thread = std::thread::current().name().map(str::to_string);
+    let mut cmd = command(thread.as_deref())?;
+    let mut child = cmd
+        .env(RUN_WATCHER_ENV, format!("{stage} {parent} {parent_start}"))
+        .env_remove(WATCHER_ENV)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start it: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| "no pipe to it".to_string())
 }
 
 /// Waits for the watcher's ready line; kills it when it does not come.

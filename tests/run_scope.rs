@@ -1,0 +1,251 @@
+//! One shared stage for a whole run: the twelve tests of `tests/outside`'s `suite_a` and
+//! `suite_b` (one file, `shared`) run under `cargo nextest run` (a process per test) and under
+//! `cargo test` (two test binaries), and the engine's event log says how many containers the
+//! run created; then everything of the stage is gone within 3 s of the run's end, also when
+//! nextest itself is killed with SIGKILL (and not while a test of the run still runs).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pipeline_test_support::{DEFAULT_IMAGES, gone_within, leftovers, steps_created_in_run};
+
+const OUTSIDE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside");
+
+/// The outside crate's target directory (shared with `failure_paths.rs`), its tests built once.
+fn target() -> &'static PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outside");
+        pipeline_test_support::test_binaries(&Path::new(OUTSIDE).join("Cargo.toml"), &target);
+        target
+    })
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn out_dir(case: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pipeline-test-run-scope-{}-{case}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A command on the outside crate, writing to `dir`, with the stand-in images.
+fn command(program: &str, dir: &Path) -> Command {
+    let images = std::env::var("PIPELINE_TEST_IMAGES").unwrap_or_default();
+    let mut c = Command::new(program);
+    c.current_dir(OUTSIDE)
+        .env("CARGO_TARGET_DIR", target())
+        .env("PIPELINE_TEST_IMAGES", format!("{DEFAULT_IMAGES},{images}"))
+        .env("PIPELINE_TEST_OUTSIDE_DIR", dir)
+        .env_remove("PIPELINE_TEST_SHARE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// `cargo nextest run` of the two suites: nextest's own process (`cargo-nextest`), so that
+/// killing it kills nextest itself.
+fn nextest(dir: &Path) -> Command {
+    let mut c = command("cargo-nextest", dir);
+    c.args([
+        "nextest",
+        "run",
+        "--no-fail-fast",
+        "--test-threads=4",
+        "--test",
+        "suite_a",
+        "--test",
+        "suite_b",
+    ]);
+    c
+}
+
+/// What the tests wrote: test -> (run id, process id).
+fn written(dir: &Path) -> Vec<(String, String, u32)> {
+    let mut out: Vec<(String, String, u32)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let (run, pid) = text.split_once(' ').unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                run.to_string(),
+                pid.parse().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The one run id of the twelve tests, after checking there is one.
+fn one_stage(dir: &Path, processes: usize, output: &str) -> String {
+    let written = written(dir);
+    assert_eq!(written.len(), 12, "twelve tests ran:\n{output}");
+    let runs: BTreeSet<&str> = written.iter().map(|(_, r, _)| r.as_str()).collect();
+    let pids: BTreeSet<u32> = written.iter().map(|(_, _, p)| *p).collect();
+    assert_eq!(runs.len(), 1, "one stage for the whole run: {written:?}");
+    assert_eq!(pids.len(), processes, "{written:?}");
+    runs.into_iter().next().unwrap().to_string()
+}
+
+/// Everything of shared stage `id`: its own resources (its lease) and its users' volumes.
+fn stage_left(id: &str) -> Vec<String> {
+    let mut left = leftovers(&format!("pipeline-test.lease={id}"));
+    left.extend(leftovers(&format!("pipeline-test.shared-user={id}")));
+    left
+}
+
+fn gone_in_3s(id: &str) -> Duration {
+    match gone_within(id, Duration::from_secs(3)) {
+        Ok(took) => {
+            let users = stage_left(id);
+            assert!(
+                users.is_empty(),
+                "the users' volumes are gone too: {users:?}"
+            );
+            took
+        }
+        Err(left) => panic!("left 3s after the run ended: {left:?}"),
+    }
+}
+
+#[test]
+fn twelve_tests_under_nextest_share_one_stage_for_the_run() {
+    target();
+    let dir = out_dir("nextest");
+    let since = now();
+    let out = nextest(&dir)
+        .output()
+        .expect("cargo-nextest runs (install it with `cargo install cargo-nextest`)");
+    let ended = Instant::now();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let id = one_stage(&dir, 12, &text);
+    let took = gone_in_3s(&id);
+    println!(
+        "removed {:.2}s after nextest ended",
+        (ended.elapsed().max(took)).as_secs_f64()
+    );
+    // The engine's event log: one container per step for the twelve processes.
+    let mut steps = steps_created_in_run(&id, since);
+    steps.sort();
+    assert_eq!(
+        steps,
+        ["(lock)", "cache", "migrate"],
+        "one container per step, and the lock (never started)"
+    );
+}
+
+#[test]
+fn two_test_binaries_of_one_cargo_test_share_one_stage() {
+    target();
+    let dir = out_dir("cargo");
+    let since = now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = command(&cargo, &dir)
+        .args(["test", "--test", "suite_a", "--test", "suite_b"])
+        .output()
+        .expect("cargo runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let id = one_stage(&dir, 2, &text);
+    gone_in_3s(&id);
+    let mut steps = steps_created_in_run(&id, since);
+    steps.sort();
+    assert_eq!(
+        steps,
+        ["(lock)", "cache", "migrate"],
+        "one container per step, and the lock (never started)"
+    );
+}
+
+/// The test processes of the outside crate's suites still running (not the watchers, which
+/// are copies of the same executables).
+fn suite_processes() -> Vec<u32> {
+    let deps = target().join("debug/deps");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+            let name = exe.file_name()?.to_str()?;
+            let ours = exe.starts_with(&deps)
+                && (name.starts_with("suite_a-") || name.starts_with("suite_b-"));
+            let environ = std::fs::read(e.path().join("environ")).ok()?;
+            let watcher = environ.split(|b| *b == 0).any(|v| {
+                v.starts_with(b"PIPELINE_TEST_WATCHER=")
+                    || v.starts_with(b"PIPELINE_TEST_RUN_WATCHER=")
+            });
+            (ours && !watcher).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn sigkill_of_nextest_removes_the_stage_once_its_tests_have_ended() {
+    target();
+    let dir = out_dir("sigkill");
+    let mut child = nextest(&dir)
+        .env("PIPELINE_TEST_OUTSIDE_PAUSE_MS", "1500")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cargo-nextest runs");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let id = loop {
+        if let Some((_, id, _)) = written(&dir).into_iter().next() {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "no test reached its body");
+        assert!(child.try_wait().unwrap().is_none(), "nextest ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !suite_processes().is_empty(),
+        "tests of the run still run after nextest's end"
+    );
+    // Never removed while a test of the run still runs.
+    loop {
+        let left = leftovers(&format!("pipeline-test.run={id}"));
+        // Alive after the look: alive during it.
+        if suite_processes().is_empty() {
+            break;
+        }
+        assert!(
+            !left.is_empty(),
+            "the stage was removed while a test of the run still ran"
+        );
+        assert!(Instant::now() < deadline, "the tests did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = gone_in_3s(&id);
+    println!(
+        "removed {:.2}s after the last test of the killed run ended",
+        took.as_secs_f64()
+    );
+}
