@@ -1,48 +1,93 @@
 //! The same 20-test file (each test: connect, SET, GET, INCR on one Redis; the pipeline is one
-//! background Redis step) four ways, each a test binary of `benches/suite` run as `cargo test`
-//! runs it (default threads), alternating, several rounds:
+//! background Redis step) several ways, each a test binary of `benches/suite` run as
+//! `cargo test` runs it (default threads) or under `cargo nextest run` (a process per test),
+//! alternating, several rounds:
 //!
 //! - (a) `per-test`: `#[pipeline_test("redis.yaml")]`, a stage per test;
 //! - (b) `shared`: `#[pipeline_test("redis.yaml", shared)]`, one stage for the file;
 //! - (c) `testcontainers`: testcontainers-rs, a `GenericImage` with a log wait per test;
-//! - (d) `testcontainers-static`: testcontainers-rs with a `static` `OnceCell` container.
+//! - (d) `testcontainers-static`: testcontainers-rs with a `static` `OnceCell` container;
+//! - (e) `nextest-shared`: (b) under `cargo nextest run`: twenty processes, one stage for the run;
+//! - (h) `floor`: the engine's floor for (a) and (c), 20 bare create, start and remove
+//!   sequences of the Redis image through bollard, as many at a time as the tests run.
 //!
-//! After each binary exits, and 3 seconds for the watcher to finish (a passed test's stage is
-//! removed off its path), it counts what that binary left: pipeline-test's labelled resources
-//! for (a) and (b), containers of the Redis image for (c) and (d) (then removes (d)'s leak).
-//! Last lines: `ratio <name> <value>` from the medians. Exits 1 when a target is missed:
-//! a/c <= 0.60, b/d <= 1.0, b/a <= 0.15, and (a), (b) leave nothing.
+//! And 20 MySQL tests (a table, a row, a count), two ways, in fewer rounds:
 //!
-//! `SUITE_ROUNDS` sets the rounds (5). The Redis image is `redis` as `PIPELINE_TEST_IMAGES`
-//! maps it (the stand-in on a machine without a registry).
+//! - (f) `nextest-mysql-isolated`: one shared MySQL stage under `cargo nextest run`, each test
+//!   with a database of its own (`database()`);
+//! - (g) `mysql-testcontainers`: testcontainers-rs, a MySQL container per test.
+//!
+//!   The stand-in MySQL initialises in about a second; the real `mysql:8.0` takes 10 to 20 s.
+//!   Both ways set `PIPELINE_TEST_FIXTURE_INIT_SECONDS=10` on the container, which makes the
+//!   stand-in take as long as the real image at its quickest (the real image ignores it).
+//!
+//! After each run, and 3 seconds for the watchers to finish, it counts what that run left:
+//! pipeline-test's labelled resources, the testcontainers' containers (then removes (d)'s leak),
+//! the floor's containers. CPU per stage: the user and system time of the test binary and the
+//! processes it waited for (from `/proc/self/stat`), over 20, for (a) and (c); the engine's own
+//! time is in neither. Last lines: `ratio <name> <value>` from the medians. Exits 1 when a
+//! target is missed: a/c <= 0.60, b/d <= 1.0, b/a <= 0.15, a/h <= 1.10, e/c <= 0.20,
+//! f/g <= 0.15, CPU a/c <= 1.0, and the pipeline-test runs leave nothing.
+//!
+//! `SUITE_ROUNDS` sets the Redis rounds (5), `SUITE_MYSQL_ROUNDS` the MySQL rounds (2). Images
+//! are `redis` and `mysql:8.0` as `PIPELINE_TEST_IMAGES` maps them (the stand-ins on a machine
+//! without a registry). `cargo-nextest` must be installed.
 
-use std::path::{Path, PathBuf};
+#[path = "suite_bench/floor.rs"]
+mod floor;
+
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const VARIANTS: [(&str, &str); 4] = [
-    ("per-test", "per_test"),
-    ("shared", "shared"),
-    ("testcontainers", "testcontainers"),
-    ("testcontainers-static", "testcontainers_static"),
+/// How a variant runs.
+#[derive(Clone, Copy)]
+enum How {
+    /// The test binary, as `cargo test` runs it.
+    Binary(&'static str),
+    /// The test binary's tests under `cargo nextest run`.
+    Nextest(&'static str),
+    /// The engine's floor, in this process.
+    Floor,
+}
+
+const VARIANTS: [(&str, How); 6] = [
+    ("per-test", How::Binary("per_test")),
+    ("shared", How::Binary("shared")),
+    ("testcontainers", How::Binary("testcontainers")),
+    (
+        "testcontainers-static",
+        How::Binary("testcontainers_static"),
+    ),
+    ("nextest-shared", How::Nextest("shared")),
+    ("floor", How::Floor),
+];
+
+const MYSQL_VARIANTS: [(&str, How); 2] = [
+    ("nextest-mysql-isolated", How::Nextest("mysql_isolated")),
+    ("mysql-testcontainers", How::Binary("mysql_testcontainers")),
 ];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `redis` as `PIPELINE_TEST_IMAGES` maps it.
-fn redis_image() -> String {
-    let images = pipeline_test_support::images();
-    images.resolve("redis").to_string()
+/// `name` as `PIPELINE_TEST_IMAGES` maps it.
+fn image(name: &str) -> String {
+    pipeline_test_support::images().resolve(name).to_string()
 }
 
-/// Builds the four test binaries; their paths by target name.
+/// Builds the test binaries; their paths by target name.
 fn build() -> Vec<(String, PathBuf)> {
-    pipeline_test_support::test_binaries(
-        &root().join("benches/suite/Cargo.toml"),
-        &root().join("target/suite-bench"),
-    )
+    pipeline_test_support::test_binaries(&manifest(), &target_dir())
+}
+
+fn manifest() -> PathBuf {
+    root().join("benches/suite/Cargo.toml")
+}
+
+fn target_dir() -> PathBuf {
+    root().join("target/suite-bench")
 }
 
 fn docker_count(args: &[&str]) -> usize {
@@ -50,23 +95,19 @@ fn docker_count(args: &[&str]) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
-/// What a variant left: pipeline-test's resources, or containers of the image.
-fn left(variant: &str, image: &str) -> usize {
-    if variant.starts_with("testcontainers") {
-        docker_count(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("ancestor={image}"),
-            "--filter",
-            "label=org.testcontainers.managed-by=testcontainers",
-        ])
+/// What a variant left: the testcontainers' containers, the floor's, or pipeline-test's
+/// resources.
+fn left(variant: &str) -> usize {
+    let label = if variant.contains("testcontainers") {
+        "label=org.testcontainers.managed-by=testcontainers"
+    } else if variant == "floor" {
+        "label=pipeline-test.bench-floor"
     } else {
-        let label = "label=pipeline-test.managed";
-        docker_count(&["ps", "-aq", "--filter", label])
-            + docker_count(&["network", "ls", "-q", "--filter", label])
-            + docker_count(&["volume", "ls", "-q", "--filter", label])
-    }
+        "label=pipeline-test.managed"
+    };
+    docker_count(&["ps", "-aq", "--filter", label])
+        + docker_count(&["network", "ls", "-q", "--filter", label])
+        + docker_count(&["volume", "ls", "-q", "--filter", label])
 }
 
 fn remove_testcontainers() {
@@ -102,33 +143,112 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-fn run(exe: &Path, image: &str) -> Duration {
+/// The CPU time of the processes this one has waited for, in seconds (`cutime` + `cstime`).
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a stat line") + 2..]
+        .split_whitespace()
+        .collect();
+    // Fields 16 and 17 of the line; 14 and 15 after `pid (comm) `.
+    let ticks: f64 =
+        fields[13].parse::<f64>().unwrap_or(0.0) + fields[14].parse::<f64>().unwrap_or(0.0);
+    // The kernel reports clock ticks; Linux's user-visible rate is 100 per second.
+    ticks / 100.0
+}
+
+/// Runs a variant once: its wall time and the CPU time of what it ran.
+fn run(how: How, exe: &dyn Fn(&str) -> PathBuf, images: &Images) -> (Duration, f64) {
+    if let How::Floor = how {
+        return (floor::run(&images.redis), 0.0);
+    }
+    let mut command = match how {
+        How::Binary(target) => Command::new(exe(target)),
+        How::Nextest(target) => {
+            let mut c = Command::new("cargo-nextest");
+            c.args(["nextest", "run", "--manifest-path"])
+                .arg(manifest())
+                .args(["--test", target])
+                .env("CARGO_TARGET_DIR", target_dir());
+            c
+        }
+        How::Floor => unreachable!(),
+    };
+    let cpu = children_cpu();
     let start = Instant::now();
-    let out = Command::new(exe)
-        .env("SUITE_REDIS_IMAGE", image)
+    let out = command
+        .env("SUITE_REDIS_IMAGE", &images.redis)
+        .env("SUITE_MYSQL_IMAGE", &images.mysql)
         .current_dir(root().join("benches/suite"))
         .output()
-        .expect("the test binary runs");
+        .expect("the test binary (or cargo-nextest) runs");
     let took = start.elapsed();
     assert!(
         out.status.success(),
-        "{} failed:\n{}\n{}",
-        exe.display(),
+        "{:?} failed:\n{}\n{}",
+        command,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    took
+    (took, children_cpu() - cpu)
+}
+
+struct Images {
+    redis: String,
+    mysql: String,
+}
+
+/// Each variant's wall times, CPU times and leftovers, over its rounds.
+#[derive(Default, Clone)]
+struct Samples {
+    times: Vec<f64>,
+    cpu: Vec<f64>,
+    left: Vec<usize>,
+}
+
+/// `rounds` rounds of `variants`, alternating, each round starting one further.
+fn measure(
+    variants: &[(&str, How)],
+    rounds: usize,
+    exe: &dyn Fn(&str) -> PathBuf,
+    images: &Images,
+) -> Vec<Samples> {
+    let mut samples = vec![Samples::default(); variants.len()];
+    for round in 0..rounds {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            let (name, how) = variants[i];
+            let (took, cpu) = run(how, exe, images);
+            std::thread::sleep(Duration::from_secs(3));
+            let n = left(name);
+            println!(
+                "round {} {name}: {:.2}s (cpu {:.2}s), left {n}",
+                round + 1,
+                took.as_secs_f64(),
+                cpu
+            );
+            samples[i].times.push(took.as_secs_f64());
+            samples[i].cpu.push(cpu);
+            samples[i].left.push(n);
+            remove_testcontainers();
+        }
+    }
+    samples
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benchmarks; nothing to list here
     }
-    let rounds: usize = std::env::var("SUITE_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5);
-    let image = redis_image();
+    let rounds = |var: &str, default: usize| {
+        std::env::var(var)
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(default)
+    };
+    let images = Images {
+        redis: image("redis"),
+        mysql: image("mysql:8.0"),
+    };
     let binaries = build();
     let exe = |target: &str| {
         binaries
@@ -138,45 +258,70 @@ fn main() {
             .unwrap_or_else(|| panic!("no test binary `{target}` in benches/suite"))
     };
     remove_testcontainers();
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); VARIANTS.len()];
-    let mut leaks: Vec<Vec<usize>> = vec![Vec::new(); VARIANTS.len()];
-    for round in 0..rounds {
-        // Alternating, each round starting one further.
-        for k in 0..VARIANTS.len() {
-            let i = (round + k) % VARIANTS.len();
-            let (name, target) = VARIANTS[i];
-            let took = run(&exe(target), &image);
-            std::thread::sleep(Duration::from_secs(3));
-            let n = left(name, &image);
-            println!(
-                "round {} {name}: {:.2}s, left {n}",
-                round + 1,
-                took.as_secs_f64()
-            );
-            times[i].push(took.as_secs_f64());
-            leaks[i].push(n);
-            remove_testcontainers();
-        }
-    }
+    let mut samples = measure(&VARIANTS, rounds("SUITE_ROUNDS", 5), &exe, &images);
+    samples.extend(measure(
+        &MYSQL_VARIANTS,
+        rounds("SUITE_MYSQL_ROUNDS", 2),
+        &exe,
+        &images,
+    ));
+    let names: Vec<&str> = VARIANTS
+        .iter()
+        .chain(&MYSQL_VARIANTS)
+        .map(|(n, _)| *n)
+        .collect();
     let mut medians = Vec::new();
-    for (i, (name, _)) in VARIANTS.iter().enumerate() {
-        let min = times[i].iter().copied().fold(f64::INFINITY, f64::min);
-        let max = times[i].iter().copied().fold(0.0, f64::max);
-        let m = median(&mut times[i]);
+    let mut cpu = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let s = &mut samples[i];
+        let min = s.times.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = s.times.iter().copied().fold(0.0, f64::max);
+        let m = median(&mut s.times);
         medians.push(m);
+        cpu.push(median(&mut s.cpu));
         println!(
-            "{name}: median {m:.2}s (min {min:.2}, max {max:.2}) over {rounds} runs; left behind after exit: {:?}",
-            leaks[i]
+            "{name}: median {m:.2}s (min {min:.2}, max {max:.2}) over {} runs; cpu {:.2}s; left behind after exit: {:?}",
+            s.times.len(),
+            cpu[i],
+            s.left
         );
     }
+    let at = |name: &str| names.iter().position(|n| *n == name).expect("a variant");
+    let ratio = |a: &str, b: &str| medians[at(a)] / medians[at(b)];
+    let cpu_per_stage = |name: &str| cpu[at(name)] / 20.0;
+    println!(
+        "cpu per stage: per-test {:.0} ms, testcontainers {:.0} ms",
+        cpu_per_stage("per-test") * 1000.0,
+        cpu_per_stage("testcontainers") * 1000.0
+    );
     let ratios = [
-        ("per-test-vs-testcontainers", medians[0] / medians[2], 0.60),
+        (
+            "per-test-vs-testcontainers",
+            ratio("per-test", "testcontainers"),
+            0.60,
+        ),
         (
             "shared-vs-testcontainers-static",
-            medians[1] / medians[3],
+            ratio("shared", "testcontainers-static"),
             1.0,
         ),
-        ("shared-vs-per-test", medians[1] / medians[0], 0.15),
+        ("shared-vs-per-test", ratio("shared", "per-test"), 0.15),
+        ("per-test-vs-floor", ratio("per-test", "floor"), 1.10),
+        (
+            "nextest-shared-vs-testcontainers",
+            ratio("nextest-shared", "testcontainers"),
+            0.20,
+        ),
+        (
+            "mysql-isolated-vs-testcontainers",
+            ratio("nextest-mysql-isolated", "mysql-testcontainers"),
+            0.15,
+        ),
+        (
+            "cpu-per-stage-vs-testcontainers",
+            cpu_per_stage("per-test") / cpu_per_stage("testcontainers"),
+            1.0,
+        ),
     ];
     let mut missed = Vec::new();
     for (name, value, target) in ratios {
@@ -184,20 +329,19 @@ fn main() {
             missed.push(format!("{name} {value:.2} > {target}"));
         }
     }
-    for (i, (name, _)) in VARIANTS.iter().enumerate().take(2) {
-        let total: usize = leaks[i].iter().sum();
+    for (i, name) in names.iter().enumerate() {
+        let total: usize = samples[i].left.iter().sum();
+        if name.contains("testcontainers") {
+            println!("left {name} {total} (testcontainers leaves what it never drops)");
+            continue;
+        }
         println!("left {name} {total}");
         if total > 0 {
             missed.push(format!("{name} left {total} resources"));
         }
     }
-    println!("left testcontainers {}", leaks[2].iter().sum::<usize>());
-    println!(
-        "left testcontainers-static {} (expected: a static is never dropped)",
-        leaks[3].iter().sum::<usize>()
-    );
-    for (name, value, _) in ratios {
-        println!("ratio {name} {value:.2}");
+    for (name, value, target) in ratios {
+        println!("ratio {name} {value:.2} (target <= {target})");
     }
     if !missed.is_empty() {
         eprintln!("suite: targets missed: {}", missed.join("; "));

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Instant;
 
-use pipeline_test_harness::share::{Joined, RunIdentity, ShareScope, SharedKey};
+use pipeline_test_harness::share::{self, Claim, Joined, RunIdentity, ShareScope, SharedKey};
 use pipeline_test_harness::{Runner, prepare_stage};
 use tokio::runtime::{Handle, Runtime};
 
@@ -91,6 +91,16 @@ fn failed_message(spec: &TestSpec, message: &str) -> String {
 /// The run's stage: found ready (or failed) on the engine, or started here when this process
 /// wins the claim, or waited for while another process starts it.
 fn join(spec: &TestSpec, deadline: Option<Instant>, key: &SharedKey) -> Shared {
+    // Recorded already (every process of the run but the first): nothing else to do.
+    match RUNTIME.block_on(share::find(key)) {
+        Ok(Some(joined)) => {
+            if let Ok(shared) = ready_or_failed(joined, key) {
+                return shared;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return Err(failed_message(spec, &e.to_string())),
+    }
     let prepared = prepare(spec);
     let observer = prepared.observer.clone();
     let options = prepared.options.clone();
@@ -113,25 +123,10 @@ fn join(spec: &TestSpec, deadline: Option<Instant>, key: &SharedKey) -> Shared {
             None => joining.await,
         }
     });
-    let claim = match joined.map_err(|e| failed_message(spec, &e.to_string()))? {
-        Joined::Ready(shared) => {
-            println!(
-                "using the shared stage `{}` (run {}), started by {} in {}",
-                shared.name,
-                shared.run_id,
-                shared.started_by,
-                key.run().id()
-            );
-            return Ok(Arc::new(Stage::from_shared(shared)));
-        }
-        Joined::Failed(message) => return Err(message),
-        Joined::Claimed(claim) => claim,
-        _ => {
-            return Err(failed_message(
-                spec,
-                "the engine answered in an unknown way",
-            ));
-        }
+    let joined = joined.map_err(|e| failed_message(spec, &e.to_string()))?;
+    let claim = match ready_or_failed(joined, key) {
+        Ok(shared) => return shared,
+        Err(claim) => claim,
     };
     let running = match start_stage_as(spec, prepared, &RUNTIME, deadline, Some(&claim)) {
         Ok(r) => r,
@@ -159,8 +154,29 @@ fn join(spec: &TestSpec, deadline: Option<Instant>, key: &SharedKey) -> Shared {
     Ok(stage)
 }
 
+/// The stage another process started (or its failure), or this process's claim.
+fn ready_or_failed(joined: Joined, key: &SharedKey) -> Result<Shared, Claim> {
+    match joined {
+        Joined::Ready(shared) => {
+            println!(
+                "using the shared stage `{}` (run {}), started by {} in {}",
+                shared.name,
+                shared.run_id,
+                shared.started_by,
+                key.run().id()
+            );
+            Ok(Ok(Arc::new(Stage::from_shared(shared))))
+        }
+        Joined::Failed(message) => Ok(Err(message)),
+        Joined::Claimed(claim) => Err(claim),
+        _ => Ok(Err(
+            "the engine answered in a way this version does not know".into(),
+        )),
+    }
+}
+
 /// Records the failure for every process of the run; the message.
-fn record_failure(claim: pipeline_test_harness::share::Claim, message: String) -> String {
+fn record_failure(claim: Claim, message: String) -> String {
     RUNTIME.block_on(claim.failed(&message));
     message
 }

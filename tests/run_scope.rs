@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pipeline_test_support::{DEFAULT_IMAGES, gone_within, leftovers, steps_created_in_run};
+use pipeline_test_support::{DEFAULT_IMAGES, leftovers, steps_created_in_run};
 
 const OUTSIDE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/outside");
 
@@ -110,16 +110,17 @@ fn stage_left(id: &str) -> Vec<String> {
 }
 
 fn gone_in_3s(id: &str) -> Duration {
-    match gone_within(id, Duration::from_secs(3)) {
-        Ok(took) => {
-            let users = stage_left(id);
-            assert!(
-                users.is_empty(),
-                "the users' volumes are gone too: {users:?}"
-            );
-            took
+    let start = Instant::now();
+    loop {
+        let left = stage_left(id);
+        if left.is_empty() {
+            return start.elapsed();
         }
-        Err(left) => panic!("left 3s after the run ended: {left:?}"),
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "left 3s after the run ended: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -181,9 +182,11 @@ fn two_test_binaries_of_one_cargo_test_share_one_stage() {
     );
 }
 
-/// The test processes of the outside crate's suites still running (not the watchers, which
-/// are copies of the same executables).
-fn suite_processes() -> Vec<u32> {
+/// The test processes of the outside crate's suites still running that write to `dir` (not
+/// the watchers, which are copies of the same executables; not another case's).
+fn suite_processes(dir: &Path) -> Vec<u32> {
+    let mut ours = b"PIPELINE_TEST_OUTSIDE_DIR=".to_vec();
+    ours.extend_from_slice(dir.as_os_str().as_encoded_bytes());
     let deps = target().join("debug/deps");
     std::fs::read_dir("/proc")
         .unwrap()
@@ -192,14 +195,16 @@ fn suite_processes() -> Vec<u32> {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
             let exe = std::fs::read_link(e.path().join("exe")).ok()?;
             let name = exe.file_name()?.to_str()?;
-            let ours = exe.starts_with(&deps)
+            let exe_ours = exe.starts_with(&deps)
                 && (name.starts_with("suite_a-") || name.starts_with("suite_b-"));
             let environ = std::fs::read(e.path().join("environ")).ok()?;
-            let watcher = environ.split(|b| *b == 0).any(|v| {
+            let mut vars = environ.split(|b| *b == 0);
+            let watcher = vars.clone().any(|v| {
                 v.starts_with(b"PIPELINE_TEST_WATCHER=")
                     || v.starts_with(b"PIPELINE_TEST_RUN_WATCHER=")
             });
-            (ours && !watcher).then_some(pid)
+            let this_case = vars.any(|v| v == ours.as_slice());
+            (exe_ours && this_case && !watcher).then_some(pid)
         })
         .collect()
 }
@@ -226,14 +231,14 @@ fn sigkill_of_nextest_removes_the_stage_once_its_tests_have_ended() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
-        !suite_processes().is_empty(),
+        !suite_processes(&dir).is_empty(),
         "tests of the run still run after nextest's end"
     );
     // Never removed while a test of the run still runs.
     loop {
         let left = leftovers(&format!("pipeline-test.run={id}"));
         // Alive after the look: alive during it.
-        if suite_processes().is_empty() {
+        if suite_processes(&dir).is_empty() {
             break;
         }
         assert!(

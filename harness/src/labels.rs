@@ -42,11 +42,17 @@ pub(crate) fn host_name() -> String {
 }
 
 /// The start time of process `pid` in clock ticks since boot (Linux), to tell a live owner
-/// from a new process that reused its pid.
+/// from a new process that reused its pid; `None` when it is gone (or has ended and waits to
+/// be reaped).
 pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = after.split_whitespace();
+    // A zombie has ended: only its parent has not reaped it yet.
+    if matches!(fields.next(), Some("Z" | "X" | "x")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// On the resources of a stage shared by the processes of a run: the stage's id (see

@@ -217,6 +217,12 @@ pub struct StagePlan {
 
 impl StagePlan {
     /// The distinct images to prepare: (resolved image, strictest pull policy, login).
+    /// A stage of one container: it has nobody to talk to by name, so the engine's default
+    /// network spares creating one (and its DNS) for it.
+    pub(crate) fn is_lone(&self) -> bool {
+        self.steps.iter().filter(|s| s.can_run()).count() <= 1
+    }
+
     pub(crate) fn images(&self) -> Vec<(String, Pull, Option<Login>)> {
         let mut out: Vec<(String, Pull, Option<Login>)> = Vec::new();
         for s in self.steps.iter().filter(|s| s.can_run()) {

@@ -191,8 +191,9 @@ impl Runner {
         key: &crate::share::SharedKey,
     ) -> Result<RunningStage, Error> {
         crate::labels::set_run_lease(key.run_id(), key.run_id());
-        self.start_as(plan, key.run_id().to_string(), Some(key.network()))
-            .await
+        // The claim made its network, but for a lone stage (the engine's default network).
+        let network = (!plan.is_lone()).then(|| key.network());
+        self.start_as(plan, key.run_id().to_string(), network).await
     }
 
     /// The engine this runner uses.

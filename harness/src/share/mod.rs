@@ -13,8 +13,9 @@
 //! - **Readiness is recorded on the engine**: the starting process writes the stage's
 //!   services (containers, ports, environment) as a record, or the message it failed with,
 //!   and the others build the same services from it without checking them again.
-//! - **Each user holds a reference through its lease**: a volume naming the stage, carrying the
-//!   process's lease, which the process's watcher removes when the process ends.
+//! - **Each user holds a reference**: a volume naming the stage and the process (host, pid and
+//!   start time), made before the process looks for the stage. A process that only uses the
+//!   stage needs nothing else: no lease, no watcher, no pipeline read ([`find`]).
 //! - **A run watcher** (a process of its own, started by the process that won) keeps the
 //!   stage's heartbeat and removes the stage once the run's parent (nextest, cargo) has ended
 //!   and no user is alive, within about a second; also after SIGKILL of nextest. If the
@@ -388,24 +389,76 @@ impl Runner {
 
     /// The stage of a record, its services reached through this runner's engine.
     fn joined(&self, json: &str) -> Result<SharedStage, Error> {
-        let record: Record = serde_json::from_str(json).map_err(|e| Error::InvalidEnv {
-            name: "the shared stage's record",
-            reason: format!("it cannot be read ({e}); run `pipeline-test clean` and try again"),
-        })?;
-        let keep = self.options().engine.keep;
-        let engine = self.engine();
-        Ok(SharedStage {
-            services: record
-                .services
-                .iter()
-                .map(|s| s.service(&engine, keep))
-                .collect(),
-            steps: record.steps.iter().map(StepRecord::report).collect(),
-            name: record.stage,
-            run_id: record.run_id,
-            started_by: record.started_by,
-        })
+        stage_of(&self.engine(), json, self.options().engine.keep)
     }
+}
+
+/// Looks on the engine for shared stage `key`, ready or failed, and registers this process as
+/// its user: the quick way in for every process of the run but the one that starts the stage.
+/// Nothing else happens first (no pipeline read, no git, no lease, no watcher): `None` when the
+/// stage is not recorded yet, and the caller then takes the whole way
+/// ([`Runner::join_shared`]).
+///
+/// # Errors
+///
+/// [`Error::DockerUnreachable`]; [`Error::Engine`] when the engine refuses a request.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f() -> Result<(), pipeline_test_harness::Error> {
+/// use pipeline_test_harness::share::{Joined, RunIdentity, SharedKey, find};
+///
+/// let key = SharedKey::new(RunIdentity::current().unwrap(), "tests/ci.yaml");
+/// if let Some(Joined::Ready(stage)) = find(&key).await? {
+///     println!("started by {}", stage.started_by);
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn find(key: &SharedKey) -> Result<Option<Joined>, Error> {
+    crate::reaper::hook();
+    let engine: Engine =
+        std::sync::Arc::new(crate::engine::docker::DockerEngine::connect(false).await?);
+    engine
+        .join_shared(key)
+        .await
+        .map_err(|e| e.doing("register this process as a user of the shared stage"))?;
+    let state = engine
+        .shared_state(key)
+        .await
+        .map_err(|e| e.doing("look for the shared stage"))?;
+    let keep = std::env::var(crate::run::KEEP_ENV)
+        .ok()
+        .and_then(|v| crate::teardown::Keep::parse(&v))
+        .unwrap_or(crate::teardown::Keep::Never);
+    Ok(match state {
+        SharedState::Ready(json) => Some(Joined::Ready(stage_of(&engine, &json, keep)?)),
+        SharedState::Failed(message) => Some(Joined::Failed(message)),
+        SharedState::Starting | SharedState::Unclaimed => None,
+    })
+}
+
+/// The stage of a record, its services reached through `engine`.
+fn stage_of(
+    engine: &Engine,
+    json: &str,
+    keep: crate::teardown::Keep,
+) -> Result<SharedStage, Error> {
+    let record: Record = serde_json::from_str(json).map_err(|e| Error::InvalidEnv {
+        name: "the shared stage's record",
+        reason: format!("it cannot be read ({e}); run `pipeline-test clean` and try again"),
+    })?;
+    Ok(SharedStage {
+        services: record
+            .services
+            .iter()
+            .map(|s| s.service(engine, keep))
+            .collect(),
+        steps: record.steps.iter().map(StepRecord::report).collect(),
+        name: record.stage,
+        run_id: record.run_id,
+        started_by: record.started_by,
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! What each of the 20 tests does: connect, SET, GET, INCR.
+//! What each of the 20 tests does: connect, SET, GET, INCR on Redis; a table, a row, a count on
+//! MySQL.
 #![allow(dead_code)] // each test file uses part of it
 
 use std::net::SocketAddr;
@@ -7,11 +8,31 @@ use redis::Commands;
 
 /// The Redis image testcontainers starts (`redis:7` unless the bench maps it).
 pub fn image() -> (String, String) {
-    let image = std::env::var("SUITE_REDIS_IMAGE").unwrap_or_else(|_| "redis:7".into());
+    split(std::env::var("SUITE_REDIS_IMAGE").unwrap_or_else(|_| "redis:7".into()))
+}
+
+/// The MySQL image testcontainers starts (`mysql:8.0` unless the bench maps it).
+pub fn mysql_image() -> (String, String) {
+    split(std::env::var("SUITE_MYSQL_IMAGE").unwrap_or_else(|_| "mysql:8.0".into()))
+}
+
+fn split(image: String) -> (String, String) {
     match image.rsplit_once(':') {
         Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
         _ => (image, "latest".to_string()),
     }
+}
+
+/// What each MySQL test does: a table of its own, a row, a count.
+pub fn exercise_mysql(url: &str) {
+    use mysql::prelude::Queryable;
+    let mut conn = mysql::Conn::new(url).unwrap();
+    conn.query_drop("CREATE TABLE greetings (id INT PRIMARY KEY, text VARCHAR(20))")
+        .unwrap();
+    conn.query_drop("INSERT INTO greetings VALUES (1, 'hello')")
+        .unwrap();
+    let n: Option<i64> = conn.query_first("SELECT COUNT(*) FROM greetings").unwrap();
+    assert_eq!(n, Some(1));
 }
 
 pub fn exercise(addr: SocketAddr, test: &str) {

@@ -55,8 +55,10 @@ pub(crate) struct DockerEngine {
 }
 
 impl DockerEngine {
-    /// Connects (negotiating the API version once per process), starts this process's watcher
-    /// and heartbeat, and installs the signal cleanup when `handle_signals`.
+    /// Connects (negotiating the API version once per process) and installs the signal cleanup
+    /// when `handle_signals`. This process's lease and watcher start with its first resource
+    /// (`prepare`, `mark_kept`): a process that only uses a stage another one started needs
+    /// neither.
     ///
     /// # Errors
     ///
@@ -68,7 +70,6 @@ impl DockerEngine {
         }
         let host = std::env::var(endpoint::HOST_ENV).ok();
         let reach = endpoint::reach(&endpoint, host.as_deref())?;
-        reaper::spawn::ensure(&docker, &endpoint).await?;
         let _pool = network::Lease::new(&endpoint);
         Ok(DockerEngine {
             docker,
@@ -106,7 +107,7 @@ impl ContainerEngine for DockerEngine {
         request: PrepareRequest<'a>,
         timings: &'a mut Timings,
     ) -> BoxFuture<'a, Result<Prepared, Error>> {
-        prepare::prepare(&self.docker, request, timings).boxed()
+        prepare::prepare(&self.docker, &self.endpoint, request, timings).boxed()
     }
 
     fn create<'a>(
@@ -354,7 +355,13 @@ impl ContainerEngine for DockerEngine {
     }
 
     fn mark_kept<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Option<String>> {
-        sweep::mark_kept(&self.docker, run_id).boxed()
+        async move {
+            if let Err(e) = reaper::spawn::ensure(&self.docker, &self.endpoint).await {
+                eprintln!("pipeline-test: {e}");
+            }
+            sweep::mark_kept(&self.docker, run_id).await
+        }
+        .boxed()
     }
 
     fn leftovers(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {

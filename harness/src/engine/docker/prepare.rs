@@ -24,6 +24,7 @@ use crate::spec::Pull;
 /// resource is in `guard` as soon as it exists. Records the phases' times in `timings`.
 pub(crate) async fn prepare(
     docker: &Docker,
+    endpoint: &str,
     request: PrepareRequest<'_>,
     timings: &mut Timings,
 ) -> Result<Prepared, Error> {
@@ -47,9 +48,7 @@ pub(crate) async fn prepare(
     };
     let run_id = guard.run_id().to_string();
     let fresh_name = format!("pipeline-test-net-{run_id}");
-    // A stage of one container has nobody to talk to by name: the engine's default network
-    // spares creating one (and its DNS) for it.
-    let lone = plan.steps.iter().filter(|s| s.can_run()).count() <= 1;
+    let lone = plan.is_lone();
     let network = async {
         if let Some(made) = made.clone() {
             return (Ok(made), started.elapsed());
@@ -76,8 +75,21 @@ pub(crate) async fn prepare(
             ..Default::default()
         })
     }));
-    let ((pulled, prepare_time), (network, network_time), created) =
-        tokio::join!(pulls, network, volumes);
+    // This process's lease comes before its first resource (a sweep judges a resource by its
+    // lease's heartbeat), beside the images' checks.
+    // A shared stage's resources carry its own lease, which its run watcher holds.
+    let own_lease = crate::labels::lease_of(&run_id) == crate::labels::LEASE.as_str();
+    let resources = async {
+        let leased = match own_lease {
+            true => super::reaper::spawn::ensure(docker, endpoint).await,
+            false => Ok(()),
+        };
+        let (network, created) = tokio::join!(network, volumes);
+        (leased, network, created)
+    };
+    let ((pulled, prepare_time), (leased, (network, network_time), created)) =
+        tokio::join!(pulls, resources);
+    leased?;
     timings.prepare = prepare_time;
     timings.network = network_time;
     for ((_, name), r) in wanted.iter().zip(&created) {

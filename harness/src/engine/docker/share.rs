@@ -61,11 +61,13 @@ fn error(e: bollard::errors::Error) -> EngineError {
     EngineError::new(e)
 }
 
-/// Registers this process as a user of `key`: a volume carrying this process's lease.
+/// Registers this process as a user of `key`: a volume naming the process (its owner label:
+/// host, pid, start time), which the run watcher judges by that process's life and removes
+/// with the stage. It carries no lease: a process that only uses the stage takes none (a sweep
+/// judges it by its owner).
 pub(crate) async fn join(docker: &Docker, key: &SharedKey) -> Result<(), EngineError> {
     let labels = [
         (MANAGED_LABEL, "true"),
-        (LEASE_LABEL, LEASE.as_str()),
         (OWNER_LABEL, OWNER.as_str()),
         (USER_LABEL, key.run_id()),
     ]
@@ -163,6 +165,10 @@ pub(crate) async fn claim(
             Err(e) => return Err(engine_error("claim the shared stage", e)),
         }
     }
+    if plan.is_lone() {
+        // Its one container runs on the engine's default network, as any lone stage's does.
+        return Ok(spawn_watcher(key));
+    }
     let network = NetworkCreateRequest {
         name: key.network(),
         driver: Some("bridge".into()),
@@ -176,6 +182,11 @@ pub(crate) async fn claim(
         }) => {}
         Err(e) => return Err(engine_error(format!("create network {}", key.network()), e)),
     }
+    Ok(spawn_watcher(key))
+}
+
+/// Starts the run watcher of the stage this process won; true.
+fn spawn_watcher(key: &SharedKey) -> bool {
     let (parent, parent_start) = key.parent();
     match super::reaper::spawn::spawn_run_watcher(key.run_id(), parent, parent_start) {
         Ok(pipe) => PIPES
@@ -186,7 +197,7 @@ pub(crate) async fn claim(
             "pipeline-test: no run watcher for the shared stage ({why}); the next run's sweep removes it once its heartbeat stops"
         ),
     }
-    Ok(true)
+    true
 }
 
 /// Records the stage as ready or failed, then tells the run watcher.

@@ -13,7 +13,7 @@ use bollard::Docker;
 use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 
 use super::lease::{HEARTBEAT, create_heartbeat, heartbeat_name};
-use super::watch::remove_owned;
+use super::watch::remove_leased;
 use crate::engine::docker::client::{remove_volumes, volumes_labelled};
 use crate::engine::docker::share::{RECORD_LABEL, USER_LABEL};
 use crate::engine::docker::sweep::{KEPT_PREFIX, is_dead_owner};
@@ -167,17 +167,18 @@ async fn remove(docker: &Docker, stage: &str) -> bool {
     if marked && keep.keeps(failed) {
         kept.insert(stage.to_string());
     }
-    let mut errors = remove_owned(docker, stage, &kept).await;
-    if let Ok(users) = volumes_labelled(docker, &format!("{USER_LABEL}={stage}")).await {
+    let users = async {
+        let Ok(users) = volumes_labelled(docker, &format!("{USER_LABEL}={stage}")).await else {
+            return false;
+        };
         let names: Vec<String> = users.into_iter().map(|v| v.name).collect();
-        errors.extend(
-            remove_volumes(docker, &names)
-                .await
-                .into_iter()
-                .map(|(n, e)| format!("{n}: {e}")),
-        );
-    }
-    errors.is_empty()
+        remove_volumes(docker, &names).await.is_empty()
+    };
+    // Every user has ended and the claimer recorded the stage (or ended): no create is in
+    // flight.
+    let (stage_errors, users_removed) =
+        tokio::join!(remove_leased(docker, stage, &kept, false), users);
+    stage_errors.is_empty() && users_removed
 }
 
 #[cfg(test)]

@@ -72,10 +72,21 @@ pub(crate) async fn remove_owned(
     token: &str,
     kept: &HashSet<String>,
 ) -> Vec<String> {
+    remove_leased(docker, token, kept, true).await
+}
+
+/// [`remove_owned`]; with `recheck`, the containers are looked for a second time, for a create
+/// that was in flight when the owner died.
+pub(crate) async fn remove_leased(
+    docker: &Docker,
+    token: &str,
+    kept: &HashSet<String>,
+    recheck: bool,
+) -> Vec<String> {
     let label = format!("{LEASE_LABEL}={token}");
     let mut errors = Vec::new();
     // Twice: a create that was in flight when the owner died may land in between.
-    for pass in 0..2 {
+    for pass in 0..if recheck { 2 } else { 1 } {
         let ids: Vec<String> = containers_labelled(docker, &label)
             .await
             .into_iter()
@@ -91,7 +102,7 @@ pub(crate) async fn remove_owned(
                 .into_iter()
                 .map(|(id, e)| format!("container {id}: {e}")),
         );
-        if pass == 0 {
+        if pass == 0 && recheck {
             tokio::time::sleep(LATE_CREATE_RECHECK).await;
         }
     }
