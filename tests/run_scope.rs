@@ -2,7 +2,8 @@
 //! `suite_b` (one file, `shared`) run under `cargo nextest run` (a process per test) and under
 //! `cargo test` (two test binaries), and the engine's event log says how many containers the
 //! run created; then everything of the stage is gone within 3 s of the run's end, also when
-//! nextest itself is killed with SIGKILL (and not while a test of the run still runs).
+//! nextest itself is killed with SIGKILL (and not while a test of the run still runs). A shared
+//! stage that fails fails each of its tests, in every process, with the same message.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -253,4 +254,56 @@ fn sigkill_of_nextest_removes_the_stage_once_its_tests_have_ended() {
         "removed {:.2}s after the last test of the killed run ended",
         took.as_secs_f64()
     );
+}
+
+#[test]
+fn a_failing_shared_stage_fails_every_process_of_the_run_alike() {
+    target();
+    let dir = out_dir("failing");
+    let since = now();
+    let out = command("cargo-nextest", &dir)
+        .args([
+            "nextest",
+            "run",
+            "--no-fail-fast",
+            "--test-threads=4",
+            "--test",
+            "suite_failing",
+            "--final-status-level=fail",
+            "--failure-output=final",
+        ])
+        .output()
+        .expect("cargo-nextest runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    // Each test's panic message, as nextest shows a test's standard error.
+    let messages: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("shared stage of pipelines/failing.yaml"))
+        .map(str::trim)
+        .collect();
+    assert!(messages.len() >= 4, "four failures:\n{text}");
+    assert!(
+        messages.iter().all(|m| m == &messages[0]),
+        "the same message in every process: {messages:#?}"
+    );
+    assert!(
+        messages[0].contains("check") && messages[0].contains("exit 2"),
+        "{}",
+        messages[0]
+    );
+    // The stage ran once for the four processes: its one step (and the lock).
+    let id = messages[0]
+        .split("(run ")
+        .nth(1)
+        .and_then(|r| r.get(..12))
+        .unwrap_or_else(|| panic!("the message names the run: {}", messages[0]));
+    let mut steps = steps_created_in_run(id, since);
+    steps.sort();
+    assert_eq!(steps, ["(lock)", "check"], "one container per step");
+    gone_in_3s(id);
 }

@@ -270,8 +270,9 @@ pub(crate) trait ContainerEngine: Send + Sync + fmt::Debug + 'static {
     fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, EngineError>>;
 
     /// The TCP ports container `id` (main process `pid`) listens on, when this engine can
-    /// tell without traffic; `None` when it cannot (or the process is gone).
-    fn listening(&self, id: &str, pid: u32) -> Option<Vec<u16>>;
+    /// tell without traffic; `None` when it cannot (or the process is gone). It may stop
+    /// looking once the ports found are `enough`.
+    fn listening(&self, id: &str, pid: u32, enough: &dyn Fn(&[u16]) -> bool) -> Option<Vec<u16>>;
 
     /// Runs `cmd` in container `id`.
     fn exec<'a>(

@@ -16,8 +16,13 @@ const EXIT_LOOK: Duration = Duration::from_millis(50);
 /// published ports answering), unless `PIPELINE_TEST_READY_TIMEOUT`, its `timeout` or its
 /// health check's own numbers say otherwise.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often a local service's sockets are read from `/proc`.
-const LISTEN_POLL: Duration = Duration::from_millis(5);
+/// How soon a local service's sockets are read from `/proc` again, at first; each pause is
+/// half as long again as the one before, up to [`LISTEN_POLL_MAX`]. (Each read makes the
+/// kernel walk every TCP socket of the machine, about half a millisecond here: at a fixed 5 ms,
+/// a server that takes 10 s to start cost 4 s of CPU.)
+const LISTEN_POLL: Duration = Duration::from_millis(10);
+/// The longest pause between two reads of a service's sockets.
+const LISTEN_POLL_MAX: Duration = Duration::from_millis(50);
 /// How often a remote service's published port is probed.
 const PROBE_POLL: Duration = Duration::from_millis(10);
 /// How long the engine may take to say a container has stopped once its process is gone.
@@ -117,15 +122,20 @@ pub(crate) async fn wait_listening(
     let Some(first) = ports.missing(&[]) else {
         return Listen::Ready;
     };
-    let listening = |pid: u32| engine.listening(id, pid);
+    let enough = |open: &[u16]| ports.missing(open).is_none();
+    let listening = |pid: u32| engine.listening(id, pid, &enough);
     if let Some(pid) = pid.filter(|p| *p > 0 && listening(*p).is_some()) {
+        let mut pause = LISTEN_POLL;
         loop {
             match listening(pid) {
                 None => return gone(first).await.map_or(Listen::Ready, Listen::Exited),
                 Some(open) => match ports.missing(&open) {
                     None => return Listen::Ready,
                     Some(port) if Instant::now() >= deadline => return Listen::NotListening(port),
-                    Some(_) => tokio::time::sleep(LISTEN_POLL).await,
+                    Some(_) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause + pause / 2).min(LISTEN_POLL_MAX);
+                    }
                 },
             }
         }

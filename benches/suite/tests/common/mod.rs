@@ -50,8 +50,8 @@ pub fn exercise(addr: SocketAddr, test: &str) {
 macro_rules! twenty {
     ($make:ident) => {
         $make!(
-            t01, t02, t03, t04, t05, t06, t07, t08, t09, t10, t11, t12, t13, t14, t15, t16,
-            t17, t18, t19, t20
+            t01, t02, t03, t04, t05, t06, t07, t08, t09, t10, t11, t12, t13, t14, t15, t16, t17,
+            t18, t19, t20
         );
     };
 }

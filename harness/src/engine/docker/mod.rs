@@ -291,8 +291,8 @@ impl ContainerEngine for DockerEngine {
         .boxed()
     }
 
-    fn listening(&self, _id: &str, pid: u32) -> Option<Vec<u16>> {
-        listen::listening(pid)
+    fn listening(&self, _id: &str, pid: u32, enough: &dyn Fn(&[u16]) -> bool) -> Option<Vec<u16>> {
+        listen::listening(pid, enough)
     }
 
     fn exec<'a>(

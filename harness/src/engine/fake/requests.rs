@@ -194,7 +194,7 @@ impl ContainerEngine for FakeEngine {
         .boxed()
     }
 
-    fn listening(&self, id: &str, _pid: u32) -> Option<Vec<u16>> {
+    fn listening(&self, id: &str, _pid: u32, _enough: &dyn Fn(&[u16]) -> bool) -> Option<Vec<u16>> {
         self.container(id).ok()?.listening()
     }
 

@@ -14,7 +14,11 @@ pub fn check(stage: &Stage, name: &str) {
     conn.write_all(b"GET migrated\r\n").unwrap();
     let mut answer = [0u8; 64];
     let n = conn.read(&mut answer).unwrap();
-    assert_eq!(&answer[..n], b"$3\r\nyes\r\n", "the run step ran on this Redis");
+    assert_eq!(
+        &answer[..n],
+        b"$3\r\nyes\r\n",
+        "the run step ran on this Redis"
+    );
     if let Some(dir) = std::env::var_os("PIPELINE_TEST_OUTSIDE_DIR") {
         let line = format!("{} {}", stage.run_id(), std::process::id());
         std::fs::write(std::path::Path::new(&dir).join(name), line).unwrap();
