@@ -447,7 +447,7 @@ impl ContainerEngine for DockerEngine {
         key: &'a SharedKey,
         plan: &'a StagePlan,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        share::claim(&self.docker, key, plan).boxed()
+        share::claim(&self.docker, &self.endpoint, key, plan).boxed()
     }
 
     fn publish_shared<'a>(

@@ -122,10 +122,11 @@ pub(crate) async fn state(docker: &Docker, key: &SharedKey) -> Result<SharedStat
 /// (a sweep judges a resource by its lease); then its network, and its run watcher.
 pub(crate) async fn claim(
     docker: &Docker,
+    endpoint: &str,
     key: &SharedKey,
     plan: &StagePlan,
 ) -> Result<bool, Error> {
-    super::reaper::lease::measure_skew(docker).await;
+    super::reaper::lease::measure_skew(docker, endpoint).await;
     create_heartbeat(docker, key.run_id(), 0)
         .await
         .map_err(|e| engine_error("create the shared stage's heartbeat", e))?;

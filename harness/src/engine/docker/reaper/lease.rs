@@ -79,8 +79,12 @@ pub(crate) async fn create_heartbeat(
 }
 
 /// Measures the engine's clock against this machine's, once per process (heartbeats are dated
-/// by the engine's clock).
-pub(crate) async fn measure_skew(docker: &Docker) {
+/// by the engine's clock). An engine behind a unix socket runs on this machine's clock: nothing
+/// to ask it, on the first stage's path.
+pub(crate) async fn measure_skew(docker: &Docker, endpoint: &str) {
+    if endpoint.starts_with("unix://") {
+        let _ = SKEW.set(0);
+    }
     if SKEW.get().is_none() {
         if let Some(engine) = engine_now(docker).await {
             let _ = SKEW.set(engine - local_now());
@@ -91,7 +95,7 @@ pub(crate) async fn measure_skew(docker: &Docker) {
 /// Takes the lease (its first heartbeat) and renews it from a thread of its own until the
 /// process ends or [`stop_heartbeat`] is called.
 pub(crate) async fn start_heartbeat(docker: &Docker, endpoint: &str) -> Result<(), Error> {
-    measure_skew(docker).await;
+    measure_skew(docker, endpoint).await;
     create(docker, 0)
         .await
         .map_err(|e| engine_error("create this process's lease volume", e))?;

@@ -93,10 +93,10 @@ fn claimer(rx: &Receiver<()>, recorded: bool) -> Claimer {
 }
 
 async fn watch(watched: &Watched, rx: &Receiver<()>) -> i32 {
-    let Ok((docker, _)) = crate::engine::docker::client::connect().await else {
+    let Ok((docker, endpoint)) = crate::engine::docker::client::connect().await else {
         return 2;
     };
-    super::lease::measure_skew(&docker).await;
+    super::lease::measure_skew(&docker, &endpoint).await;
     let host = host_name();
     let mut recorded = false;
     let mut seq = 0;
