@@ -103,6 +103,25 @@ fn one_stage(dir: &Path, processes: usize, output: &str) -> String {
     runs.into_iter().next().unwrap().to_string()
 }
 
+/// A child's standard output, then its standard error.
+fn text_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The engine's event log since `since`: run `id` created one container per step of `steps`
+/// (sorted), whichever processes used it, and its lock (a container never started).
+fn one_container_per_step(id: &str, since: u64, steps: &[&str]) {
+    let mut created = steps_created_in_run(id, since);
+    created.sort();
+    let mut expected = vec!["(lock)"];
+    expected.extend_from_slice(steps);
+    assert_eq!(created, expected, "one container per step, and the lock");
+}
+
 /// Everything of shared stage `id`: its own resources (its lease) and its users' volumes.
 fn stage_left(id: &str) -> Vec<String> {
     let mut left = leftovers(&format!("pipeline-test.lease={id}"));
@@ -134,11 +153,7 @@ fn twelve_tests_under_nextest_share_one_stage_for_the_run() {
         .output()
         .expect("cargo-nextest runs (install it with `cargo install cargo-nextest`)");
     let ended = Instant::now();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text_of(&out);
     assert!(out.status.success(), "{text}");
     let id = one_stage(&dir, 12, &text);
     let took = gone_in_3s(&id);
@@ -147,13 +162,7 @@ fn twelve_tests_under_nextest_share_one_stage_for_the_run() {
         (ended.elapsed().max(took)).as_secs_f64()
     );
     // The engine's event log: one container per step for the twelve processes.
-    let mut steps = steps_created_in_run(&id, since);
-    steps.sort();
-    assert_eq!(
-        steps,
-        ["(lock)", "cache", "migrate"],
-        "one container per step, and the lock (never started)"
-    );
+    one_container_per_step(&id, since, &["cache", "migrate"]);
 }
 
 #[test]
@@ -166,21 +175,11 @@ fn two_test_binaries_of_one_cargo_test_share_one_stage() {
         .args(["test", "--test", "suite_a", "--test", "suite_b"])
         .output()
         .expect("cargo runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text_of(&out);
     assert!(out.status.success(), "{text}");
     let id = one_stage(&dir, 2, &text);
     gone_in_3s(&id);
-    let mut steps = steps_created_in_run(&id, since);
-    steps.sort();
-    assert_eq!(
-        steps,
-        ["(lock)", "cache", "migrate"],
-        "one container per step, and the lock (never started)"
-    );
+    one_container_per_step(&id, since, &["cache", "migrate"]);
 }
 
 /// The test processes of the outside crate's suites still running that write to `dir` (not
@@ -274,11 +273,7 @@ fn a_failing_shared_stage_fails_every_process_of_the_run_alike() {
         ])
         .output()
         .expect("cargo-nextest runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text_of(&out);
     assert!(!out.status.success(), "{text}");
     // Each test's panic message, as nextest shows a test's standard error.
     let messages: Vec<&str> = text
@@ -302,8 +297,6 @@ fn a_failing_shared_stage_fails_every_process_of_the_run_alike() {
         .nth(1)
         .and_then(|r| r.get(..12))
         .unwrap_or_else(|| panic!("the message names the run: {}", messages[0]));
-    let mut steps = steps_created_in_run(id, since);
-    steps.sort();
-    assert_eq!(steps, ["(lock)", "check"], "one container per step");
+    one_container_per_step(id, since, &["check"]);
     gone_in_3s(id);
 }

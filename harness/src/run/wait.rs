@@ -124,10 +124,15 @@ pub(crate) async fn wait_listening(
     };
     let enough = |open: &[u16]| ports.missing(open).is_none();
     let listening = |pid: u32| engine.listening(id, pid, &enough);
-    if let Some(pid) = pid.filter(|p| *p > 0 && listening(*p).is_some()) {
+    // The first read tells whether `/proc` can be read at all; it counts as the first look.
+    let first_read = pid
+        .filter(|p| *p > 0)
+        .and_then(|p| Some((p, listening(p)?)));
+    if let Some((pid, read)) = first_read {
+        let mut read = Some(read);
         let mut pause = LISTEN_POLL;
         loop {
-            match listening(pid) {
+            match read.take().or_else(|| listening(pid)) {
                 None => return gone(first).await.map_or(Listen::Ready, Listen::Exited),
                 Some(open) => match ports.missing(&open) {
                     None => return Listen::Ready,

@@ -1,25 +1,38 @@
 //! A local service's listening sockets, read from `/proc`: no traffic at all.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The TCP ports process `pid`'s network namespace listens on, from `/proc`; `None` when they
-/// cannot be read (another machine's engine, or the process is gone). The IPv6 table is read
-/// only when the IPv4 one is not `enough`: each read makes the kernel walk every TCP socket of
-/// the machine.
+/// cannot be read (another machine's engine, or the process is gone). The second table (IPv4,
+/// IPv6) is read only when the first is not `enough`: each read makes the kernel walk every
+/// TCP socket of the machine.
 pub(super) fn listening(pid: u32, enough: &dyn Fn(&[u16]) -> bool) -> Option<Vec<u16>> {
+    // The table that had the ports last time is read first: servers of one suite tend to
+    // listen alike (IPv4 only, or IPv6 with IPv4 mapped).
+    let v6_first = SIX_FIRST.load(Ordering::Relaxed);
+    let order = if v6_first {
+        ["tcp6", "tcp"]
+    } else {
+        ["tcp", "tcp6"]
+    };
     let mut open = Vec::new();
     let mut read_any = false;
-    for file in ["tcp", "tcp6"] {
-        if read_any && enough(&open) {
-            break;
-        }
+    for file in order {
         if let Some(text) = read_table(&format!("/proc/{pid}/net/{file}")) {
             read_any = true;
             open.extend(listening_ports(&text));
         }
+        if read_any && enough(&open) {
+            SIX_FIRST.store(file == "tcp6", Ordering::Relaxed);
+            break;
+        }
     }
     read_any.then_some(open)
 }
+
+/// The IPv6 table had the ports last time.
+static SIX_FIRST: AtomicBool = AtomicBool::new(false);
 
 /// A `/proc` table in as few reads as it takes: the kernel makes the whole table for every
 /// `read`, about half a millisecond each here, so the usual way (a small first read, a growing

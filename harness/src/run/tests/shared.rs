@@ -72,23 +72,23 @@ async fn the_first_process_starts_it_the_others_get_its_services() {
     assert_eq!(fake.shared_users(key().run_id()), 4);
 }
 
-#[tokio::test]
-async fn a_failure_is_every_users_failure() {
-    let fake = FakeEngine::new();
-    let Joined::Claimed(claim) = process(&fake)
+/// Process `fake`'s runner joins the stage.
+async fn join(fake: &FakeEngine) -> Joined {
+    process(fake)
         .join_shared(&key(), &any_plan())
         .await
         .expect("joined")
-    else {
+}
+
+#[tokio::test]
+async fn a_failure_is_every_users_failure() {
+    let fake = FakeEngine::new();
+    let Joined::Claimed(claim) = join(&fake).await else {
         panic!("the first process claims the stage")
     };
     claim.failed("step `migrate` failed (exit code 1)").await;
     for _ in 0..2 {
-        match process(&fake)
-            .join_shared(&key(), &any_plan())
-            .await
-            .expect("joined")
-        {
+        match join(&fake).await {
             Joined::Failed(message) => assert_eq!(message, "step `migrate` failed (exit code 1)"),
             other => panic!("{other:?}"),
         }
@@ -98,17 +98,10 @@ async fn a_failure_is_every_users_failure() {
 #[tokio::test]
 async fn a_claim_given_up_is_claimed_again() {
     let fake = FakeEngine::new();
-    let Joined::Claimed(claim) = process(&fake)
-        .join_shared(&key(), &any_plan())
-        .await
-        .expect("joined")
-    else {
+    let Joined::Claimed(claim) = join(&fake).await else {
         panic!("the first process claims the stage")
     };
     drop(claim);
-    let again = process(&fake)
-        .join_shared(&key(), &any_plan())
-        .await
-        .expect("joined");
+    let again = join(&fake).await;
     assert!(matches!(again, Joined::Claimed(_)), "{again:?}");
 }
