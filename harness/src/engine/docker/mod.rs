@@ -14,15 +14,13 @@ pub(crate) mod reaper;
 pub(crate) mod removal;
 pub(crate) mod share;
 pub(crate) mod signals;
+mod state;
 pub(crate) mod sweep;
-
-use std::collections::BTreeMap;
 
 use bollard::Docker;
 use bollard::body_full;
 use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::HealthStatusEnum;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder,
     DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -32,12 +30,11 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 
 use super::{
-    Attached, Chunk, ContainerEngine, ContainerState, CreateRequest, Engine, EngineError,
-    HealthCheck, HealthStatus, Output, PrepareRequest, Reach, Teardown,
+    Attached, Chunk, ContainerEngine, ContainerState, CreateRequest, Engine, EngineError, Output,
+    PrepareRequest, Reach, Teardown,
 };
 use crate::Error;
 use crate::plan::StagePlan;
-use crate::ports::ContainerPort;
 use crate::report::Timings;
 use crate::run::Prepared;
 use crate::service::ExecOutput;
@@ -90,11 +87,6 @@ fn chunk(item: Result<LogOutput, bollard::errors::Error>) -> Result<Chunk, Engin
         LogOutput::StdErr { message } => Ok(Chunk::Err(message)),
         other => Ok(Chunk::Out(other.into_bytes())),
     }
-}
-
-fn nanos(n: Option<i64>) -> Option<std::time::Duration> {
-    n.filter(|n| *n > 0)
-        .map(|n| std::time::Duration::from_nanos(n.unsigned_abs()))
 }
 
 impl ContainerEngine for DockerEngine {
@@ -237,56 +229,7 @@ impl ContainerEngine for DockerEngine {
                 .inspect_container(id, None)
                 .await
                 .map_err(error)?;
-            let check = inspect
-                .config
-                .and_then(|c| c.healthcheck)
-                .map(|h| HealthCheck {
-                    test: h.test.unwrap_or_default(),
-                    interval: nanos(h.interval),
-                    timeout: nanos(h.timeout),
-                });
-            let state = inspect.state.unwrap_or_default();
-            let health = state.health.clone().unwrap_or_default();
-            let last_check = health.log.as_ref().and_then(|l| l.last()).map(|r| {
-                (
-                    r.exit_code.unwrap_or(-1),
-                    r.output.clone().unwrap_or_default(),
-                )
-            });
-            let mut ports = BTreeMap::new();
-            for (port, bindings) in inspect
-                .network_settings
-                .and_then(|n| n.ports)
-                .unwrap_or_default()
-            {
-                let host = bindings
-                    .unwrap_or_default()
-                    .iter()
-                    .find_map(|b| b.host_port.as_deref()?.parse::<u16>().ok());
-                if let (Ok(port), Some(host)) = (port.parse::<ContainerPort>(), host) {
-                    ports.insert(port, host);
-                }
-            }
-            Ok(ContainerState {
-                running: state.running != Some(false),
-                exit_code: state.exit_code,
-                started_at: state.started_at,
-                finished_at: state.finished_at,
-                // A remote engine's process ids are not this machine's.
-                pid: state
-                    .pid
-                    .and_then(|p| u32::try_from(p).ok())
-                    .filter(|_| self.reach.local),
-                ports,
-                check,
-                health: match health.status {
-                    Some(HealthStatusEnum::HEALTHY) => HealthStatus::Healthy,
-                    Some(HealthStatusEnum::UNHEALTHY) => HealthStatus::Unhealthy,
-                    Some(HealthStatusEnum::STARTING) => HealthStatus::Starting,
-                    _ => HealthStatus::None,
-                },
-                last_check,
-            })
+            Ok(state::container_state(inspect, self.reach.local))
         }
         .boxed()
     }
