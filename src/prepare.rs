@@ -48,10 +48,7 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         Err(d) => panic!("{d}"),
     };
     let observer = Arc::new(TestObserver::default());
-    let dir = std::path::Path::new(spec.path)
-        .parent()
-        .unwrap_or(std::path::Path::new(spec.manifest_dir));
-    let mut options = match RunOptions::from_env(dir) {
+    let mut options = match RunOptions::from_env(pipeline_dir(spec)) {
         Ok(o) => o,
         Err(e) => panic!("pipeline test `{}`: {e}", spec.name),
     };
@@ -118,6 +115,19 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         written,
         choice,
     }
+}
+
+/// The directory of the test's pipeline file: its repository gives the build's git facts.
+pub(crate) fn pipeline_dir(spec: &TestSpec) -> &'static std::path::Path {
+    std::path::Path::new(spec.path)
+        .parent()
+        .unwrap_or(std::path::Path::new(spec.manifest_dir))
+}
+
+/// Begins what every stage of this process needs before its first container (the git facts,
+/// the engine's API version) beside the reading of the pipeline.
+pub(crate) fn warm_up(spec: &TestSpec) {
+    pipeline_test_harness::warm_up(pipeline_dir(spec));
 }
 
 /// True the first time `key` is seen in this process.

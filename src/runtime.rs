@@ -73,7 +73,7 @@ impl<E: std::fmt::Debug> TestResult for Result<(), E> {
 /// A sync test body.
 #[track_caller]
 pub fn run_sync<R: TestResult + 'static>(spec: TestSpec, body: fn(&Stage) -> R) {
-    run(spec, move |stage, _| body(stage).into_result());
+    run(spec, false, move |stage, _| body(stage).into_result());
 }
 
 /// An async test body.
@@ -82,7 +82,7 @@ pub fn run_async<R: TestResult + 'static>(
     spec: TestSpec,
     body: for<'a> fn(&'a Stage) -> Pin<Box<dyn Future<Output = R> + 'a>>,
 ) {
-    run(spec, move |stage, handle| {
+    run(spec, true, move |stage, handle| {
         handle.block_on(body(stage)).into_result()
     });
 }
@@ -279,7 +279,7 @@ pub(crate) fn conclude(outcome: BodyOutcome) {
 }
 
 #[track_caller]
-fn run<B>(spec: TestSpec, body: B)
+fn run<B>(spec: TestSpec, asynchronous: bool, body: B)
 where
     B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
 {
@@ -290,8 +290,9 @@ where
         .timeout_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     if spec.shared {
-        return crate::shared::run_shared(spec, body, deadline);
+        return crate::shared::run_shared(spec, body, deadline, asynchronous);
     }
+    crate::prepare::warm_up(&spec);
     let prepared = prepare(&spec);
     let observer = prepared.observer.clone();
     let rt = test_runtime();

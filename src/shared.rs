@@ -57,6 +57,7 @@ fn start(spec: &TestSpec, deadline: Option<Instant>) -> Shared {
 /// Starts the stage in this process (the pipeline is read and resolved only then); `Err` is
 /// the message every test gets.
 fn start_here(spec: &TestSpec, deadline: Option<Instant>) -> Shared {
+    crate::prepare::warm_up(spec);
     let prepared = prepare(spec);
     let observer = prepared.observer.clone();
     let running = match start_stage(spec, prepared, &RUNTIME, deadline) {
@@ -181,9 +182,10 @@ fn record_failure(claim: Claim, message: String) -> String {
     message
 }
 
-/// Runs a test on its shared stage.
+/// Runs a test on its shared stage; an `asynchronous` body gets a runtime of its own, as every
+/// test does (a synchronous one, none: the shared stages' runtime serves what it blocks on).
 #[track_caller]
-pub(crate) fn run_shared<B>(spec: TestSpec, body: B, deadline: Option<Instant>)
+pub(crate) fn run_shared<B>(spec: TestSpec, body: B, deadline: Option<Instant>, asynchronous: bool)
 where
     B: FnOnce(&Stage, &Handle) -> Result<(), String> + Send + 'static,
 {
@@ -209,9 +211,13 @@ where
             stage.run_id()
         );
     }
-    // An async body gets a runtime of its own, as every test does.
-    let rt = test_runtime();
-    let outcome = run_body(spec, stage, rt.handle().clone(), body, deadline);
-    rt.shutdown_background();
+    let rt = asynchronous.then(test_runtime);
+    let handle = rt
+        .as_ref()
+        .map_or_else(|| RUNTIME.handle(), |rt| rt.handle());
+    let outcome = run_body(spec, stage, handle.clone(), body, deadline);
+    if let Some(rt) = rt {
+        rt.shutdown_background();
+    }
     conclude(outcome);
 }

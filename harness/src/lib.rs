@@ -80,6 +80,8 @@ pub mod source;
 pub mod spec;
 #[cfg(feature = "engine")]
 mod teardown;
+#[cfg(feature = "engine")]
+mod warm;
 mod yaml;
 
 #[cfg(feature = "engine")]
@@ -117,3 +119,5 @@ pub use source::SourceFile;
 pub use spec::Pipeline;
 #[cfg(feature = "engine")]
 pub use teardown::{Cleaned, Keep, TeardownReport, clean};
+#[cfg(feature = "engine")]
+pub use warm::warm_up;

@@ -1,11 +1,12 @@
 //! The build's git facts: root, branch, commit, author, message and remote of the repository
 //! holding a pipeline file, read with `git` (a handful of processes at once, once per directory
-//! and process), with every setting that would run a program of the repository turned off.
+//! and process, begun early by [`crate::warm_up`]), with every setting that would run a
+//! program of the repository turned off.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use super::BuildContext;
 
@@ -58,18 +59,19 @@ impl BuildContext {
     /// Read once per directory in a process (a handful of `git` commands): every test of a
     /// test binary shares the answer.
     pub fn from_git(dir: impl AsRef<Path>) -> BuildContext {
-        static READ: LazyLock<Mutex<HashMap<PathBuf, BuildContext>>> =
+        // One read per directory, also when several threads ask at once (a warm-up and the
+        // first test): the others wait for it.
+        static READ: LazyLock<Mutex<HashMap<PathBuf, Arc<OnceLock<BuildContext>>>>> =
             LazyLock::new(Mutex::default);
         let dir = dir.as_ref();
         let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        if let Some(ctx) = READ.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return ctx.clone();
-        }
-        let ctx = Self::read_git(dir);
-        READ.lock()
+        let cell = READ
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, ctx.clone());
-        ctx
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| Self::read_git(dir)).clone()
     }
 
     fn read_git(dir: &Path) -> BuildContext {

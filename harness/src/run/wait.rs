@@ -16,13 +16,17 @@ const EXIT_LOOK: Duration = Duration::from_millis(50);
 /// published ports answering), unless `PIPELINE_TEST_READY_TIMEOUT`, its `timeout` or its
 /// health check's own numbers say otherwise.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How soon a local service's sockets are read from `/proc` again, at first; each pause is
-/// half as long again as the one before, up to [`LISTEN_POLL_MAX`]. (Each read makes the
-/// kernel walk every TCP socket of the machine, about half a millisecond here: at a fixed 5 ms,
-/// a server that takes 10 s to start cost 4 s of CPU.)
-const LISTEN_POLL: Duration = Duration::from_millis(10);
-/// The longest pause between two reads of a service's sockets.
-const LISTEN_POLL_MAX: Duration = Duration::from_millis(50);
+/// How soon a local service's sockets are read from `/proc` when it says nothing, at first;
+/// each pause is half as long again as the one before, up to [`LISTEN_POLL_MAX`]. A server
+/// that writes output is read as soon as it does (see [`Wakes`]). (Each read makes the kernel
+/// walk every TCP socket of the machine, about a millisecond here: at a fixed 5 ms, a server
+/// that takes 10 s to start cost 4 s of CPU.)
+const LISTEN_POLL: Duration = Duration::from_millis(20);
+/// The longest pause between two reads of a quiet service's sockets.
+const LISTEN_POLL_MAX: Duration = Duration::from_millis(100);
+/// How long output is let run on before the sockets are read: a server writes several lines
+/// as it starts, and one read serves them all.
+const OUTPUT_SETTLE: Duration = Duration::from_millis(5);
 /// How often a remote service's published port is probed.
 const PROBE_POLL: Duration = Duration::from_millis(10);
 /// How long the engine may take to say a container has stopped once its process is gone.
@@ -123,24 +127,21 @@ pub(crate) async fn wait_listening(
         return Listen::Ready;
     };
     let enough = |open: &[u16]| ports.missing(open).is_none();
-    let listening = |pid: u32| engine.listening(id, pid, &enough);
-    // The first read tells whether `/proc` can be read at all; it counts as the first look.
-    let first_read = pid
-        .filter(|p| *p > 0)
-        .and_then(|p| Some((p, listening(p)?)));
-    if let Some((pid, read)) = first_read {
-        let mut read = Some(read);
-        let mut pause = LISTEN_POLL;
+    if let Some(pid) = pid.filter(|p| *p > 0) {
+        // The sockets are read when the service writes (a server says when it listens), or
+        // after a pause when it says nothing. The first read tells whether `/proc` can be
+        // read at all.
+        let mut wakes = Wakes::new(engine.logs(id, true, None));
+        let mut first_read = true;
         loop {
-            match read.take().or_else(|| listening(pid)) {
+            wakes.next().await;
+            match engine.listening(id, pid, &enough) {
+                None if first_read => break,
                 None => return gone(first).await.map_or(Listen::Ready, Listen::Exited),
                 Some(open) => match ports.missing(&open) {
                     None => return Listen::Ready,
                     Some(port) if Instant::now() >= deadline => return Listen::NotListening(port),
-                    Some(_) => {
-                        tokio::time::sleep(pause).await;
-                        pause = (pause + pause / 2).min(LISTEN_POLL_MAX);
-                    }
+                    Some(_) => first_read = false,
                 },
             }
         }
@@ -185,6 +186,57 @@ pub(crate) async fn wait_listening(
             return Listen::NotListening(port);
         }
         tokio::time::sleep(PROBE_POLL).await;
+    }
+}
+
+/// What wakes a wait for a service's listening ports: its output (followed from its start),
+/// or, when it says nothing, a pause that grows from [`LISTEN_POLL`] to [`LISTEN_POLL_MAX`].
+struct Wakes {
+    /// `None` once the output has ended (or failed): pauses alone.
+    output: Option<crate::engine::Output>,
+    pause: Duration,
+}
+
+impl Wakes {
+    fn new(output: crate::engine::Output) -> Wakes {
+        Wakes {
+            output: Some(output),
+            pause: LISTEN_POLL,
+        }
+    }
+
+    /// Returns when the service has written (and [`OUTPUT_SETTLE`] has passed, with all it
+    /// wrote by then taken), or when the pause is over.
+    async fn next(&mut self) {
+        use futures::{FutureExt, StreamExt};
+        let pause = tokio::time::sleep(self.pause);
+        let Some(output) = self.output.as_mut() else {
+            pause.await;
+            self.pause = (self.pause + self.pause / 2).min(LISTEN_POLL_MAX);
+            return;
+        };
+        tokio::select! {
+            () = pause => {
+                self.pause = (self.pause + self.pause / 2).min(LISTEN_POLL_MAX);
+            }
+            chunk = output.next() => {
+                if !matches!(chunk, Some(Ok(_))) {
+                    self.output = None;
+                    return;
+                }
+                tokio::time::sleep(OUTPUT_SETTLE).await;
+                loop {
+                    match output.next().now_or_never() {
+                        Some(Some(Ok(_))) => {}
+                        Some(_) => {
+                            self.output = None;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
     }
 }
 

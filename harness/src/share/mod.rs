@@ -7,9 +7,10 @@
 //! - **The run** is nextest's `NEXTEST_RUN_ID`, else the `cargo` process that started this
 //!   test binary ([`RunIdentity`]). A process started otherwise (a test binary run by hand)
 //!   has no run: its shared stages are its own.
-//! - **The lock is a name.** The stage's network is named after the run and the stage
-//!   ([`SharedKey`]): the engine creates a network of a given name once, so exactly one
-//!   process's create succeeds. That process starts the stage; the others wait.
+//! - **The lock is a name.** A container named after the run and the stage ([`SharedKey`]),
+//!   created from the stage's first image and never started: the engine creates a container
+//!   of a given name once, so exactly one process's create succeeds (network names are not
+//!   reserved that way on every engine). That process starts the stage; the others wait.
 //! - **Readiness is recorded on the engine**: the starting process writes the stage's
 //!   services (containers, ports, environment) as a record, or the message it failed with,
 //!   and the others build the same services from it without checking them again.
@@ -186,7 +187,7 @@ impl SharedKey {
         &self.run
     }
 
-    /// The network whose name is the lock.
+    /// The stage's network: named as its lock.
     pub(crate) fn network(&self) -> String {
         format!("pipeline-test-shared-{}", self.id)
     }
