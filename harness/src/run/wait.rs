@@ -190,11 +190,15 @@ pub(crate) async fn wait_listening(
 }
 
 /// What wakes a wait for a service's listening ports: its output (followed from its start),
-/// or, when it says nothing, a pause that grows from [`LISTEN_POLL`] to [`LISTEN_POLL_MAX`].
+/// or a pause. The pause grows from [`LISTEN_POLL`] to [`LISTEN_POLL_MAX`] with every wake;
+/// output wakes [`OUTPUT_SETTLE`] after it comes, but never sooner than half a pause after the
+/// last wake, so a service that never stops talking costs at most two reads a pause.
 struct Wakes {
     /// `None` once the output has ended (or failed): pauses alone.
     output: Option<crate::engine::Output>,
     pause: Duration,
+    /// When the last wake was (the last read).
+    last: tokio::time::Instant,
 }
 
 impl Wakes {
@@ -202,41 +206,40 @@ impl Wakes {
         Wakes {
             output: Some(output),
             pause: LISTEN_POLL,
+            last: tokio::time::Instant::now(),
         }
     }
 
-    /// Returns when the service has written (and [`OUTPUT_SETTLE`] has passed, with all it
-    /// wrote by then taken), or when the pause is over.
+    /// Returns when the service has written (all it writes until then taken), when its output
+    /// ends, or when the pause is over.
     async fn next(&mut self) {
-        use futures::{FutureExt, StreamExt};
-        let pause = tokio::time::sleep(self.pause);
-        let Some(output) = self.output.as_mut() else {
-            pause.await;
-            self.pause = (self.pause + self.pause / 2).min(LISTEN_POLL_MAX);
-            return;
-        };
-        tokio::select! {
-            () = pause => {
-                self.pause = (self.pause + self.pause / 2).min(LISTEN_POLL_MAX);
-            }
-            chunk = output.next() => {
-                if !matches!(chunk, Some(Ok(_))) {
-                    self.output = None;
-                    return;
-                }
-                tokio::time::sleep(OUTPUT_SETTLE).await;
-                loop {
-                    match output.next().now_or_never() {
-                        Some(Some(Ok(_))) => {}
-                        Some(_) => {
-                            self.output = None;
-                            break;
-                        }
-                        None => break,
+        use futures::StreamExt;
+        let mut wake_at = self.last + self.pause;
+        let mut heard = false;
+        loop {
+            let pause = tokio::time::sleep_until(wake_at);
+            let Some(output) = self.output.as_mut() else {
+                pause.await;
+                break;
+            };
+            tokio::select! {
+                () = pause => break,
+                chunk = output.next() => {
+                    if !matches!(chunk, Some(Ok(_))) {
+                        self.output = None;
+                        break;
+                    }
+                    if !heard {
+                        heard = true;
+                        let soon = (tokio::time::Instant::now() + OUTPUT_SETTLE)
+                            .max(self.last + self.pause / 2);
+                        wake_at = wake_at.min(soon);
                     }
                 }
             }
         }
+        self.last = tokio::time::Instant::now();
+        self.pause = (self.pause + self.pause / 2).min(LISTEN_POLL_MAX);
     }
 }
 
@@ -254,6 +257,49 @@ mod tests {
         assert_eq!(ports.missing(&[6379]), Some(3306));
         assert_eq!(ports.missing(&[6379, 33060]), None);
         assert_eq!(WaitPorts::default().missing(&[]), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn output_wakes_before_the_pause_and_a_chatty_service_is_read_half_a_pause_apart() {
+        use futures::StreamExt;
+        let said = crate::engine::Chunk::Out("Ready to accept connections\n".into());
+        let talking = futures::stream::iter([Ok(said)]).chain(futures::stream::pending());
+        let mut wakes = Wakes::new(talking.boxed());
+        let began = tokio::time::Instant::now();
+        wakes.next().await;
+        assert_eq!(
+            wakes.last - began,
+            LISTEN_POLL / 2,
+            "woken by the output, half a pause after the start"
+        );
+        assert!(wakes.output.is_some(), "the output is still followed");
+
+        // A service that never stops talking: each wake at least half a pause after the last.
+        let chatter = futures::stream::repeat_with(|| {
+            Ok(crate::engine::Chunk::Out("still starting\n".into()))
+        })
+        .then(|c| async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            c
+        });
+        let mut chatty = Wakes::new(chatter.boxed());
+        let mut last = chatty.last;
+        for _ in 0..4 {
+            let pause = chatty.pause;
+            chatty.next().await;
+            assert!(
+                chatty.last - last >= pause / 2,
+                "no sooner than half a pause"
+            );
+            last = chatty.last;
+        }
+        assert!(chatty.pause > LISTEN_POLL, "the pauses grow");
+
+        let mut quiet = Wakes::new(futures::stream::empty().boxed());
+        quiet.next().await;
+        assert!(quiet.output.is_none(), "an ended output is let go");
+        quiet.next().await;
+        assert!(quiet.pause <= LISTEN_POLL_MAX);
     }
 
     #[test]
