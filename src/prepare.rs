@@ -43,7 +43,7 @@ pub(crate) struct Prepared {
 #[track_caller]
 pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
     let file = SourceFile::new(spec.file, spec.yaml);
-    let pipeline = match Pipeline::parse(&file) {
+    let pipeline = match parsed(&file, spec) {
         Ok(p) => p,
         Err(d) => panic!("{d}"),
     };
@@ -115,6 +115,31 @@ pub(crate) fn prepare(spec: &TestSpec) -> Prepared {
         written,
         choice,
     }
+}
+
+/// The test's file parsed, once per process and file: the tests of a file share its text.
+fn parsed(
+    file: &SourceFile,
+    spec: &TestSpec,
+) -> Result<Pipeline, pipeline_test_harness::Diagnostics> {
+    type Parsed = std::collections::HashMap<(&'static str, usize), Pipeline>;
+    static PARSED: Mutex<Option<Parsed>> = Mutex::new(None);
+    // The text's address tells two embeddings of one path apart (two crates of a workspace).
+    let key = (spec.path, spec.yaml.as_ptr() as usize);
+    let cached = |p: &Mutex<Option<Parsed>>| {
+        let map = p.lock().unwrap_or_else(|e| e.into_inner());
+        map.as_ref().and_then(|m| m.get(&key).cloned())
+    };
+    if let Some(pipeline) = cached(&PARSED) {
+        return Ok(pipeline);
+    }
+    let pipeline = Pipeline::parse(file)?;
+    PARSED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(Default::default)
+        .insert(key, pipeline.clone());
+    Ok(pipeline)
 }
 
 /// The directory of the test's pipeline file: its repository gives the build's git facts.

@@ -52,6 +52,8 @@ pub struct Service {
     pub(crate) ready_by: Option<std::time::Instant>,
     /// Its readiness budget.
     pub(crate) budget: std::time::Duration,
+    /// Its main process, when the engine is on this machine and said which.
+    pub(crate) pid: Option<u32>,
 }
 
 /// What a command run inside a service printed, and how it exited.
@@ -190,17 +192,21 @@ impl Service {
     /// service's container has stopped.
     pub(crate) async fn wait_for_ports(&self, limit: std::time::Instant) -> Result<(), Error> {
         let waiting_for = "waiting for its published ports before the test body";
-        if let Some(exit) = ServiceExit::inspect(
-            self.engine.as_ref(),
-            &self.name,
-            &self.container_id,
-            waiting_for,
-        )
-        .await
-        {
-            return Err(Error::ServiceExited {
-                exit: exit.masked(&self.masks),
-            });
+        // Its process still runs: no need to ask the engine whether it stopped.
+        let running = self.pid.and_then(|p| self.engine.alive(p)) == Some(true);
+        if !running {
+            let exit = ServiceExit::inspect(
+                self.engine.as_ref(),
+                &self.name,
+                &self.container_id,
+                waiting_for,
+            )
+            .await;
+            if let Some(exit) = exit {
+                return Err(Error::ServiceExited {
+                    exit: exit.masked(&self.masks),
+                });
+            }
         }
         let deadline = limit.min(
             self.ready_by

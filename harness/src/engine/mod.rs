@@ -274,6 +274,13 @@ pub(crate) trait ContainerEngine: Send + Sync + fmt::Debug + 'static {
     /// looking once the ports found are `enough`.
     fn listening(&self, id: &str, pid: u32, enough: &dyn Fn(&[u16]) -> bool) -> Option<Vec<u16>>;
 
+    /// Whether main process `pid` of a container still runs, when this engine can tell
+    /// without a request (a local engine, from `/proc`); `None` when it cannot: then ask
+    /// [`ContainerEngine::inspect`].
+    fn alive(&self, _pid: u32) -> Option<bool> {
+        None
+    }
+
     /// Runs `cmd` in container `id`.
     fn exec<'a>(
         &'a self,

@@ -158,13 +158,12 @@ impl RunningStage {
         // Not kept after all (`on-failure`, and it passed): what the process's end finds of it
         // goes.
         crate::reaper::unkeep(&self.run_id);
-        let ids = self.service_ids();
         let recycle = self.reuse_networks;
         let spawned = crate::async_drop::spawn_on(
             "pipeline-test-teardown",
             &self.engine,
             move |engine: Engine| async move {
-                let _ = engine.remove(&ids).await;
+                // The guard removes every container it recorded, the services among them.
                 let report = guard.teardown_with(&engine, recycle, false).await;
                 for e in &report.errors {
                     eprintln!("pipeline-test: teardown: {e}");
@@ -285,7 +284,14 @@ impl RunningStage {
             // Finished steps' containers are already going; remove the services beside them.
             let ids = self.service_ids();
             let services = self.engine.remove(&ids);
-            tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
+            let (_, failed) = tokio::join!(join_all(std::mem::take(&mut self.removals)), services);
+            // What went need not go again: the guard removes what is left.
+            if let Some(guard) = &self.guard {
+                guard.track(|r| {
+                    r.containers
+                        .retain(|c| !ids.contains(c) || failed.iter().any(|(f, _)| f == c));
+                });
+            }
         }
         let teardown = match self.guard.take() {
             Some(g) => {

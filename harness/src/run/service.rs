@@ -143,6 +143,7 @@ impl ServiceStart<'_> {
             started: creating,
             ready_by: (!confirmed).then_some(ready_by),
             budget,
+            pid,
         });
         self.observer.on_event(&Event::ServiceReady {
             step: &step.name,

@@ -16,17 +16,14 @@ const EXIT_LOOK: Duration = Duration::from_millis(50);
 /// published ports answering), unless `PIPELINE_TEST_READY_TIMEOUT`, its `timeout` or its
 /// health check's own numbers say otherwise.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How soon a local service's sockets are read from `/proc` when it says nothing, at first;
-/// each pause is half as long again as the one before, up to [`LISTEN_POLL_MAX`]. A server
-/// that writes output is read as soon as it does (see [`Wakes`]). (Each read makes the kernel
-/// walk every TCP socket of the machine, about a millisecond here: at a fixed 5 ms, a server
-/// that takes 10 s to start cost 4 s of CPU.)
-const LISTEN_POLL: Duration = Duration::from_millis(20);
-/// The longest pause between two reads of a quiet service's sockets.
+/// The first pause before a local service's sockets are looked at again; each pause is half
+/// as long again as the one before, up to [`LISTEN_POLL_MAX`]. A look costs a few
+/// microseconds while the service's network namespace holds no TCP socket (the kernel's
+/// counters say so); only then is its socket table read, about a millisecond each here, as
+/// the kernel walks every TCP socket of the machine (see `engine/docker/listen.rs`).
+const LISTEN_POLL: Duration = Duration::from_millis(2);
+/// The longest pause between two looks at a local service's sockets.
 const LISTEN_POLL_MAX: Duration = Duration::from_millis(100);
-/// How long output is let run on before the sockets are read: a server writes several lines
-/// as it starts, and one read serves them all.
-const OUTPUT_SETTLE: Duration = Duration::from_millis(5);
 /// How often a remote service's published port is probed.
 const PROBE_POLL: Duration = Duration::from_millis(10);
 /// How long the engine may take to say a container has stopped once its process is gone.
@@ -128,13 +125,11 @@ pub(crate) async fn wait_listening(
     };
     let enough = |open: &[u16]| ports.missing(open).is_none();
     if let Some(pid) = pid.filter(|p| *p > 0) {
-        // The sockets are read when the service writes (a server says when it listens), or
-        // after a pause when it says nothing. The first read tells whether `/proc` can be
-        // read at all.
-        let mut wakes = Wakes::new(engine.logs(id, true, None));
+        // The sockets are looked at once at the start, then after growing pauses. The first
+        // look tells whether `/proc` can be read at all.
+        let mut pause = LISTEN_POLL;
         let mut first_read = true;
         loop {
-            wakes.next().await;
             match engine.listening(id, pid, &enough) {
                 None if first_read => break,
                 None => return gone(first).await.map_or(Listen::Ready, Listen::Exited),
@@ -144,6 +139,8 @@ pub(crate) async fn wait_listening(
                     Some(_) => first_read = false,
                 },
             }
+            tokio::time::sleep(pause).await;
+            pause = next_pause(pause);
         }
     }
     // No process to read from `/proc`: a remote engine, or it has stopped already. When the
@@ -189,58 +186,9 @@ pub(crate) async fn wait_listening(
     }
 }
 
-/// What wakes a wait for a service's listening ports: its output (followed from its start),
-/// or a pause. The pause grows from [`LISTEN_POLL`] to [`LISTEN_POLL_MAX`] with every wake;
-/// output wakes [`OUTPUT_SETTLE`] after it comes, but never sooner than half a pause after the
-/// last wake, so a service that never stops talking costs at most two reads a pause.
-struct Wakes {
-    /// `None` once the output has ended (or failed): pauses alone.
-    output: Option<crate::engine::Output>,
-    pause: Duration,
-    /// When the last wake was (the last read).
-    last: tokio::time::Instant,
-}
-
-impl Wakes {
-    fn new(output: crate::engine::Output) -> Wakes {
-        Wakes {
-            output: Some(output),
-            pause: LISTEN_POLL,
-            last: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Returns when the service has written (all it writes until then taken), when its output
-    /// ends, or when the pause is over.
-    async fn next(&mut self) {
-        use futures::StreamExt;
-        let mut wake_at = self.last + self.pause;
-        let mut heard = false;
-        loop {
-            let pause = tokio::time::sleep_until(wake_at);
-            let Some(output) = self.output.as_mut() else {
-                pause.await;
-                break;
-            };
-            tokio::select! {
-                () = pause => break,
-                chunk = output.next() => {
-                    if !matches!(chunk, Some(Ok(_))) {
-                        self.output = None;
-                        break;
-                    }
-                    if !heard {
-                        heard = true;
-                        let soon = (tokio::time::Instant::now() + OUTPUT_SETTLE)
-                            .max(self.last + self.pause / 2);
-                        wake_at = wake_at.min(soon);
-                    }
-                }
-            }
-        }
-        self.last = tokio::time::Instant::now();
-        self.pause = (self.pause + self.pause / 2).min(LISTEN_POLL_MAX);
-    }
+/// The pause after `pause`: half as long again, up to [`LISTEN_POLL_MAX`].
+fn next_pause(pause: Duration) -> Duration {
+    (pause + pause / 2).min(LISTEN_POLL_MAX)
 }
 
 #[cfg(test)]
@@ -259,47 +207,27 @@ mod tests {
         assert_eq!(WaitPorts::default().missing(&[]), None);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn output_wakes_before_the_pause_and_a_chatty_service_is_read_half_a_pause_apart() {
-        use futures::StreamExt;
-        let said = crate::engine::Chunk::Out("Ready to accept connections\n".into());
-        let talking = futures::stream::iter([Ok(said)]).chain(futures::stream::pending());
-        let mut wakes = Wakes::new(talking.boxed());
-        let began = tokio::time::Instant::now();
-        wakes.next().await;
-        assert_eq!(
-            wakes.last - began,
-            LISTEN_POLL / 2,
-            "woken by the output, half a pause after the start"
-        );
-        assert!(wakes.output.is_some(), "the output is still followed");
-
-        // A service that never stops talking: each wake at least half a pause after the last.
-        let chatter = futures::stream::repeat_with(|| {
-            Ok(crate::engine::Chunk::Out("still starting\n".into()))
-        })
-        .then(|c| async move {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            c
-        });
-        let mut chatty = Wakes::new(chatter.boxed());
-        let mut last = chatty.last;
-        for _ in 0..4 {
-            let pause = chatty.pause;
-            chatty.next().await;
-            assert!(
-                chatty.last - last >= pause / 2,
-                "no sooner than half a pause"
-            );
-            last = chatty.last;
+    #[test]
+    fn pauses_grow_to_a_bound() {
+        let mut pause = LISTEN_POLL;
+        let mut looks = Vec::new();
+        let mut at = Duration::ZERO;
+        while at < Duration::from_secs(10) {
+            looks.push(at);
+            at += pause;
+            pause = next_pause(pause);
         }
-        assert!(chatty.pause > LISTEN_POLL, "the pauses grow");
-
-        let mut quiet = Wakes::new(futures::stream::empty().boxed());
-        quiet.next().await;
-        assert!(quiet.output.is_none(), "an ended output is let go");
-        quiet.next().await;
-        assert!(quiet.pause <= LISTEN_POLL_MAX);
+        assert_eq!(pause, LISTEN_POLL_MAX);
+        // A server ready within 10 ms is seen within a few ms of it.
+        let after = |t: u64| {
+            looks
+                .iter()
+                .find(|l| **l >= Duration::from_millis(t))
+                .copied()
+        };
+        assert!(after(8).unwrap() <= Duration::from_millis(12), "{looks:?}");
+        // A server that takes 10 s costs about a hundred looks, not thousands.
+        assert!(looks.len() < 120, "{} looks", looks.len());
     }
 
     #[test]

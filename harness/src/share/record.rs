@@ -116,6 +116,8 @@ impl ServiceRecord {
             started: std::time::Instant::now(),
             ready_by: None,
             budget: Duration::from_millis(self.budget_ms),
+            // Another process's view: the engine is asked.
+            pid: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::report::{Event, Observer};
 /// Builds every image the plan's steps build, one after the other.
 pub(crate) async fn build_images(
     docker: &Docker,
+    endpoint: &str,
     observer: &dyn Observer,
     plan: &StagePlan,
 ) -> Result<(), Error> {
@@ -25,6 +26,7 @@ pub(crate) async fn build_images(
             continue;
         }
         done.push(&step.resolved_image);
+        super::prepare::forget_image(endpoint, &step.resolved_image);
         observer.on_event(&Event::Notice {
             message: &format!("building {} from {}", step.resolved_image, dir.display()),
         });

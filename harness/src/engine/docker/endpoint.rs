@@ -65,11 +65,15 @@ pub(crate) fn parse(endpoint: &str) -> Result<(Scheme, Option<String>), String> 
     Ok((scheme, Some(host.to_string())))
 }
 
-/// A client for `endpoint` speaking API `version`.
+/// A client for `endpoint` speaking API `version`; a local engine's over the process's kept
+/// connections (see `pool.rs`).
 pub(crate) fn client(endpoint: &str, version: &ClientVersion) -> Result<Docker, String> {
     let (scheme, _) = parse(endpoint)?;
     let built = match scheme {
-        Scheme::Unix => Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT, version),
+        Scheme::Unix => {
+            let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
+            return super::pool::client(path, REQUEST_TIMEOUT, version);
+        }
         Scheme::Http => Docker::connect_with_http(endpoint, REQUEST_TIMEOUT, version),
         Scheme::Tls => return tls(endpoint, version),
         Scheme::Ssh => return ssh(endpoint, version),

@@ -9,6 +9,7 @@ mod container;
 pub(crate) mod endpoint;
 mod listen;
 pub(crate) mod network;
+mod pool;
 mod prepare;
 pub(crate) mod reaper;
 pub(crate) mod removal;
@@ -117,12 +118,12 @@ impl ContainerEngine for DockerEngine {
             let options = CreateContainerOptionsBuilder::default()
                 .name(request.name)
                 .build();
-            let created = self
-                .docker
-                .create_container(Some(options), body)
-                .await
-                .map_err(error)?;
-            Ok(created.id)
+            let created = self.docker.create_container(Some(options), body).await;
+            if matches!(&created, Err(e) if client::is_not_found(e)) {
+                // Gone since it was looked at: the next stage looks again (and pulls it).
+                prepare::forget_image(&self.endpoint, &request.step.resolved_image);
+            }
+            Ok(created.map_err(error)?.id)
         }
         .boxed()
     }
@@ -236,6 +237,10 @@ impl ContainerEngine for DockerEngine {
 
     fn listening(&self, _id: &str, pid: u32, enough: &dyn Fn(&[u16]) -> bool) -> Option<Vec<u16>> {
         listen::listening(pid, enough)
+    }
+
+    fn alive(&self, pid: u32) -> Option<bool> {
+        listen::alive(pid)
     }
 
     fn exec<'a>(

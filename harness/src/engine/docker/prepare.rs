@@ -36,12 +36,12 @@ pub(crate) async fn prepare(
         network: made,
         observer,
     } = request;
-    super::build::build_images(docker, observer, plan).await?;
+    super::build::build_images(docker, endpoint, observer, plan).await?;
     let images = plan.images();
     let started = Instant::now();
     let pulls = async {
         let r = join_all(images.iter().map(|(image, pull, login)| {
-            prepare_image(docker, observer, image, *pull, login.clone())
+            prepare_image(docker, (endpoint, observer), image, *pull, login.clone())
         }))
         .await;
         (r, started.elapsed())
@@ -126,17 +126,40 @@ pub(crate) async fn prepare(
     })
 }
 
+/// What the images found present offer, by engine endpoint and image, once per process: a
+/// test binary's stages use the same few images. An image built here is looked at again
+/// ([`forget_image`]), and so is one a container could not be created from.
+static FOUND: std::sync::LazyLock<std::sync::Mutex<HashMap<(String, String), ImageFacts>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn found() -> std::sync::MutexGuard<'static, HashMap<(String, String), ImageFacts>> {
+    FOUND.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `image` on `endpoint` is to be looked at again before its next use.
+pub(crate) fn forget_image(endpoint: &str, image: &str) {
+    found().remove(&(endpoint.to_string(), image.to_string()));
+}
+
 /// Makes sure `image` is present, pulling it as `pull` says; returns what it offers.
 pub(crate) async fn prepare_image(
     docker: &Docker,
-    observer: &dyn Observer,
+    (endpoint, observer): (&str, &dyn Observer),
     image: &str,
     pull: Pull,
     login: Option<Login>,
 ) -> Result<ImageFacts, Error> {
+    let key = (endpoint.to_string(), image.to_string());
     if pull != Pull::Always {
+        if let Some(facts) = found().get(&key) {
+            return Ok(facts.clone());
+        }
         match docker.inspect_image(image).await {
-            Ok(inspect) => return Ok(facts(inspect)),
+            Ok(inspect) => {
+                let facts = facts(inspect);
+                found().insert(key, facts.clone());
+                return Ok(facts);
+            }
             Err(e) if is_not_found(&e) => {
                 if pull == Pull::Never {
                     return Err(Error::ImageMissing {

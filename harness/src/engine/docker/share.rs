@@ -160,7 +160,8 @@ pub(crate) async fn claim(
             }) => return Ok(false),
             Err(e) if is_not_found(&e) && !pulled => {
                 let quiet = crate::report::CollectObserver::default();
-                prepare_image(docker, &quiet, &image, pull, login.clone()).await?;
+                super::prepare::forget_image(endpoint, &image);
+                prepare_image(docker, (endpoint, &quiet), &image, pull, login.clone()).await?;
                 pulled = true;
             }
             Err(e) => return Err(engine_error("claim the shared stage", e)),
