@@ -43,6 +43,8 @@
 
 #[cfg(feature = "engine")]
 mod async_drop;
+#[cfg(feature = "engine")]
+mod background;
 pub mod context;
 #[cfg(feature = "engine")]
 mod database;

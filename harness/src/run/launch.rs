@@ -249,7 +249,9 @@ impl Removals {
             r.removing.push(id.clone());
         }
         let engine = engine.clone();
-        let handle = tokio::spawn(async move {
+        // On the background runtime: a passed stage returns before its removals end, and the
+        // test's runtime, which ends with the test, would cut them short.
+        let handle = crate::background::spawn(async move {
             let removed = engine.remove(std::slice::from_ref(&id)).await.is_empty();
             let mut r = resources.lock().unwrap_or_else(|e| e.into_inner());
             r.removing.retain(|c| *c != id);

@@ -138,6 +138,18 @@ impl Drop for Lease {
         if networks.is_empty() {
             return;
         }
+        if crate::background::is_current() {
+            // The last lease went with a background task: blocking here would stop the kept
+            // connections the removal needs. What the process's end cuts short, the next run
+            // removes.
+            let reconnect = crate::engine::docker::client::reconnector(&self.endpoint);
+            crate::background::spawn(async move {
+                if let Ok(docker) = reconnect() {
+                    remove(&docker, networks).await;
+                }
+            });
+            return;
+        }
         let removed = crate::async_drop::block_on(
             "pipeline-test-pool",
             crate::engine::docker::client::reconnector(&self.endpoint),

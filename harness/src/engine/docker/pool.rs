@@ -4,13 +4,14 @@
 //! bollard's own Unix transport keeps no connection: every request connects anew, and a stage
 //! makes a dozen requests. Here one HTTP/1 client per socket keeps its connections open
 //! between requests, and lends them to every client, every stage and every test of the
-//! process. The connections live on a thread of their own (`pipeline-test-io`), so that they
-//! outlive the runtime of the test that opened them: a test's runtime ends with the test.
+//! process. The connections live on the process's background runtime ([`crate::background`]),
+//! so that they outlive the runtime of the test that opened them: a test's runtime ends with
+//! the test.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ pub(crate) fn client(
     if !std::path::Path::new(path).exists() {
         return Err(bollard::errors::Error::SocketNotFoundError(path.to_string()).to_string());
     }
-    let io = io_thread()?;
+    let io = crate::background::handle()?;
     let pooled = {
         let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
         clients
@@ -73,34 +74,6 @@ pub(crate) fn client(
     };
     Docker::connect_with_custom_transport(transport, Some("http://docker"), timeout_secs, version)
         .map_err(|e| e.to_string())
-}
-
-/// The runtime the connections run on: one thread, started once.
-fn io_thread() -> Result<tokio::runtime::Handle, String> {
-    static IO: OnceLock<Result<tokio::runtime::Handle, String>> = OnceLock::new();
-    IO.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("pipeline-test-io".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => {
-                        let _ = tx.send(Ok(rt.handle().clone()));
-                        rt.block_on(std::future::pending::<()>());
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(format!("cannot start a runtime: {e}")));
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start a thread: {e}"))?;
-        rx.recv()
-            .map_err(|_| "the connection thread ended at its start".to_string())?
-    })
-    .clone()
 }
 
 /// Runs the connections' tasks on the connection thread.
