@@ -31,7 +31,9 @@
 //! both are one container started and removed per test, so its target is stated against the
 //! engine's floor (a/h).
 //!
-//! `SUITE_ROUNDS` sets the Redis rounds (5), `SUITE_MYSQL_ROUNDS` the MySQL rounds (2). Images
+//! `SUITE_ROUNDS` sets the Redis rounds (5), `SUITE_PAIR_ROUNDS` the further alternating pairs
+//! of (b) and (d), which differ by less than one container's start varies (15),
+//! `SUITE_MYSQL_ROUNDS` the MySQL rounds (2). Images
 //! are `redis` and `mysql:8.0` as `PIPELINE_TEST_IMAGES` maps them (the stand-ins on a machine
 //! without a registry). `cargo-nextest` must be installed.
 
@@ -63,6 +65,15 @@ const VARIANTS: [(&str, How); 6] = [
     ),
     ("nextest-shared", How::Nextest("shared")),
     ("floor", How::Floor),
+];
+
+/// (b) and (d), measured again in pairs.
+const PAIR: [(&str, How); 2] = [
+    ("shared", How::Binary("shared")),
+    (
+        "testcontainers-static",
+        How::Binary("testcontainers_static"),
+    ),
 ];
 
 const MYSQL_VARIANTS: [(&str, How); 2] = [
@@ -261,6 +272,18 @@ fn main() {
     };
     remove_testcontainers();
     let mut samples = measure(&VARIANTS, rounds("SUITE_ROUNDS", 5), &exe, &images);
+    // (b) and (d) differ by less than the engine's start of one container varies: more
+    // alternating pairs of the two, each under a second.
+    let pairs = measure(&PAIR, rounds("SUITE_PAIR_ROUNDS", 15), &exe, &images);
+    for ((name, _), pair) in PAIR.iter().zip(pairs) {
+        let i = VARIANTS
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("a variant");
+        samples[i].times.extend(pair.times);
+        samples[i].cpu.extend(pair.cpu);
+        samples[i].left.extend(pair.left);
+    }
     samples.extend(measure(
         &MYSQL_VARIANTS,
         rounds("SUITE_MYSQL_ROUNDS", 2),

@@ -14,7 +14,7 @@ use std::sync::Once;
 /// Errors are left for them to report.
 ///
 /// Call it only in a process that starts a stage: a process that joins a shared stage another
-/// process started needs none of it (the git facts alone are a handful of processes).
+/// process started needs none of it (the git facts alone are two processes).
 ///
 /// # Examples
 ///
