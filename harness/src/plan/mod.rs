@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+mod container_body;
 mod env;
 mod mount;
 mod step;
 
+pub use container_body::script_text;
+pub(crate) use container_body::script_with;
 pub use mount::{Mount, VolumeSource};
-pub use step::script_text;
-pub(crate) use step::script_with;
 
 use crate::images::{ImageMap, Login};
 use crate::ports::PortMapping;

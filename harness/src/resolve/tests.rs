@@ -1,5 +1,6 @@
 use super::*;
-use crate::spec::RunPolicy;
+use crate::source::SourceFile;
+use crate::spec::{RunPolicy, StepSpec};
 
 fn pipeline(steps: &str) -> Pipeline {
     let yaml = format!(
