@@ -1,4 +1,5 @@
-//! The expansion of `#[pipeline_test]` and `pipeline_tests!`, on proc_macro2.
+//! The expansion of `#[pipeline_test]`, on proc_macro2 (`pipeline_tests!` is in
+//! [`crate::every_stage`], on the same reading of the file).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use syn::{Ident, ItemFn, LitStr, ReturnType, Type};
 use crate::args::{Args, Steps, parser};
 
 /// Reads and validates the pipeline at `lit` (relative to the crate's directory).
-fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
+pub(crate) fn load(lit: &LitStr) -> syn::Result<(Pipeline, PathBuf)> {
     let rel = lit.value();
     let dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
@@ -229,7 +230,7 @@ fn abs_lit(abs: &Path, span: Span) -> LitStr {
 /// `matrix =`.
 type Sharing<'a> = (bool, Option<&'a Steps>, Option<&'a LitStr>);
 
-fn spec_tokens(
+pub(crate) fn spec_tokens(
     file: &LitStr,
     abs: &Path,
     stage: usize,
@@ -333,117 +334,6 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
             #run
         }
     }
-}
-
-/// True when a stage has something to run here: a `ci` stage with a step that is not
-/// skipped for running only on its CI system (`uses:` actions, Harness-only step types).
-fn runnable(stage: &pipeline_test_harness::spec::Stage) -> bool {
-    use pipeline_test_harness::spec::{StageType, StepSpec};
-    stage.stage_type.value == StageType::Ci
-        && stage.all_steps().iter().any(|s| {
-            !matches!(
-                s.spec,
-                StepSpec::Unsupported(_) | StepSpec::Group(_) | StepSpec::Parallel(_)
-            )
-        })
-}
-
-/// `pipeline_tests!("file.yaml")`: one test per stage (per job of a GitHub Actions workflow,
-/// per pipeline of a Drone file) that has something to run.
-pub(crate) fn pipeline_tests(input: TokenStream) -> TokenStream {
-    match expand_all(input) {
-        Ok(ts) => ts,
-        Err(e) => e.to_compile_error(),
-    }
-}
-
-fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
-    let lit: LitStr = syn::parse2(input).map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "expected the pipeline file: `pipeline_tests!(\"ci/pipeline.yaml\");`",
-        )
-    })?;
-    let (pipeline, abs) = load(&lit)?;
-    // A stage with a matrix is a test per combination, when its combinations are known
-    // without a build (written in the file, not computed from another job's outputs).
-    let resolved = pipeline_test_harness::resolve::resolve(
-        &pipeline,
-        &pipeline_test_harness::context::BuildContext::default(),
-    )
-    .ok();
-    let mut named: Vec<(usize, String, String)> = Vec::new();
-    for (i, name) in pipeline.stage_names().into_iter().enumerate() {
-        let copies: Vec<&Vec<(String, String)>> = resolved
-            .iter()
-            .flat_map(|r| {
-                r.stages_written_at(pipeline.stages[i].span)
-                    .map(|c| &r.stages[c].matrix)
-            })
-            .filter(|m| !m.is_empty())
-            .collect();
-        if copies.len() < 2 {
-            named.push((i, name, String::new()));
-            continue;
-        }
-        for m in copies {
-            let values: Vec<&str> = m.iter().map(|(_, v)| v.as_str()).collect();
-            let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            named.push((i, format!("{name} {}", values.join(" ")), pairs.join(",")));
-        }
-    }
-    let mut used: Vec<String> = Vec::new();
-    let mut tests = Vec::new();
-    for (i, name, matrix) in named {
-        if !runnable(&pipeline.stages[i]) {
-            continue;
-        }
-        let mut ident: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        ident = ident.trim_matches('_').to_string();
-        while ident.contains("__") {
-            ident = ident.replace("__", "_");
-        }
-        if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
-            ident = format!("stage_{ident}");
-        }
-        if syn::parse_str::<Ident>(&ident).is_err() {
-            ident = format!("stage_{}", i + 1);
-        }
-        let base = ident.clone();
-        let mut n = 2;
-        while used.contains(&ident) {
-            ident = format!("{base}_{n}");
-            n += 1;
-        }
-        used.push(ident.clone());
-        let test = Ident::new(&ident, lit.span());
-        let spec = spec_tokens(
-            &lit,
-            &abs,
-            i,
-            None,
-            &test,
-            (None, None),
-            (false, None, Some(&LitStr::new(&matrix, lit.span()))),
-        );
-        tests.push(quote! {
-            #[::core::prelude::v1::test]
-            fn #test() {
-                fn __pipeline_test_adapter(_: &::pipeline_test::Stage) {}
-                ::pipeline_test::__private::run_sync(#spec, __pipeline_test_adapter)
-            }
-        });
-    }
-    Ok(quote!(#(#tests)*))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod args;
 mod entry;
+mod every_stage;
 
 use proc_macro::TokenStream;
 
@@ -64,5 +65,5 @@ pub fn pipeline_test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn pipeline_tests(input: TokenStream) -> TokenStream {
-    entry::pipeline_tests(input.into()).into()
+    every_stage::pipeline_tests(input.into()).into()
 }

@@ -27,8 +27,10 @@
 //! ```
 
 mod eval;
+mod functions;
 pub mod github;
 mod lexer;
+mod operators;
 mod parser;
 pub mod pattern;
 mod scan;

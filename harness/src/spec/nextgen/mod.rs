@@ -3,6 +3,7 @@
 //! groups, `parallel`), `serviceDependencies` background steps. `<+ >` expressions are
 //! evaluated while reading ([`expr`]).
 
+mod container_step;
 mod expr;
 mod flow;
 mod step;
@@ -320,7 +321,7 @@ fn stage(node: &Node<'_>, names: &Names, diags: &mut Diags) -> Option<Stage> {
             s.at_turn.fields
                 || r.script
                     .iter()
-                    .any(|l| l.value.contains(step::CAPTURE_MARK))
+                    .any(|l| l.value.contains(container_step::CAPTURE_MARK))
         }
         _ => false,
     });
