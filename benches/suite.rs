@@ -9,7 +9,9 @@
 //! - (d) `testcontainers-static`: testcontainers-rs with a `static` `OnceCell` container;
 //! - (e) `nextest-shared`: (b) under `cargo nextest run`: twenty processes, one stage for the run;
 //! - (h) `floor`: the engine's floor for (a) and (c), 20 bare create, start and remove
-//!   sequences of the Redis image through bollard, as many at a time as the tests run.
+//!   sequences of the Redis image through bollard, as many at a time as the tests run;
+//! - (i) `single-floor`: the floor of (b) and (d), one container of the Redis image created,
+//!   started and answering `PING`, through bollard from the bench's own process.
 //!
 //! And 20 MySQL tests (a table, a row, a count), two ways, in fewer rounds:
 //!
@@ -31,8 +33,8 @@
 //! both are one container started and removed per test, so its target is stated against the
 //! engine's floor (a/h).
 //!
-//! `SUITE_ROUNDS` sets the Redis rounds (5), `SUITE_PAIR_ROUNDS` the further alternating pairs
-//! of (b) and (d), which differ by less than one container's start varies (15),
+//! `SUITE_ROUNDS` sets the Redis rounds (5), `SUITE_PAIR_ROUNDS` the further alternating rounds
+//! of (b), (d) and (i), which differ by less than one container's start varies (15),
 //! `SUITE_MYSQL_ROUNDS` the MySQL rounds (2). Images
 //! are `redis` and `mysql:8.0` as `PIPELINE_TEST_IMAGES` maps them (the stand-ins on a machine
 //! without a registry). `cargo-nextest` must be installed.
@@ -53,6 +55,8 @@ enum How {
     Nextest(&'static str),
     /// The engine's floor, in this process.
     Floor,
+    /// The floor of (b) and (d), in this process.
+    SingleFloor,
 }
 
 const VARIANTS: [(&str, How); 6] = [
@@ -67,13 +71,14 @@ const VARIANTS: [(&str, How); 6] = [
     ("floor", How::Floor),
 ];
 
-/// (b) and (d), measured again in pairs.
-const PAIR: [(&str, How); 2] = [
+/// (b) and (d), measured again in pairs, with their floor (i).
+const PAIR: [(&str, How); 3] = [
     ("shared", How::Binary("shared")),
     (
         "testcontainers-static",
         How::Binary("testcontainers_static"),
     ),
+    ("single-floor", How::SingleFloor),
 ];
 
 const MYSQL_VARIANTS: [(&str, How); 2] = [
@@ -113,7 +118,7 @@ fn docker_count(args: &[&str]) -> usize {
 fn left(variant: &str) -> usize {
     let label = if variant.contains("testcontainers") {
         "label=org.testcontainers.managed-by=testcontainers"
-    } else if variant == "floor" {
+    } else if variant.contains("floor") {
         "label=pipeline-test.bench-floor"
     } else {
         "label=pipeline-test.managed"
@@ -171,8 +176,10 @@ fn children_cpu() -> f64 {
 
 /// Runs a variant once: its wall time and the CPU time of what it ran.
 fn run(how: How, exe: &dyn Fn(&str) -> PathBuf, images: &Images) -> (Duration, f64) {
-    if let How::Floor = how {
-        return (floor::run(&images.redis), 0.0);
+    match how {
+        How::Floor => return (floor::run(&images.redis), 0.0),
+        How::SingleFloor => return (floor::single(&images.redis), 0.0),
+        _ => {}
     }
     let mut command = match how {
         How::Binary(target) => Command::new(exe(target)),
@@ -184,7 +191,7 @@ fn run(how: How, exe: &dyn Fn(&str) -> PathBuf, images: &Images) -> (Duration, f
                 .env("CARGO_TARGET_DIR", target_dir());
             c
         }
-        How::Floor => unreachable!(),
+        How::Floor | How::SingleFloor => unreachable!(),
     };
     let cpu = children_cpu();
     let start = Instant::now();
@@ -273,17 +280,19 @@ fn main() {
     remove_testcontainers();
     let mut samples = measure(&VARIANTS, rounds("SUITE_ROUNDS", 5), &exe, &images);
     // (b) and (d) differ by less than the engine's start of one container varies: more
-    // alternating pairs of the two, each under a second.
+    // alternating rounds of the two and their floor (i), each under a second.
     let pairs = measure(&PAIR, rounds("SUITE_PAIR_ROUNDS", 15), &exe, &images);
+    let mut single_floor = Samples::default();
     for ((name, _), pair) in PAIR.iter().zip(pairs) {
-        let i = VARIANTS
-            .iter()
-            .position(|(n, _)| n == name)
-            .expect("a variant");
-        samples[i].times.extend(pair.times);
-        samples[i].cpu.extend(pair.cpu);
-        samples[i].left.extend(pair.left);
+        let s = match VARIANTS.iter().position(|(n, _)| n == name) {
+            Some(i) => &mut samples[i],
+            None => &mut single_floor,
+        };
+        s.times.extend(pair.times);
+        s.cpu.extend(pair.cpu);
+        s.left.extend(pair.left);
     }
+    samples.push(single_floor);
     samples.extend(measure(
         &MYSQL_VARIANTS,
         rounds("SUITE_MYSQL_ROUNDS", 2),
@@ -292,6 +301,7 @@ fn main() {
     ));
     let names: Vec<&str> = VARIANTS
         .iter()
+        .chain(&PAIR[2..])
         .chain(&MYSQL_VARIANTS)
         .map(|(n, _)| *n)
         .collect();
@@ -364,6 +374,21 @@ fn main() {
         "ratio per-test-vs-testcontainers {:.2} (no target: both start and remove a container per test; see per-test-vs-floor)",
         ratio("per-test", "testcontainers")
     );
+    println!(
+        "(b), (d) and their floor (i), medians: {:.0} ms, {:.0} ms, {:.0} ms",
+        medians[at("shared")] * 1000.0,
+        medians[at("testcontainers-static")] * 1000.0,
+        medians[at("single-floor")] * 1000.0
+    );
+    for (a, b) in [
+        ("shared", "single-floor"),
+        ("testcontainers-static", "single-floor"),
+    ] {
+        println!(
+            "ratio {a}-vs-{b} {:.2} (no target: (i) is one container's create, start and first answer, without a process's start or the 20 tests)",
+            ratio(a, b)
+        );
+    }
     for (name, value, target) in ratios {
         println!("ratio {name} {value:.2} (target <= {target})");
     }

@@ -63,3 +63,91 @@ pub fn run(image: &str) -> Duration {
         start.elapsed()
     })
 }
+
+/// (i) The floor of (b) and (d): one container of `image` created, started and answering
+/// Redis's `PING` on its published port, from this (already running) process through bollard;
+/// removed after the clock stops. (b) and (d) pay this, a process's start and their 20 tests.
+pub fn single(image: &str) -> Duration {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let docker = Docker::connect_with_defaults()
+            .expect("a Docker client")
+            .negotiate_version()
+            .await
+            .expect("the Docker engine answers");
+        let name = format!("pipeline-test-bench-floor-{}-single", std::process::id());
+        let start = Instant::now();
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some([("pipeline-test.bench-floor".to_string(), "true".to_string())].into()),
+            exposed_ports: Some(vec!["6379/tcp".to_string()]),
+            host_config: Some(bollard::models::HostConfig {
+                port_bindings: Some(
+                    [(
+                        "6379/tcp".to_string(),
+                        Some(vec![bollard::models::PortBinding {
+                            host_ip: Some("127.0.0.1".into()),
+                            host_port: Some(String::new()),
+                        }]),
+                    )]
+                    .into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        docker
+            .create_container(Some(options), body)
+            .await
+            .expect("the floor's container is created");
+        docker
+            .start_container(
+                &name,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .expect("the floor's container starts");
+        let inspect = docker
+            .inspect_container(
+                &name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .expect("the floor's container is inspected");
+        let port: u16 = inspect
+            .network_settings
+            .and_then(|n| n.ports)
+            .and_then(|p| p.get("6379/tcp").cloned().flatten())
+            .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
+            .and_then(|p| p.parse().ok())
+            .expect("the floor's container publishes 6379");
+        while !pongs(port).await {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let took = start.elapsed();
+        let remove = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        docker
+            .remove_container(&name, Some(remove))
+            .await
+            .expect("the floor's container is removed");
+        took
+    })
+}
+
+/// True when the Redis at `127.0.0.1:port` answers `PING`.
+async fn pongs(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let mut buf = [0u8; 16];
+    s.write_all(b"PING\r\n").await.is_ok()
+        && matches!(s.read(&mut buf).await, Ok(n) if buf[..n].starts_with(b"+PONG"))
+}
