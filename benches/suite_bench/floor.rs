@@ -1,6 +1,7 @@
 //! (h) The engine's floor for a container per test: 20 bare create, start and remove sequences
 //! of the Redis image through bollard, as many at a time as the test binaries run tests (the
 //! machine's parallelism), with nothing waited for in between.
+//! (i) The floor of (b) and (d): one container created, started and answering.
 
 use std::time::{Duration, Instant};
 
@@ -13,35 +14,49 @@ use futures::StreamExt;
 /// bench's count.
 async fn one(docker: &Docker, image: &str, n: usize) {
     let name = format!("pipeline-test-bench-floor-{}-{n}", std::process::id());
-    let body = ContainerCreateBody {
+    create_and_start(docker, &name, body(image)).await;
+    remove(docker, &name).await;
+}
+
+/// A labelled container of `image`, so that nothing escapes the bench's count.
+fn body(image: &str) -> ContainerCreateBody {
+    ContainerCreateBody {
         image: Some(image.to_string()),
         labels: Some([("pipeline-test.bench-floor".to_string(), "true".to_string())].into()),
         ..Default::default()
-    };
-    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    }
+}
+
+/// Creates container `name` from `body` and starts it.
+async fn create_and_start(docker: &Docker, name: &str, body: ContainerCreateBody) {
+    let options = CreateContainerOptionsBuilder::default().name(name).build();
     docker
         .create_container(Some(options), body)
         .await
         .expect("the floor's container is created");
     docker
         .start_container(
-            &name,
+            name,
             None::<bollard::query_parameters::StartContainerOptions>,
         )
         .await
         .expect("the floor's container starts");
+}
+
+/// Removes container `name`, forced, with its volumes.
+async fn remove(docker: &Docker, name: &str) {
     let remove = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(true)
         .build();
     docker
-        .remove_container(&name, Some(remove))
+        .remove_container(name, Some(remove))
         .await
         .expect("the floor's container is removed");
 }
 
-/// The 20 sequences' wall time.
-pub fn run(image: &str) -> Duration {
+/// Runs `work` with a Docker client on a runtime of its own.
+fn with_docker<T>(work: impl AsyncFnOnce(&Docker) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -52,13 +67,17 @@ pub fn run(image: &str) -> Duration {
             .negotiate_version()
             .await
             .expect("the Docker engine answers");
+        work(&docker).await
+    })
+}
+
+/// The 20 sequences' wall time.
+pub fn run(image: &str) -> Duration {
+    with_docker(async |docker| {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let start = Instant::now();
         futures::stream::iter(0..20)
-            .for_each_concurrent(threads, |n| {
-                let docker = &docker;
-                async move { one(docker, image, n).await }
-            })
+            .for_each_concurrent(threads, |n| async move { one(docker, image, n).await })
             .await;
         start.elapsed()
     })
@@ -68,49 +87,22 @@ pub fn run(image: &str) -> Duration {
 /// Redis's `PING` on its published port, from this (already running) process through bollard;
 /// removed after the clock stops. (b) and (d) pay this, a process's start and their 20 tests.
 pub fn single(image: &str) -> Duration {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
-        let docker = Docker::connect_with_defaults()
-            .expect("a Docker client")
-            .negotiate_version()
-            .await
-            .expect("the Docker engine answers");
+    with_docker(async |docker| {
         let name = format!("pipeline-test-bench-floor-{}-single", std::process::id());
         let start = Instant::now();
+        let binding = bollard::models::PortBinding {
+            host_ip: Some("127.0.0.1".into()),
+            host_port: Some(String::new()),
+        };
         let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            labels: Some([("pipeline-test.bench-floor".to_string(), "true".to_string())].into()),
             exposed_ports: Some(vec!["6379/tcp".to_string()]),
             host_config: Some(bollard::models::HostConfig {
-                port_bindings: Some(
-                    [(
-                        "6379/tcp".to_string(),
-                        Some(vec![bollard::models::PortBinding {
-                            host_ip: Some("127.0.0.1".into()),
-                            host_port: Some(String::new()),
-                        }]),
-                    )]
-                    .into(),
-                ),
+                port_bindings: Some([("6379/tcp".to_string(), Some(vec![binding]))].into()),
                 ..Default::default()
             }),
-            ..Default::default()
+            ..body(image)
         };
-        let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        docker
-            .create_container(Some(options), body)
-            .await
-            .expect("the floor's container is created");
-        docker
-            .start_container(
-                &name,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .expect("the floor's container starts");
+        create_and_start(docker, &name, body).await;
         let inspect = docker
             .inspect_container(
                 &name,
@@ -129,14 +121,7 @@ pub fn single(image: &str) -> Duration {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let took = start.elapsed();
-        let remove = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        docker
-            .remove_container(&name, Some(remove))
-            .await
-            .expect("the floor's container is removed");
+        remove(docker, &name).await;
         took
     })
 }
