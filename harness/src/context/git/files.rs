@@ -6,23 +6,23 @@
 
 use std::path::Path;
 
-/// What a symbolic ref's file says: `Some(Some(name))` when it names `prefix` + `name`,
-/// `Some(None)` when there is no such ref or it points at a commit (as `git symbolic-ref -q`
-/// fails), `None` when the file cannot be read this way.
-fn symbolic(file: &Path, prefix: &str) -> Option<Option<String>> {
+/// What a symbolic ref's file says: the name after `prefix` it points at, `""` when there is
+/// no such ref or it points at a commit (as `git symbolic-ref -q` fails), `None` when the file
+/// cannot be read this way.
+fn symbolic(file: &Path, prefix: &str) -> Option<String> {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(String::new()),
         Err(_) => return None,
     };
     let text = text.trim_end_matches(['\n', '\r']);
     if let Some(target) = text.strip_prefix("ref: ") {
         let name = target.strip_prefix(prefix)?;
         // A reftable repository keeps a placeholder here; git then reads its tables.
-        return (!name.is_empty() && name != ".invalid").then(|| Some(name.to_string()));
+        return (!name.is_empty() && name != ".invalid").then(|| name.to_string());
     }
     let commit = text.len() >= 40 && text.bytes().all(|b| b.is_ascii_hexdigit());
-    commit.then_some(None)
+    commit.then(String::new)
 }
 
 /// True when the repository keeps its refs in files (not reftable), so that a missing file
@@ -37,7 +37,7 @@ pub(super) fn branch(git_dir: &Path, common_dir: &Path) -> Option<String> {
     if !refs_in_files(common_dir) || !head.is_file() {
         return None;
     }
-    symbolic(&head, "refs/heads/").map(Option::unwrap_or_default)
+    symbolic(&head, "refs/heads/")
 }
 
 /// The remote's default branch (`git symbolic-ref --short -q refs/remotes/origin/HEAD`
@@ -50,7 +50,6 @@ pub(super) fn default_branch(common_dir: &Path) -> Option<String> {
         &common_dir.join("refs/remotes/origin/HEAD"),
         "refs/remotes/origin/",
     )
-    .map(Option::unwrap_or_default)
 }
 
 /// `remote.origin.url` of the repository's own `config`, when that file states it plainly
