@@ -1,9 +1,9 @@
 //! The build's git facts: root, branch, commit, author, message and remote of the repository
-//! holding a pipeline file, read with two `git` processes at once (where the repository is, and
-//! its last commit) and the repository's own files for the rest where they are plain (see
-//! [`files`]; `git` is asked otherwise), once per directory and process, begun early by
-//! [`crate::warm_up`], with every setting that would run a program of the repository turned
-//! off.
+//! holding a pipeline file, read from the repository's own files where they are plain (where
+//! the repository is and its last commit, see [`objects`]; the branches and the remote, see
+//! [`files`]) and asked of `git` otherwise, its processes at once, once per directory and
+//! process, begun early by [`crate::warm_up`], with every setting that would run a program of
+//! the repository turned off.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,46 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use super::BuildContext;
 
 mod files;
+mod objects;
+
+/// Where the repository is, as `git` finds it.
+const LOCATE: &[&str] = &[
+    "rev-parse",
+    "--show-toplevel",
+    "--absolute-git-dir",
+    "--git-common-dir",
+];
+/// The last commit, as `git` reads it.
+const LAST_COMMIT: &[&str] = &[
+    "log",
+    "-1",
+    "--no-show-signature",
+    "--format=%H%x00%P%x00%an%x00%ae%x00%B",
+];
+
+/// The repository's places from what [`LOCATE`] printed in `dir`.
+fn located_of(dir: &Path, printed: &str) -> Option<objects::Located> {
+    let mut lines = printed.lines();
+    Some(objects::Located {
+        root: PathBuf::from(lines.next()?),
+        git_dir: PathBuf::from(lines.next()?),
+        common_dir: dir.join(lines.next()?),
+    })
+}
+
+/// The commit from what [`LAST_COMMIT`] printed.
+fn commit_of(printed: Option<String>) -> Option<objects::Commit> {
+    let printed = printed?;
+    let mut parts = printed.splitn(5, '\0');
+    let mut next = || parts.next().unwrap_or_default().to_string();
+    Some(objects::Commit {
+        sha: next(),
+        parents: next().split_whitespace().map(str::to_string).collect(),
+        author_name: next(),
+        author_email: next(),
+        message: next().trim_end().to_string(),
+    })
+}
 
 /// Configuration that would make git run a program the repository names, turned off: reading
 /// a repository just cloned (to lint it, or to run it) runs nothing of it.
@@ -66,8 +106,8 @@ impl BuildContext {
     /// root, branch, commit, author and message, and its name from `remote.origin.url`. Outside
     /// a repository (or without `git`), `dir` itself is the workspace and the fields are empty.
     ///
-    /// Read once per directory in a process (two `git` processes): every test of a
-    /// test binary shares the answer.
+    /// Read once per directory in a process (from the repository's files, or `git` where they
+    /// are not plain): every test of a test binary shares the answer.
     pub fn from_git(dir: impl AsRef<Path>) -> BuildContext {
         // One read per directory, also when several threads ask at once (a warm-up and the
         // first test): the others wait for it.
@@ -86,31 +126,30 @@ impl BuildContext {
 
     fn read_git(dir: &Path) -> BuildContext {
         let mut ctx = BuildContext::default();
-        let mut first = git_each(
-            dir,
-            &[
-                &[
-                    "rev-parse",
-                    "--show-toplevel",
-                    "--absolute-git-dir",
-                    "--git-common-dir",
-                ],
-                &[
-                    "log",
-                    "-1",
-                    "--no-show-signature",
-                    "--format=%H%x00%P%x00%an%x00%ae%x00%B",
-                ],
-            ],
-        );
-        let log = first.pop().flatten();
-        let located = first.pop().flatten();
-        let Some((root, git_dir, common_dir)) = located.as_deref().and_then(|l| {
-            let mut lines = l.lines();
-            let root = lines.next()?;
-            let git_dir = Path::new(lines.next()?);
-            Some((PathBuf::from(root), git_dir, dir.join(lines.next()?)))
-        }) else {
+        // From the repository's files where they are plain (no process); else asked.
+        let found = objects::locate(dir);
+        let read = found.as_ref().and_then(objects::head_commit);
+        let asked: Vec<&[&str]> = [
+            (found.is_none(), LOCATE),
+            (found.is_none() || read.is_none(), LAST_COMMIT),
+        ]
+        .into_iter()
+        .filter_map(|(ask, args)| ask.then_some(args))
+        .collect();
+        let mut answers = git_each(dir, &asked).into_iter();
+        let (located, commit) = match found {
+            Some(located) => (Some(located), read.or_else(|| commit_of(answers.next()?))),
+            None => {
+                let located = answers.next().flatten().and_then(|l| located_of(dir, &l));
+                (located, commit_of(answers.next().flatten()))
+            }
+        };
+        let Some(objects::Located {
+            root,
+            git_dir,
+            common_dir,
+        }) = located
+        else {
             ctx.repo_name = dir
                 .canonicalize()
                 .ok()
@@ -118,7 +157,8 @@ impl BuildContext {
                 .unwrap_or_default();
             return ctx;
         };
-        // Read from the repository's files where they are plain (no process); else asked.
+        let git_dir = git_dir.as_path();
+        // The branch, the remote and its default branch: from the files too where plain.
         let branch = files::branch(git_dir, &common_dir);
         let remote_url = files::origin_url(&common_dir);
         let default_head = files::default_branch(&common_dir);
@@ -150,24 +190,19 @@ impl BuildContext {
             .map(|h| h.trim_start_matches("origin/").to_string())
             .filter(|h| !h.is_empty());
         ctx.branch = branch.unwrap_or_default();
-        if let Some(log) = log {
-            let mut parts = log.splitn(5, '\0');
-            ctx.commit = parts.next().unwrap_or_default().to_string();
-            // The first parent; none for a repository's first commit.
-            ctx.before = parts
-                .next()
-                .and_then(|p| p.split_whitespace().next())
-                .unwrap_or_default()
-                .to_string();
-            ctx.author_name = parts.next().unwrap_or_default().to_string();
-            ctx.author_email = parts.next().unwrap_or_default().to_string();
-            ctx.message = parts.next().unwrap_or_default().trim_end().to_string();
-            ctx.author_login = ctx
+        if let Some(commit) = commit {
+            ctx.author_login = commit
                 .author_email
                 .split('@')
                 .next()
                 .unwrap_or_default()
                 .to_string();
+            ctx.commit = commit.sha;
+            // The first parent; none for a repository's first commit.
+            ctx.before = commit.parents.into_iter().next().unwrap_or_default();
+            ctx.author_name = commit.author_name;
+            ctx.author_email = commit.author_email;
+            ctx.message = commit.message;
         }
         ctx.remote_url = remote_url.unwrap_or_default();
         let (namespace, name) = split_remote(&ctx.remote_url);
@@ -262,6 +297,17 @@ mod tests {
         )
     }
 
+    /// What `git` itself answers for where the repository is and its last commit.
+    fn asked_commit(dir: &Path) -> (Option<objects::Located>, Option<objects::Commit>) {
+        let [located, log]: [Option<String>; 2] =
+            git_each(dir, &[LOCATE, LAST_COMMIT]).try_into().unwrap();
+        let located = located.and_then(|l| located_of(dir, &l)).map(|mut l| {
+            l.common_dir = l.common_dir.canonicalize().unwrap();
+            l
+        });
+        (located, commit_of(log))
+    }
+
     #[test]
     fn files_and_git_agree() {
         let base = std::env::temp_dir().join(format!("pipeline-test-git-{}", std::process::id()));
@@ -270,6 +316,19 @@ mod tests {
         std::fs::create_dir_all(&origin).unwrap();
         git(&origin, &["init", "-q"]);
         git(&origin, &["commit", "-q", "--allow-empty", "-m", "first"]);
+        git(
+            &origin,
+            &[
+                "-c",
+                "user.name=Jöhn Q. Public",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "--cleanup=verbatim",
+                "-m",
+                "Subject  \n\n\tBody, with a tab and trailing spaces   \n\n",
+            ],
+        );
         git(&base, &["clone", "-q", "origin", "clone"]);
         let clone = base.join("clone");
         std::fs::create_dir(clone.join("sub")).unwrap();
@@ -293,16 +352,64 @@ mod tests {
             &reftable,
             &["init", "-q", "--ref-format=reftable", "-b", "next"],
         );
-        for dir in [
+        let packed = base.join("packed");
+        git(&base, &["clone", "-q", "--no-local", "origin", "packed"]);
+        git(&packed, &["gc", "-q"]);
+        let shallow = base.join("shallow");
+        let url = format!("file://{}", origin.display());
+        git(&base, &["clone", "-q", "--depth", "1", &url, "shallow"]);
+        // Read from the files alone in the plain forms, from git otherwise; the same either way.
+        let plain = [
             &origin,
             &clone,
             &clone.join("sub"),
             &base.join("tree"),
             &detached,
-            &unborn,
-            &reftable,
-        ] {
+            &packed,
+        ];
+        for dir in plain {
+            let located = objects::locate(dir).expect("found from the files");
+            assert!(objects::head_commit(&located).is_some(), "{dir:?}");
+            assert_eq!(
+                asked_commit(dir),
+                (Some(located.clone()), objects::head_commit(&located))
+            );
+        }
+        let shallow_at = objects::locate(&shallow).unwrap();
+        assert_eq!(
+            objects::head_commit(&shallow_at),
+            None,
+            "a shallow history is git's"
+        );
+        assert!(objects::locate(&reftable).is_some_and(|l| objects::head_commit(&l).is_none()));
+        for dir in plain.into_iter().chain([&unborn, &reftable, &shallow]) {
             let ctx = BuildContext::read_git(dir);
+            let (located, commit) = asked_commit(dir);
+            assert_eq!(ctx.root, located.map(|l| l.root), "{dir:?}");
+            let commit = commit.unwrap_or(objects::Commit {
+                sha: String::new(),
+                parents: Vec::new(),
+                author_name: String::new(),
+                author_email: String::new(),
+                message: String::new(),
+            });
+            assert_eq!(
+                (
+                    &ctx.commit,
+                    &ctx.before,
+                    &ctx.author_name,
+                    &ctx.author_email,
+                    &ctx.message
+                ),
+                (
+                    &commit.sha,
+                    &commit.parents.first().cloned().unwrap_or_default(),
+                    &commit.author_name,
+                    &commit.author_email,
+                    &commit.message
+                ),
+                "{dir:?}"
+            );
             let (branch, url, head) = asked(dir);
             assert_eq!(
                 (ctx.branch, ctx.remote_url, ctx.default_branch),
