@@ -1,20 +1,20 @@
 //! The work every stage of a process needs before its first container and that does not depend
-//! on the stage (the build's git facts, the engine's API version, the process's lease), begun
-//! at once on threads of its own, so that it runs beside the reading of the pipeline instead of
-//! after it.
+//! on the stage (the build's git facts, the engine's API version), begun at once on threads of
+//! its own, so that it runs beside the reading of the pipeline instead of after it.
 
 use std::path::Path;
 use std::sync::Once;
 
-/// Begins, once per process and off the caller's thread, what its first stage needs and the
-/// stage does not decide: the git facts of the repository holding `pipeline_dir`, the engine's
-/// API version, and the process's lease and watcher (see [`crate::reaper`]). Whoever needs
-/// one later ([`crate::RunOptions::from_env`], [`crate::Runner::connect`], the first
-/// container) gets it, waiting for it when it is still on its way; nothing is done twice.
-/// Errors are left for them to report.
+/// Begins, once per process and off the caller's thread, what its first stage needs before its
+/// first container and the stage does not decide: the git facts of the repository holding
+/// `pipeline_dir` and the engine's API version. Whoever needs one later
+/// ([`crate::RunOptions::from_env`], [`crate::Runner::connect`]) gets it, waiting for it when
+/// it is still on its way; nothing is done twice. Errors are left for them to report. (The
+/// process's lease and watcher, see [`crate::reaper`], begin beside its first container's
+/// start: on a machine of few cores they would slow what comes before it.)
 ///
 /// Call it only in a process that starts a stage: a process that joins a shared stage another
-/// process started needs none of it (the git facts alone are two processes).
+/// process started needs none of it.
 ///
 /// # Examples
 ///
@@ -42,13 +42,7 @@ pub fn warm_up(pipeline_dir: impl AsRef<Path>) {
                 else {
                     return;
                 };
-                let Ok((docker, endpoint)) = rt.block_on(crate::engine::docker::client::connect())
-                else {
-                    return;
-                };
-                let _ = rt.block_on(crate::engine::docker::reaper::spawn::ensure(
-                    &docker, &endpoint,
-                ));
+                let _ = rt.block_on(crate::engine::docker::client::connect());
             });
         // A thread that cannot start leaves the work to whoever needs it.
         drop((git, engine));

@@ -28,7 +28,8 @@ use crate::engine::docker::reaper::{lease, run_watch, spawn, watch};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) use lease::{
-    HEARTBEAT_AT_LABEL, alive_leases, engine_now, release as release_lease, stop_heartbeat,
+    HEARTBEAT_AT_LABEL, LEASE_TTL, alive_leases, engine_now, release as release_lease,
+    stop_heartbeat,
 };
 pub(crate) use spawn::{keep, kept, unkeep};
 pub(crate) use watch::remove_owned;

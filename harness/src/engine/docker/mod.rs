@@ -48,15 +48,18 @@ pub(crate) struct DockerEngine {
     docker: Docker,
     endpoint: String,
     reach: Reach,
+    /// Whether a container with this process's own lease was created (a shared stage's carry
+    /// the stage's): its start takes the lease.
+    own_lease: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Keeps this process's network pool while a runner, a stage or a teardown uses it.
     _pool: std::sync::Arc<network::Lease>,
 }
 
 impl DockerEngine {
     /// Connects (negotiating the API version once per process) and installs the signal cleanup
-    /// when `handle_signals`. This process's lease and watcher start with its first resource
-    /// (`prepare`, `mark_kept`): a process that only uses a stage another one started needs
-    /// neither.
+    /// when `handle_signals`. This process's lease and watcher start with its first network or
+    /// volume (`prepare`), or beside its first container's start: a process that only uses a
+    /// stage another one started needs neither.
     ///
     /// # Errors
     ///
@@ -73,6 +76,7 @@ impl DockerEngine {
             docker,
             endpoint,
             reach,
+            own_lease: Default::default(),
             _pool,
         })
     }
@@ -118,6 +122,10 @@ impl ContainerEngine for DockerEngine {
             let options = CreateContainerOptionsBuilder::default()
                 .name(request.name)
                 .build();
+            if crate::labels::lease_of(request.run_id) == crate::labels::LEASE.as_str() {
+                self.own_lease
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             let created = self.docker.create_container(Some(options), body).await;
             if matches!(&created, Err(e) if client::is_not_found(e)) {
                 // Gone since it was looked at: the next stage looks again (and pulls it).
@@ -184,7 +192,22 @@ impl ContainerEngine for DockerEngine {
     }
 
     fn start<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), EngineError>> {
-        async move { self.docker.start_container(id, None).await.map_err(error) }.boxed()
+        async move {
+            if !self.own_lease.load(std::sync::atomic::Ordering::Relaxed) {
+                return self.docker.start_container(id, None).await.map_err(error);
+            }
+            // The process's lease and watcher begin beside its first container's start (at
+            // once for later ones), off the path before it: the sweep spares young containers.
+            let (started, leased) = tokio::join!(
+                self.docker.start_container(id, None),
+                reaper::spawn::ensure(&self.docker, &self.endpoint)
+            );
+            started.map_err(error)?;
+            // Nothing may outlive this process without a lease: the stage fails, and its
+            // guard removes the container.
+            leased.map_err(EngineError::new)
+        }
+        .boxed()
     }
 
     fn logs(&self, id: &str, follow: bool, tail: Option<usize>) -> Output {
@@ -375,6 +398,7 @@ impl ContainerEngine for DockerEngine {
             docker,
             endpoint: self.endpoint.clone(),
             reach: self.reach.clone(),
+            own_lease: self.own_lease.clone(),
             _pool: self._pool.clone(),
         }))
     }

@@ -75,13 +75,13 @@ pub(crate) async fn prepare(
             ..Default::default()
         })
     }));
-    // This process's lease comes before its first resource (a sweep judges a resource by its
-    // lease's heartbeat), beside the images' checks.
-    // A shared stage's resources carry its own lease, which its run watcher holds.
-    let own_lease = crate::labels::lease_of(&run_id) == crate::labels::LEASE.as_str();
+    // The process's lease comes before a network or volume of the run (a sweep judges them by
+    // their lease's heartbeat), beside the images' checks. A stage with neither leaves it to
+    // its first container, created beside it (the sweep spares young containers).
+    let creates = !wanted.is_empty() || (!lone && made.is_none());
     let resources = async {
-        let leased = match own_lease {
-            true => super::reaper::spawn::ensure(docker, endpoint).await,
+        let leased = match creates {
+            true => super::reaper::spawn::ensure_for(docker, endpoint, &run_id).await,
             false => Ok(()),
         };
         let (network, created) = tokio::join!(network, volumes);

@@ -19,7 +19,7 @@ use crate::engine::docker::client::{
 use crate::labels::{
     KEPT_LABEL, LEASE_LABEL, MANAGED_LABEL, OWNER_LABEL, RUN_LABEL, host_name, process_start_time,
 };
-use crate::reaper::{alive_leases, engine_now};
+use crate::reaper::{LEASE_TTL, alive_leases, engine_now};
 
 /// How often a process sweeps at most, and how long after its first stage it starts: the
 /// watchers do the work, the sweep is the second line, and a process's first seconds belong to
@@ -67,9 +67,10 @@ pub(crate) fn is_dead_owner(owner: &str, this_host: &str) -> bool {
 /// Removes the containers, networks and volumes of dead owners. Returns how many resources
 /// were removed.
 ///
-/// Everything is listed first and the leases after: a resource that exists was made after its
-/// owner's lease, so a live owner's lease is in the second list. (The other order took a run
-/// that started in between for a dead one.)
+/// Everything is listed first and the leases after: a network or volume that exists was made
+/// after its owner's lease, so a live owner's lease is in the second list (the other order
+/// took a run that started in between for a dead one); a container may be made just before its
+/// owner's lease, so a young one is spared.
 pub(crate) async fn sweep(docker: &Docker) -> usize {
     let host = host_name();
     let managed = format!("{MANAGED_LABEL}=true");
@@ -91,7 +92,7 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
     };
     let ids: Vec<String> = containers
         .into_iter()
-        .filter(|c| dead(c.labels.as_ref()))
+        .filter(|c| dead(c.labels.as_ref()) && !young(c, now))
         .filter_map(|c| c.id)
         .collect();
     let names: Vec<String> = volumes
@@ -128,6 +129,15 @@ fn owner_gone(
             .get(OWNER_LABEL)
             .is_some_and(|o| is_dead_owner(o, host)),
     }
+}
+
+/// True when container `c` was created less than a lease's time to live ago, by the engine's
+/// clock `now`: a process takes its lease beside its first container's start (see
+/// `DockerEngine::start`), so its lease may not be listed yet. Were it alive, its lease would
+/// be fresh that long anyway; a later sweep, or the owner's watcher, removes it.
+fn young(c: &bollard::models::ContainerSummary, now: i64) -> bool {
+    let ttl = i64::try_from(LEASE_TTL.as_secs()).unwrap_or(i64::MAX);
+    c.created.is_some_and(|created| now - created < ttl)
 }
 
 /// The start of the name of a kept run's marker volume.
@@ -196,7 +206,8 @@ pub async fn clean() -> Result<Cleaned, crate::Error> {
         .unwrap_or_default();
     let kept = kept_runs(&volumes);
     // Without the engine's clock and its list of leases, no leased owner is judged gone.
-    let alive = match engine_now(&docker).await {
+    let now = engine_now(&docker).await;
+    let alive = match now {
         Some(now) => alive_leases(&docker, now).await,
         None => None,
     };
@@ -213,7 +224,8 @@ pub async fn clean() -> Result<Cleaned, crate::Error> {
     let mut ids = Vec::new();
     for c in &containers {
         let labels = c.labels.clone().unwrap_or_default();
-        if goes(&labels) {
+        let kept_run = labels.get(RUN_LABEL).is_some_and(|r| kept.contains(r));
+        if goes(&labels) && (kept_run || now.is_none_or(|now| !young(c, now))) {
             runs.entry(run_of(&labels)).or_default().0 += 1;
             ids.extend(c.id.clone());
         }
@@ -279,5 +291,51 @@ mod tests {
         assert!(is_dead_owner("h/4000000000/1", "h"));
         assert!(!is_dead_owner("other/4000000000/1", "h"), "another host's");
         assert!(!is_dead_owner("garbage", "h"));
+    }
+
+    #[test]
+    fn containers_younger_than_a_lease_are_young() {
+        let made_at = |created| bollard::models::ContainerSummary {
+            created,
+            ..Default::default()
+        };
+        assert!(young(&made_at(Some(100)), 114));
+        assert!(!young(&made_at(Some(100)), 115));
+        assert!(
+            !young(&made_at(None), 100),
+            "of unknown age: judged by its lease"
+        );
+    }
+
+    /// A container made before its process's lease exists (the lease comes beside its start)
+    /// is left alone by another process's sweep.
+    #[tokio::test]
+    async fn a_sweep_spares_a_container_whose_lease_is_on_its_way() {
+        let (docker, _) = crate::engine::docker::client::connect()
+            .await
+            .expect("the Docker engine answers");
+        let image = pipeline_test_support::images().resolve("redis");
+        let token = format!("nolease{}", std::process::id());
+        let labels = HashMap::from([
+            (MANAGED_LABEL.to_string(), "true".to_string()),
+            (LEASE_LABEL.to_string(), token),
+        ]);
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.clone()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let id = docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("create a container of {image}: {e}"))
+            .id;
+        sweep(&docker).await;
+        let still_there = docker.inspect_container(&id, None).await.is_ok();
+        let _ = remove_containers(&docker, std::slice::from_ref(&id)).await;
+        assert!(still_there, "the sweep removed a container 0 s old");
     }
 }

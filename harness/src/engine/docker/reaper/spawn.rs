@@ -179,6 +179,21 @@ pub(crate) async fn ensure(docker: &Docker, endpoint: &str) -> Result<(), Error>
         .map(|_| ())
 }
 
+/// The lease that run `run_id`'s resources carry, taken now when it is this process's own
+/// (see [`ensure`]); a shared stage's resources carry the stage's lease, which its run watcher
+/// holds.
+///
+/// # Errors
+///
+/// [`Error::Engine`] when the engine refuses the lease volume.
+pub(crate) async fn ensure_for(docker: &Docker, endpoint: &str, run_id: &str) -> Result<(), Error> {
+    if crate::labels::lease_of(run_id) == LEASE.as_str() {
+        ensure(docker, endpoint).await
+    } else {
+        Ok(())
+    }
+}
+
 /// Runs this process keeps (`PIPELINE_TEST_KEEP`): no watcher or signal handler removes them.
 static KEPT: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
