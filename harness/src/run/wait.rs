@@ -16,12 +16,15 @@ const EXIT_LOOK: Duration = Duration::from_millis(50);
 /// published ports answering), unless `PIPELINE_TEST_READY_TIMEOUT`, its `timeout` or its
 /// health check's own numbers say otherwise.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// The first pause before a local service's sockets are looked at again; each pause is half
-/// as long again as the one before, up to [`LISTEN_POLL_MAX`]. A look costs a few
-/// microseconds while the service's network namespace holds no TCP socket (the kernel's
+/// The pause before a local service's sockets are looked at again during its first
+/// [`LISTEN_POLL_STEADY`]; after that each pause is half as long again as the one before, up
+/// to [`LISTEN_POLL_MAX`]. A look costs a few microseconds while the service's network namespace holds no TCP socket (the kernel's
 /// counters say so); only then is its socket table read, about a millisecond each here, as
 /// the kernel walks every TCP socket of the machine (see `engine/docker/listen.rs`).
 const LISTEN_POLL: Duration = Duration::from_millis(2);
+/// How long the sockets are looked at every [`LISTEN_POLL`]: most services listen within it
+/// (Redis in about 30 ms), and a growing pause would find them up to half a pause late.
+const LISTEN_POLL_STEADY: Duration = Duration::from_millis(250);
 /// The longest pause between two looks at a local service's sockets.
 const LISTEN_POLL_MAX: Duration = Duration::from_millis(100);
 /// How often a remote service's published port is probed.
@@ -125,8 +128,9 @@ pub(crate) async fn wait_listening(
     };
     let enough = |open: &[u16]| ports.missing(open).is_none();
     if let Some(pid) = pid.filter(|p| *p > 0) {
-        // The sockets are looked at once at the start, then after growing pauses. The first
-        // look tells whether `/proc` can be read at all.
+        // The sockets are looked at once at the start, then every 2 ms, then after growing
+        // pauses. The first look tells whether `/proc` can be read at all.
+        let began = Instant::now();
         let mut pause = LISTEN_POLL;
         let mut first_read = true;
         loop {
@@ -140,7 +144,9 @@ pub(crate) async fn wait_listening(
                 },
             }
             tokio::time::sleep(pause).await;
-            pause = next_pause(pause);
+            if began.elapsed() >= LISTEN_POLL_STEADY {
+                pause = next_pause(pause);
+            }
         }
     }
     // No process to read from `/proc`: a remote engine, or it has stopped already. When the
