@@ -117,13 +117,32 @@ fn located(root: &Path, dot_git: &Path, meta: &std::fs::Metadata) -> Option<Loca
     // A work tree or bareness set in the configuration, or an include that could set them.
     let config = std::fs::read_to_string(common_dir.join("config")).ok()?;
     let lower = config.to_ascii_lowercase();
-    if lower.contains("worktree") || lower.contains("include") || lower.contains("bare = true") {
+    if lower.contains("worktree") || lower.contains("include") || says_bare(&lower) {
         return None;
     }
     Some(Located {
         root: root.to_path_buf(),
         git_dir,
         common_dir,
+    })
+}
+
+/// True when a `config` text (in lower case) sets `bare` to anything but false (git's
+/// `bare` alone, `yes`, `on` and `1` are true too).
+fn says_bare(config: &str) -> bool {
+    config.lines().any(|line| {
+        let line: String = line
+            .split(['#', ';'])
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        match line.split_once('=') {
+            Some((key, value)) => {
+                key == "bare" && !matches!(value, "false" | "no" | "off" | "0" | "")
+            }
+            None => line == "bare",
+        }
     })
 }
 
@@ -373,5 +392,14 @@ Subject\n\nBody line\n\n";
         let odd = b"tree t\nauthor A a@e 1 +0000\n\nm\n";
         assert_eq!(parse_commit("a".repeat(40), odd), None);
         assert!(!is_sha1(&"a".repeat(64)));
+        assert!(!says_bare("[core]\n\tbare = false\n\tfilemode = true\n"));
+        for bare in [
+            "\tbare = true",
+            "bare=1",
+            "  bare",
+            "bare = yes ; a comment",
+        ] {
+            assert!(says_bare(&format!("[core]\n{bare}\n")), "{bare}");
+        }
     }
 }
