@@ -323,6 +323,11 @@ pub(crate) trait ContainerEngine: Send + Sync + fmt::Debug + 'static {
         key: &'a SharedKey,
     ) -> BoxFuture<'a, Result<SharedState, EngineError>>;
 
+    /// Yields each time shared stage `key` may have been recorded (ready or failed) since just
+    /// before the call, so that a process waiting for it looks again at once. An engine that
+    /// cannot tell yields nothing: the waiting process looks again after a pause.
+    fn shared_changes<'a>(&'a self, key: &'a SharedKey) -> BoxStream<'a, ()>;
+
     /// Claims shared stage `key` (planned as `plan`) for this process: true when this process
     /// won (the engine decides, by a name it gives once), and its removal at the run's end is
     /// arranged.

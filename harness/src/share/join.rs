@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
+
 use super::record::{Record, ServiceRecord, StepRecord};
 use super::{SharedKey, SharedState};
 use crate::Error;
@@ -152,6 +154,9 @@ impl Runner {
             .join_shared(key)
             .await
             .map_err(|e| e.doing("register this process as a user of the shared stage"))?;
+        // Told when the record is made (the engine's events), so that the waiting ends then;
+        // looked at again after a pause as well, for a claim given up, which makes no record.
+        let mut changes = engine.shared_changes(key).fuse();
         let mut pause = POLL_FIRST;
         loop {
             if crate::reaper::interrupted() {
@@ -175,8 +180,16 @@ impl Runner {
                     }
                 }
                 SharedState::Starting => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(POLL_MAX);
+                    let told = async {
+                        // An engine that stops telling leaves the pauses.
+                        if changes.next().await.is_none() {
+                            std::future::pending::<()>().await;
+                        }
+                    };
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => pause = (pause * 2).min(POLL_MAX),
+                        () = told => {}
+                    }
                 }
             }
         }
@@ -214,14 +227,10 @@ pub async fn find(key: &SharedKey) -> Result<Option<Joined>, Error> {
     crate::reaper::hook();
     let engine: Engine =
         std::sync::Arc::new(crate::engine::docker::DockerEngine::connect(false).await?);
-    engine
-        .join_shared(key)
-        .await
-        .map_err(|e| e.doing("register this process as a user of the shared stage"))?;
-    let state = engine
-        .shared_state(key)
-        .await
-        .map_err(|e| e.doing("look for the shared stage"))?;
+    // Both at once: the stage is used only once both are done.
+    let (registered, state) = tokio::join!(engine.join_shared(key), engine.shared_state(key));
+    registered.map_err(|e| e.doing("register this process as a user of the shared stage"))?;
+    let state = state.map_err(|e| e.doing("look for the shared stage"))?;
     let keep = std::env::var(crate::run::KEEP_ENV)
         .ok()
         .and_then(|v| crate::teardown::Keep::parse(&v))

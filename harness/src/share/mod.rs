@@ -13,7 +13,9 @@
 //!   reserved that way on every engine). That process starts the stage; the others wait.
 //! - **Readiness is recorded on the engine**: the starting process writes the stage's
 //!   services (containers, ports, environment) as a record, or the message it failed with,
-//!   and the others build the same services from it without checking them again.
+//!   and the others build the same services from it without checking them again. A process
+//!   waiting for it is told when the record is made (the engine's events), and looks again
+//!   after pauses as well.
 //! - **Each user holds a reference**: a volume naming the stage and the process (host, pid and
 //!   start time), made before the process looks for the stage. A process that only uses the
 //!   stage needs nothing else: no lease, no watcher, no pipeline read ([`find`]).

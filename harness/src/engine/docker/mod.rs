@@ -414,6 +414,10 @@ impl ContainerEngine for DockerEngine {
         share::state(&self.docker, key).boxed()
     }
 
+    fn shared_changes<'a>(&'a self, key: &'a SharedKey) -> futures::stream::BoxStream<'a, ()> {
+        share::changes(&self.docker, key)
+    }
+
     fn claim_shared<'a>(
         &'a self,
         key: &'a SharedKey,

@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest, VolumeCreateRequest};
-use bollard::query_parameters::CreateContainerOptionsBuilder;
+use bollard::query_parameters::{CreateContainerOptionsBuilder, EventsOptionsBuilder};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use super::client::{engine_error, is_not_found};
 use super::prepare::prepare_image;
@@ -59,6 +61,31 @@ fn stage_labels(key: &SharedKey) -> HashMap<String, String> {
 
 fn error(e: bollard::errors::Error) -> EngineError {
     EngineError::new(e)
+}
+
+/// Yields each time the engine reports the record volume of `key` created (see
+/// [`publish`]): its event stream, from a few seconds back so that a record made while the
+/// stream opens is not missed (and on an engine whose clock is a little off). Ends when the
+/// engine ends the stream; the waiting process then looks after pauses alone.
+pub(crate) fn changes(docker: &Docker, key: &SharedKey) -> BoxStream<'static, ()> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(10);
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["volume".to_string()]),
+        ("event".to_string(), vec!["create".to_string()]),
+        ("volume".to_string(), vec![record_volume(key)]),
+    ]);
+    let options = EventsOptionsBuilder::default()
+        .since(&since.to_string())
+        .filters(&filters)
+        .build();
+    docker
+        .events(Some(options))
+        .take_while(|event| std::future::ready(event.is_ok()))
+        .map(|_| ())
+        .boxed()
 }
 
 /// Registers this process as a user of `key`: a volume naming the process (its owner label:
@@ -239,4 +266,35 @@ fn take_pipe(key: &SharedKey) -> Option<ChildStdin> {
     let mut pipes = PIPES.lock().unwrap_or_else(|e| e.into_inner());
     let at = pipes.iter().position(|(id, _)| id == key.run_id())?;
     Some(pipes.swap_remove(at).1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::share::RunIdentity;
+
+    /// A process waiting for the stage is told by the engine when the record is made, also
+    /// when it is made after the process asked and before it first listened.
+    #[tokio::test]
+    async fn the_engine_tells_a_waiting_process_that_the_record_is_made() {
+        let (docker, _) = crate::engine::docker::client::connect()
+            .await
+            .expect("the Docker engine answers");
+        let run_id = format!("events-{}", std::process::id());
+        let run = RunIdentity::from_parts(Some(&run_id), 1, Some("cargo-nextest"), Some(1))
+            .expect("a run");
+        let key = SharedKey::new(run, "t.yaml\0stage 0");
+        let mut changes = changes(&docker, &key);
+        publish(&docker, &key, &SharedState::Failed("step failed".into()))
+            .await
+            .expect("the record is made");
+        let told = tokio::time::timeout(std::time::Duration::from_secs(30), changes.next()).await;
+        let _ = docker
+            .remove_volume(
+                &record_volume(&key),
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await;
+        assert_eq!(told, Ok(Some(())), "the engine's events said nothing");
+    }
 }

@@ -63,12 +63,26 @@ struct World {
 }
 
 /// The fake engine: clone it to keep a handle for assertions after giving it to a runner.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct FakeEngine {
     scripts: Arc<Mutex<HashMap<String, Script>>>,
     images: Arc<Mutex<HashMap<String, ImageFacts>>>,
     failures: Arc<Mutex<Vec<Failure>>>,
     world: Arc<Mutex<World>>,
+    /// How many shared stages have been recorded: what `shared_changes` watches.
+    published: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for FakeEngine {
+    fn default() -> FakeEngine {
+        FakeEngine {
+            scripts: Arc::default(),
+            images: Arc::default(),
+            failures: Arc::default(),
+            world: Arc::default(),
+            published: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
 }
 
 impl FakeEngine {

@@ -298,6 +298,16 @@ impl ContainerEngine for FakeEngine {
         async { Ok(state) }.boxed()
     }
 
+    fn shared_changes<'a>(&'a self, _key: &'a SharedKey) -> futures::stream::BoxStream<'a, ()> {
+        // A record made after this call is seen, even before the stream is first polled.
+        let published = self.published.subscribe();
+        futures::stream::unfold(published, |mut published| async move {
+            published.changed().await.ok()?;
+            Some(((), published))
+        })
+        .boxed()
+    }
+
     fn claim_shared<'a>(
         &'a self,
         key: &'a SharedKey,
@@ -321,6 +331,7 @@ impl ContainerEngine for FakeEngine {
         self.world()
             .shared
             .insert(key.run_id().to_string(), state.clone());
+        self.published.send_modify(|n| *n += 1);
         async { Ok(()) }.boxed()
     }
 

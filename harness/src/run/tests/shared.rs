@@ -105,3 +105,23 @@ async fn a_claim_given_up_is_claimed_again() {
     let again = join(&fake).await;
     assert!(matches!(again, Joined::Claimed(_)), "{again:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_process_is_told_at_once_when_the_stage_is_recorded() {
+    let fake = FakeEngine::new();
+    let Joined::Claimed(claim) = join(&fake).await else {
+        panic!("the first process claims the stage")
+    };
+    let waiting = tokio::spawn({
+        let fake = fake.clone();
+        async move { join(&fake).await }
+    });
+    // Past its first pauses, the waiting process looks at 975 ms, then at 1175 ms: the record
+    // made at 1010 ms reaches it at once, not at its next look.
+    tokio::time::sleep(super::ms(1010)).await;
+    let recorded = tokio::time::Instant::now();
+    claim.failed("step `migrate` failed (exit code 1)").await;
+    let joined = waiting.await.expect("the waiting process ends");
+    assert!(matches!(joined, Joined::Failed(_)), "{joined:?}");
+    assert_eq!(recorded.elapsed(), std::time::Duration::ZERO);
+}
