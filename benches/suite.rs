@@ -49,6 +49,8 @@
 
 #[path = "suite_bench/floor.rs"]
 mod floor;
+#[path = "suite_bench/one_redis.rs"]
+mod one_redis;
 #[path = "suite_bench/stats.rs"]
 mod stats;
 

@@ -90,49 +90,9 @@ pub fn single(image: &str) -> Duration {
     with_docker(async |docker| {
         let name = format!("pipeline-test-bench-floor-{}-single", std::process::id());
         let start = Instant::now();
-        let binding = bollard::models::PortBinding {
-            host_ip: Some("127.0.0.1".into()),
-            host_port: Some(String::new()),
-        };
-        let body = ContainerCreateBody {
-            exposed_ports: Some(vec!["6379/tcp".to_string()]),
-            host_config: Some(bollard::models::HostConfig {
-                port_bindings: Some([("6379/tcp".to_string(), Some(vec![binding]))].into()),
-                ..Default::default()
-            }),
-            ..body(image)
-        };
-        create_and_start(docker, &name, body).await;
-        let inspect = docker
-            .inspect_container(
-                &name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .expect("the floor's container is inspected");
-        let port: u16 = inspect
-            .network_settings
-            .and_then(|n| n.ports)
-            .and_then(|p| p.get("6379/tcp").cloned().flatten())
-            .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
-            .and_then(|p| p.parse().ok())
-            .expect("the floor's container publishes 6379");
-        while !pongs(port).await {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        super::one_redis::until_answering(docker, image, Some(&name)).await;
         let took = start.elapsed();
         remove(docker, &name).await;
         took
     })
-}
-
-/// True when the Redis at `127.0.0.1:port` answers `PING`.
-async fn pongs(port: u16) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
-        return false;
-    };
-    let mut buf = [0u8; 16];
-    s.write_all(b"PING\r\n").await.is_ok()
-        && matches!(s.read(&mut buf).await, Ok(n) if buf[..n].starts_with(b"+PONG"))
 }

@@ -6,13 +6,12 @@
 //! (d), no removal (a `static` is never dropped; the bench removes the container).
 
 mod common;
+#[path = "../../suite_bench/one_redis.rs"]
+mod one_redis;
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
-use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::{InspectContainerOptions, StartContainerOptions};
 use bollard::{ClientVersion, Docker};
 
 static REDIS: LazyLock<SocketAddr> = LazyLock::new(|| {
@@ -20,70 +19,19 @@ static REDIS: LazyLock<SocketAddr> = LazyLock::new(|| {
         .enable_all()
         .build()
         .expect("a runtime")
-        .block_on(start())
+        .block_on(async {
+            let version = ClientVersion {
+                major_version: 1,
+                minor_version: 41,
+            };
+            let docker = Docker::connect_with_unix("/var/run/docker.sock", 60, &version)
+                .expect("a Docker client");
+            let (name, tag) = common::image();
+            one_redis::until_answering(&docker, &format!("{name}:{tag}"), None)
+                .await
+                .1
+        })
 });
-
-async fn start() -> SocketAddr {
-    let version = ClientVersion {
-        major_version: 1,
-        minor_version: 41,
-    };
-    let docker =
-        Docker::connect_with_unix("/var/run/docker.sock", 60, &version).expect("a Docker client");
-    let (name, tag) = common::image();
-    let binding = PortBinding {
-        host_ip: Some("127.0.0.1".into()),
-        host_port: Some(String::new()),
-    };
-    let body = ContainerCreateBody {
-        image: Some(format!("{name}:{tag}")),
-        exposed_ports: Some(vec!["6379/tcp".to_string()]),
-        labels: Some([("pipeline-test.bench-floor".to_string(), "true".to_string())].into()),
-        host_config: Some(HostConfig {
-            port_bindings: Some([("6379/tcp".to_string(), Some(vec![binding]))].into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let id = docker
-        .create_container(
-            None::<bollard::query_parameters::CreateContainerOptions>,
-            body,
-        )
-        .await
-        .expect("the floor's container is created")
-        .id;
-    docker
-        .start_container(&id, None::<StartContainerOptions>)
-        .await
-        .expect("the floor's container starts");
-    let port: u16 = docker
-        .inspect_container(&id, None::<InspectContainerOptions>)
-        .await
-        .expect("the floor's container is inspected")
-        .network_settings
-        .and_then(|n| n.ports)
-        .and_then(|p| p.get("6379/tcp").cloned().flatten())
-        .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
-        .and_then(|p| p.parse().ok())
-        .expect("the floor's container publishes 6379");
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    while !pongs(addr).await {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    addr
-}
-
-/// True when the Redis at `addr` answers `PING`.
-async fn pongs(addr: SocketAddr) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return false;
-    };
-    let mut buf = [0u8; 16];
-    s.write_all(b"PING\r\n").await.is_ok()
-        && matches!(s.read(&mut buf).await, Ok(n) if buf[..n].starts_with(b"+PONG"))
-}
 
 macro_rules! make {
     ($($name:ident),*) => {$(
