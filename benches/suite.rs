@@ -49,13 +49,15 @@
 
 #[path = "suite_bench/floor.rs"]
 mod floor;
+#[path = "suite_bench/leftovers.rs"]
+mod leftovers;
 #[path = "suite_bench/one_redis.rs"]
 mod one_redis;
 #[path = "suite_bench/stats.rs"]
 mod stats;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// How a variant runs.
@@ -119,56 +121,6 @@ fn manifest() -> PathBuf {
 
 fn target_dir() -> PathBuf {
     root().join("target/suite-bench")
-}
-
-fn docker_count(args: &[&str]) -> usize {
-    let out = Command::new("docker").args(args).output().expect("docker");
-    String::from_utf8_lossy(&out.stdout).lines().count()
-}
-
-/// What a variant left: the testcontainers' containers, the floor's, or pipeline-test's
-/// resources.
-fn left(variant: &str) -> usize {
-    let label = if variant.contains("testcontainers") {
-        "label=org.testcontainers.managed-by=testcontainers"
-    } else if variant.contains("floor") {
-        "label=pipeline-test.bench-floor"
-    } else {
-        "label=pipeline-test.managed"
-    };
-    docker_count(&["ps", "-aq", "--filter", label])
-        + docker_count(&["network", "ls", "-q", "--filter", label])
-        + docker_count(&["volume", "ls", "-q", "--filter", label])
-}
-
-/// Variants whose container is held in a `static`, never dropped: what they leave is removed
-/// after each run, not counted against them.
-fn leaves_by_design(variant: &str) -> bool {
-    variant.contains("testcontainers") || variant == "process-floor"
-}
-
-/// Removes what the `static` variants leave: testcontainers' containers and (j)'s.
-fn remove_static_leftovers() {
-    for label in [
-        "label=org.testcontainers.managed-by=testcontainers",
-        "label=pipeline-test.bench-floor",
-    ] {
-        let ids = Command::new("docker")
-            .args(["ps", "-aq", "--filter", label])
-            .output()
-            .expect("docker");
-        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        if !ids.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f", "-v"])
-                .args(&ids)
-                .stdout(Stdio::null())
-                .status();
-        }
-    }
 }
 
 /// The CPU time of the processes this one has waited for, in seconds (`cutime` + `cstime`).
@@ -249,7 +201,7 @@ fn measure(
             let (name, how) = variants[i];
             let (took, cpu) = run(how, exe, images);
             std::thread::sleep(Duration::from_secs(3));
-            let n = left(name);
+            let n = leftovers::left(name);
             println!(
                 "round {} {name}: {:.2}s (cpu {:.2}s), left {n}",
                 round + 1,
@@ -259,7 +211,7 @@ fn measure(
             samples[i].times.push(took.as_secs_f64());
             samples[i].cpu.push(cpu);
             samples[i].left.push(n);
-            remove_static_leftovers();
+            leftovers::remove_static_leftovers();
             // The engine finishes a removal after answering it: the next variant starts on a
             // settled engine, whichever variant came before it.
             std::thread::sleep(Duration::from_secs(1));
@@ -290,7 +242,7 @@ fn main() {
             .map(|(_, p)| p.clone())
             .unwrap_or_else(|| panic!("no test binary `{target}` in benches/suite"))
     };
-    remove_static_leftovers();
+    leftovers::remove_static_leftovers();
     let mut samples = measure(&VARIANTS, rounds("SUITE_ROUNDS", 5), &exe, &images);
     // (b) and (d) differ by less than the engine's start of one container varies: more
     // alternating rounds of the two and their floors (i) and (j), each under a second.
@@ -387,7 +339,7 @@ fn main() {
     }
     for (i, name) in names.iter().enumerate() {
         let total: usize = samples[i].left.iter().sum();
-        if leaves_by_design(name) {
+        if leftovers::leaves_by_design(name) {
             println!("left {name} {total} (a `static` container, never dropped)");
             continue;
         }
