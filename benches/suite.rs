@@ -28,10 +28,11 @@
 //!
 //! After each run, and 3 seconds for the watchers to finish, it counts what that run left:
 //! pipeline-test's labelled resources, the testcontainers' containers and (j)'s (then removes
-//! what a `static` left, and waits a second more), the floors' containers. CPU per stage: the user and system time of
-//! the test binary and the processes it waited for (from `/proc/self/stat`), over 20, for (a)
-//! and (c); the engine's own time is in neither. Last lines: `ratio <name> <value>` from the
-//! medians. Exits 1 when a target is missed: b/d <= 1.0, b/a <= 0.15, a/h <= 1.10,
+//! what a `static` left, and waits a second more), the floors' containers. CPU per stage: the
+//! user and system time of the test binary and the processes it waited for (from
+//! `/proc/self/stat`), over 20, for (a) and (c); the engine's own time is in neither. Last
+//! lines: `ratio <name> <value>` from the medians. Exits 1 when a target is missed: b/d <= 1.0
+//! (as the next paragraph says), b/a <= 0.15, a/h <= 1.10,
 //! e/c <= 0.20, f/g <= 0.15, CPU a/c <= 1.0, and the pipeline-test runs leave nothing. a/c is
 //! printed without a target: both are one container started and removed per test, so its
 //! target is stated against the engine's floor (a/h).
