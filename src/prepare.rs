@@ -150,9 +150,10 @@ pub(crate) fn pipeline_dir(spec: &TestSpec) -> &'static std::path::Path {
 }
 
 /// Begins what every stage of this process needs before its first container (the git facts,
-/// the engine's API version) beside the reading of the pipeline.
+/// the engine's API version, what the stage's images offer) beside the reading of the
+/// pipeline.
 pub(crate) fn warm_up(spec: &TestSpec) {
-    pipeline_test_harness::warm_up(pipeline_dir(spec));
+    pipeline_test_harness::warm_up_with_images(pipeline_dir(spec), spec.images);
 }
 
 /// True the first time `key` is seen in this process.

@@ -46,6 +46,9 @@ pub struct TestSpec {
     pub step_names: &'static [&'static str],
     /// `matrix = "axis=value,..."`: the combination that runs (the first when empty).
     pub matrix: &'static str,
+    /// The images the stage's steps name as written (without expressions): looked at on the
+    /// engine while the pipeline is read.
+    pub images: &'static [&'static str],
 }
 
 /// What a test body may return: `()` or `Result<(), E: Debug>`.

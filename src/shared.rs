@@ -102,6 +102,8 @@ fn join(spec: &TestSpec, deadline: Option<Instant>, key: &SharedKey) -> Shared {
         Ok(None) => {}
         Err(e) => return Err(failed_message(spec, &e.to_string())),
     }
+    // Not recorded yet: this process may well be the one to start it.
+    crate::prepare::warm_up(spec);
     let prepared = prepare(spec);
     let observer = prepared.observer.clone();
     let options = prepared.options.clone();

@@ -214,12 +214,13 @@ fn expand(args: TokenStream, f: &ItemFn) -> syn::Result<TokenStream> {
     if let Some(e) = errors {
         return Err(e);
     }
-    let (Some(args), Some((_, abs)), Some(stage), Some(takes_stage)) =
+    let (Some(args), Some((pipeline, abs)), Some(stage), Some(takes_stage)) =
         (args, loaded, stage, takes_stage)
     else {
         unreachable!("every failure was pushed")
     };
-    Ok(generate(f, &args, &abs, stage, takes_stage))
+    let images = pipeline.stages[stage].literal_images();
+    Ok(generate(f, &args, &abs, (stage, &images), takes_stage))
 }
 
 fn abs_lit(abs: &Path, span: Span) -> LitStr {
@@ -230,10 +231,14 @@ fn abs_lit(abs: &Path, span: Span) -> LitStr {
 /// `matrix =`.
 type Sharing<'a> = (bool, Option<&'a Steps>, Option<&'a LitStr>);
 
+/// The stage's index, and the images its steps name as written (looked at on the engine while
+/// the test reads its pipeline).
+pub(crate) type Chosen<'a> = (usize, &'a [String]);
+
 pub(crate) fn spec_tokens(
     file: &LitStr,
     abs: &Path,
-    stage: usize,
+    (stage, images): Chosen<'_>,
     timeout_ms: Option<u64>,
     name: &Ident,
     build: (Option<&LitStr>, Option<&LitStr>),
@@ -270,11 +275,18 @@ pub(crate) fn spec_tokens(
             steps: #mode,
             step_names: &[#(#names),*],
             matrix: #matrix,
+            images: &[#(#images),*],
         }
     }
 }
 
-fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool) -> TokenStream {
+fn generate(
+    f: &ItemFn,
+    args: &Args,
+    abs: &Path,
+    chosen: Chosen<'_>,
+    takes_stage: bool,
+) -> TokenStream {
     let attrs = &f.attrs;
     let vis = &f.vis;
     let name = &f.sig.ident;
@@ -297,7 +309,7 @@ fn generate(f: &ItemFn, args: &Args, abs: &Path, stage: usize, takes_stage: bool
     let spec = spec_tokens(
         &args.path,
         abs,
-        stage,
+        chosen,
         args.timeout.as_ref().map(|t| t.1),
         name,
         (args.branch.as_ref(), args.event.as_ref()),

@@ -73,10 +73,11 @@ fn expand_all(input: TokenStream) -> syn::Result<TokenStream> {
         let ident = test_ident(&name, i, &used);
         used.push(ident.clone());
         let test = Ident::new(&ident, lit.span());
+        let images = pipeline.stages[i].literal_images();
         let spec = spec_tokens(
             &lit,
             &abs,
-            i,
+            (i, &images),
             None,
             &test,
             (None, None),

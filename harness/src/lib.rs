@@ -122,4 +122,4 @@ pub use spec::Pipeline;
 #[cfg(feature = "engine")]
 pub use teardown::{Cleaned, Keep, TeardownReport, clean};
 #[cfg(feature = "engine")]
-pub use warm::warm_up;
+pub use warm::{warm_up, warm_up_with_images};

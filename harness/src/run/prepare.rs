@@ -8,7 +8,7 @@ use crate::plan::VolumeSource;
 use crate::ports::ContainerPort;
 
 /// What a container image offers, read once per stage.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ImageFacts {
     /// The ports it `EXPOSE`s.
     pub exposed_ports: Vec<ContainerPort>,

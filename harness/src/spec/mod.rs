@@ -233,4 +233,40 @@ impl Stage {
         walk(&self.steps, &mut out);
         out
     }
+
+    /// The images its steps name as written, without an expression (`${{ }}`, `${ }`, `<+ >`)
+    /// in them, each once, at most [`Stage::LITERAL_IMAGES`]: what can be looked at on the
+    /// engine before the pipeline is resolved (see [`crate::warm_up_with_images`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pipeline_test_harness::{Pipeline, SourceFile};
+    /// let yaml = "kind: pipeline\nsteps:\n- name: a\n  image: alpine:3\n  commands: [ls]\n- name: b\n  image: ${IMAGE}\n  commands: [ls]\nservices:\n- name: redis\n  image: redis:7\n";
+    /// let p = Pipeline::parse(&SourceFile::new(".drone.yml", yaml)).unwrap();
+    /// let images = p.stages[0].literal_images();
+    /// assert!(images.contains(&"alpine:3".to_string()) && images.contains(&"redis:7".to_string()));
+    /// assert_eq!(images.len(), 2);
+    /// ```
+    pub fn literal_images(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for step in self.all_steps() {
+            let Some(image) = step.spec.image() else {
+                continue;
+            };
+            let image = image.value.trim();
+            let expression = ["${", "<+", "$("].iter().any(|e| image.contains(e));
+            if image.is_empty() || expression || out.iter().any(|i| i == image) {
+                continue;
+            }
+            if out.len() == Stage::LITERAL_IMAGES {
+                break;
+            }
+            out.push(image.to_string());
+        }
+        out
+    }
+
+    /// How many images [`Stage::literal_images`] gives at most.
+    pub const LITERAL_IMAGES: usize = 4;
 }

@@ -32,75 +32,88 @@ fn client(endpoint: &str, version: &ClientVersion) -> Result<Docker, String> {
 /// [`Error::DockerUnreachable`] naming the endpoint and what to do.
 pub(crate) async fn connect() -> Result<(Docker, String), Error> {
     let endpoint = endpoint();
-    let unreachable = |reason: String| Error::DockerUnreachable {
+    let version = VERSION
+        .get_or_try_init(|| negotiate(&endpoint, None))
+        .await?;
+    let docker = client(&endpoint, version).map_err(|reason| Error::DockerUnreachable {
         endpoint: endpoint.clone(),
         reason,
-    };
-    let version = VERSION
-        .get_or_try_init(|| async {
-            if let Ok(Some(engine)) =
-                tokio::time::timeout(CONNECT_TIMEOUT, ping_version(&endpoint)).await
-            {
-                // As bollard's negotiation: the engine's version when it is older.
-                let ours = *bollard::API_DEFAULT_VERSION;
-                let older = (engine.major_version, engine.minor_version)
-                    < (ours.major_version, ours.minor_version);
-                return Ok(if older { engine } else { ours });
-            }
-            let docker = client(&endpoint, bollard::API_DEFAULT_VERSION).map_err(unreachable)?;
-            let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
-                .await
-                .map_err(|_| {
-                    unreachable(format!(
-                        "no answer within {}",
-                        crate::duration::format_duration(CONNECT_TIMEOUT)
-                    ))
-                })?
-                .map_err(|e| unreachable(explain_connect_error(&e)))?;
-            Ok::<_, Error>(docker.client_version())
-        })
-        .await?;
-    let docker = client(&endpoint, version).map_err(unreachable)?;
+    })?;
     Ok((docker, endpoint))
 }
 
-/// The engine's API version from the `Api-Version` header of its `GET /_ping` answer, over a
-/// Unix socket: how the Docker CLI negotiates, and far cheaper than bollard's `/version`, for
-/// which the engine asks its components for their versions (about 10 ms against half a
-/// millisecond here). `None` for any other endpoint, or an answer without it: then bollard
-/// negotiates, and reports what went wrong.
-async fn ping_version(endpoint: &str) -> Option<ClientVersion> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let path = endpoint.strip_prefix("unix://")?;
-    let mut stream = tokio::net::UnixStream::connect(path).await.ok()?;
-    stream
-        .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-        .await
-        .ok()?;
-    let mut answer = Vec::new();
-    stream.take(16 * 1024).read_to_end(&mut answer).await.ok()?;
-    api_version_of(&String::from_utf8_lossy(&answer))
+/// Negotiates the API version for the process, as [`connect`] does, asking the engine what
+/// `images` (resolved names) offer on the way: the first in the request that tells the
+/// version, the others beside one another after it. What they offer is kept for the stages
+/// of the process; errors are left for [`connect`] and the stages to report.
+pub(crate) async fn warm(images: &[String]) {
+    let endpoint = endpoint();
+    let first = images.first().map(String::as_str);
+    let looked = std::sync::atomic::AtomicBool::new(false);
+    let _ = VERSION
+        .get_or_try_init(|| {
+            looked.store(true, std::sync::atomic::Ordering::Relaxed);
+            negotiate(&endpoint, first)
+        })
+        .await;
+    let skip = usize::from(looked.load(std::sync::atomic::Ordering::Relaxed));
+    let rest = images.iter().skip(skip).map(|image| async {
+        let since = super::prepare::forgotten();
+        let looked =
+            tokio::time::timeout(LOOK_TIMEOUT, super::raw::inspect_image(&endpoint, image));
+        if let Ok(Some((_, Some(facts)))) = looked.await {
+            super::prepare::remember_image(&endpoint, image, facts, since);
+        }
+    });
+    futures::future::join_all(rest).await;
 }
 
-/// The `Api-Version` of an HTTP answer `200 OK`.
-fn api_version_of(answer: &str) -> Option<ClientVersion> {
-    let (head, _) = answer.split_once("\r\n\r\n")?;
-    let mut lines = head.lines();
-    let status = lines.next()?;
-    if !(status.starts_with("HTTP/1.") && status.split_whitespace().nth(1) == Some("200")) {
-        return None;
+/// How long looking at an image before the process has a client may take; an engine slower
+/// than that is asked again the usual way.
+const LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The API version to use with the engine at `endpoint`: the engine's when it is older than
+/// bollard's. Told by the answer about image `first` when there is one (what it offers is
+/// kept), else by `GET /_ping`, else by bollard's negotiation.
+async fn negotiate(endpoint: &str, first: Option<&str>) -> Result<ClientVersion, Error> {
+    let unreachable = |reason: String| Error::DockerUnreachable {
+        endpoint: endpoint.to_string(),
+        reason,
+    };
+    // As bollard's negotiation: the engine's version when it is older.
+    let pick = |engine: ClientVersion| {
+        let ours = *bollard::API_DEFAULT_VERSION;
+        let older =
+            (engine.major_version, engine.minor_version) < (ours.major_version, ours.minor_version);
+        if older { engine } else { ours }
+    };
+    if let Some(image) = first {
+        let since = super::prepare::forgotten();
+        let looked =
+            tokio::time::timeout(LOOK_TIMEOUT, super::raw::inspect_image(endpoint, image)).await;
+        if let Ok(Some((engine, facts))) = looked {
+            if let Some(facts) = facts {
+                super::prepare::remember_image(endpoint, image, facts, since);
+            }
+            return Ok(pick(engine));
+        }
     }
-    let value = lines.find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("api-version")
-            .then(|| value.trim())
-    })?;
-    let (major, minor) = value.split_once('.')?;
-    Some(ClientVersion {
-        major_version: major.parse().ok()?,
-        minor_version: minor.parse().ok()?,
-    })
+    if let Ok(Some(engine)) =
+        tokio::time::timeout(CONNECT_TIMEOUT, super::raw::ping_version(endpoint)).await
+    {
+        return Ok(pick(engine));
+    }
+    let docker = client(endpoint, bollard::API_DEFAULT_VERSION).map_err(unreachable)?;
+    let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+        .await
+        .map_err(|_| {
+            unreachable(format!(
+                "no answer within {}",
+                crate::duration::format_duration(CONNECT_TIMEOUT)
+            ))
+        })?
+        .map_err(|e| unreachable(explain_connect_error(&e)))?;
+    Ok(docker.client_version())
 }
 
 /// A client for `endpoint` with the negotiated version, made without a request (for teardown
@@ -261,21 +274,4 @@ pub(crate) fn reconnector(
 ) -> impl FnOnce() -> Result<Docker, String> + Send + 'static {
     let endpoint = endpoint.to_string();
     move || reconnect(&endpoint).ok_or_else(|| format!("cannot reconnect to {endpoint}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_api_version_of_a_ping() {
-        let ok = "HTTP/1.0 200 OK\r\nApi-Version: 1.47\r\nOstype: linux\r\n\r\nOK";
-        let v = api_version_of(ok).expect("a version");
-        assert_eq!((v.major_version, v.minor_version), (1, 47));
-        let lower = "HTTP/1.1 200 OK\r\napi-version:1.41\r\n\r\nOK";
-        assert_eq!(api_version_of(lower).map(|v| v.minor_version), Some(41));
-        assert!(api_version_of("HTTP/1.0 404 Not Found\r\nApi-Version: 1.47\r\n\r\n").is_none());
-        assert!(api_version_of("HTTP/1.0 200 OK\r\nServer: x\r\n\r\nOK").is_none());
-        assert!(api_version_of("HTTP/1.0 200 OK\r\nApi-Version: new\r\n\r\n").is_none());
-    }
 }

@@ -11,6 +11,7 @@ mod listen;
 pub(crate) mod network;
 mod pool;
 mod prepare;
+mod raw;
 pub(crate) mod reaper;
 pub(crate) mod removal;
 pub(crate) mod share;

@@ -136,9 +136,39 @@ fn found() -> std::sync::MutexGuard<'static, HashMap<(String, String), ImageFact
     FOUND.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How many times an image was to be looked at again ([`forget_image`]).
+static FORGOTTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// `image` on `endpoint` is to be looked at again before its next use.
 pub(crate) fn forget_image(endpoint: &str, image: &str) {
-    found().remove(&(endpoint.to_string(), image.to_string()));
+    let mut found = found();
+    FORGOTTEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    found.remove(&(endpoint.to_string(), image.to_string()));
+}
+
+/// What `image` on `endpoint` is known to offer.
+#[cfg(test)]
+pub(crate) fn known(endpoint: &str, image: &str) -> Option<ImageFacts> {
+    found()
+        .get(&(endpoint.to_string(), image.to_string()))
+        .cloned()
+}
+
+/// The count [`remember_image`] compares: read it before looking at the image.
+pub(crate) fn forgotten() -> u64 {
+    FORGOTTEN.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// What `image` on `endpoint` offers, learnt off a stage's path (see
+/// [`crate::warm_up_with_images`]): kept unless it is known already, or an image was to be
+/// looked at again since `since` (it may have been built anew meanwhile).
+pub(crate) fn remember_image(endpoint: &str, image: &str, facts: ImageFacts, since: u64) {
+    let mut found = found();
+    if forgotten() == since {
+        found
+            .entry((endpoint.to_string(), image.to_string()))
+            .or_insert(facts);
+    }
 }
 
 /// Makes sure `image` is present, pulling it as `pull` says; returns what it offers.
@@ -206,18 +236,26 @@ pub(crate) async fn prepare_image(
     Ok(facts(inspect))
 }
 
-fn facts(inspect: bollard::models::ImageInspect) -> ImageFacts {
+pub(crate) fn facts(inspect: bollard::models::ImageInspect) -> ImageFacts {
     let config = inspect.config.unwrap_or_default();
+    let test = config.healthcheck.and_then(|h| h.test);
+    facts_of(
+        config.exposed_ports.iter().flatten().map(String::as_str),
+        test.as_deref(),
+    )
+}
+
+/// What an image offers: the ports it exposes (`6379/tcp`, in order), and whether its health
+/// check `test` checks anything.
+pub(crate) fn facts_of<'a>(
+    exposed_ports: impl Iterator<Item = &'a str>,
+    test: Option<&[String]>,
+) -> ImageFacts {
+    let mut ports: Vec<_> = exposed_ports.filter_map(|p| p.parse().ok()).collect();
+    ports.sort();
+    ports.dedup();
     ImageFacts {
-        exposed_ports: config
-            .exposed_ports
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| p.parse().ok())
-            .collect(),
-        healthcheck: config
-            .healthcheck
-            .and_then(|h| h.test)
-            .is_some_and(|t| t.first().is_some_and(|x| x != "NONE")),
+        exposed_ports: ports,
+        healthcheck: test.is_some_and(|t| t.first().is_some_and(|x| x != "NONE")),
     }
 }
