@@ -188,6 +188,21 @@ fn github_actions_job_with_redis_and_mysql(stage: &Stage) {
     );
 }
 
+/// Services whose `command` and `entrypoint` replace the image's, reached by their keys.
+#[pipeline_test("tests/formats/run/github-service-command.yml", steps = "all")]
+fn github_actions_service_command_and_entrypoint(stage: &Stage) {
+    assert_eq!(
+        status_of(stage, "The command's port answers"),
+        StepStatus::Passed
+    );
+    assert_eq!(
+        status_of(stage, "The entrypoint's port answers"),
+        StepStatus::Passed
+    );
+    // Redis listens where the command said, not on the image's port.
+    assert_eq!(redis(stage.service("cache").addr(6380), "PING"), "+PONG");
+}
+
 /// The matrix job: one copy per combination, a step allowed to fail, a step skipped by `if:`.
 #[pipeline_test("tests/formats/run/github.yml", job = "matrix", steps = "all")]
 fn github_actions_matrix_with_continue_on_error(stage: &Stage) {

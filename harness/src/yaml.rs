@@ -64,15 +64,26 @@ impl Node<'_> {
 /// Parses every document of `file` (`---` separated), each with the place it starts; empty
 /// documents are left out, and a file with none is an error.
 pub(crate) fn parse_documents(file: &SourceFile) -> Result<Vec<(Span, Node<'_>)>, Diagnostic> {
+    parse_with_merge_keys(file).map(|(docs, _)| docs)
+}
+
+/// [`parse_documents`], and where the file writes a `<<` merge key (applied here, as YAML
+/// 1.1 readers apply them; GitHub Actions refuses them).
+pub(crate) fn parse_with_merge_keys(file: &SourceFile) -> Result<Documents<'_>, Diagnostic> {
     let mut builder = Builder {
         parser: Parser::new_from_str(file.text()),
         anchors: HashMap::new(),
         nodes: 0,
         alias_bytes: 0,
+        merge_keys: Vec::new(),
         file,
     };
-    builder.documents()
+    let docs = builder.documents()?;
+    Ok((docs, builder.merge_keys))
 }
+
+/// Every document of a file with the place it starts, and the places of its merge keys.
+pub(crate) type Documents<'a> = (Vec<(Span, Node<'a>)>, Vec<Span>);
 
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
@@ -80,6 +91,8 @@ struct Builder<'a> {
     nodes: usize,
     /// Scalar text repeated by aliases so far.
     alias_bytes: usize,
+    /// Where `<<` merge keys are written.
+    merge_keys: Vec<Span>,
     file: &'a SourceFile,
 }
 
@@ -223,6 +236,7 @@ impl<'a> Builder<'a> {
                     if key.as_scalar() == Some("<<")
                         && matches!(key.value, Value::Scalar { plain: true, .. })
                     {
+                        self.merge_keys.push(key.span);
                         merge_into(&mut merged, value)?;
                         continue;
                     }

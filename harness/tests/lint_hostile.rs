@@ -149,7 +149,7 @@ fn duplicate_and_merged_keys_keep_the_first_written() {
             .count(),
         5_000
     );
-    let file = SourceFile::new("ci.yml", generate::merge_keys(2_000));
+    let file = SourceFile::new(".drone.yml", generate::merge_keys(2_000));
     let p = Pipeline::parse(&file).expect("valid");
     let env = &p.stages[0].envs;
     assert_eq!(
@@ -157,6 +157,11 @@ fn duplicate_and_merged_keys_keep_the_first_written() {
         2_000
     );
     assert_eq!(env.get("K1999"), Some("v"));
+    // GitHub Actions takes anchors and aliases but no merge keys: each is refused.
+    let github = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    env: &e {A: '1'}\n    steps:\n      - run: echo\n        env:\n          <<: *e\n";
+    let d = lint("ci.yml", github.to_string()).expect("refused");
+    let (message, _) = first_error(&d);
+    assert!(message.contains("merge keys"), "{message}");
 }
 
 #[test]

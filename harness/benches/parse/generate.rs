@@ -85,7 +85,7 @@ pub const ALL: &[Generator] = &[
     },
     Generator {
         name: "merge keys",
-        file: "ci.yml",
+        file: ".drone.yml",
         text: merge_keys,
         n: 2_000,
     },
@@ -279,14 +279,15 @@ pub fn duplicate_keys(n: usize) -> String {
     GITHUB.to_string() + &github_job("j", &format!("    env:\n{env}"))
 }
 
-/// `n` anchored mappings merged into one `env`.
+/// `n` anchored mappings merged into one `environment` of a Drone pipeline.
 pub fn merge_keys(n: usize) -> String {
     let anchors: String = (0..n)
         .map(|i| format!("  a{i}: &a{i} {{K{i}: v}}\n"))
         .collect();
     let refs: Vec<String> = (0..n).map(|i| format!("*a{i}")).collect();
+    // A Drone pipeline: Drone's reader merges `<<`; GitHub Actions refuses it.
     format!(
-        "on: push\nx-anchors:\n{anchors}jobs:\n  j:\n    runs-on: ubuntu-latest\n    env:\n      <<: [{}]\n    steps:\n      - run: echo hi\n",
+        "kind: pipeline\ntype: docker\nname: default\nx-anchors:\n{anchors}environment:\n  <<: [{}]\nsteps:\n- name: s\n  image: alpine\n  commands: [echo hi]\n",
         refs.join(", ")
     )
 }

@@ -96,10 +96,14 @@ impl Resolver<'_> {
             ));
         }
         let status = parsed.calls_status();
+        let unsupplied = self.unsupplied_input(&parsed);
         let mut holds = |st: Status| match parsed.eval(contexts, st) {
             Ok(v) => Some(v.truthy()),
             Err(err) => {
-                self.github_error(e, inner.0, &err, code);
+                match &unsupplied {
+                    Some(input) => self.without_input(e, inner.0, &err, code, input),
+                    None => self.github_error(e, inner.0, &err, code),
+                }
                 None
             }
         };
@@ -150,10 +154,62 @@ impl Resolver<'_> {
             // What it reads is not known yet (warned above): no error of its own.
             Err(_) if self.not_run(&parsed).is_some() => None,
             Err(e) => {
-                self.github_error(s, inner.0, &e, code);
+                match self.unsupplied_input(&parsed) {
+                    // It reads an input the caller must give and that was not given: the
+                    // file is not at fault.
+                    Some(input) => self.without_input(s, inner.0, &e, code, &input),
+                    None => self.github_error(s, inner.0, &e, code),
+                }
                 None
             }
         }
+    }
+
+    /// A required input without a default that `e` reads and the build does not supply.
+    fn unsupplied_input(&self, e: &Expr) -> Option<String> {
+        e.paths().into_iter().find_map(|(p, _)| {
+            let name = match p.as_slice() {
+                [root, name, ..] if root.eq_ignore_ascii_case("inputs") => name,
+                [root, event, inputs, name, ..]
+                    if root.eq_ignore_ascii_case("github")
+                        && event.eq_ignore_ascii_case("event")
+                        && inputs.eq_ignore_ascii_case("inputs") =>
+                {
+                    name
+                }
+                _ => return None,
+            };
+            let name = name.to_ascii_lowercase();
+            self.unsupplied.contains(&name).then_some(name)
+        })
+    }
+
+    /// A warning for an expression that fails only because a required input is not given.
+    fn without_input(
+        &mut self,
+        s: &Spanned<String>,
+        at: usize,
+        e: &GhError,
+        code: &str,
+        input: &str,
+    ) {
+        let span = self.at(s, at + e.offset);
+        self.diags.push(
+            Diagnostic::new(
+                span,
+                format!(
+                    "cannot evaluate this expression without the input `{input}`: {}",
+                    e.located(code).replace('\n', " ")
+                ),
+            )
+            .warning()
+            .with_label(format!("`{input}` is required and not supplied"))
+            .with_help(format!(
+                "pass it with `--input {input}=VALUE`, or set {}{}",
+                crate::context::INPUT_ENV_PREFIX,
+                input.to_ascii_uppercase()
+            )),
+        );
     }
 
     /// A job whose outputs `e` reads and that has not run.

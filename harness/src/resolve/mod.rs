@@ -77,9 +77,11 @@ pub fn resolve(pipeline: &Pipeline, ctx: &BuildContext) -> Result<Pipeline, Diag
         located: locate::Located::default(),
         expanded: 0,
         over_budget: false,
+        unsupplied: Vec::new(),
     };
     for input in &pipeline.inputs {
         if input.required && input.default.is_none() && ctx.input(&input.name.value).is_none() {
+            r.unsupplied.push(input.name.value.to_ascii_lowercase());
             let upper = input.name.value.to_ascii_uppercase();
             let d = Diagnostic::new(
                 input.name.span,

@@ -27,10 +27,14 @@ impl Pipeline {
     /// assert_eq!(places, ["1:7 unknown kind `pipelin`", "3:3 `stages` is empty"]);
     /// ```
     pub fn parse(file: &SourceFile) -> Result<Pipeline, Diagnostics> {
-        let docs = crate::yaml::parse_documents(file)
+        let (docs, merge_keys) = crate::yaml::parse_with_merge_keys(file)
             .map_err(|d| Diagnostics::new(file.clone(), vec![d]))?;
         let format = format::detect(file, &docs[0].1);
         let mut diags = Vec::new();
+        if format == Format::GitHubActions && !merge_keys.is_empty() {
+            diags.extend(merge_keys.into_iter().map(github::merge_key));
+            return Err(Diagnostics::new(file.clone(), diags));
+        }
         if format != Format::Drone {
             if let Some((span, _)) = docs.get(1) {
                 diags.push(

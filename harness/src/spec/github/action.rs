@@ -115,7 +115,15 @@ pub(super) fn local(
     };
     let action_file = SourceFile::new(path.display().to_string(), text);
     let mut inner = Vec::new();
-    let out = read(&action_file, call, container, defaults, &mut inner);
+    // An action's file is read by the runner, not checked as a workflow is: a key it does
+    // not know is a warning there.
+    let lenient = crate::spec::read::Dialect {
+        refuses_unknown_keys: false,
+        ..super::DIALECT
+    };
+    let out = crate::spec::read::reading(lenient, || {
+        read(&action_file, call, container, defaults, &mut inner)
+    });
     // Problems in the action's file, at the calling step, naming their place there.
     for d in inner {
         let mut moved = Diagnostic::new(

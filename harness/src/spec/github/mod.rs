@@ -27,8 +27,18 @@ struct RunDefaults {
     dir: Option<Spanned<String>>,
 }
 
+/// A `<<` merge key, which GitHub Actions refuses: it takes anchors and aliases, not merges.
+pub(super) fn merge_key(span: Span) -> Diagnostic {
+    Diagnostic::new(span, "GitHub Actions does not support YAML merge keys (`<<`)")
+        .with_label("GitHub refuses the workflow")
+        .with_help("GitHub takes anchors and aliases of whole values (`&name`, `*name`): alias the whole mapping, or write its keys out")
+}
+
 /// How GitHub Actions reads YAML, as far as the shared readers are concerned.
-pub(super) const DIALECT: Dialect = Dialect::strict("GitHub Actions");
+pub(super) const DIALECT: Dialect = Dialect {
+    refuses_unknown_keys: true,
+    ..Dialect::strict("GitHub Actions")
+};
 
 pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) -> Option<Pipeline> {
     let mut f = fields(root, "the workflow", diags)?;
@@ -37,7 +47,13 @@ pub(super) fn workflow(file: &SourceFile, root: &Node<'_>, diags: &mut Diags) ->
     if let Some(on) = f.accept("on", &mut p.ignored) {
         p.inputs = inputs(on, diags);
     }
-    for k in ["true", "run-name", "permissions", "concurrency"] {
+    for k in [
+        "true",
+        "run-name",
+        "description",
+        "permissions",
+        "concurrency",
+    ] {
         f.accept(k, &mut p.ignored);
     }
     let env = service::env(f.get("env"), "env", diags);
@@ -286,6 +302,8 @@ fn job(
         "environment",
         "concurrency",
         "continue-on-error",
+        "cancel-timeout-minutes",
+        "snapshot",
         "with",
         "secrets",
     ] {

@@ -69,6 +69,9 @@ pub(super) fn env(node: Option<&Node<'_>>, what: &'static str, diags: &mut Diags
     out
 }
 
+/// What an entry of `services:` is called in messages.
+const SERVICE: &str = "a service";
+
 /// The most ports one range of `ports:` may hold.
 const MAX_RANGE: u16 = 100;
 
@@ -145,7 +148,27 @@ pub(super) fn container(
         Some(Credentials { username, password })
     });
     let options = string(f.get("options"), "options", diags);
+    // A service's `entrypoint` and `command` (GitHub, 2026); the job's container has neither.
+    let service = what == SERVICE;
+    let entrypoint = f.entry("entrypoint");
+    let command = f.entry("command");
     f.finish(diags, &|_| None);
+    let mut overrides = |entry: Option<(&Node<'_>, &Node<'_>)>, key: &str| {
+        let (k, v) = entry?;
+        if !service {
+            diags.push(
+                Diagnostic::new(k.span, format!("`{key}` is a key of a service, not of {what}"))
+                    .with_label("GitHub refuses the workflow")
+                    .with_help(format!(
+                        "move it to an entry of `services:`, or write `--entrypoint` in `options:`, or remove `{key}`"
+                    )),
+            );
+            return None;
+        }
+        string(Some(v), key, diags)
+    };
+    let entrypoint = overrides(entrypoint, "entrypoint");
+    let command = overrides(command, "command");
     let Some(image) = image else {
         diags.push(crate::spec::build::no_image(node.span, what));
         return None;
@@ -156,6 +179,25 @@ pub(super) fn container(
     c.credentials = credentials;
     check_ports(&c.ports, diags);
     let health = options.and_then(|o| self::options(file, &o, &mut c, diags));
+    // `entrypoint` goes to `docker create --entrypoint`, after `options:`, and wins over an
+    // `--entrypoint` there; `command` is the words after the image.
+    if let Some(e) = entrypoint.filter(|e| !e.value.is_empty()) {
+        c.entrypoint = Some(e);
+    }
+    if let Some(cmd) = command {
+        match shlex::split(&cmd.value) {
+            Some(words) => {
+                c.args = words
+                    .into_iter()
+                    .map(|w| Spanned::new(w, cmd.span))
+                    .collect();
+            }
+            None => diags.push(
+                Diagnostic::new(cmd.span, "`command` has an unclosed quote")
+                    .with_help("close the quote, as `docker create` would need"),
+            ),
+        }
+    }
     Some((c, envs, health))
 }
 
@@ -330,7 +372,7 @@ pub(super) fn service(
     diags: &mut Diags,
 ) -> Option<Step> {
     let name = Spanned::new(key.as_scalar()?.to_string(), key.span);
-    let (container, envs, healthcheck) = container(file, node, "a service", diags)?;
+    let (container, envs, healthcheck) = container(file, node, SERVICE, diags)?;
     if container.image.value.is_empty() {
         // Actions skips a service whose image is empty.
         return None;

@@ -44,10 +44,14 @@ pub(super) fn step(
         .or_else(|| defaults.dir.clone());
     let envs = service::env(f.get("env"), "env", diags);
     let with = f.get("with");
+    let in_background = background(&mut f, diags);
     f.finish(diags, &|k| {
         matches!(k, "image" | "container" | "services")
             .then(|| format!("`{k}` belongs to the job, not to a step"))
     });
+    if in_background {
+        return None;
+    }
     let spec = match (run, uses) {
         (Some(run), None) => {
             if name.is_none() && id.is_none() {
@@ -217,6 +221,35 @@ pub(super) fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
+}
+
+/// The steps of GitHub's background steps (2026): `background: true`, `wait`, `wait-all`,
+/// `cancel` and `parallel`, each refused at its key (the job would not run as on GitHub);
+/// true when the step is one of them.
+fn background(f: &mut Fields<'_>, diags: &mut Diags) -> bool {
+    let mut found = false;
+    let mut refuse = |span, what: &str| {
+        found = true;
+        diags.push(
+            Diagnostic::new(span, format!("{what} (GitHub's background steps) is not supported"))
+                .with_label("pipeline-test runs a job's steps one after another")
+                .with_help("run the work in the foreground, or a server the steps need as an entry of the job's `services:`"),
+        );
+    };
+    if let Some((k, v)) = f.entry("background") {
+        // `background: false` is a step like any other.
+        if v.as_scalar()
+            .is_none_or(|t| !t.eq_ignore_ascii_case("false"))
+        {
+            refuse(k.span, "`background`");
+        }
+    }
+    for key in ["wait", "wait-all", "cancel", "parallel"] {
+        if let Some((k, _)) = f.entry(key) {
+            refuse(k.span, &format!("a `{key}` step"));
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -96,6 +96,14 @@ impl<'n> Fields<'n> {
                         "{system} ignores the key, and so does pipeline-test: its value is lost; write `{s}`"
                     ));
                 }
+            } else if dialect.refuses_unknown_keys {
+                // Not a key of this system, which refuses the file.
+                d = d.with_label(format!("{system} refuses the file: it has no such key"));
+                d = d.with_help(format!(
+                    "the keys of {} are: {}",
+                    self.context,
+                    self.asked.join(", ")
+                ));
             } else {
                 // Not a key of this system: the file runs, and the key does nothing.
                 d = d.warning().with_label(if dropped {

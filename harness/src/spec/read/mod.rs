@@ -23,6 +23,9 @@ pub(in crate::spec) struct Dialect {
     /// The runner drops every key it does not know and runs the file (Gitness): an unknown,
     /// misspelt or misplaced key is a warning, not an error.
     pub(in crate::spec) drops_unknown_keys: bool,
+    /// The system knows every key of its mappings and refuses any other (GitHub's
+    /// "Unexpected value"): an unknown key is an error, not a warning.
+    pub(in crate::spec) refuses_unknown_keys: bool,
     /// A key written twice means its last value (Drone's reader), not an error.
     pub(in crate::spec) last_key_wins: bool,
     /// Help for an unknown key that is another format's spelling of a known one.
@@ -35,6 +38,7 @@ impl Dialect {
         Dialect {
             system,
             drops_unknown_keys: false,
+            refuses_unknown_keys: false,
             last_key_wins: false,
             respelling: |_| None,
         }
