@@ -5,9 +5,32 @@
 
 use super::Resolver;
 use crate::diagnostic::Diagnostic;
+use crate::expr::Scope;
 use crate::expr::github::{Data, ErrorKind, Expr, GhError, Status, templates};
 use crate::source::Spanned;
-use crate::spec::RunPolicy;
+use crate::spec::{Envs, RunPolicy};
+
+/// `scope` with its `env` context holding `envs` (a GitHub job's workflow and job variables)
+/// as evaluated, for the job's steps; `None` outside GitHub Actions or without variables.
+pub(super) fn with_evaluated_env(scope: &Scope, envs: &Envs) -> Option<Scope> {
+    let Some(Data::Object(env)) = scope.github()?.get("env") else {
+        return None;
+    };
+    if envs.0.is_empty() {
+        return None;
+    }
+    let mut env = env.clone();
+    let o = std::sync::Arc::make_mut(&mut env);
+    for e in &envs.0 {
+        // The runner's own variables are not in the context.
+        if o.get(&e.name.value).is_some() {
+            o.set(e.name.value.clone(), Data::from(e.value.value.as_str()));
+        }
+    }
+    let mut out = scope.clone();
+    out.set_github_context("env", Data::Object(env));
+    Some(out)
+}
 
 impl Resolver<'_> {
     /// Expands every `${{ }}` of `s` in place.

@@ -54,31 +54,8 @@ impl Resolver<'_> {
         self.opt(&mut stage.name, scope);
         self.envs(&mut stage.envs, scope);
         // The steps' `env` context holds the workflow's and the job's values as evaluated.
-        let evaluated;
-        let scope = match scope.github() {
-            Some(contexts) if !stage.envs.0.is_empty() => {
-                let mut with_env = scope.clone();
-                let mut env = contexts
-                    .get("env")
-                    .cloned()
-                    .unwrap_or(crate::expr::github::Data::Null);
-                if let crate::expr::github::Data::Object(o) = &mut env {
-                    let o = std::sync::Arc::make_mut(o);
-                    for e in &stage.envs.0 {
-                        if o.get(&e.name.value).is_some() {
-                            o.set(
-                                e.name.value.clone(),
-                                crate::expr::github::Data::from(e.value.value.as_str()),
-                            );
-                        }
-                    }
-                }
-                with_env.set_github_context("env", env);
-                evaluated = with_env;
-                &evaluated
-            }
-            _ => scope,
-        };
+        let evaluated = super::github::with_evaluated_env(scope, &stage.envs);
+        let scope = evaluated.as_ref().unwrap_or(scope);
         stage.policy = self.policy(stage.when.as_ref(), scope);
         if stage.stage_type.value != StageType::Ci {
             stage.policy = RunPolicy::Never(self.runs_elsewhere(&stage.type_name.value, "stage"));
