@@ -49,23 +49,30 @@ pub(crate) async fn connect() -> Result<(Docker, String), Error> {
 pub(crate) async fn warm(images: &[String]) {
     let endpoint = endpoint();
     let first = images.first().map(String::as_str);
-    let looked = std::sync::atomic::AtomicBool::new(false);
+    let mut looked_first = false;
     let _ = VERSION
         .get_or_try_init(|| {
-            looked.store(true, std::sync::atomic::Ordering::Relaxed);
+            looked_first = true;
             negotiate(&endpoint, first)
         })
         .await;
-    let skip = usize::from(looked.load(std::sync::atomic::Ordering::Relaxed));
-    let rest = images.iter().skip(skip).map(|image| async {
-        let since = super::prepare::forgotten();
-        let looked =
-            tokio::time::timeout(LOOK_TIMEOUT, super::raw::inspect_image(&endpoint, image));
-        if let Ok(Some((_, Some(facts)))) = looked.await {
-            super::prepare::remember_image(&endpoint, image, facts, since);
-        }
-    });
+    let rest = images
+        .iter()
+        .skip(usize::from(looked_first))
+        .map(|image| look(&endpoint, image));
     futures::future::join_all(rest).await;
+}
+
+/// Looks at `image` without a client, keeping what it offers for the stages of the process;
+/// the engine's API version, told by the answer.
+async fn look(endpoint: &str, image: &str) -> Option<ClientVersion> {
+    let since = super::prepare::forgotten();
+    let looked = tokio::time::timeout(LOOK_TIMEOUT, super::raw::inspect_image(endpoint, image));
+    let (engine, facts) = looked.await.ok()??;
+    if let Some(facts) = facts {
+        super::prepare::remember_image(endpoint, image, facts, since);
+    }
+    Some(engine)
 }
 
 /// How long looking at an image before the process has a client may take; an engine slower
@@ -87,16 +94,10 @@ async fn negotiate(endpoint: &str, first: Option<&str>) -> Result<ClientVersion,
             (engine.major_version, engine.minor_version) < (ours.major_version, ours.minor_version);
         if older { engine } else { ours }
     };
-    if let Some(image) = first {
-        let since = super::prepare::forgotten();
-        let looked =
-            tokio::time::timeout(LOOK_TIMEOUT, super::raw::inspect_image(endpoint, image)).await;
-        if let Ok(Some((engine, facts))) = looked {
-            if let Some(facts) = facts {
-                super::prepare::remember_image(endpoint, image, facts, since);
-            }
-            return Ok(pick(engine));
-        }
+    if let Some(image) = first
+        && let Some(engine) = look(endpoint, image).await
+    {
+        return Ok(pick(engine));
     }
     if let Ok(Some(engine)) =
         tokio::time::timeout(CONNECT_TIMEOUT, super::raw::ping_version(endpoint)).await

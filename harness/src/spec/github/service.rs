@@ -184,21 +184,28 @@ pub(super) fn container(
     if let Some(e) = entrypoint.filter(|e| !e.value.is_empty()) {
         c.entrypoint = Some(e);
     }
-    if let Some(cmd) = command {
-        match shlex::split(&cmd.value) {
-            Some(words) => {
-                c.args = words
-                    .into_iter()
-                    .map(|w| Spanned::new(w, cmd.span))
-                    .collect();
-            }
-            None => diags.push(
-                Diagnostic::new(cmd.span, "`command` has an unclosed quote")
-                    .with_help("close the quote, as `docker create` would need"),
-            ),
-        }
+    if let Some(cmd) = command
+        && let Some(words) = words(&cmd, "command", diags)
+    {
+        c.args = words
+            .into_iter()
+            .map(|w| Spanned::new(w, cmd.span))
+            .collect();
     }
     Some((c, envs, health))
+}
+
+/// The words of `key`'s value, as `docker create` gets them on a command line; an unclosed
+/// quote is an error.
+fn words(s: &Spanned<String>, key: &str, diags: &mut Diags) -> Option<Vec<String>> {
+    let words = shlex::split(&s.value);
+    if words.is_none() {
+        diags.push(
+            Diagnostic::new(s.span, format!("`{key}` has an unclosed quote"))
+                .with_help("close the quote, as `docker create` would need"),
+        );
+    }
+    words
 }
 
 /// The flags of `options` a container is created with.
@@ -246,13 +253,7 @@ fn options(
     c: &mut Container,
     diags: &mut Diags,
 ) -> Option<Healthcheck> {
-    let Some(words) = shlex::split(&o.value) else {
-        diags.push(
-            Diagnostic::new(o.span, "`options` has an unclosed quote")
-                .with_help("close the quote, as `docker create` would need"),
-        );
-        return None;
-    };
+    let words = words(o, "options", diags)?;
     let mut health: Option<Healthcheck> = None;
     let mut disabled = false;
     let mut it = words.into_iter();
